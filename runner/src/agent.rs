@@ -1,0 +1,68 @@
+//! The agent CLIs bca knows how to run, and what each needs.
+
+use serde::{Deserialize, Serialize};
+
+/// The coding agent CLI that makes the change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub enum Agent {
+    /// GitHub Copilot CLI (`@github/copilot`).
+    #[serde(rename = "copilot-cli")]
+    CopilotCli,
+    /// Google Gemini CLI (`@google/gemini-cli`).
+    #[serde(rename = "gemini-cli")]
+    GeminiCli,
+}
+
+impl Agent {
+    pub const ALL: [Agent; 2] = [Agent::CopilotCli, Agent::GeminiCli];
+
+    /// The name used in Change files and the run contract.
+    pub fn name(self) -> &'static str {
+        match self {
+            Agent::CopilotCli => "copilot-cli",
+            Agent::GeminiCli => "gemini-cli",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Agent> {
+        Agent::ALL.into_iter().find(|a| a.name() == name)
+    }
+
+    /// The key in the credentials Secret that holds this agent's token.
+    pub fn secret_key(self) -> &'static str {
+        match self {
+            Agent::CopilotCli => crate::pod::SECRET_KEY_COPILOT_TOKEN,
+            Agent::GeminiCli => crate::pod::SECRET_KEY_GEMINI_API_KEY,
+        }
+    }
+
+    /// The environment variable `bca render --secret-from-env` reads the agent's token from.
+    pub fn token_env_var(self) -> &'static str {
+        match self {
+            Agent::CopilotCli => "COPILOT_TOKEN",
+            Agent::GeminiCli => "GEMINI_API_KEY",
+        }
+    }
+}
+
+impl std::fmt::Display for Agent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip_through_serde_and_from_name() {
+        for agent in Agent::ALL {
+            let json = serde_json::to_string(&agent).unwrap();
+            assert_eq!(json, format!("\"{}\"", agent.name()));
+            assert_eq!(Agent::from_name(agent.name()), Some(agent));
+        }
+        assert_eq!(Agent::from_name("copilot"), None);
+    }
+}

@@ -1,0 +1,100 @@
+//! The run contract: everything a step needs to know about its run, written by
+//! `bca render` into the Job and read by every step the same way.
+
+use serde::{Deserialize, Serialize};
+
+use crate::agent::Agent;
+
+/// Bumped whenever a field changes meaning or a required field is added, so a runner
+/// image never silently misreads a Job rendered by another bca version.
+pub const CONTRACT_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RunContract {
+    pub version: u32,
+    /// Identifies the change being made (the Change's intent, not its repository list).
+    pub change_id: String,
+    /// The upstream repository, `https://HOST/OWNER/NAME`.
+    pub repository: String,
+    /// The branch the pull request targets.
+    pub base_branch: String,
+    /// The branch pushed to the fork, the same for every repository of a Change.
+    pub head_branch: String,
+    pub agent: Agent,
+    pub prompt: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agentsmd: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub resources: Vec<String>,
+}
+
+impl RunContract {
+    /// Pretty JSON: it is read by people reviewing rendered Jobs, so one field a line.
+    pub fn to_json(&self) -> String {
+        // Serialising a struct of strings cannot fail.
+        serde_json::to_string_pretty(self).expect("run contract serialises")
+    }
+
+    /// Parses the contract and refuses one written for another contract version.
+    pub fn from_json(json: &str) -> Result<RunContract, String> {
+        #[derive(Deserialize)]
+        struct Versioned {
+            version: u32,
+        }
+        let versioned: Versioned = serde_json::from_str(json)
+            .map_err(|e| format!("the run contract is not valid JSON with a version: {e}"))?;
+        if versioned.version != CONTRACT_VERSION {
+            return Err(format!(
+                "the run contract has version {}, this runner reads version {CONTRACT_VERSION}: \
+                 render the Job with the bca release that matches the runner image",
+                versioned.version
+            ));
+        }
+        serde_json::from_str(json).map_err(|e| format!("the run contract is invalid: {e}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> RunContract {
+        RunContract {
+            version: CONTRACT_VERSION,
+            change_id: "0123456789".into(),
+            repository: "https://github.com/acme/api".into(),
+            base_branch: "main".into(),
+            head_branch: "bca/0123456789".into(),
+            agent: Agent::GeminiCli,
+            prompt: "say \"hi\" $(x) `y`\n✓".into(),
+            agentsmd: None,
+            resources: vec![],
+        }
+    }
+
+    #[test]
+    fn round_trips_through_json() {
+        let c = sample();
+        assert_eq!(RunContract::from_json(&c.to_json()).unwrap(), c);
+    }
+
+    #[test]
+    fn refuses_another_version() {
+        let json = sample()
+            .to_json()
+            .replace("\"version\": 1", "\"version\": 2");
+        let err = RunContract::from_json(&json).unwrap_err();
+        assert!(
+            err.contains("version 2, this runner reads version 1"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn refuses_unknown_fields() {
+        let json = sample().to_json().replacen('{', "{\"extra\": 1,", 1);
+        let err = RunContract::from_json(&json).unwrap_err();
+        assert!(err.contains("unknown field `extra`"), "{err}");
+    }
+}

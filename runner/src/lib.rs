@@ -1,0 +1,14 @@
+//! The runner side of bca: what a rendered Job hands to each step (the run contract),
+//! and the facts both sides must agree on (paths, user, secret keys, steps).
+//!
+//! `bca` depends on this library so that the manifests it writes and the binary that
+//! reads them cannot drift apart.
+
+pub mod agent;
+pub mod contract;
+pub mod pod;
+pub mod step;
+
+pub use agent::Agent;
+pub use contract::{RunContract, CONTRACT_VERSION};
+pub use step::Step;

@@ -1,0 +1,31 @@
+//! What the rendered pod and the runner agree on: the user, the mount paths, the secret
+//! keys and the environment variable that carries the run contract.
+
+/// UID and GID the runner runs as; high enough to never collide with a host user
+/// (checkov CKV_K8S_40 asks for >= 10000).
+pub const RUNNER_UID: i64 = 10001;
+pub const RUNNER_GID: i64 = 10001;
+
+/// The repository is cloned below this directory (an emptyDir shared by all steps).
+pub const WORKSPACE_DIR: &str = "/workspace";
+/// HOME of the runner user (an emptyDir: the agent CLIs keep state there).
+pub const HOME_DIR: &str = "/home/bca";
+/// Scratch space (an emptyDir: the root filesystem is read-only).
+pub const TMP_DIR: &str = "/tmp";
+/// Each step sees only the secret keys it needs, as files in this directory.
+pub const SECRETS_DIR: &str = "/var/run/secrets/bca";
+/// Where the result line goes so that `kubectl get pod` can show it.
+pub const TERMINATION_MESSAGE_PATH: &str = "/dev/termination-log";
+
+/// The environment variable holding the run contract as JSON.
+pub const CONTRACT_ENV: &str = "BCA_RUN_CONTRACT";
+
+/// Secret key holding the GitHub token that forks, pushes and opens pull requests.
+pub const SECRET_KEY_GITHUB_TOKEN: &str = "github-token";
+/// Secret key holding the Copilot CLI token.
+pub const SECRET_KEY_COPILOT_TOKEN: &str = "copilot-token";
+/// Secret key holding the Gemini API key.
+pub const SECRET_KEY_GEMINI_API_KEY: &str = "gemini-api-key";
+
+/// The binary every container runs.
+pub const RUNNER_BINARY: &str = "bca-runner";

@@ -1,0 +1,437 @@
+//! Turns the located YAML tree into a `Change`, collecting every problem (not just the
+//! first) with its position, field path and a likely fix.
+
+use bca_runner::Agent;
+
+use super::diagnostic::{Diagnostic, Span};
+use super::model::{ApiVersion, Change, Kind, Spec, CHANGE_FIELDS, SPEC_FIELDS};
+use super::values::{BranchName, HttpUrl, ImageRef, Invalid, RepoUrl};
+use super::yaml::{Node, NodeKind, ScalarType};
+
+pub fn decode(root: &Node) -> Result<Change, Vec<Diagnostic>> {
+    let mut d = Decoder {
+        diagnostics: Vec::new(),
+    };
+    let change = d.change(root);
+    match change {
+        Some(change) if d.diagnostics.is_empty() => Ok(change),
+        _ => Err(d.diagnostics),
+    }
+}
+
+struct Decoder {
+    diagnostics: Vec<Diagnostic>,
+}
+
+/// The entries of a mapping, looked up by key.
+struct Fields<'a> {
+    entries: &'a [(Node, Node)],
+    /// Where to point when a field is missing: the mapping's own key, or its start.
+    anchor: Span,
+    /// Known fields that an unknown key was reported as a likely typo of; their
+    /// "missing field" error would only repeat that report.
+    typos: Vec<&'static str>,
+}
+
+impl<'a> Fields<'a> {
+    fn get(&self, name: &str) -> Option<&'a Node> {
+        self.entries
+            .iter()
+            .find(|(k, _)| key_text(k) == name)
+            .map(|(_, v)| v)
+    }
+}
+
+fn key_text(node: &Node) -> &str {
+    match &node.kind {
+        NodeKind::Scalar(s) => &s.value,
+        _ => "",
+    }
+}
+
+fn join(path: &str, field: &str) -> String {
+    if path.is_empty() {
+        field.to_string()
+    } else {
+        format!("{path}.{field}")
+    }
+}
+
+impl Decoder {
+    fn error(&mut self, span: Span, path: &str, message: impl Into<String>) {
+        self.diagnostics.push(Diagnostic::new(span, path, message));
+    }
+
+    fn invalid(&mut self, node: &Node, path: &str, invalid: Invalid) {
+        let mut d = Diagnostic::new(node.span, path, invalid.message);
+        d.help = invalid.help;
+        self.diagnostics.push(d);
+    }
+
+    fn change(&mut self, root: &Node) -> Option<Change> {
+        let fields = self.mapping(
+            root,
+            "",
+            Span::START,
+            "a Change: a mapping with kind, apiVersion and spec",
+        )?;
+        let kind = self
+            .constant(&fields, "", "kind", "Change")
+            .map(|()| Kind::Change);
+        let api_version = self
+            .constant(&fields, "", "apiVersion", "v1")
+            .map(|()| ApiVersion::V1);
+        let spec = match self.required(&fields, "", "spec") {
+            Some(node) => {
+                let anchor = fields
+                    .entries
+                    .iter()
+                    .find(|(k, _)| key_text(k) == "spec")
+                    .map_or(node.span, |(k, _)| k.span);
+                self.spec(node, anchor)
+            }
+            None => None,
+        };
+        Some(Change {
+            kind: kind?,
+            api_version: api_version?,
+            spec: spec?,
+        })
+    }
+
+    fn spec(&mut self, node: &Node, anchor: Span) -> Option<Spec> {
+        let fields = self.mapping(
+            node,
+            "spec",
+            anchor,
+            "a mapping with prompt, repos and agent",
+        )?;
+        let prompt = self
+            .required(&fields, "spec", "prompt")
+            .and_then(|n| self.prompt(n));
+        let repos = self
+            .required(&fields, "spec", "repos")
+            .and_then(|n| self.repos(n));
+        let agent = self
+            .required(&fields, "spec", "agent")
+            .and_then(|n| self.agent(n));
+        let branch = match self.optional(&fields, "branch") {
+            Some(n) => self.value(n, "spec.branch", BranchName::parse),
+            None => Some(BranchName::default()),
+        };
+        let agentsmd = match self.optional(&fields, "agentsmd") {
+            Some(n) => self.value(n, "spec.agentsmd", HttpUrl::parse).map(Some),
+            None => Some(None),
+        };
+        let resources = match self.optional(&fields, "resources") {
+            Some(n) => self.list(
+                n,
+                "spec.resources",
+                "a list of http(s) URLs",
+                HttpUrl::parse,
+            ),
+            None => Some(Vec::new()),
+        };
+        let image = match self.optional(&fields, "image") {
+            Some(n) => self.value(n, "spec.image", ImageRef::parse).map(Some),
+            None => Some(None),
+        };
+        Some(Spec {
+            prompt: prompt?,
+            repos: repos?,
+            agent: agent?,
+            branch: branch?,
+            agentsmd: agentsmd?,
+            resources: resources?,
+            image: image?,
+        })
+    }
+
+    /// Checks that `node` is a mapping whose keys are all known fields.
+    fn mapping<'a>(
+        &mut self,
+        node: &'a Node,
+        path: &str,
+        anchor: Span,
+        expected: &str,
+    ) -> Option<Fields<'a>> {
+        let NodeKind::Map(entries) = &node.kind else {
+            let at = if matches!(node.kind, NodeKind::Scalar(_)) {
+                node.span
+            } else {
+                anchor
+            };
+            self.error(
+                at,
+                path,
+                format!("expected {expected}, found {}", node.describe()),
+            );
+            return None;
+        };
+        let (known, what): (&[&str], &str) = if path.is_empty() {
+            (&CHANGE_FIELDS, "at the top level")
+        } else {
+            (&SPEC_FIELDS, "in spec")
+        };
+        let mut typos = Vec::new();
+        for (key, _) in entries {
+            let name = key_text(key);
+            if !known.contains(&name) {
+                let mut message = format!("unknown field \"{name}\" {what}");
+                match suggest(name, known) {
+                    Some(s) => {
+                        message.push_str(&format!(": did you mean \"{s}\"?"));
+                        typos.push(s);
+                    }
+                    None => message.push_str(&format!("; expected one of: {}", known.join(", "))),
+                }
+                self.error(key.span, &join(path, name), message);
+            }
+        }
+        Some(Fields {
+            entries,
+            anchor,
+            typos,
+        })
+    }
+
+    fn required<'a>(&mut self, fields: &Fields<'a>, path: &str, name: &str) -> Option<&'a Node> {
+        let node = fields.get(name);
+        if node.is_none() && !fields.typos.contains(&name) {
+            let at = join(path, name);
+            let message = if path.is_empty() {
+                format!("missing field \"{name}\"")
+            } else {
+                format!("missing field \"{name}\" in {path}")
+            };
+            self.diagnostics
+                .push(Diagnostic::new(fields.anchor, at, message).with_help(field_hint(name)));
+        }
+        node
+    }
+
+    /// Optional fields may be left out or set to null.
+    fn optional<'a>(&mut self, fields: &Fields<'a>, name: &str) -> Option<&'a Node> {
+        fields
+            .get(name)
+            .filter(|n| !matches!(&n.kind, NodeKind::Scalar(s) if s.resolve() == ScalarType::Null))
+    }
+
+    fn constant(&mut self, fields: &Fields, path: &str, name: &str, value: &str) -> Option<()> {
+        let node = self.required(fields, path, name)?;
+        let found = self.string(node, name)?;
+        if found == value {
+            return Some(());
+        }
+        self.diagnostics.push(
+            Diagnostic::new(
+                node.span,
+                name,
+                format!("expected {name}: {value}, found \"{found}\""),
+            )
+            .with_help(format!("write `{name}: {value}`")),
+        );
+        None
+    }
+
+    /// A string, not a number or boolean that YAML read from an unquoted value.
+    fn string<'a>(&mut self, node: &'a Node, path: &str) -> Option<&'a str> {
+        match &node.kind {
+            NodeKind::Scalar(s) if s.resolve() == ScalarType::Str => Some(&s.value),
+            NodeKind::Scalar(s) if s.resolve() != ScalarType::Null => {
+                let d = Diagnostic::new(
+                    node.span,
+                    path,
+                    format!("expected a string, found {}", node.describe()),
+                )
+                .with_help(format!("quote it: \"{}\"", s.value));
+                self.diagnostics.push(d);
+                None
+            }
+            _ => {
+                self.error(
+                    node.span,
+                    path,
+                    format!("expected a string, found {}", node.describe()),
+                );
+                None
+            }
+        }
+    }
+
+    fn value<T>(
+        &mut self,
+        node: &Node,
+        path: &str,
+        parse: impl Fn(&str) -> Result<T, Invalid>,
+    ) -> Option<T> {
+        let text = self.string(node, path)?;
+        match parse(text) {
+            Ok(v) => Some(v),
+            Err(invalid) => {
+                self.invalid(node, path, invalid);
+                None
+            }
+        }
+    }
+
+    fn list<T>(
+        &mut self,
+        node: &Node,
+        path: &str,
+        expected: &str,
+        parse: impl Fn(&str) -> Result<T, Invalid>,
+    ) -> Option<Vec<T>> {
+        let NodeKind::Seq(items) = &node.kind else {
+            self.diagnostics.push(
+                Diagnostic::new(
+                    node.span,
+                    path,
+                    format!("expected {expected}, found {}", node.describe()),
+                )
+                .with_help("write each entry on its own line, starting with \"- \""),
+            );
+            return None;
+        };
+        let mut out = Vec::with_capacity(items.len());
+        let mut ok = true;
+        for (i, item) in items.iter().enumerate() {
+            match self.value(item, &format!("{path}[{i}]"), &parse) {
+                Some(v) => out.push(v),
+                None => ok = false,
+            }
+        }
+        ok.then_some(out)
+    }
+
+    fn prompt(&mut self, node: &Node) -> Option<String> {
+        let text = self.string(node, "spec.prompt")?;
+        if text.trim().is_empty() {
+            self.diagnostics.push(
+                Diagnostic::new(node.span, "spec.prompt", "the prompt is empty")
+                    .with_help("say what the agent should change, e.g. prompt: \"Add error handling to all HTTP handlers\""),
+            );
+            return None;
+        }
+        Some(text.to_string())
+    }
+
+    /// Every entry is checked, and duplicates are found among the valid ones even when
+    /// others are invalid, so one run shows every problem.
+    fn repos(&mut self, node: &Node) -> Option<Vec<RepoUrl>> {
+        let NodeKind::Seq(items) = &node.kind else {
+            return self.list(
+                node,
+                "spec.repos",
+                "a list of repository URLs",
+                RepoUrl::parse,
+            );
+        };
+        if items.is_empty() {
+            self.diagnostics.push(
+                Diagnostic::new(node.span, "spec.repos", "the list of repositories is empty")
+                    .with_help("add at least one repository, e.g. - https://github.com/org/repo"),
+            );
+            return None;
+        }
+        let parsed: Vec<Option<RepoUrl>> = items
+            .iter()
+            .enumerate()
+            .map(|(i, item)| self.value(item, &format!("spec.repos[{i}]"), RepoUrl::parse))
+            .collect();
+        for (i, repo) in parsed.iter().enumerate() {
+            let Some(repo) = repo else { continue };
+            let first = parsed[..i]
+                .iter()
+                .position(|r| r.as_ref().is_some_and(|r| r.identity() == repo.identity()));
+            if let Some(first) = first {
+                self.diagnostics.push(
+                    Diagnostic::new(
+                        items[i].span,
+                        format!("spec.repos[{i}]"),
+                        format!(
+                            "repository listed twice: \"{repo}\" is the same as spec.repos[{first}] (line {})",
+                            items[first].span.line
+                        ),
+                    )
+                    .with_help("remove one of them; each repository gets one Job and one pull request"),
+                );
+            }
+        }
+        if self
+            .diagnostics
+            .iter()
+            .any(|d| d.path.starts_with("spec.repos"))
+        {
+            return None;
+        }
+        parsed.into_iter().collect()
+    }
+
+    fn agent(&mut self, node: &Node) -> Option<Agent> {
+        let name = self.string(node, "spec.agent")?;
+        if let Some(agent) = Agent::from_name(name) {
+            return Some(agent);
+        }
+        let names: Vec<&str> = Agent::ALL.iter().map(|a| a.name()).collect();
+        let message = match suggest(name, &names) {
+            Some(s) => format!("unknown agent \"{name}\": did you mean \"{s}\"?"),
+            None => format!(
+                "unknown agent \"{name}\"; expected one of: {}",
+                names.join(", ")
+            ),
+        };
+        self.error(node.span, "spec.agent", message);
+        None
+    }
+}
+
+fn field_hint(name: &str) -> &'static str {
+    match name {
+        "kind" => "add `kind: Change`",
+        "apiVersion" => "add `apiVersion: v1`",
+        "spec" => "add a spec with prompt, repos and agent",
+        "prompt" => "add the instruction for the agent, e.g. prompt: \"Add error handling to all HTTP handlers\"",
+        "repos" => "add the repositories to change, e.g. repos: [\"https://github.com/org/repo\"]",
+        "agent" => "add the agent to run: agent: copilot-cli (or gemini-cli)",
+        _ => "add the field",
+    }
+}
+
+/// The closest known name, if it is close enough to be a typo.
+fn suggest(input: &str, known: &[&'static str]) -> Option<&'static str> {
+    let lower = input.to_ascii_lowercase();
+    known
+        .iter()
+        .map(|k| {
+            (
+                strsim::damerau_levenshtein(&lower, &k.to_ascii_lowercase()),
+                *k,
+            )
+        })
+        .filter(|(distance, k)| {
+            *distance <= (k.len() / 3).max(1) || (lower.len() >= 3 && k.starts_with(&lower))
+        })
+        .min_by_key(|(distance, _)| *distance)
+        .map(|(_, k)| k)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::suggest;
+
+    #[test]
+    fn suggests_close_names_only() {
+        assert_eq!(suggest("promt", &["prompt", "repos"]), Some("prompt"));
+        assert_eq!(
+            suggest("copiolt-cli", &["copilot-cli", "gemini-cli"]),
+            Some("copilot-cli")
+        );
+        assert_eq!(
+            suggest("gemini", &["copilot-cli", "gemini-cli"]),
+            Some("gemini-cli")
+        );
+        assert_eq!(suggest("Repos", &["prompt", "repos"]), Some("repos"));
+        assert_eq!(suggest("banana", &["prompt", "repos"]), None);
+    }
+}

@@ -1,0 +1,92 @@
+//! The Change file as types. `schemars` turns these into `schema/change.schema.json`;
+//! the decoder (`decode.rs`) fills them from YAML with located errors.
+
+use bca_runner::Agent;
+use schemars::JsonSchema;
+use serde::Serialize;
+
+use super::values::{BranchName, HttpUrl, ImageRef, RepoUrl};
+
+/// A change to make with a coding agent across many repositories, one pull request each.
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schemars(title = "bca Change")]
+pub struct Change {
+    /// Always `Change`.
+    pub kind: Kind,
+    /// Always `v1`.
+    pub api_version: ApiVersion,
+    /// What to change, where, and with which agent.
+    pub spec: Spec,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Kind {
+    Change,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum ApiVersion {
+    #[serde(rename = "v1")]
+    V1,
+}
+
+/// `const` rather than a one-value enum, so editors offer the value as the completion.
+macro_rules! constant_schema {
+    ($ty:ident, $value:literal) => {
+        impl JsonSchema for $ty {
+            fn inline_schema() -> bool {
+                true
+            }
+            fn schema_name() -> std::borrow::Cow<'static, str> {
+                stringify!($ty).into()
+            }
+            fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+                schemars::json_schema!({ "type": "string", "const": $value })
+            }
+        }
+    };
+}
+constant_schema!(Kind, "Change");
+constant_schema!(ApiVersion, "v1");
+
+/// What to change, where, and with which agent.
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Spec {
+    /// What the agent should do, in plain language; passed to the agent as one argument.
+    #[schemars(length(min = 1))]
+    pub prompt: String,
+    /// Repositories to change, `https://HOST/OWNER/NAME`; each gets a Job and a pull request.
+    #[schemars(length(min = 1), extend("uniqueItems" = true))]
+    pub repos: Vec<RepoUrl>,
+    /// The coding agent CLI that makes the change.
+    pub agent: Agent,
+    /// The base branch the pull requests target. Null means the default, as in the
+    /// original tool.
+    #[serde(default)]
+    #[schemars(extend("type" = ["string", "null"]))]
+    pub branch: BranchName,
+    /// URL of an instructions file (such as AGENTS.md) the agent is given.
+    #[serde(default)]
+    pub agentsmd: Option<HttpUrl>,
+    /// URLs of extra context files the agent is given.
+    #[serde(default)]
+    pub resources: Vec<HttpUrl>,
+    /// The runner image; by default the runner image of the bca version that renders it.
+    #[serde(default)]
+    pub image: Option<ImageRef>,
+}
+
+/// The field names, in the order the schema and the README list them. The decoder
+/// checks keys against these; a test keeps them equal to the schema's properties.
+pub const CHANGE_FIELDS: [&str; 3] = ["kind", "apiVersion", "spec"];
+pub const SPEC_FIELDS: [&str; 7] = [
+    "prompt",
+    "repos",
+    "agent",
+    "branch",
+    "agentsmd",
+    "resources",
+    "image",
+];

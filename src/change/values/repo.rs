@@ -1,0 +1,194 @@
+use super::{string_value, Invalid};
+
+/// A repository on GitHub or GitHub Enterprise: `https://HOST/OWNER/NAME`, with an
+/// optional `.git` and trailing `/`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RepoUrl {
+    original: String,
+    host: String,
+    owner: String,
+    name: String,
+}
+
+string_value!(RepoUrl, r"^https://[^/@\s]+/[^/\s]+/[^/\s]+/?$");
+
+impl RepoUrl {
+    pub fn parse(input: &str) -> Result<RepoUrl, Invalid> {
+        let expected = || {
+            format!(
+                "expected a repository URL like https://github.com/OWNER/NAME, found \"{input}\""
+            )
+        };
+        if let Some(rest) = input.strip_prefix("git@") {
+            let fix = rest.replacen(':', "/", 1);
+            return Err(Invalid::new(expected()).help(format!(
+                "use the https URL: https://{}",
+                fix.trim_end_matches(".git")
+            )));
+        }
+        let Some(rest) = input.strip_prefix("https://") else {
+            if let Some(rest) = input.strip_prefix("http://") {
+                return Err(Invalid::new(expected()).help(format!("use https: https://{rest}")));
+            }
+            return Err(Invalid::new(expected()));
+        };
+        if input.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(Invalid::new(expected()).help("remove the whitespace"));
+        }
+        if input.contains(['?', '#']) {
+            return Err(Invalid::new(expected()).help("remove the query or fragment"));
+        }
+        let trimmed = rest.strip_suffix('/').unwrap_or(rest);
+        let parts: Vec<&str> = trimmed.split('/').collect();
+        let [host, owner, name] = parts[..] else {
+            let help = if parts.len() > 3 {
+                format!(
+                    "drop the path after the repository: https://{}",
+                    parts[..3].join("/")
+                )
+            } else {
+                "name the owner and the repository".to_string()
+            };
+            return Err(Invalid::new(expected()).help(help));
+        };
+        if host.contains('@') {
+            return Err(
+                Invalid::new("credentials do not belong in a repository URL").help(
+                    "remove the user and token from the URL; tokens go in the credentials Secret",
+                ),
+            );
+        }
+        if !valid_host(host) {
+            return Err(Invalid::new(format!("\"{host}\" is not a valid host name")));
+        }
+        let name = name.strip_suffix(".git").unwrap_or(name);
+        for (what, part) in [("owner", owner), ("repository name", name)] {
+            if !valid_segment(part) {
+                return Err(Invalid::new(format!(
+                    "\"{part}\" is not a valid {what}: expected letters, digits, '-', '_' or '.'"
+                )));
+            }
+        }
+        Ok(RepoUrl {
+            original: input.to_string(),
+            host: host.to_string(),
+            owner: owner.to_string(),
+            name: name.to_string(),
+        })
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.original
+    }
+    pub fn host(&self) -> &str {
+        &self.host
+    }
+    pub fn owner(&self) -> &str {
+        &self.owner
+    }
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The canonical URL (`https://host/owner/name`, no `.git`, no trailing slash): what
+    /// the runner is given, and what identifies the repository in names and labels.
+    pub fn canonical(&self) -> String {
+        format!("https://{}/{}/{}", self.host, self.owner, self.name)
+    }
+
+    /// Two URLs naming the same repository have the same key. GitHub treats host,
+    /// owner and name case-insensitively.
+    pub fn identity(&self) -> String {
+        self.canonical().to_ascii_lowercase()
+    }
+}
+
+fn valid_host(host: &str) -> bool {
+    let (name, port) = match host.rsplit_once(':') {
+        Some((name, port)) => (name, Some(port)),
+        None => (host, None),
+    };
+    let port_ok =
+        port.is_none_or(|p| !p.is_empty() && p.len() <= 5 && p.bytes().all(|b| b.is_ascii_digit()));
+    port_ok
+        && !name.is_empty()
+        && name.len() <= 253
+        && name.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        })
+}
+
+fn valid_segment(s: &str) -> bool {
+    !s.is_empty()
+        && s != "."
+        && s != ".."
+        && s.len() <= 100
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accepts_the_original_forms() {
+        for url in [
+            "https://github.com/org/repo1",
+            "https://github.com/org/repo1/",
+            "https://github.com/org/repo1.git",
+            "https://github.com/org/repo1.git/",
+            "https://ghe.example.com:8443/Team/My.Repo_2",
+        ] {
+            let repo = RepoUrl::parse(url).unwrap_or_else(|e| panic!("{url}: {e:?}"));
+            assert_eq!(repo.as_str(), url);
+        }
+        let repo = RepoUrl::parse("https://GitHub.com/Org/Repo.git/").unwrap();
+        assert_eq!(repo.canonical(), "https://GitHub.com/Org/Repo");
+        assert_eq!(repo.identity(), "https://github.com/org/repo");
+    }
+
+    #[test]
+    fn refuses_with_a_fix() {
+        let cases = [
+            (
+                "git@github.com:org/repo.git",
+                "use the https URL: https://github.com/org/repo",
+            ),
+            (
+                "http://github.com/org/repo",
+                "use https: https://github.com/org/repo",
+            ),
+            (
+                "https://github.com/org/repo/tree/main",
+                "drop the path after the repository: https://github.com/org/repo",
+            ),
+            (
+                "https://github.com/org",
+                "name the owner and the repository",
+            ),
+            (
+                "https://x:tok@github.com/org/repo",
+                "remove the user and token from the URL; tokens go in the credentials Secret",
+            ),
+        ];
+        for (url, help) in cases {
+            let err = RepoUrl::parse(url).unwrap_err();
+            assert_eq!(err.help.as_deref(), Some(help), "{url}");
+        }
+        for url in [
+            "https://github.com/org/re po",
+            "https://github.com/org/..",
+            "https://-bad-.com/o/r",
+            "ftp://x/y/z",
+        ] {
+            assert!(RepoUrl::parse(url).is_err(), "{url}");
+        }
+    }
+}

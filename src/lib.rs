@@ -1,0 +1,6 @@
+//! bca: render AI coding agent runs across many repositories as deterministic
+//! Kubernetes manifests. The `bca` binary is a thin shell over this library.
+
+pub mod change;
+pub mod terminal;
+pub mod validate;

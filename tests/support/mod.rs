@@ -1,0 +1,53 @@
+//! Shared test helpers: running the real `bca` binary and shaping its output for
+//! snapshots, and finding the external tools `scripts/install-tools` installs.
+#![allow(dead_code)] // each test file uses a different part of this module
+
+pub mod tools;
+
+use std::path::Path;
+use std::time::Duration;
+
+use assert_cmd::Command;
+
+/// A `bca` command with a clean, deterministic environment (no colour, no tokens).
+pub fn bca() -> Command {
+    let mut cmd = Command::cargo_bin("bca").expect("bca binary is built");
+    cmd.env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        // A guard against hangs, not a timing assertion.
+        .timeout(Duration::from_secs(60));
+    cmd
+}
+
+/// Exit code, stdout and stderr together, the way a reviewer reads behaviour.
+pub fn shown(output: &std::process::Output) -> String {
+    format!(
+        "exit: {}\n----- stdout -----\n{}----- stderr -----\n{}",
+        output
+            .status
+            .code()
+            .map_or("signal".to_string(), |c| c.to_string()),
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+/// Runs `bca ARGS` in `dir`, so file names in messages are relative and stable.
+pub fn run_in(dir: &Path, args: &[&str]) -> std::process::Output {
+    bca()
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .expect("bca runs")
+}
+
+/// Writes `content` to `name` in a fresh temporary directory and runs `bca validate name`.
+pub fn validate_text(name: &str, content: impl AsRef<[u8]>) -> String {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join(name), content).expect("write change file");
+    shown(&run_in(dir.path(), &["validate", name]))
+}
+
+pub fn repo_root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}

@@ -1,0 +1,381 @@
+//! `bca validate`: the real binary on good and bad Change files. One test per mistake a
+//! user can make, named for the mistake; snapshots hold exit code, stdout and stderr.
+
+mod support;
+
+use insta::assert_snapshot;
+use support::{bca, repo_root, run_in, shown, validate_text};
+
+const VALID: &str = "kind: Change\napiVersion: v1\nspec:\n  prompt: Fix it\n  repos: [https://github.com/acme/api]\n  agent: copilot-cli\n";
+
+/// A valid Change with one line of its spec replaced.
+fn with_spec_line(field: &str, line: &str) -> String {
+    let mut out = String::new();
+    let mut replaced = false;
+    for l in VALID.lines() {
+        if l.trim_start().starts_with(&format!("{field}:")) {
+            out.push_str(line);
+            replaced = true;
+        } else {
+            out.push_str(l);
+        }
+        out.push('\n');
+    }
+    if !replaced {
+        out.push_str(line);
+        out.push('\n');
+    }
+    out
+}
+
+#[test]
+fn examples_and_original_readme_forms_are_valid() {
+    let mut files: Vec<String> = Vec::new();
+    for dir in ["examples", "tests/fixtures/valid"] {
+        let mut names: Vec<_> = std::fs::read_dir(repo_root().join(dir))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.is_file())
+            .map(|p| p.strip_prefix(repo_root()).unwrap().display().to_string())
+            .collect();
+        names.sort();
+        files.extend(names);
+    }
+    let mut args = vec!["validate"];
+    args.extend(files.iter().map(String::as_str));
+    assert_snapshot!(shown(&run_in(repo_root(), &args)));
+}
+
+#[test]
+fn quiet_prints_nothing_for_valid_files() {
+    let out = run_in(repo_root(), &["validate", "-q", "examples/change.yaml"]);
+    assert_snapshot!(shown(&out), @r"
+    exit: 0
+    ----- stdout -----
+    ----- stderr -----
+    ");
+}
+
+#[test]
+fn dash_reads_standard_input() {
+    let out = bca()
+        .args(["validate", "-"])
+        .write_stdin(VALID)
+        .output()
+        .unwrap();
+    assert_snapshot!(shown(&out), @r"
+    exit: 0
+    ----- stdout -----
+    <stdin>: valid: copilot-cli on 1 repository into branch main
+    ----- stderr -----
+    ");
+}
+
+#[test]
+fn one_invalid_file_among_valid_ones_fails_the_run() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("good.yaml"), VALID).unwrap();
+    std::fs::write(
+        dir.path().join("bad.yaml"),
+        VALID.replace("copilot-cli", "cursor"),
+    )
+    .unwrap();
+    assert_snapshot!(shown(&run_in(
+        dir.path(),
+        &["validate", "good.yaml", "bad.yaml"]
+    )));
+}
+
+#[test]
+fn missing_file_is_an_io_error() {
+    let dir = tempfile::tempdir().unwrap();
+    assert_snapshot!(shown(&run_in(dir.path(), &["validate", "nope.yaml"])));
+}
+
+#[test]
+fn no_file_is_a_usage_error() {
+    let out = run_in(repo_root(), &["validate"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("required arguments were not provided"));
+}
+
+// --- mistakes in fields ---
+
+#[test]
+fn typo_in_agent_suggests_fix() {
+    assert_snapshot!(validate_text(
+        "change.yaml",
+        with_spec_line("agent", "  agent: copiolt-cli")
+    ));
+}
+
+#[test]
+fn unknown_agent_lists_the_known_ones() {
+    assert_snapshot!(validate_text(
+        "change.yaml",
+        with_spec_line("agent", "  agent: claude-code")
+    ));
+}
+
+#[test]
+fn typo_in_field_name_suggests_fix() {
+    assert_snapshot!(validate_text(
+        "change.yaml",
+        with_spec_line("prompt", "  promt: Fix it")
+    ));
+}
+
+#[test]
+fn unknown_top_level_field_is_an_error() {
+    assert_snapshot!(validate_text(
+        "change.yaml",
+        format!("metadata:\n  name: x\n{VALID}")
+    ));
+}
+
+#[test]
+fn missing_required_fields_are_all_reported() {
+    assert_snapshot!(validate_text(
+        "change.yaml",
+        "kind: Change\napiVersion: v1\nspec:\n  branch: main\n"
+    ));
+}
+
+#[test]
+fn missing_spec_and_kind() {
+    assert_snapshot!(validate_text("change.yaml", "apiVersion: v1\n"));
+}
+
+#[test]
+fn wrong_kind_and_api_version() {
+    assert_snapshot!(validate_text(
+        "change.yaml",
+        VALID
+            .replace("kind: Change", "kind: Job")
+            .replace("v1", "v2")
+    ));
+}
+
+#[test]
+fn empty_prompt_is_an_error() {
+    assert_snapshot!(validate_text(
+        "change.yaml",
+        with_spec_line("prompt", "  prompt: \"   \"")
+    ));
+}
+
+#[test]
+fn number_where_a_string_belongs_suggests_quotes() {
+    assert_snapshot!(validate_text(
+        "change.yaml",
+        with_spec_line("branch", "  branch: 1.10")
+    ));
+}
+
+#[test]
+fn repos_as_a_string_asks_for_a_list() {
+    assert_snapshot!(validate_text(
+        "change.yaml",
+        with_spec_line("repos", "  repos: https://github.com/acme/api")
+    ));
+}
+
+#[test]
+fn empty_repos_is_an_error() {
+    assert_snapshot!(validate_text(
+        "change.yaml",
+        with_spec_line("repos", "  repos: []")
+    ));
+}
+
+#[test]
+fn ssh_repository_url_suggests_https() {
+    assert_snapshot!(validate_text(
+        "change.yaml",
+        with_spec_line("repos", "  repos: [\"git@github.com:acme/api.git\"]")
+    ));
+}
+
+#[test]
+fn repository_url_problems_each_get_a_fix() {
+    let repos = "  repos:\n    - http://github.com/acme/a\n    - https://github.com/acme/b/tree/main\n    - https://github.com/acme\n    - https://user:token@github.com/acme/c\n    - https://github.com/acme/d e\n    - github.com/acme/f";
+    assert_snapshot!(validate_text("change.yaml", with_spec_line("repos", repos)));
+}
+
+#[test]
+fn same_repository_twice_after_normalising() {
+    let repos =
+        "  repos:\n    - https://github.com/acme/api\n    - https://GitHub.com/Acme/API.git/";
+    assert_snapshot!(validate_text("change.yaml", with_spec_line("repos", repos)));
+}
+
+#[test]
+fn branch_git_would_refuse() {
+    assert_snapshot!(validate_text(
+        "change.yaml",
+        with_spec_line("branch", "  branch: feature..x")
+    ));
+}
+
+#[test]
+fn image_that_is_not_an_oci_reference() {
+    assert_snapshot!(validate_text(
+        "change.yaml",
+        with_spec_line("image", "  image: ghcr.io/Acme/Runner:v1")
+    ));
+}
+
+#[test]
+fn agentsmd_that_is_a_local_path() {
+    assert_snapshot!(validate_text(
+        "change.yaml",
+        with_spec_line("agentsmd", "  agentsmd: ./AGENTS.md")
+    ));
+}
+
+#[test]
+fn resources_that_are_not_http_urls() {
+    let line = "  resources: [\"https://example.com/ok.md\", \"ftp://example.com/x.md\", 42]";
+    assert_snapshot!(validate_text(
+        "change.yaml",
+        with_spec_line("resources", line)
+    ));
+}
+
+#[test]
+fn every_error_of_a_file_is_reported() {
+    let text = "kind: Change\napiVersion: v1\nspec:\n  promt: x\n  repos: [\"https://github.com/a/b\", \"https://github.com/a/b\"]\n  agent: gemni-cli\n  branch: \"-x\"\n  image: \"UPPER\"\n";
+    assert_snapshot!(validate_text("change.yaml", text));
+}
+
+// --- hostile input: each gets a located error and exit 1, never a panic or a hang ---
+
+#[test]
+fn empty_file() {
+    assert_snapshot!(validate_text("change.yaml", ""));
+}
+
+#[test]
+fn only_comments() {
+    assert_snapshot!(validate_text("change.yaml", "# nothing here\n"));
+}
+
+#[test]
+fn binary_garbage() {
+    let bytes: Vec<u8> = (0..4096u32)
+        .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
+        .collect();
+    assert_snapshot!(validate_text("change.yaml", bytes));
+}
+
+#[test]
+fn control_characters_in_utf8() {
+    assert_snapshot!(validate_text("change.yaml", "kind: Change\u{0}\u{7}\n"));
+}
+
+#[test]
+fn top_level_list() {
+    assert_snapshot!(validate_text(
+        "change.yaml",
+        "- kind: Change\n- apiVersion: v1\n"
+    ));
+}
+
+#[test]
+fn top_level_scalar() {
+    assert_snapshot!(validate_text("change.yaml", "just some words\n"));
+}
+
+#[test]
+fn tabs_for_indentation() {
+    assert_snapshot!(validate_text(
+        "change.yaml",
+        "kind: Change\napiVersion: v1\nspec:\n\tprompt: x\n"
+    ));
+}
+
+#[test]
+fn duplicate_keys_are_errors_not_last_wins() {
+    let text = VALID.replace(
+        "  agent: copilot-cli\n",
+        "  agent: copilot-cli\n  agent: gemini-cli\n",
+    );
+    assert_snapshot!(validate_text("change.yaml", text));
+}
+
+#[test]
+fn billion_laughs() {
+    let mut text = String::from(
+        "a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n",
+    );
+    for (i, name) in ["b", "c", "d", "e", "f", "g", "h", "i"].iter().enumerate() {
+        let prev = if i == 0 {
+            "a".to_string()
+        } else {
+            ["b", "c", "d", "e", "f", "g", "h"][i - 1].to_string()
+        };
+        text.push_str(&format!(
+            "{name}: &{name} [{}]\n",
+            vec![format!("*{prev}"); 9].join(",")
+        ));
+    }
+    assert_snapshot!(validate_text("change.yaml", text));
+}
+
+#[test]
+fn nesting_thousands_deep_in_flow_style() {
+    let text = format!("kind: {}{}\n", "[".repeat(5000), "]".repeat(5000));
+    assert_snapshot!(validate_text("change.yaml", text));
+}
+
+#[test]
+fn nesting_thousands_deep_in_block_style() {
+    let mut text = String::new();
+    for depth in 0..1500 {
+        text.push_str(&" ".repeat(depth));
+        text.push_str("k:\n");
+    }
+    assert_snapshot!(validate_text("change.yaml", text));
+}
+
+#[test]
+fn hundred_megabyte_file() {
+    let mut text = String::with_capacity(100 << 20);
+    text.push_str(VALID);
+    text.push_str("# ");
+    text.push_str(&"x".repeat((100 << 20) - text.len() - 1));
+    text.push('\n');
+    assert_snapshot!(validate_text("change.yaml", text));
+}
+
+#[test]
+fn hundred_megabytes_on_standard_input() {
+    let input = vec![b'#'; 100 << 20];
+    let out = bca()
+        .args(["validate", "-"])
+        .write_stdin(input)
+        .output()
+        .unwrap();
+    assert_snapshot!(shown(&out));
+}
+
+#[test]
+fn two_documents_in_one_file() {
+    assert_snapshot!(validate_text("change.yaml", format!("{VALID}---\n{VALID}")));
+}
+
+#[test]
+fn unsupported_yaml_tag() {
+    assert_snapshot!(validate_text(
+        "change.yaml",
+        with_spec_line("prompt", "  prompt: !!python/object:os.system x")
+    ));
+}
+
+#[test]
+fn unknown_alias() {
+    assert_snapshot!(validate_text(
+        "change.yaml",
+        with_spec_line("prompt", "  prompt: *nothing")
+    ));
+}
