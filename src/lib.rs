@@ -2,5 +2,7 @@
 //! Kubernetes manifests. The `bca` binary is a thin shell over this library.
 
 pub mod change;
+pub mod commands;
+pub mod output;
+pub mod render;
 pub mod terminal;
-pub mod validate;

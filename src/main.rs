@@ -1,14 +1,18 @@
 //! The `bca` command line: argument parsing, one library call per subcommand, and the
-//! mapping from outcomes to exit codes (0 ok, 1 invalid input or differences, 2 usage,
-//! I/O or internal error).
+//! exit code the library chose (0 ok, 1 invalid input or differences, 2 usage, I/O or
+//! internal error).
 
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use bca::validate::{check_files, Checked};
+use bca::change::values::ImageRef;
+use bca::commands::{self, render::RenderRequest, Outcome, Style, EXIT_ERROR};
+use bca::render::options::{
+    self as opts, NetworkPolicyMode, RenderOptions, Resources, SecretSource,
+};
 
 #[derive(Parser)]
 #[command(
@@ -33,8 +37,133 @@ enum Command {
         #[arg(short, long)]
         quiet: bool,
     },
+    /// Render the Kubernetes manifests that run Changes: one Job per repository.
+    ///
+    /// Prints a YAML stream for `kubectl apply -f -`, or writes one file per object and a
+    /// kustomization.yaml into --output-dir. Never talks to a cluster.
+    Render {
+        /// Change files to render; `-` reads standard input.
+        #[arg(required = true, value_name = "CHANGE")]
+        files: Vec<PathBuf>,
+        #[command(flatten)]
+        render: Box<RenderArgs>,
+        /// Write one file per object and a kustomization.yaml into DIR, replacing what an
+        /// earlier render wrote there.
+        #[arg(short, long, value_name = "DIR")]
+        output_dir: Option<PathBuf>,
+        /// With --output-dir: replace DIR even if it holds files bca did not write (they
+        /// are deleted).
+        #[arg(long, requires = "output_dir")]
+        force: bool,
+        /// With --output-dir and --secret-from-env: write the plaintext tokens into DIR
+        /// anyway. A directory is usually committed; prefer --external-secret.
+        #[arg(long, requires_all = ["output_dir", "secret_from_env"])]
+        unsafe_write_plaintext_secret: bool,
+    },
     /// Print the JSON Schema of the Change file (also at schema/change.schema.json).
     Schema,
+}
+
+/// Flags that shape the rendered objects.
+#[derive(Args)]
+struct RenderArgs {
+    /// Namespace of every rendered object.
+    #[arg(short, long, default_value = opts::DEFAULT_NAMESPACE, value_parser = opts::parse_dns_label)]
+    namespace: String,
+    /// Runner image for every Job, overriding spec.image and the default (the runner
+    /// image of this bca version). For a mirror or an air-gapped registry.
+    #[arg(long, value_parser = opts::parse_image)]
+    image: Option<ImageRef>,
+    /// Name of the Secret holding the tokens (keys github-token, copilot-token,
+    /// gemini-api-key).
+    #[arg(long, default_value = opts::DEFAULT_SECRET_NAME, value_parser = opts::parse_dns_subdomain)]
+    secret_name: String,
+    /// Also render the Secret, with tokens from GITHUB_TOKEN and COPILOT_TOKEN or
+    /// GEMINI_API_KEY. By default the Jobs use a Secret that already exists.
+    #[arg(long, conflicts_with = "external_secret")]
+    secret_from_env: bool,
+    /// Also render an external-secrets.io ExternalSecret that fills the Secret from this
+    /// secret store (remote key: the Secret's name; properties: its keys).
+    #[arg(long, value_name = "STORE", value_parser = opts::parse_dns_subdomain)]
+    external_secret: Option<String>,
+    /// Kind of the secret store named by --external-secret.
+    #[arg(long, value_enum, default_value_t = StoreKind::ClusterSecretStore, requires = "external_secret")]
+    external_secret_store_kind: StoreKind,
+    /// CPU request of each container.
+    #[arg(long, default_value = opts::DEFAULT_CPU_REQUEST, value_parser = opts::parse_quantity)]
+    cpu_request: String,
+    /// CPU limit of each container.
+    #[arg(long, default_value = opts::DEFAULT_CPU_LIMIT, value_parser = opts::parse_quantity)]
+    cpu_limit: String,
+    /// Memory request of each container.
+    #[arg(long, default_value = opts::DEFAULT_MEMORY_REQUEST, value_parser = opts::parse_quantity)]
+    memory_request: String,
+    /// Memory limit of each container.
+    #[arg(long, default_value = opts::DEFAULT_MEMORY_LIMIT, value_parser = opts::parse_quantity)]
+    memory_limit: String,
+    /// Size limit of the workspace volume the repository is cloned into.
+    #[arg(long, default_value = opts::DEFAULT_WORKSPACE_SIZE, value_parser = opts::parse_quantity)]
+    workspace_size: String,
+    /// Seconds a Job may run before Kubernetes stops it (activeDeadlineSeconds).
+    #[arg(long, value_name = "SECONDS", default_value_t = opts::DEFAULT_DEADLINE_SECONDS,
+          value_parser = clap::value_parser!(i64).range(60..))]
+    deadline: i64,
+    /// Delete finished Jobs after SECONDS (ttlSecondsAfterFinished). Off by default: a
+    /// GitOps controller would re-create a deleted Job and run the agent again.
+    #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(i32).range(0..))]
+    ttl: Option<i32>,
+    /// Render no NetworkPolicy (by default the pods get no ingress and egress only to
+    /// DNS and HTTPS).
+    #[arg(long, conflicts_with = "egress_port")]
+    no_network_policy: bool,
+    /// Also allow egress to this TCP port (repeatable), e.g. for GitHub Enterprise on 8443.
+    #[arg(long, value_name = "PORT", value_parser = clap::value_parser!(u16).range(1..))]
+    egress_port: Vec<u16>,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum StoreKind {
+    ClusterSecretStore,
+    SecretStore,
+}
+
+impl RenderArgs {
+    fn options(&self) -> RenderOptions {
+        let secret = match (&self.external_secret, self.secret_from_env) {
+            (Some(store), _) => SecretSource::External {
+                store: store.clone(),
+                store_kind: match self.external_secret_store_kind {
+                    StoreKind::ClusterSecretStore => "ClusterSecretStore",
+                    StoreKind::SecretStore => "SecretStore",
+                }
+                .to_string(),
+            },
+            (None, true) => SecretSource::FromEnv,
+            (None, false) => SecretSource::Existing,
+        };
+        RenderOptions {
+            namespace: self.namespace.clone(),
+            image: self.image.clone(),
+            secret_name: self.secret_name.clone(),
+            secret,
+            resources: Resources {
+                cpu_request: self.cpu_request.clone(),
+                cpu_limit: self.cpu_limit.clone(),
+                memory_request: self.memory_request.clone(),
+                memory_limit: self.memory_limit.clone(),
+                workspace_size: self.workspace_size.clone(),
+            },
+            deadline_seconds: self.deadline,
+            ttl_seconds: self.ttl,
+            network_policy: if self.no_network_policy {
+                NetworkPolicyMode::None
+            } else {
+                NetworkPolicyMode::Restricted {
+                    extra_ports: self.egress_port.clone(),
+                }
+            },
+        }
+    }
 }
 
 fn main() -> ExitCode {
@@ -43,48 +172,52 @@ fn main() -> ExitCode {
         Err(e) => {
             let _ = e.print();
             return if e.use_stderr() {
-                ExitCode::from(2)
+                ExitCode::from(EXIT_ERROR)
             } else {
                 ExitCode::SUCCESS
             };
         }
     };
-    match run(cli) {
-        Ok(code) => code,
+    let style = Style {
+        color: bca::terminal::stderr_color(),
+    };
+    let env = |name: &str| std::env::var(name).ok();
+    let outcome = match cli.command {
+        Command::Validate { files, quiet } => commands::validate::validate(&files, quiet, style),
+        Command::Render {
+            files,
+            render,
+            output_dir,
+            force,
+            unsafe_write_plaintext_secret,
+        } => {
+            let request = RenderRequest {
+                files,
+                options: render.options(),
+                output_dir,
+                force,
+                allow_plaintext_secret: unsafe_write_plaintext_secret,
+            };
+            commands::render::render(&request, &env, style)
+        }
+        Command::Schema => Ok(Outcome {
+            stdout: bca::change::schema::json_schema(),
+            ..Outcome::default()
+        }),
+    };
+    match outcome {
+        Ok(outcome) => {
+            let _ = std::io::stdout()
+                .lock()
+                .write_all(outcome.stdout.as_bytes());
+            let _ = std::io::stderr()
+                .lock()
+                .write_all(outcome.stderr.as_bytes());
+            ExitCode::from(outcome.code)
+        }
         Err(e) => {
             eprintln!("bca: error: {e:#}");
-            ExitCode::from(2)
-        }
-    }
-}
-
-fn run(cli: Cli) -> anyhow::Result<ExitCode> {
-    match cli.command {
-        Command::Validate { files, quiet } => {
-            let color = bca::terminal::stderr_color();
-            let mut invalid = false;
-            let mut stdout = std::io::stdout().lock();
-            for checked in check_files(&files)? {
-                match checked {
-                    Checked::Valid { name, change } if !quiet => {
-                        writeln!(stdout, "{}", Checked::summary(&name, &change))?
-                    }
-                    Checked::Valid { .. } => {}
-                    Checked::Invalid(report) => {
-                        invalid = true;
-                        eprint!("{}", report.render(color));
-                    }
-                }
-            }
-            Ok(if invalid {
-                ExitCode::from(1)
-            } else {
-                ExitCode::SUCCESS
-            })
-        }
-        Command::Schema => {
-            print!("{}", bca::change::schema::json_schema());
-            Ok(ExitCode::SUCCESS)
+            ExitCode::from(EXIT_ERROR)
         }
     }
 }

@@ -17,8 +17,13 @@ pub const SECRETS_DIR: &str = "/var/run/secrets/bca";
 /// Where the result line goes so that `kubectl get pod` can show it.
 pub const TERMINATION_MESSAGE_PATH: &str = "/dev/termination-log";
 
-/// The environment variable holding the run contract as JSON.
-pub const CONTRACT_ENV: &str = "BCA_RUN_CONTRACT";
+/// The pod annotation holding the run contract as JSON. One copy per pod, readable in
+/// the rendered Job, and mounted into every container through the downward API.
+pub const CONTRACT_ANNOTATION: &str = "bca.dev/run-contract";
+/// The directory the downward API volume with the run contract is mounted at.
+pub const CONTRACT_DIR: &str = "/etc/bca";
+/// The run contract's file name in `CONTRACT_DIR`.
+pub const CONTRACT_FILE: &str = "run-contract.json";
 
 /// Secret key holding the GitHub token that forks, pushes and opens pull requests.
 pub const SECRET_KEY_GITHUB_TOKEN: &str = "github-token";
@@ -29,3 +34,12 @@ pub const SECRET_KEY_GEMINI_API_KEY: &str = "gemini-api-key";
 
 /// The binary every container runs.
 pub const RUNNER_BINARY: &str = "bca-runner";
+
+/// Where the release publishes the runner image. `bca render` uses this repository with
+/// the tag of its own version, so a bca release and its runner image always match.
+pub const RUNNER_IMAGE_REPOSITORY: &str = "ghcr.io/manno/bca-runner";
+
+/// The runner image of this version: `ghcr.io/manno/bca-runner:<crate version>`.
+pub fn default_image() -> String {
+    format!("{RUNNER_IMAGE_REPOSITORY}:{}", env!("CARGO_PKG_VERSION"))
+}

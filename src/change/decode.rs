@@ -1,6 +1,8 @@
 //! Turns the located YAML tree into a `Change`, collecting every problem (not just the
 //! first) with its position, field path and a likely fix.
 
+use std::collections::HashMap;
+
 use bca_runner::Agent;
 
 use super::diagnostic::{Diagnostic, Span};
@@ -339,12 +341,12 @@ impl Decoder {
             .enumerate()
             .map(|(i, item)| self.value(item, &format!("spec.repos[{i}]"), RepoUrl::parse))
             .collect();
+        // First index of each repository identity; only looked up, never iterated.
+        let mut first_seen: HashMap<String, usize> = HashMap::with_capacity(parsed.len());
         for (i, repo) in parsed.iter().enumerate() {
             let Some(repo) = repo else { continue };
-            let first = parsed[..i]
-                .iter()
-                .position(|r| r.as_ref().is_some_and(|r| r.identity() == repo.identity()));
-            if let Some(first) = first {
+            let first = *first_seen.entry(repo.identity()).or_insert(i);
+            if first != i {
                 self.diagnostics.push(
                     Diagnostic::new(
                         items[i].span,
@@ -358,13 +360,7 @@ impl Decoder {
                 );
             }
         }
-        if self
-            .diagnostics
-            .iter()
-            .any(|d| d.path.starts_with("spec.repos"))
-        {
-            return None;
-        }
+        // Any entry that failed already reported why.
         parsed.into_iter().collect()
     }
 

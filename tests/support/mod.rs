@@ -2,6 +2,7 @@
 //! snapshots, and finding the external tools `scripts/install-tools` installs.
 #![allow(dead_code)] // each test file uses a different part of this module
 
+pub mod k8s;
 pub mod tools;
 
 use std::path::Path;

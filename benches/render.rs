@@ -1,0 +1,89 @@
+//! `cargo bench --bench render`: time and peak memory of rendering a Change with 1, 100
+//! and 10,000 repositories, to a YAML stream and to a directory. Prints figures; it
+//! asserts nothing about speed.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use bca::render::{self, Input, RenderOptions};
+
+fn change_text(repos: usize) -> String {
+    let mut text = String::from("kind: Change\napiVersion: v1\nspec:\n  prompt: \"Bump the logging library and fix call sites\"\n  agent: copilot-cli\n  repos:\n");
+    for i in 0..repos {
+        text.push_str(&format!(
+            "    - https://github.com/org{}/service-{i}\n",
+            i % 97
+        ));
+    }
+    text
+}
+
+/// Peak resident memory of this process since the last reset, in KiB (Linux).
+fn peak_rss_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+fn reset_peak_rss() {
+    // Writing 5 to clear_refs resets VmHWM to the current RSS (Linux 4.0+).
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
+fn median(mut samples: Vec<Duration>) -> Duration {
+    samples.sort();
+    samples[samples.len() / 2]
+}
+
+fn measure(runs: usize, mut f: impl FnMut()) -> (Duration, Option<u64>) {
+    reset_peak_rss();
+    let before = peak_rss_kib();
+    let mut samples = Vec::with_capacity(runs);
+    for _ in 0..runs {
+        let start = Instant::now();
+        f();
+        samples.push(start.elapsed());
+    }
+    let grown = peak_rss_kib()
+        .zip(before)
+        .map(|(after, before)| after.saturating_sub(before));
+    (median(samples), grown)
+}
+
+fn main() {
+    let scratch = tempfile::tempdir().expect("tempdir");
+    println!(
+        "{:>7}  {:>12}  {:>12}  {:>14}  {:>12}  {:>12}",
+        "repos", "parse", "render+yaml", "stdout bytes", "to dir", "peak +KiB"
+    );
+    for repos in [1usize, 100, 10_000] {
+        let text = change_text(repos);
+        let runs = if repos >= 10_000 { 3 } else { 20 };
+        let (parse_time, _) = measure(runs, || {
+            bca::change::parse("bench.yaml", text.as_bytes()).expect("valid change");
+        });
+        let change = bca::change::parse("bench.yaml", text.as_bytes()).expect("valid change");
+        let options = RenderOptions::default();
+        let inputs = [Input {
+            file: "bench.yaml",
+            change: &change,
+        }];
+        let mut bytes = 0;
+        let (render_time, peak) = measure(runs, || {
+            let rendered = render::render(&inputs, &options, &|_| None).expect("renders");
+            bytes = render::to_stream(&rendered.manifests).len();
+        });
+        let rendered = render::render(&inputs, &options, &|_| None).expect("renders");
+        let dir: PathBuf = scratch.path().join(format!("out-{repos}"));
+        let (dir_time, _) = measure(runs, || {
+            bca::output::write_dir(&dir, &rendered.manifests, false).expect("writes");
+        });
+        println!(
+            "{repos:>7}  {:>10.2?}  {:>10.2?}  {bytes:>14}  {:>10.2?}  {:>12}",
+            parse_time,
+            render_time,
+            dir_time,
+            peak.map_or("n/a".to_string(), |p| p.to_string())
+        );
+    }
+}

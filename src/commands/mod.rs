@@ -1,0 +1,89 @@
+//! One function per subcommand. Each returns what to print and the exit code, so the
+//! binary only parses arguments and prints; errors that are not about the input (I/O,
+//! usage) come back as `anyhow::Error` and exit 2.
+
+pub mod render;
+pub mod validate;
+
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+
+use crate::change::{self, Change, Report, Source};
+
+/// What a command prints and how it exits.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Outcome {
+    pub stdout: String,
+    pub stderr: String,
+    pub code: u8,
+}
+
+pub const EXIT_OK: u8 = 0;
+/// Invalid input, or (for diff) differences.
+pub const EXIT_INVALID: u8 = 1;
+/// Usage, I/O or internal error.
+pub const EXIT_ERROR: u8 = 2;
+
+/// How to show messages on standard error.
+#[derive(Debug, Clone, Copy)]
+pub struct Style {
+    pub color: bool,
+}
+
+impl Style {
+    pub fn warning(&self, text: &str) -> String {
+        if self.color {
+            format!("\x1b[1;33mwarning:\x1b[0m {text}\n")
+        } else {
+            format!("warning: {text}\n")
+        }
+    }
+}
+
+/// The outcome for one input file.
+pub enum Loaded {
+    Valid { name: String, change: Change },
+    Invalid(Report),
+}
+
+/// Reads and checks each file. An I/O error (missing file, unreadable stdin) is an
+/// error; a file that is read but invalid is a `Loaded::Invalid`.
+pub fn load_files(paths: &[PathBuf]) -> anyhow::Result<Vec<Loaded>> {
+    let mut out = Vec::with_capacity(paths.len());
+    for path in paths {
+        let source = Source::read(path).with_context(|| format!("reading {}", path.display()))?;
+        out.push(match change::parse(&source.name, &source.bytes) {
+            Ok(change) => Loaded::Valid {
+                name: source.name,
+                change,
+            },
+            Err(report) => Loaded::Invalid(report),
+        });
+    }
+    Ok(out)
+}
+
+/// The valid Changes, or the rendered errors of the invalid ones.
+pub fn valid_changes(
+    paths: &[PathBuf],
+    style: Style,
+) -> anyhow::Result<Result<Vec<(String, Change)>, Outcome>> {
+    let mut changes = Vec::new();
+    let mut errors = String::new();
+    for loaded in load_files(paths)? {
+        match loaded {
+            Loaded::Valid { name, change } => changes.push((name, change)),
+            Loaded::Invalid(report) => errors.push_str(&report.render(style.color)),
+        }
+    }
+    if errors.is_empty() {
+        Ok(Ok(changes))
+    } else {
+        Ok(Err(Outcome {
+            stdout: String::new(),
+            stderr: errors,
+            code: EXIT_INVALID,
+        }))
+    }
+}

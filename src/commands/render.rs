@@ -1,0 +1,86 @@
+//! `bca render`: Change files in, manifests out (standard output or a directory).
+
+use std::path::PathBuf;
+
+use anyhow::bail;
+
+use super::{valid_changes, Outcome, Style, EXIT_INVALID};
+use crate::output::write_dir;
+use crate::render::{self, Input, RenderError, RenderOptions, SecretSource};
+
+pub struct RenderRequest {
+    pub files: Vec<PathBuf>,
+    pub options: RenderOptions,
+    pub output_dir: Option<PathBuf>,
+    pub force: bool,
+    /// The loudly named override that lets a plaintext Secret into `--output-dir`.
+    pub allow_plaintext_secret: bool,
+}
+
+pub const PLAINTEXT_OVERRIDE_FLAG: &str = "--unsafe-write-plaintext-secret";
+
+pub fn render(
+    request: &RenderRequest,
+    env: &dyn Fn(&str) -> Option<String>,
+    style: Style,
+) -> anyhow::Result<Outcome> {
+    if let (SecretSource::FromEnv, Some(dir)) = (&request.options.secret, &request.output_dir) {
+        if !request.allow_plaintext_secret {
+            bail!(
+                "refusing to write plaintext tokens from --secret-from-env into {}: an output directory is meant to be \
+                 committed. Use --external-secret STORE, or create the Secret in the cluster yourself (see README, \
+                 \"Credentials\"), or pass {PLAINTEXT_OVERRIDE_FLAG} if you really mean it",
+                dir.display()
+            );
+        }
+    }
+    let changes = match valid_changes(&request.files, style)? {
+        Ok(changes) => changes,
+        Err(outcome) => return Ok(outcome),
+    };
+    let inputs: Vec<Input> = changes
+        .iter()
+        .map(|(file, change)| Input { file, change })
+        .collect();
+    let rendered = match render::render(&inputs, &request.options, env) {
+        Ok(rendered) => rendered,
+        Err(e @ RenderError::DuplicateJob { .. }) => {
+            return Ok(Outcome {
+                stdout: String::new(),
+                stderr: format!("bca: error: {e}\n"),
+                code: EXIT_INVALID,
+            });
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let mut outcome = Outcome::default();
+    for warning in &rendered.warnings {
+        outcome.stderr.push_str(&style.warning(warning));
+    }
+    match &request.output_dir {
+        None => outcome.stdout = render::to_stream(&rendered.manifests),
+        Some(dir) => {
+            let written = write_dir(dir, &rendered.manifests, request.force)?;
+            for name in &written.forced {
+                outcome.stderr.push_str(
+                    &style.warning(&format!("--force: deleted {name}, which bca did not write")),
+                );
+            }
+            let removed = if written.removed.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    "; removed {} stale: {}",
+                    written.removed.len(),
+                    written.removed.join(", ")
+                )
+            };
+            outcome.stderr.push_str(&format!(
+                "wrote {} files to {}{removed}\n",
+                written.files,
+                dir.display()
+            ));
+        }
+    }
+    Ok(outcome)
+}

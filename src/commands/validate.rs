@@ -1,0 +1,36 @@
+//! `bca validate`: check Change files and say what each one would do.
+
+use std::path::PathBuf;
+
+use super::{load_files, Loaded, Outcome, Style, EXIT_INVALID};
+use crate::change::Change;
+
+/// One line a person can read at a glance.
+pub fn summary(name: &str, change: &Change) -> String {
+    let n = change.spec.repos.len();
+    format!(
+        "{name}: valid: {} on {n} repositor{} into branch {}",
+        change.spec.agent,
+        if n == 1 { "y" } else { "ies" },
+        change.spec.branch
+    )
+}
+
+pub fn validate(paths: &[PathBuf], quiet: bool, style: Style) -> anyhow::Result<Outcome> {
+    let mut outcome = Outcome::default();
+    for loaded in load_files(paths)? {
+        match loaded {
+            Loaded::Valid { name, change } => {
+                if !quiet {
+                    outcome.stdout.push_str(&summary(&name, &change));
+                    outcome.stdout.push('\n');
+                }
+            }
+            Loaded::Invalid(report) => {
+                outcome.code = EXIT_INVALID;
+                outcome.stderr.push_str(&report.render(style.color));
+            }
+        }
+    }
+    Ok(outcome)
+}

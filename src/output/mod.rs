@@ -1,0 +1,7 @@
+//! Where rendered manifests go: one YAML stream, or a directory with one file per
+//! object and a kustomization, replaced as a whole.
+
+pub mod directory;
+pub mod kustomization;
+
+pub use directory::{read_dir_files, write_dir, DirError, Written, HEADER};

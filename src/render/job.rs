@@ -1,0 +1,234 @@
+//! One Job per repository: four containers (fork, clone, agent, publish) that each
+//! run `bca-runner STEP`, see only the secret key their step needs, and meet the
+//! "restricted" Pod Security Standard.
+
+use std::collections::BTreeMap;
+
+use bca_runner::pod::{
+    CONTRACT_ANNOTATION, CONTRACT_DIR, CONTRACT_FILE, HOME_DIR, RUNNER_BINARY, RUNNER_GID,
+    RUNNER_UID, SECRETS_DIR, TERMINATION_MESSAGE_PATH, TMP_DIR, WORKSPACE_DIR,
+};
+use bca_runner::{Agent, RunContract, Step};
+use k8s_openapi::api::batch::v1::{Job, JobSpec};
+use k8s_openapi::api::core::v1::{
+    Capabilities, Container, DownwardAPIVolumeFile, DownwardAPIVolumeSource, EmptyDirVolumeSource,
+    EnvVar, KeyToPath, ObjectFieldSelector, PodSecurityContext, PodSpec, PodTemplateSpec,
+    ResourceRequirements, SeccompProfile, SecretVolumeSource, SecurityContext, Volume, VolumeMount,
+};
+use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+
+use super::naming::{job_name, short_hash};
+use super::options::{RenderOptions, Resources};
+
+/// What one Job needs beyond the flags.
+pub struct JobInput<'a> {
+    pub contract: &'a RunContract,
+    pub owner: &'a str,
+    pub repo: &'a str,
+    pub image: &'a str,
+    pub labels: BTreeMap<String, String>,
+}
+
+const WORKSPACE_VOLUME: &str = "workspace";
+const HOME_VOLUME: &str = "home";
+const TMP_VOLUME: &str = "tmp";
+const CONTRACT_VOLUME: &str = "run-contract";
+const GITHUB_TOKEN_VOLUME: &str = "github-token";
+const AGENT_TOKEN_VOLUME: &str = "agent-token";
+
+/// Secret files are readable by the runner's group only (fsGroup makes it their group).
+const SECRET_FILE_MODE: i32 = 0o440;
+
+pub fn job(input: &JobInput, options: &RenderOptions) -> Job {
+    let contract_json = input.contract.to_json();
+    let agent = input.contract.agent;
+    let spec = JobSpec {
+        // One retry for a transient failure (a node going away); the runner's steps are
+        // idempotent, so a retry never opens a second pull request.
+        backoff_limit: Some(1),
+        active_deadline_seconds: Some(options.deadline_seconds),
+        ttl_seconds_after_finished: options.ttl_seconds,
+        template: PodTemplateSpec {
+            metadata: Some(ObjectMeta {
+                labels: Some(input.labels.clone()),
+                annotations: Some(BTreeMap::from([(
+                    CONTRACT_ANNOTATION.to_string(),
+                    contract_json,
+                )])),
+                ..Default::default()
+            }),
+            spec: Some(pod_spec(input.image, agent, options)),
+        },
+        ..Default::default()
+    };
+    // The name hashes the whole spec: exactly the inputs that shape this Job.
+    let spec_json = serde_json::to_vec(&spec).expect("a JobSpec serialises");
+    let name = job_name(input.owner, input.repo, &short_hash(&spec_json));
+    Job {
+        metadata: ObjectMeta {
+            name: Some(name),
+            namespace: Some(options.namespace.clone()),
+            labels: Some(input.labels.clone()),
+            annotations: Some(BTreeMap::from([(
+                super::labels::REPOSITORY_URL.to_string(),
+                input.contract.repository.clone(),
+            )])),
+            ..Default::default()
+        },
+        spec: Some(spec),
+        status: None,
+    }
+}
+
+fn pod_spec(image: &str, agent: Agent, options: &RenderOptions) -> PodSpec {
+    let mut containers: Vec<Container> = Step::ALL
+        .iter()
+        .map(|step| container(*step, image, options))
+        .collect();
+    let main = containers.pop().expect("publish is the last step");
+    PodSpec {
+        init_containers: Some(containers),
+        containers: vec![main],
+        restart_policy: Some("Never".into()),
+        // The runner talks to GitHub, never to the Kubernetes API.
+        automount_service_account_token: Some(false),
+        // Service links put every Service of the namespace into the environment of
+        // the agent; it needs none of them.
+        enable_service_links: Some(false),
+        security_context: Some(PodSecurityContext {
+            run_as_non_root: Some(true),
+            run_as_user: Some(RUNNER_UID),
+            run_as_group: Some(RUNNER_GID),
+            fs_group: Some(RUNNER_GID),
+            seccomp_profile: Some(SeccompProfile {
+                type_: "RuntimeDefault".into(),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }),
+        volumes: Some(volumes(agent, options)),
+        ..Default::default()
+    }
+}
+
+fn container(step: Step, image: &str, options: &RenderOptions) -> Container {
+    let secret_volume = if step == Step::Agent {
+        AGENT_TOKEN_VOLUME
+    } else {
+        GITHUB_TOKEN_VOLUME
+    };
+    Container {
+        name: step.name().into(),
+        image: Some(image.into()),
+        // Tags can be re-pushed; Always makes every pod run what the tag names now.
+        image_pull_policy: Some("Always".into()),
+        command: Some(vec![RUNNER_BINARY.into(), step.name().into()]),
+        working_dir: Some(WORKSPACE_DIR.into()),
+        env: Some(vec![
+            EnvVar {
+                name: "HOME".into(),
+                value: Some(HOME_DIR.into()),
+                ..Default::default()
+            },
+            EnvVar {
+                name: "TMPDIR".into(),
+                value: Some(TMP_DIR.into()),
+                ..Default::default()
+            },
+        ]),
+        resources: Some(resources(&options.resources)),
+        security_context: Some(SecurityContext {
+            allow_privilege_escalation: Some(false),
+            privileged: Some(false),
+            read_only_root_filesystem: Some(true),
+            run_as_non_root: Some(true),
+            capabilities: Some(Capabilities {
+                drop: Some(vec!["ALL".into()]),
+                add: None,
+            }),
+            ..Default::default()
+        }),
+        volume_mounts: Some(vec![
+            mount(WORKSPACE_VOLUME, WORKSPACE_DIR, false),
+            mount(HOME_VOLUME, HOME_DIR, false),
+            mount(TMP_VOLUME, TMP_DIR, false),
+            mount(CONTRACT_VOLUME, CONTRACT_DIR, true),
+            mount(secret_volume, SECRETS_DIR, true),
+        ]),
+        termination_message_path: Some(TERMINATION_MESSAGE_PATH.into()),
+        termination_message_policy: Some("FallbackToLogsOnError".into()),
+        ..Default::default()
+    }
+}
+
+fn mount(name: &str, path: &str, read_only: bool) -> VolumeMount {
+    VolumeMount {
+        name: name.into(),
+        mount_path: path.into(),
+        read_only: read_only.then_some(true),
+        ..Default::default()
+    }
+}
+
+fn resources(r: &Resources) -> ResourceRequirements {
+    let pair = |cpu: &str, memory: &str| {
+        BTreeMap::from([
+            ("cpu".to_string(), Quantity(cpu.into())),
+            ("memory".to_string(), Quantity(memory.into())),
+        ])
+    };
+    ResourceRequirements {
+        requests: Some(pair(&r.cpu_request, &r.memory_request)),
+        limits: Some(pair(&r.cpu_limit, &r.memory_limit)),
+        ..Default::default()
+    }
+}
+
+fn volumes(agent: Agent, options: &RenderOptions) -> Vec<Volume> {
+    let empty_dir = |name: &str, size: Option<&str>| Volume {
+        name: name.into(),
+        empty_dir: Some(EmptyDirVolumeSource {
+            size_limit: size.map(|s| Quantity(s.into())),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    // Each secret volume projects one key, so a step cannot read another step's token.
+    let secret_key = |name: &str, key: &str| Volume {
+        name: name.into(),
+        secret: Some(SecretVolumeSource {
+            secret_name: Some(options.secret_name.clone()),
+            items: Some(vec![KeyToPath {
+                key: key.into(),
+                path: key.into(),
+                mode: None,
+            }]),
+            default_mode: Some(SECRET_FILE_MODE),
+            optional: None,
+        }),
+        ..Default::default()
+    };
+    vec![
+        empty_dir(WORKSPACE_VOLUME, Some(&options.resources.workspace_size)),
+        empty_dir(HOME_VOLUME, None),
+        empty_dir(TMP_VOLUME, None),
+        Volume {
+            name: CONTRACT_VOLUME.into(),
+            downward_api: Some(DownwardAPIVolumeSource {
+                items: Some(vec![DownwardAPIVolumeFile {
+                    path: CONTRACT_FILE.into(),
+                    field_ref: Some(ObjectFieldSelector {
+                        field_path: format!("metadata.annotations['{CONTRACT_ANNOTATION}']"),
+                        api_version: None,
+                    }),
+                    ..Default::default()
+                }]),
+                ..Default::default()
+            }),
+            ..Default::default()
+        },
+        secret_key(GITHUB_TOKEN_VOLUME, Step::Fork.secret_key(agent)),
+        secret_key(AGENT_TOKEN_VOLUME, Step::Agent.secret_key(agent)),
+    ]
+}

@@ -1,0 +1,31 @@
+//! The labels and annotations that tie rendered objects to bca, their Change and
+//! their repository.
+
+use std::collections::BTreeMap;
+
+pub const NAME: &str = "app.kubernetes.io/name";
+pub const MANAGED_BY: &str = "app.kubernetes.io/managed-by";
+pub const CHANGE: &str = "bca.dev/change";
+pub const REPOSITORY: &str = "bca.dev/repository";
+pub const REPOSITORY_URL: &str = "bca.dev/repository-url";
+
+/// Every pod bca renders carries this `app.kubernetes.io/name`; the NetworkPolicy
+/// selects on it.
+pub const RUNNER_APP: &str = "bca-runner";
+
+/// Labels of objects shared by all Changes (Secret, NetworkPolicy).
+pub fn common() -> BTreeMap<String, String> {
+    BTreeMap::from([
+        (NAME.to_string(), RUNNER_APP.to_string()),
+        (MANAGED_BY.to_string(), "bca".to_string()),
+    ])
+}
+
+/// Labels of a Job and its pods. They carry only what shapes the Job, so adding a
+/// repository to a Change leaves the other Jobs untouched.
+pub fn job(change_id: &str, repository: &str) -> BTreeMap<String, String> {
+    let mut labels = common();
+    labels.insert(CHANGE.to_string(), change_id.to_string());
+    labels.insert(REPOSITORY.to_string(), repository.to_string());
+    labels
+}

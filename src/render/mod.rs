@@ -1,0 +1,225 @@
+//! Turns validated Changes into Kubernetes objects, serialised once as YAML. Knows
+//! nothing about files or terminals: the output module writes what this returns.
+
+pub mod job;
+pub mod labels;
+pub mod naming;
+pub mod network_policy;
+pub mod options;
+pub mod secret;
+pub mod yaml;
+
+use bca_runner::{Agent, RunContract, CONTRACT_VERSION};
+use serde::Serialize;
+
+use crate::change::Change;
+pub use options::{NetworkPolicyMode, RenderOptions, Resources, SecretSource};
+
+/// One rendered object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Manifest {
+    pub kind: String,
+    pub name: String,
+    pub yaml: String,
+    /// For Jobs: the repository they change.
+    pub repository: Option<String>,
+}
+
+impl Manifest {
+    /// `<kind>-<name>.yaml`, the file the object gets in `--output-dir`.
+    pub fn file_name(&self) -> String {
+        format!("{}-{}.yaml", self.kind.to_ascii_lowercase(), self.name)
+    }
+}
+
+#[derive(Debug, Default)]
+pub struct Rendered {
+    pub manifests: Vec<Manifest>,
+    /// Things a user should know that do not stop the render.
+    pub warnings: Vec<String>,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum RenderError {
+    #[error("--secret-from-env needs {} in the environment (they are empty or unset)", missing.join(", "))]
+    MissingTokens { missing: Vec<String> },
+    #[error(
+        "{first} and {second} both render Job {name} (the same repository with the same prompt and settings); \
+         remove the repository from one of them"
+    )]
+    DuplicateJob {
+        name: String,
+        first: String,
+        second: String,
+    },
+}
+
+/// A Change file's name (for messages) and its content.
+pub struct Input<'a> {
+    pub file: &'a str,
+    pub change: &'a Change,
+}
+
+/// Renders in a fixed order: the credentials (if any), the NetworkPolicy (if any), then
+/// the Jobs of each Change in the order of its `spec.repos`.
+pub fn render(
+    inputs: &[Input],
+    options: &RenderOptions,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Rendered, RenderError> {
+    let mut rendered = Rendered::default();
+    let mut agents: Vec<Agent> = inputs.iter().map(|i| i.change.spec.agent).collect();
+    agents.sort();
+    agents.dedup();
+    match &options.secret {
+        SecretSource::Existing => {}
+        SecretSource::FromEnv => {
+            let secret =
+                secret::secret_from_env(&options.secret_name, &options.namespace, &agents, env)?;
+            rendered
+                .manifests
+                .push(manifest("Secret", &options.secret_name, &secret, None));
+        }
+        SecretSource::External { store, store_kind } => {
+            let external = secret::external_secret(
+                &options.secret_name,
+                &options.namespace,
+                store,
+                store_kind,
+                &agents,
+            );
+            rendered.manifests.push(manifest(
+                "ExternalSecret",
+                &options.secret_name,
+                &external,
+                None,
+            ));
+        }
+    }
+    if let NetworkPolicyMode::Restricted { extra_ports } = &options.network_policy {
+        let policy = network_policy::network_policy(&options.namespace, extra_ports);
+        rendered.manifests.push(manifest(
+            "NetworkPolicy",
+            network_policy::NAME,
+            &policy,
+            None,
+        ));
+    }
+    let mut job_files: Vec<(String, &str)> = Vec::new();
+    for input in inputs {
+        let spec = &input.change.spec;
+        let image = match (&options.image, &spec.image) {
+            (Some(flag), _) => flag.as_str().to_string(),
+            (None, Some(image)) => image.as_str().to_string(),
+            (None, None) => bca_runner::pod::default_image(),
+        };
+        let floating = options
+            .image
+            .as_ref()
+            .or(spec.image.as_ref())
+            .is_some_and(|i| i.is_floating());
+        if floating {
+            let warning = format!(
+                "{}: image {image} is not pinned (no tag, or :latest): each pod may run a different runner; \
+                 use a version tag or a digest",
+                input.file
+            );
+            if !rendered.warnings.contains(&warning) {
+                rendered.warnings.push(warning);
+            }
+        }
+        let change_id = change_id(input.change);
+        for repo in &spec.repos {
+            let contract = RunContract {
+                version: CONTRACT_VERSION,
+                change_id: change_id.clone(),
+                repository: repo.canonical(),
+                base_branch: spec.branch.as_str().to_string(),
+                head_branch: format!("bca/{change_id}"),
+                agent: spec.agent,
+                prompt: spec.prompt.clone(),
+                agentsmd: spec.agentsmd.as_ref().map(|u| u.as_str().to_string()),
+                resources: spec
+                    .resources
+                    .iter()
+                    .map(|u| u.as_str().to_string())
+                    .collect(),
+            };
+            let labels = labels::job(
+                &change_id,
+                &naming::repository_label(repo.owner(), repo.name()),
+            );
+            let job = job::job(
+                &job::JobInput {
+                    contract: &contract,
+                    owner: repo.owner(),
+                    repo: repo.name(),
+                    image: &image,
+                    labels,
+                },
+                options,
+            );
+            let name = job.metadata.name.clone().expect("jobs are named");
+            if let Some((_, first)) = job_files.iter().find(|(n, _)| *n == name) {
+                return Err(RenderError::DuplicateJob {
+                    name,
+                    first: first.to_string(),
+                    second: input.file.to_string(),
+                });
+            }
+            job_files.push((name.clone(), input.file));
+            rendered
+                .manifests
+                .push(manifest("Job", &name, &job, Some(repo.canonical())));
+        }
+    }
+    Ok(rendered)
+}
+
+fn manifest(
+    kind: &str,
+    name: &str,
+    object: &impl Serialize,
+    repository: Option<String>,
+) -> Manifest {
+    let value = serde_json::to_value(object).expect("Kubernetes objects serialise");
+    Manifest {
+        kind: kind.into(),
+        name: name.into(),
+        yaml: yaml::to_yaml(&value),
+        repository,
+    }
+}
+
+/// Identifies what a Change does, independent of where: the prompt, the agent, the
+/// branch and the context. Adding a repository keeps it (and the other Jobs) as they are;
+/// changing the prompt changes it, and with it every Job and the pushed branch.
+pub fn change_id(change: &Change) -> String {
+    #[derive(Serialize)]
+    struct Intent<'a> {
+        prompt: &'a str,
+        agent: Agent,
+        branch: &'a str,
+        agentsmd: Option<&'a str>,
+        resources: Vec<&'a str>,
+    }
+    let spec = &change.spec;
+    let intent = Intent {
+        prompt: &spec.prompt,
+        agent: spec.agent,
+        branch: spec.branch.as_str(),
+        agentsmd: spec.agentsmd.as_ref().map(|u| u.as_str()),
+        resources: spec.resources.iter().map(|u| u.as_str()).collect(),
+    };
+    naming::short_hash(&serde_json::to_vec(&intent).expect("the intent serialises"))
+}
+
+/// The documents of a render as one YAML stream, for `kubectl apply -f -`.
+pub fn to_stream(manifests: &[Manifest]) -> String {
+    let mut out = String::new();
+    for m in manifests {
+        out.push_str("---\n");
+        out.push_str(&m.yaml);
+    }
+    out
+}

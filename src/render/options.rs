@@ -1,0 +1,162 @@
+//! Everything about a render that does not come from the Change file: the flags.
+
+use crate::change::values::ImageRef;
+
+/// Sensible defaults for an agent editing one repository: it runs builds and tests.
+pub const DEFAULT_CPU_REQUEST: &str = "500m";
+pub const DEFAULT_CPU_LIMIT: &str = "2";
+pub const DEFAULT_MEMORY_REQUEST: &str = "1Gi";
+pub const DEFAULT_MEMORY_LIMIT: &str = "4Gi";
+pub const DEFAULT_WORKSPACE_SIZE: &str = "10Gi";
+/// Three hours: long enough for an agent on a large repository, short enough that a
+/// stuck one does not hold a node for a day.
+pub const DEFAULT_DEADLINE_SECONDS: i64 = 3 * 60 * 60;
+pub const DEFAULT_NAMESPACE: &str = "bca-jobs";
+pub const DEFAULT_SECRET_NAME: &str = "bca-credentials";
+
+#[derive(Debug, Clone)]
+pub struct RenderOptions {
+    pub namespace: String,
+    /// Overrides the image of every Change (a mirror, an air-gapped registry).
+    pub image: Option<ImageRef>,
+    pub secret_name: String,
+    pub secret: SecretSource,
+    pub resources: Resources,
+    pub deadline_seconds: i64,
+    /// `ttlSecondsAfterFinished`; off by default (see README, "GitOps").
+    pub ttl_seconds: Option<i32>,
+    pub network_policy: NetworkPolicyMode,
+}
+
+impl Default for RenderOptions {
+    fn default() -> RenderOptions {
+        RenderOptions {
+            namespace: DEFAULT_NAMESPACE.to_string(),
+            image: None,
+            secret_name: DEFAULT_SECRET_NAME.to_string(),
+            secret: SecretSource::Existing,
+            resources: Resources::default(),
+            deadline_seconds: DEFAULT_DEADLINE_SECONDS,
+            ttl_seconds: None,
+            network_policy: NetworkPolicyMode::Restricted {
+                extra_ports: Vec::new(),
+            },
+        }
+    }
+}
+
+/// Where the Jobs' credentials Secret comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SecretSource {
+    /// The Secret exists in the cluster; nothing is rendered for it.
+    Existing,
+    /// Render the Secret with token values read from the environment.
+    FromEnv,
+    /// Render an external-secrets.io ExternalSecret that fills the Secret from a store.
+    External { store: String, store_kind: String },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Resources {
+    pub cpu_request: String,
+    pub cpu_limit: String,
+    pub memory_request: String,
+    pub memory_limit: String,
+    pub workspace_size: String,
+}
+
+impl Default for Resources {
+    fn default() -> Resources {
+        Resources {
+            cpu_request: DEFAULT_CPU_REQUEST.into(),
+            cpu_limit: DEFAULT_CPU_LIMIT.into(),
+            memory_request: DEFAULT_MEMORY_REQUEST.into(),
+            memory_limit: DEFAULT_MEMORY_LIMIT.into(),
+            workspace_size: DEFAULT_WORKSPACE_SIZE.into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NetworkPolicyMode {
+    /// No ingress; egress to DNS and HTTPS (443) plus these TCP ports.
+    Restricted { extra_ports: Vec<u16> },
+    /// Render no NetworkPolicy (the cluster manages egress some other way).
+    None,
+}
+
+/// A Kubernetes quantity such as `500m`, `2`, `1.5Gi` (the canonical serialisation
+/// format of k8s.io/apimachinery's resource.Quantity).
+pub fn parse_quantity(s: &str) -> Result<String, String> {
+    const SUFFIXES: [&str; 16] = [
+        "", "n", "u", "m", "k", "M", "G", "T", "P", "E", "Ki", "Mi", "Gi", "Ti", "Pi", "Ei",
+    ];
+    let number_end = s
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(s.len());
+    let (number, suffix) = s.split_at(number_end);
+    let number_ok = !number.is_empty() && number != "." && number.matches('.').count() <= 1;
+    let suffix_ok = SUFFIXES.contains(&suffix)
+        || suffix.strip_prefix(['e', 'E']).is_some_and(|e| {
+            let e = e.strip_prefix(['+', '-']).unwrap_or(e);
+            !e.is_empty() && e.bytes().all(|b| b.is_ascii_digit())
+        });
+    if number_ok && suffix_ok {
+        Ok(s.to_string())
+    } else {
+        Err(format!("\"{s}\" is not a Kubernetes quantity: expected a number with an optional unit, such as 500m, 2, 512Mi or 4Gi"))
+    }
+}
+
+/// A namespace or other object name that must be a DNS-1123 label.
+pub fn parse_dns_label(s: &str) -> Result<String, String> {
+    if super::naming::is_dns1123_label(s) {
+        Ok(s.to_string())
+    } else {
+        Err(format!(
+            "\"{s}\" is not a valid name: expected at most 63 lowercase letters, digits and '-', starting and ending with a letter or digit"
+        ))
+    }
+}
+
+/// A Secret name: a DNS-1123 subdomain (labels separated by '.').
+pub fn parse_dns_subdomain(s: &str) -> Result<String, String> {
+    if s.len() <= 253 && s.split('.').all(super::naming::is_dns1123_label) {
+        Ok(s.to_string())
+    } else {
+        Err(format!(
+            "\"{s}\" is not a valid name: expected lowercase letters, digits, '-' and '.', starting and ending with a letter or digit"
+        ))
+    }
+}
+
+pub fn parse_image(s: &str) -> Result<ImageRef, String> {
+    ImageRef::parse(s).map_err(|e| match e.help {
+        Some(help) => format!("{}; {help}", e.message),
+        None => e.message,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quantities() {
+        for ok in ["500m", "2", "1.5", "4Gi", "512Mi", "1e3", "100k", "0.5"] {
+            assert!(parse_quantity(ok).is_ok(), "{ok}");
+        }
+        for bad in ["", "Gi", "2 Gi", "2GB", "-1", "1..2", "two", "2gi"] {
+            assert!(parse_quantity(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn names() {
+        assert!(parse_dns_label("bca-jobs").is_ok());
+        assert!(parse_dns_label("Bca").is_err());
+        assert!(parse_dns_label("-x").is_err());
+        assert!(parse_dns_subdomain("bca.credentials").is_ok());
+        assert!(parse_dns_subdomain("bca..x").is_err());
+    }
+}

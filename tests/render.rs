@@ -1,0 +1,600 @@
+//! `bca render`: golden output of the examples, checked by the real validators
+//! (kubernetes-validate, checkov, kubectl kustomize), plus determinism, secrets,
+//! naming and the output directory.
+
+mod support;
+
+use std::path::Path;
+
+use bca_runner::RunContract;
+use insta::assert_snapshot;
+use serde_json::Value;
+use support::k8s::{assert_kubernetes_valid, checkov_failures, documents, kustomize};
+use support::{bca, repo_root, run_in, shown};
+
+const CHANGE: &str = "kind: Change\napiVersion: v1\nspec:\n  prompt: Fix it\n  repos:\n    - https://github.com/acme/a\n    - https://github.com/acme/b\n    - https://github.com/acme/c\n  agent: copilot-cli\n";
+
+fn render_text(change: &str, args: &[&str]) -> std::process::Output {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("change.yaml"), change).unwrap();
+    let mut all = vec!["render", "change.yaml"];
+    all.extend_from_slice(args);
+    run_in(dir.path(), &all)
+}
+
+fn stdout(out: &std::process::Output) -> String {
+    assert!(out.status.success(), "{}", shown(out));
+    String::from_utf8(out.stdout.clone()).unwrap()
+}
+
+/// Job names by repository URL.
+fn job_names(yaml: &str) -> Vec<(String, String)> {
+    documents(yaml)
+        .iter()
+        .filter(|d| d["kind"] == "Job")
+        .map(|d| {
+            (
+                d["metadata"]["annotations"]["bca.dev/repository-url"]
+                    .as_str()
+                    .unwrap()
+                    .to_string(),
+                d["metadata"]["name"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+fn contract(job: &Value) -> RunContract {
+    let json = job["spec"]["template"]["metadata"]["annotations"]["bca.dev/run-contract"]
+        .as_str()
+        .unwrap();
+    RunContract::from_json(json).unwrap()
+}
+
+// --- golden output ---
+
+#[test]
+fn golden_copilot_example() {
+    assert_snapshot!(shown(&run_in(
+        repo_root(),
+        &["render", "examples/change.yaml"]
+    )));
+}
+
+#[test]
+fn golden_gemini_example_with_external_secret() {
+    let out = run_in(
+        repo_root(),
+        &[
+            "render",
+            "examples/gemini.yaml",
+            "--external-secret",
+            "vault",
+            "--ttl",
+            "3600",
+        ],
+    );
+    assert_snapshot!(shown(&out));
+}
+
+// --- the real validators ---
+
+fn variants() -> Vec<(&'static str, Vec<&'static str>)> {
+    vec![
+        ("examples/change.yaml", vec![]),
+        (
+            "examples/gemini.yaml",
+            vec!["--egress-port", "8443", "--ttl", "600"],
+        ),
+        (
+            "examples/change.yaml",
+            vec![
+                "--secret-from-env",
+                "--no-network-policy",
+                "--namespace",
+                "agents",
+            ],
+        ),
+        (
+            "examples/gemini.yaml",
+            vec![
+                "--secret-from-env",
+                "--image",
+                "registry.example.com/bca-runner:1.2.3",
+            ],
+        ),
+    ]
+}
+
+fn render_variant(file: &str, args: &[&str]) -> String {
+    let out = bca()
+        .current_dir(repo_root())
+        .args(["render", file])
+        .args(args)
+        .env("GITHUB_TOKEN", "ghp_example")
+        .env("COPILOT_TOKEN", "copilot_example")
+        .env("GEMINI_API_KEY", "gemini_example")
+        .output()
+        .unwrap();
+    stdout(&out)
+}
+
+#[test]
+fn output_passes_kubernetes_validate_strict_for_oldest_and_newest_version() {
+    let dir = tempfile::tempdir().unwrap();
+    for (i, (file, args)) in variants().into_iter().enumerate() {
+        let path = dir.path().join(format!("render-{i}.yaml"));
+        std::fs::write(&path, render_variant(file, &args)).unwrap();
+        assert_kubernetes_valid(&path);
+    }
+}
+
+#[test]
+fn kubernetes_validate_catches_a_broken_job() {
+    // The check above can fail: a misspelt field is refused.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("broken.yaml");
+    let text =
+        render_variant("examples/change.yaml", &[]).replace("backoffLimit: 1", "backofLimit: 1");
+    std::fs::write(&path, text).unwrap();
+    let result = std::panic::catch_unwind(|| assert_kubernetes_valid(&path));
+    assert!(
+        result.is_err(),
+        "kubernetes-validate accepted a misspelt field"
+    );
+}
+
+#[test]
+fn output_passes_checkov_except_digest_pinning() {
+    let dir = tempfile::tempdir().unwrap();
+    for (i, (file, args)) in variants().into_iter().enumerate() {
+        let path = dir.path().join(format!("render-{i}.yaml"));
+        std::fs::write(&path, render_variant(file, &args)).unwrap();
+        // CKV2_K8S_6 asks for a NetworkPolicy: the one bca renders unless told not to.
+        let expected: &[&str] = if args.contains(&"--no-network-policy") {
+            &["CKV2_K8S_6", "CKV_K8S_43"]
+        } else {
+            &["CKV_K8S_43"]
+        };
+        assert_eq!(checkov_failures(&path), expected, "{file} {args:?}");
+    }
+}
+
+#[test]
+fn output_dir_builds_with_kustomize_to_the_same_objects() {
+    let dir = tempfile::tempdir().unwrap();
+    let out_dir = dir.path().join("deploy");
+    let stream = render_variant("examples/gemini.yaml", &["--secret-from-env"]);
+    let out = bca()
+        .current_dir(repo_root())
+        .args([
+            "render",
+            "examples/gemini.yaml",
+            "--secret-from-env",
+            "--unsafe-write-plaintext-secret",
+            "-o",
+        ])
+        .arg(&out_dir)
+        .env("GITHUB_TOKEN", "ghp_example")
+        .env("GEMINI_API_KEY", "gemini_example")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", shown(&out));
+    let key = |v: &Value| format!("{}/{}", v["kind"], v["metadata"]["name"]);
+    let mut from_stdout = documents(&stream);
+    let mut from_kustomize = documents(&kustomize(&out_dir));
+    from_stdout.sort_by_key(key);
+    from_kustomize.sort_by_key(key);
+    assert_eq!(from_stdout.len(), 4);
+    assert_eq!(from_kustomize, from_stdout);
+}
+
+// --- determinism and secrets ---
+
+#[test]
+fn same_bytes_from_any_directory_clock_locale_and_environment() {
+    let reference = render_variant("examples/gemini.yaml", &[]);
+    let elsewhere = tempfile::tempdir().unwrap();
+    let absolute = repo_root().join("examples/gemini.yaml");
+    let out = bca()
+        .current_dir(elsewhere.path())
+        .arg("render")
+        .arg(&absolute)
+        .env("TZ", "Pacific/Kiritimati")
+        .env("LANG", "tr_TR.UTF-8")
+        .env("LC_ALL", "tr_TR.UTF-8")
+        .env("SOURCE_DATE_EPOCH", "1")
+        .env("HOSTNAME", "elsewhere")
+        .env("GITHUB_TOKEN", "ghp_should_not_matter")
+        .output()
+        .unwrap();
+    assert_eq!(stdout(&out), reference);
+    let again = render_variant("examples/gemini.yaml", &[]);
+    assert_eq!(again, reference);
+}
+
+#[test]
+fn no_token_from_the_environment_reaches_default_output() {
+    let out = bca()
+        .current_dir(repo_root())
+        .args([
+            "render",
+            "examples/change.yaml",
+            "examples/gemini.yaml",
+            "--external-secret",
+            "vault",
+        ])
+        .env("GITHUB_TOKEN", "ghp_SECRET_GITHUB")
+        .env("COPILOT_TOKEN", "SECRET_COPILOT")
+        .env("GEMINI_API_KEY", "SECRET_GEMINI")
+        .output()
+        .unwrap();
+    let text = format!("{}{}", stdout(&out), String::from_utf8_lossy(&out.stderr));
+    for secret in [
+        "SECRET_GITHUB",
+        "SECRET_COPILOT",
+        "SECRET_GEMINI",
+        "U0VDUkVU",
+    ] {
+        assert!(!text.contains(secret), "{secret} leaked");
+    }
+}
+
+#[test]
+fn secret_from_env_renders_exactly_the_needed_keys() {
+    let out = bca()
+        .current_dir(repo_root())
+        .args(["render", "examples/change.yaml", "--secret-from-env"])
+        .env("GITHUB_TOKEN", "gh-value")
+        .env("COPILOT_TOKEN", "copilot-value")
+        .env("GEMINI_API_KEY", "unused")
+        .output()
+        .unwrap();
+    let docs = documents(&stdout(&out));
+    let secret = &docs[0];
+    assert_eq!(secret["kind"], "Secret");
+    assert_eq!(
+        secret["data"],
+        serde_json::json!({"copilot-token": "Y29waWxvdC12YWx1ZQ==", "github-token": "Z2gtdmFsdWU="})
+    );
+}
+
+#[test]
+fn secret_from_env_names_every_missing_variable() {
+    let out = bca()
+        .current_dir(repo_root())
+        .args(["render", "examples/change.yaml", "--secret-from-env"])
+        .output()
+        .unwrap();
+    assert_snapshot!(shown(&out));
+}
+
+#[test]
+fn plaintext_secret_into_output_dir_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = bca()
+        .current_dir(repo_root())
+        .args(["render", "examples/change.yaml", "--secret-from-env", "-o"])
+        .arg(dir.path().join("deploy"))
+        .env("GITHUB_TOKEN", "x")
+        .env("COPILOT_TOKEN", "y")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("refusing to write plaintext tokens from --secret-from-env into"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("--unsafe-write-plaintext-secret"),
+        "{stderr}"
+    );
+    assert!(!dir.path().join("deploy").exists());
+}
+
+// --- user text is data ---
+
+#[test]
+fn hostile_prompt_survives_byte_exact_through_yaml_and_kustomize() {
+    let prompt = "Use {{ .Values.x }} and {% raw %} \"quotes\" 'single' `rm -rf /` $(curl evil) ${HOME} \\n\n\
+                  # not a comment\n- not a list\nkey: value\n  indented ✓ ünïcode 日本語 🦀\n\ttab\r\ncrlf  \n\n\n";
+    let change = format!(
+        "kind: Change\napiVersion: v1\nspec:\n  prompt: {}\n  repos: [https://github.com/acme/a]\n  agent: gemini-cli\n",
+        serde_json::to_string(prompt).unwrap()
+    );
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("change.yaml"), &change).unwrap();
+    let stream = stdout(&run_in(dir.path(), &["render", "change.yaml"]));
+    let job = documents(&stream)
+        .into_iter()
+        .find(|d| d["kind"] == "Job")
+        .unwrap();
+    assert_eq!(contract(&job).prompt, prompt);
+
+    let out = run_in(dir.path(), &["render", "change.yaml", "-o", "deploy"]);
+    assert!(out.status.success(), "{}", shown(&out));
+    let built = kustomize(&dir.path().join("deploy"));
+    let job = documents(&built)
+        .into_iter()
+        .find(|d| d["kind"] == "Job")
+        .unwrap();
+    assert_eq!(
+        contract(&job).prompt,
+        prompt,
+        "kubectl's YAML parser read the prompt differently"
+    );
+}
+
+// --- names ---
+
+#[test]
+fn changing_one_repository_renames_only_its_job() {
+    let before = job_names(&stdout(&render_text(CHANGE, &[])));
+    let after = job_names(&stdout(&render_text(
+        &CHANGE.replace("acme/c", "acme/zzz"),
+        &[],
+    )));
+    assert_eq!(before[..2], after[..2]);
+    assert_ne!(before[2].1, after[2].1);
+}
+
+#[test]
+fn adding_a_repository_keeps_the_other_jobs() {
+    let before = job_names(&stdout(&render_text(CHANGE, &[])));
+    let after = job_names(&stdout(&render_text(
+        &CHANGE.replace("  agent:", "    - https://github.com/acme/d\n  agent:"),
+        &[],
+    )));
+    assert_eq!(before[..], after[..3]);
+    assert_eq!(after.len(), 4);
+}
+
+#[test]
+fn changing_the_prompt_or_image_renames_every_job() {
+    let before = job_names(&stdout(&render_text(CHANGE, &[])));
+    for after in [
+        job_names(&stdout(&render_text(
+            &CHANGE.replace("Fix it", "Fix it well"),
+            &[],
+        ))),
+        job_names(&stdout(&render_text(
+            CHANGE,
+            &["--image", "ghcr.io/acme/runner:2"],
+        ))),
+    ] {
+        for (b, a) in before.iter().zip(&after) {
+            assert_eq!(b.0, a.0);
+            assert_ne!(b.1, a.1);
+        }
+    }
+}
+
+#[test]
+fn changing_the_namespace_keeps_job_names() {
+    let before = job_names(&stdout(&render_text(CHANGE, &[])));
+    let after = job_names(&stdout(&render_text(CHANGE, &["-n", "elsewhere"])));
+    assert_eq!(before, after);
+}
+
+#[test]
+fn long_repository_names_are_cut_never_the_hash() {
+    let long = format!("https://github.com/{}/{}", "o".repeat(39), "r".repeat(100));
+    let change = CHANGE.replace("https://github.com/acme/a", &long);
+    let names = job_names(&stdout(&render_text(&change, &[])));
+    let name = &names[0].1;
+    assert_eq!(name.len(), 63, "{name}");
+    assert!(name.starts_with("bca-ooo"), "{name}");
+    let hash = name.rsplit('-').next().unwrap();
+    assert_eq!(hash.len(), 10);
+    assert!(hash.bytes().all(|b| b.is_ascii_hexdigit()));
+}
+
+#[test]
+fn only_the_agent_step_mounts_the_agent_token() {
+    let job = documents(&render_variant("examples/gemini.yaml", &[]))
+        .into_iter()
+        .find(|d| d["kind"] == "Job")
+        .unwrap();
+    let pod = &job["spec"]["template"]["spec"];
+    let volume_key = |name: &str| -> String {
+        let v = pod["volumes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|v| v["name"] == name)
+            .unwrap();
+        v["secret"]["items"][0]["key"]
+            .as_str()
+            .unwrap_or("-")
+            .to_string()
+    };
+    let mut seen = Vec::new();
+    for c in pod["initContainers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .chain(pod["containers"].as_array().unwrap())
+    {
+        assert!(c.get("envFrom").is_none());
+        let secrets: Vec<String> = c["volumeMounts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|m| m["mountPath"] == "/var/run/secrets/bca")
+            .map(|m| volume_key(m["name"].as_str().unwrap()))
+            .collect();
+        seen.push(format!(
+            "{}={}",
+            c["name"].as_str().unwrap(),
+            secrets.join(",")
+        ));
+    }
+    assert_eq!(
+        seen,
+        [
+            "fork=github-token",
+            "clone=github-token",
+            "agent=gemini-api-key",
+            "publish=github-token"
+        ]
+    );
+}
+
+// --- bad input and flags ---
+
+#[test]
+fn invalid_change_gets_the_validate_errors_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("change.yaml"),
+        CHANGE.replace("copilot-cli", "copiolt-cli"),
+    )
+    .unwrap();
+    std::fs::create_dir(dir.path().join("deploy")).unwrap();
+    let out = run_in(dir.path(), &["render", "change.yaml", "-o", "deploy"]);
+    assert_snapshot!(shown(&out));
+    assert_eq!(
+        std::fs::read_dir(dir.path().join("deploy"))
+            .unwrap()
+            .count(),
+        0
+    );
+}
+
+#[test]
+fn floating_image_gets_a_warning() {
+    let out = render_text(
+        &CHANGE.replace("  agent:", "  image: ghcr.io/acme/runner:latest\n  agent:"),
+        &[],
+    );
+    assert!(out.status.success());
+    assert_snapshot!(String::from_utf8_lossy(&out.stderr), @"warning: change.yaml: image ghcr.io/acme/runner:latest is not pinned (no tag, or :latest): each pod may run a different runner; use a version tag or a digest");
+}
+
+#[test]
+fn image_flag_overrides_spec_image() {
+    let change = CHANGE.replace("  agent:", "  image: ghcr.io/acme/runner:1\n  agent:");
+    let text = stdout(&render_text(
+        &change,
+        &["--image", "mirror.example.com/bca/runner:1"],
+    ));
+    assert!(
+        text.contains("image: mirror.example.com/bca/runner:1")
+            || text.contains("image: \"mirror.example.com/bca/runner:1\"")
+    );
+    assert!(!text.contains("ghcr.io/acme/runner"));
+}
+
+#[test]
+fn bad_flag_values_are_usage_errors() {
+    for (args, expected) in [
+        (vec!["--namespace", "Bad_NS"], "is not a valid name"),
+        (
+            vec!["--cpu-limit", "2 cores"],
+            "is not a Kubernetes quantity",
+        ),
+        (
+            vec!["--image", "Not/Valid"],
+            "is not a valid image reference",
+        ),
+        (vec!["--deadline", "5"], "5 is not in 60.."),
+        (vec!["--force"], "--output-dir"),
+        (
+            vec!["--secret-from-env", "--external-secret", "vault"],
+            "cannot be used with",
+        ),
+    ] {
+        let out = render_text(CHANGE, &args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(expected), "{args:?}: {stderr}");
+    }
+}
+
+#[test]
+fn the_same_job_from_two_files_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("a.yaml"), CHANGE).unwrap();
+    std::fs::write(dir.path().join("b.yaml"), CHANGE).unwrap();
+    assert_snapshot!(shown(&run_in(dir.path(), &["render", "a.yaml", "b.yaml"])));
+}
+
+// --- the output directory ---
+
+fn listing(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn output_dir_replaces_stale_files_of_an_earlier_render() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("change.yaml"), CHANGE).unwrap();
+    assert!(
+        run_in(dir.path(), &["render", "change.yaml", "-o", "deploy"])
+            .status
+            .success()
+    );
+    let first = listing(&dir.path().join("deploy"));
+    std::fs::write(
+        dir.path().join("change.yaml"),
+        CHANGE.replace("acme/c", "acme/zzz"),
+    )
+    .unwrap();
+    let out = run_in(dir.path(), &["render", "change.yaml", "-o", "deploy"]);
+    let second = listing(&dir.path().join("deploy"));
+    assert_eq!(first.len(), second.len());
+    let gone: Vec<_> = first.iter().filter(|f| !second.contains(f)).collect();
+    assert_eq!(gone.len(), 1);
+    assert!(gone[0].starts_with("job-bca-acme-c-"));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "wrote 5 files to deploy; removed 1 stale: {}",
+            gone[0]
+        )),
+        "{stderr}"
+    );
+    // Nothing is left beside the directory.
+    assert_eq!(listing(dir.path()), ["change.yaml", "deploy"]);
+}
+
+#[test]
+fn output_dir_with_foreign_files_is_refused_and_left_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("change.yaml"), CHANGE).unwrap();
+    std::fs::create_dir(dir.path().join("deploy")).unwrap();
+    std::fs::write(dir.path().join("deploy/README.md"), "mine").unwrap();
+    std::fs::write(dir.path().join("deploy/extra.yaml"), "kind: ConfigMap\n").unwrap();
+    let out = run_in(dir.path(), &["render", "change.yaml", "-o", "deploy"]);
+    assert_snapshot!(shown(&out));
+    assert_eq!(
+        listing(&dir.path().join("deploy")),
+        ["README.md", "extra.yaml"]
+    );
+
+    let out = run_in(
+        dir.path(),
+        &["render", "change.yaml", "-o", "deploy", "--force"],
+    );
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr)
+        .contains("--force: deleted README.md, which bca did not write"));
+    assert!(!listing(&dir.path().join("deploy")).contains(&"README.md".to_string()));
+}
+
+#[test]
+fn output_dir_that_holds_the_working_directory_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("change.yaml"), CHANGE).unwrap();
+    let out = run_in(dir.path(), &["render", "change.yaml", "-o", ".", "--force"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr)
+        .contains("it is the current directory or one of its parents"));
+    assert_eq!(listing(dir.path()), ["change.yaml"]);
+}
