@@ -3,6 +3,7 @@
 
 pub mod change;
 pub mod commands;
+pub mod diff;
 pub mod output;
 pub mod render;
 pub mod terminal;

@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use bca::change::values::ImageRef;
-use bca::commands::{self, render::RenderRequest, Outcome, Style, EXIT_ERROR};
+use bca::commands::{self, diff::DiffRequest, render::RenderRequest, Outcome, Style, EXIT_ERROR};
 use bca::render::options::{
     self as opts, NetworkPolicyMode, RenderOptions, Resources, SecretSource,
 };
@@ -59,6 +59,21 @@ enum Command {
         /// anyway. A directory is usually committed; prefer --external-secret.
         #[arg(long, requires_all = ["output_dir", "secret_from_env"])]
         unsafe_write_plaintext_secret: bool,
+    },
+    /// Compare Changes with the manifests committed in DIR (by `render --output-dir`).
+    ///
+    /// Prints nothing and exits 0 when DIR is current; prints a unified diff per file and
+    /// a summary of the Jobs that would be added, removed, replaced or changed, and exits
+    /// 1, when it is not. Takes the flags of `render`. Never writes anything.
+    Diff {
+        /// The Change file(s) the directory was rendered from; `-` reads standard input.
+        #[arg(required = true, value_name = "CHANGE")]
+        files: Vec<PathBuf>,
+        /// The directory `bca render --output-dir` wrote.
+        #[arg(value_name = "DIR", required = true)]
+        dir: PathBuf,
+        #[command(flatten)]
+        render: Box<RenderArgs>,
     },
     /// Print the JSON Schema of the Change file (also at schema/change.schema.json).
     Schema,
@@ -199,6 +214,14 @@ fn main() -> ExitCode {
                 allow_plaintext_secret: unsafe_write_plaintext_secret,
             };
             commands::render::render(&request, &env, style)
+        }
+        Command::Diff { files, dir, render } => {
+            let request = DiffRequest {
+                files,
+                options: render.options(),
+                dir,
+            };
+            commands::diff::diff(&request, &env, style, bca::terminal::stdout_color())
         }
         Command::Schema => Ok(Outcome {
             stdout: bca::change::schema::json_schema(),

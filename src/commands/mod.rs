@@ -2,6 +2,7 @@
 //! binary only parses arguments and prints; errors that are not about the input (I/O,
 //! usage) come back as `anyhow::Error` and exit 2.
 
+pub mod diff;
 pub mod render;
 pub mod validate;
 

@@ -65,23 +65,32 @@ pub fn files(manifests: &[Manifest]) -> BTreeMap<String, String> {
     files
 }
 
-/// The files in `dir` (name → content); `None` for content that is not bca's own.
-pub fn read_dir_files(dir: &Path) -> Result<BTreeMap<String, Option<String>>, DirError> {
+/// A file found in an output directory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Found {
+    /// Written by bca: the whole content, header included.
+    Ours(String),
+    /// Not bca's: its text if it is a readable UTF-8 file, `None` for anything else.
+    Foreign(Option<String>),
+}
+
+/// Every entry of `dir` by name, sorted.
+pub fn read_dir_files(dir: &Path) -> Result<BTreeMap<String, Found>, DirError> {
     let mut found = BTreeMap::new();
     for entry in fs::read_dir(dir).map_err(io("reading", dir))? {
         let entry = entry.map_err(io("reading", dir))?;
         let name = entry.file_name().to_string_lossy().into_owned();
         let path = entry.path();
-        let ours =
-            entry.file_type().map_err(io("reading", &path))?.is_file() && name.ends_with(".yaml");
-        let content = if ours {
-            fs::read_to_string(&path)
-                .ok()
-                .filter(|c| c.starts_with(HEADER))
+        let text = if entry.file_type().map_err(io("reading", &path))?.is_file() {
+            fs::read_to_string(&path).ok()
         } else {
             None
         };
-        found.insert(name, content);
+        let kind = match text {
+            Some(text) if name.ends_with(".yaml") && text.starts_with(HEADER) => Found::Ours(text),
+            other => Found::Foreign(other),
+        };
+        found.insert(name, kind);
     }
     Ok(found)
 }
@@ -107,11 +116,11 @@ pub fn write_dir(dir: &Path, manifests: &[Manifest], force: bool) -> Result<Writ
         }
     };
     if exists {
-        for (name, content) in read_dir_files(dir)? {
-            match content {
-                Some(_) if !new_files.contains_key(&name) => removed.push(name),
-                Some(_) => {}
-                None => forced.push(name),
+        for (name, found) in read_dir_files(dir)? {
+            match found {
+                Found::Ours(_) if !new_files.contains_key(&name) => removed.push(name),
+                Found::Ours(_) => {}
+                Found::Foreign(_) => forced.push(name),
             }
         }
         if !forced.is_empty() && !force {

@@ -4,4 +4,4 @@
 pub mod directory;
 pub mod kustomization;
 
-pub use directory::{read_dir_files, write_dir, DirError, Written, HEADER};
+pub use directory::{files, read_dir_files, write_dir, DirError, Found, Written, HEADER};

@@ -1,0 +1,159 @@
+//! `bca diff`: render in memory and compare with a directory written earlier by
+//! `bca render --output-dir`. Writes nothing anywhere.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use anyhow::bail;
+use yaml_rust2::YamlLoader;
+
+use super::{valid_changes, Outcome, Style, EXIT_INVALID};
+use crate::diff::jobs::{job_facts, summarize, JobFacts};
+use crate::diff::{colorize, diff_files, FileStatus};
+use crate::output::{files, read_dir_files, Found};
+use crate::render::{self, Input, RenderError, RenderOptions, SecretSource};
+
+pub struct DiffRequest {
+    pub files: Vec<PathBuf>,
+    pub options: RenderOptions,
+    pub dir: PathBuf,
+}
+
+pub fn diff(
+    request: &DiffRequest,
+    env: &dyn Fn(&str) -> Option<String>,
+    style: Style,
+    stdout_color: bool,
+) -> anyhow::Result<Outcome> {
+    if request.options.secret == SecretSource::FromEnv {
+        bail!(
+            "bca diff does not take --secret-from-env: it would print tokens, and a committed directory holds no \
+             plaintext Secret (use --external-secret, or leave the Secret out)"
+        );
+    }
+    if !request.dir.is_dir() {
+        bail!(
+            "{} is not a directory: expected the output of `bca render --output-dir {}`",
+            request.dir.display(),
+            request.dir.display()
+        );
+    }
+    let changes = match valid_changes(&request.files, style)? {
+        Ok(changes) => changes,
+        Err(outcome) => return Ok(outcome),
+    };
+    let inputs: Vec<Input> = changes
+        .iter()
+        .map(|(file, change)| Input { file, change })
+        .collect();
+    let rendered = match render::render(&inputs, &request.options, env) {
+        Ok(rendered) => rendered,
+        Err(e @ RenderError::DuplicateJob { .. }) => {
+            return Ok(Outcome {
+                stderr: format!("bca: error: {e}\n"),
+                code: EXIT_INVALID,
+                ..Outcome::default()
+            });
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let new_files = files(&rendered.manifests);
+    let old_files = read_dir_files(&request.dir)?;
+    let new_jobs: Vec<JobFacts> = rendered
+        .manifests
+        .iter()
+        .filter_map(|m| new_files.get(&m.file_name()))
+        .filter_map(|y| job_facts(y))
+        .collect();
+    let old_jobs: Vec<JobFacts> = committed_order(&old_files)
+        .into_iter()
+        .filter_map(|name| match old_files.get(&name) {
+            Some(Found::Ours(text)) => job_facts(text),
+            _ => None,
+        })
+        .collect();
+    let renames: BTreeMap<String, String> = old_jobs
+        .iter()
+        .filter_map(|old| {
+            let new = new_jobs
+                .iter()
+                .find(|n| n.repository == old.repository && n.name != old.name)?;
+            Some((job_file(&old.name), job_file(&new.name)))
+        })
+        .collect();
+    let diffs = diff_files(&new_files, &old_files, &renames);
+    if diffs.is_empty() {
+        return Ok(Outcome::default());
+    }
+
+    let mut stdout = String::new();
+    for d in &diffs {
+        stdout.push_str(&if stdout_color {
+            colorize(&d.unified)
+        } else {
+            d.unified.clone()
+        });
+    }
+    stdout.push('\n');
+    let summary = summarize(&old_jobs, &new_jobs);
+    for line in &summary.lines {
+        stdout.push_str(line);
+        stdout.push('\n');
+    }
+    let stray: Vec<&str> = diffs
+        .iter()
+        .filter(|d| d.status == FileStatus::Stray)
+        .map(|d| d.name.as_str())
+        .collect();
+    if !stray.is_empty() {
+        stdout.push_str(&format!(
+            "{} not written by bca: {} (bca render --force would delete {})\n",
+            if stray.len() == 1 { "1 file" } else { "files" },
+            stray.join(", "),
+            if stray.len() == 1 { "it" } else { "them" }
+        ));
+    }
+    let others: Vec<&str> = diffs
+        .iter()
+        .filter(|d| d.status != FileStatus::Stray && !d.name.starts_with("job-"))
+        .map(|d| d.name.as_str())
+        .collect();
+    if !others.is_empty() {
+        stdout.push_str(&format!("other files differ: {}\n", others.join(", ")));
+    }
+    stdout.push_str(&summary.totals());
+    stdout.push('\n');
+    Ok(Outcome {
+        stdout,
+        stderr: String::new(),
+        code: EXIT_INVALID,
+    })
+}
+
+fn job_file(name: &str) -> String {
+    format!("job-{name}.yaml")
+}
+
+/// File names in the order of the committed kustomization.yaml, then any others.
+fn committed_order(found: &BTreeMap<String, Found>) -> Vec<String> {
+    let mut order: Vec<String> = match found.get(crate::output::kustomization::FILE_NAME) {
+        Some(Found::Ours(text)) => YamlLoader::load_from_str(text)
+            .ok()
+            .and_then(|docs| docs.into_iter().next())
+            .and_then(|doc| doc["resources"].as_vec().cloned())
+            .map(|items| {
+                items
+                    .iter()
+                    .filter_map(|i| i.as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default(),
+        _ => Vec::new(),
+    };
+    for name in found.keys() {
+        if !order.contains(name) {
+            order.push(name.clone());
+        }
+    }
+    order
+}

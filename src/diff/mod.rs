@@ -1,0 +1,207 @@
+//! Comparing a render with an output directory committed earlier: unified diffs per
+//! file, and a summary of what happens to the Jobs, in a reviewer's terms.
+
+pub mod jobs;
+
+use std::collections::BTreeMap;
+
+use similar::TextDiff;
+
+use crate::output::Found;
+
+/// Lines of context around each change in the unified diffs.
+const CONTEXT: usize = 3;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileStatus {
+    Added,
+    Removed,
+    Changed,
+    /// A Job file whose name changed: the old file's content against the new one's.
+    Replaced,
+    /// In the directory but not written by bca: would be deleted by `render --force`.
+    Stray,
+}
+
+#[derive(Debug)]
+pub struct FileDiff {
+    pub name: String,
+    pub status: FileStatus,
+    /// A unified diff with `--- a/NAME` / `+++ b/NAME` headers.
+    pub unified: String,
+}
+
+/// Every file that differs between the new render (`new`) and the directory (`old`),
+/// in file-name order. `renames` maps an old file to the new file that replaces it (the
+/// same repository's Job under a new name): those are shown as one diff, so a reviewer
+/// reads only the lines that changed.
+pub fn diff_files(
+    new: &BTreeMap<String, String>,
+    old: &BTreeMap<String, Found>,
+    renames: &BTreeMap<String, String>,
+) -> Vec<FileDiff> {
+    let mut names: Vec<&String> = new.keys().chain(old.keys()).collect();
+    names.sort();
+    names.dedup();
+    let mut diffs = Vec::new();
+    for name in names {
+        if renames.contains_key(name) {
+            continue;
+        }
+        if let Some((from, Found::Ours(before))) = renames
+            .iter()
+            .find(|(_, to)| *to == name)
+            .and_then(|(from, _)| Some((from, old.get(from)?)))
+        {
+            let after = new.get(name).map_or("", String::as_str);
+            let unified = TextDiff::from_lines(before.as_str(), after)
+                .unified_diff()
+                .context_radius(CONTEXT)
+                .header(&format!("a/{from}"), &format!("b/{name}"))
+                .to_string();
+            diffs.push(FileDiff {
+                name: name.clone(),
+                status: FileStatus::Replaced,
+                unified,
+            });
+            continue;
+        }
+        let (status, before, after) = match (old.get(name), new.get(name)) {
+            (Some(Found::Ours(before)), Some(after)) if before == after => continue,
+            (Some(Found::Ours(before)), Some(after)) => {
+                (FileStatus::Changed, before.as_str(), after.as_str())
+            }
+            (Some(Found::Foreign(text)), after) => {
+                let status = if after.is_some() {
+                    FileStatus::Changed
+                } else {
+                    FileStatus::Stray
+                };
+                (
+                    status,
+                    text.as_deref().unwrap_or(""),
+                    after.map_or("", String::as_str),
+                )
+            }
+            (Some(Found::Ours(before)), None) => (FileStatus::Removed, before.as_str(), ""),
+            (None, Some(after)) => (FileStatus::Added, "", after.as_str()),
+            (None, None) => continue,
+        };
+        let a = if status == FileStatus::Added {
+            "/dev/null".to_string()
+        } else {
+            format!("a/{name}")
+        };
+        let b = if matches!(status, FileStatus::Removed | FileStatus::Stray) {
+            "/dev/null".to_string()
+        } else {
+            format!("b/{name}")
+        };
+        let mut unified = TextDiff::from_lines(before, after)
+            .unified_diff()
+            .context_radius(CONTEXT)
+            .header(&a, &b)
+            .to_string();
+        if unified.is_empty() {
+            // Not text (a directory, a binary file): name it at least.
+            unified = format!("--- {a}\n+++ {b}\n");
+        }
+        diffs.push(FileDiff {
+            name: name.clone(),
+            status,
+            unified,
+        });
+    }
+    diffs
+}
+
+/// Colours a unified diff the way git does, for a terminal.
+pub fn colorize(unified: &str) -> String {
+    let mut out = String::with_capacity(unified.len());
+    for line in unified.split_inclusive('\n') {
+        let code = if line.starts_with("+++") || line.starts_with("---") {
+            "1"
+        } else if line.starts_with('+') {
+            "32"
+        } else if line.starts_with('-') {
+            "31"
+        } else if line.starts_with("@@") {
+            "36"
+        } else {
+            ""
+        };
+        if code.is_empty() {
+            out.push_str(line);
+        } else {
+            let (text, newline) = line.strip_suffix('\n').map_or((line, ""), |t| (t, "\n"));
+            out.push_str(&format!("\x1b[{code}m{text}\x1b[0m{newline}"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_added_removed_changed_and_stray_files() {
+        let new = BTreeMap::from([
+            ("a.yaml".to_string(), "x\n".to_string()),
+            ("b.yaml".to_string(), "new\n".to_string()),
+        ]);
+        let old = BTreeMap::from([
+            ("b.yaml".to_string(), Found::Ours("old\n".to_string())),
+            ("c.yaml".to_string(), Found::Ours("gone\n".to_string())),
+            (
+                "notes.txt".to_string(),
+                Found::Foreign(Some("mine\n".to_string())),
+            ),
+        ]);
+        let diffs = diff_files(&new, &old, &BTreeMap::new());
+        let shown: Vec<_> = diffs.iter().map(|d| (d.name.as_str(), d.status)).collect();
+        assert_eq!(
+            shown,
+            [
+                ("a.yaml", FileStatus::Added),
+                ("b.yaml", FileStatus::Changed),
+                ("c.yaml", FileStatus::Removed),
+                ("notes.txt", FileStatus::Stray)
+            ]
+        );
+        assert_eq!(
+            diffs[1].unified,
+            "--- a/b.yaml\n+++ b/b.yaml\n@@ -1 +1 @@\n-old\n+new\n"
+        );
+        assert!(diffs[0]
+            .unified
+            .starts_with("--- /dev/null\n+++ b/a.yaml\n"));
+        assert!(diffs[3]
+            .unified
+            .starts_with("--- a/notes.txt\n+++ /dev/null\n"));
+    }
+
+    #[test]
+    fn identical_files_are_not_listed() {
+        let new = BTreeMap::from([("a.yaml".to_string(), "x\n".to_string())]);
+        let old = BTreeMap::from([("a.yaml".to_string(), Found::Ours("x\n".to_string()))]);
+        assert!(diff_files(&new, &old, &BTreeMap::new()).is_empty());
+    }
+
+    #[test]
+    fn a_renamed_file_is_one_diff_of_the_lines_that_changed() {
+        let new = BTreeMap::from([("job-b.yaml".to_string(), "same\nnew\n".to_string())]);
+        let old = BTreeMap::from([(
+            "job-a.yaml".to_string(),
+            Found::Ours("same\nold\n".to_string()),
+        )]);
+        let renames = BTreeMap::from([("job-a.yaml".to_string(), "job-b.yaml".to_string())]);
+        let diffs = diff_files(&new, &old, &renames);
+        assert_eq!(diffs.len(), 1);
+        assert_eq!(diffs[0].status, FileStatus::Replaced);
+        assert_eq!(
+            diffs[0].unified,
+            "--- a/job-a.yaml\n+++ b/job-b.yaml\n@@ -1,2 +1,2 @@\n same\n-old\n+new\n"
+        );
+    }
+}

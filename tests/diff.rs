@@ -1,0 +1,256 @@
+//! `bca diff`: a render compared with a committed output directory, as a reviewer and
+//! a CI job use it. The directory is never modified.
+
+mod support;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use insta::assert_snapshot;
+use support::{bca, repo_root, run_in, shown};
+
+const CHANGE: &str = "kind: Change\napiVersion: v1\nspec:\n  prompt: Fix it\n  repos:\n    - https://github.com/acme/a\n    - https://github.com/acme/b\n    - https://github.com/acme/c\n  agent: copilot-cli\n";
+
+/// A directory rendered from CHANGE, and the Change file beside it.
+fn committed() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("change.yaml"), CHANGE).unwrap();
+    let out = run_in(dir.path(), &["render", "change.yaml", "-o", "deploy"]);
+    assert!(out.status.success(), "{}", shown(&out));
+    dir
+}
+
+fn snapshot_of(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| {
+            let e = e.unwrap();
+            (
+                e.file_name().to_string_lossy().into_owned(),
+                std::fs::read(e.path()).unwrap(),
+            )
+        })
+        .collect()
+}
+
+/// Runs `bca diff change.yaml deploy` after writing `change` and checks that the
+/// directory is byte-identical afterwards.
+fn diff_after(dir: &Path, change: &str, extra: &[&str]) -> std::process::Output {
+    std::fs::write(dir.join("change.yaml"), change).unwrap();
+    let before = snapshot_of(&dir.join("deploy"));
+    let mut args = vec!["diff", "change.yaml", "deploy"];
+    args.extend_from_slice(extra);
+    let out = run_in(dir, &args);
+    assert_eq!(
+        snapshot_of(&dir.join("deploy")),
+        before,
+        "bca diff modified the directory"
+    );
+    out
+}
+
+/// The summary: everything after the blank line that ends the diffs.
+fn summary(out: &std::process::Output) -> String {
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let (_, summary) = stdout
+        .rsplit_once("\n\n")
+        .expect("a summary after the diffs");
+    format!("exit: {}\n{summary}", out.status.code().unwrap())
+}
+
+#[test]
+fn committed_gitops_example_is_current() {
+    let out = run_in(
+        repo_root(),
+        &[
+            "diff",
+            "examples/gitops/change.yaml",
+            "examples/gitops/deploy",
+            "--external-secret",
+            "vault",
+        ],
+    );
+    assert!(
+        out.status.success() && out.stdout.is_empty(),
+        "examples/gitops/deploy is stale; re-render it with the command in examples/gitops/change.yaml:\n{}",
+        shown(&out)
+    );
+}
+
+#[test]
+fn current_directory_exits_0_and_prints_nothing() {
+    let dir = committed();
+    assert_snapshot!(shown(&diff_after(dir.path(), CHANGE, &[])), @r"
+    exit: 0
+    ----- stdout -----
+    ----- stderr -----
+    ");
+}
+
+#[test]
+fn prompt_change_shows_the_new_text_and_replaces_every_job() {
+    let dir = committed();
+    let out = diff_after(
+        dir.path(),
+        &CHANGE.replace("Fix it", "Fix it properly"),
+        &[],
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains(
+            "-            \"prompt\": \"Fix it\"\n+            \"prompt\": \"Fix it properly\"\n"
+        ),
+        "{stdout}"
+    );
+    assert!(stdout.contains("--- a/job-bca-acme-a-"), "{stdout}");
+    assert_snapshot!(summary(&out), @r"
+    exit: 1
+    3 Jobs replaced: acme/a, acme/b, acme/c (the prompt changed)
+    other files differ: kustomization.yaml
+    summary: Jobs: 0 added, 0 removed, 3 replaced, 0 changed in place
+    ");
+}
+
+#[test]
+fn replaced_repository_names_the_old_and_the_new_job() {
+    let dir = committed();
+    let out = diff_after(dir.path(), &CHANGE.replace("acme/c", "acme/zzz"), &[]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("--- a/job-bca-acme-c-") && stdout.contains("+++ /dev/null"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("--- /dev/null\n+++ b/job-bca-acme-zzz-"),
+        "{stdout}"
+    );
+    assert_snapshot!(summary(&out), @r"
+    exit: 1
+    1 Job replaced: acme/c → acme/zzz (a repository was replaced in spec.repos)
+    other files differ: kustomization.yaml
+    summary: Jobs: 0 added, 0 removed, 1 replaced, 0 changed in place
+    ");
+}
+
+#[test]
+fn added_and_removed_repositories() {
+    let dir = committed();
+    let added = diff_after(
+        dir.path(),
+        &CHANGE.replace("  agent:", "    - https://github.com/acme/d\n  agent:"),
+        &[],
+    );
+    assert_snapshot!(summary(&added), @r"
+    exit: 1
+    1 Job added: acme/d (a repository was added)
+    other files differ: kustomization.yaml
+    summary: Jobs: 1 added, 0 removed, 0 replaced, 0 changed in place
+    ");
+    let removed = diff_after(
+        dir.path(),
+        &CHANGE.replace("    - https://github.com/acme/b\n", ""),
+        &[],
+    );
+    assert_snapshot!(summary(&removed), @r"
+    exit: 1
+    1 Job removed: acme/b (a repository was removed)
+    other files differ: kustomization.yaml
+    summary: Jobs: 0 added, 1 removed, 0 replaced, 0 changed in place
+    ");
+}
+
+#[test]
+fn image_and_namespace_changes_are_explained() {
+    let dir = committed();
+    let image = diff_after(
+        dir.path(),
+        CHANGE,
+        &["--image", "mirror.example.com/bca-runner:0.1.0"],
+    );
+    assert_snapshot!(summary(&image), @r"
+    exit: 1
+    3 Jobs replaced: acme/a, acme/b, acme/c (the image changed)
+    other files differ: kustomization.yaml
+    summary: Jobs: 0 added, 0 removed, 3 replaced, 0 changed in place
+    ");
+    let namespace = diff_after(dir.path(), CHANGE, &["--namespace", "agents"]);
+    assert_snapshot!(summary(&namespace), @r"
+    exit: 1
+    3 Jobs changed in place: acme/a, acme/b, acme/c (labels, annotations or namespace)
+    other files differ: networkpolicy-bca-runner-egress.yaml
+    summary: Jobs: 0 added, 0 removed, 0 replaced, 3 changed in place
+    ");
+}
+
+#[test]
+fn stray_file_is_named() {
+    let dir = committed();
+    std::fs::write(dir.path().join("deploy/notes.md"), "hand-written\n").unwrap();
+    let out = diff_after(dir.path(), CHANGE, &[]);
+    assert_snapshot!(shown(&out), @r"
+    exit: 1
+    ----- stdout -----
+    --- a/notes.md
+    +++ /dev/null
+    @@ -1 +0,0 @@
+    -hand-written
+
+    1 file not written by bca: notes.md (bca render --force would delete it)
+    summary: Jobs: 0 added, 0 removed, 0 replaced, 0 changed in place
+    ----- stderr -----
+    ");
+}
+
+#[test]
+fn invalid_change_gets_a_located_error() {
+    let dir = committed();
+    let out = diff_after(
+        dir.path(),
+        &CHANGE.replace("agent: copilot-cli", "agent: copilot"),
+        &[],
+    );
+    assert_snapshot!(shown(&out), @r#"
+    exit: 1
+    ----- stdout -----
+    ----- stderr -----
+    change.yaml:9:10: error: spec.agent: unknown agent "copilot": did you mean "copilot-cli"?
+      |
+    9 |   agent: copilot
+      |          ^^^^^^^
+    "#);
+}
+
+#[test]
+fn missing_directory_is_an_error() {
+    let dir = committed();
+    let out = run_in(dir.path(), &["diff", "change.yaml", "nowhere"]);
+    assert_snapshot!(shown(&out), @r"
+    exit: 2
+    ----- stdout -----
+    ----- stderr -----
+    bca: error: nowhere is not a directory: expected the output of `bca render --output-dir nowhere`
+    ");
+}
+
+#[test]
+fn secret_from_env_is_refused_so_tokens_are_never_printed() {
+    let dir = committed();
+    let out = bca()
+        .current_dir(dir.path())
+        .args(["diff", "change.yaml", "deploy", "--secret-from-env"])
+        .env("GITHUB_TOKEN", "ghp_SECRET")
+        .env("COPILOT_TOKEN", "SECRET")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        all.contains("bca diff does not take --secret-from-env"),
+        "{all}"
+    );
+    assert!(!all.contains("SECRET") && !all.contains("U0VDUkVU"));
+}
