@@ -131,6 +131,9 @@ struct RenderArgs {
     /// DNS and HTTPS).
     #[arg(long, conflicts_with = "egress_port")]
     no_network_policy: bool,
+    /// Fork into this GitHub organisation instead of the token's own account.
+    #[arg(long, value_name = "ORG", value_parser = opts::parse_github_owner)]
+    fork_org: Option<String>,
     /// Also allow egress to this TCP port (repeatable), e.g. for GitHub Enterprise on 8443.
     #[arg(long, value_name = "PORT", value_parser = clap::value_parser!(u16).range(1..))]
     egress_port: Vec<u16>,
@@ -177,6 +180,7 @@ impl RenderArgs {
                     extra_ports: self.egress_port.clone(),
                 }
             },
+            fork_owner: self.fork_org.clone(),
         }
     }
 }

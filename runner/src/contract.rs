@@ -23,6 +23,9 @@ pub struct RunContract {
     pub head_branch: String,
     pub agent: Agent,
     pub prompt: String,
+    /// The organisation to fork into; the token's own account when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fork_owner: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub agentsmd: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -68,6 +71,7 @@ mod tests {
             head_branch: "bca/0123456789".into(),
             agent: Agent::GeminiCli,
             prompt: "say \"hi\" $(x) `y`\n✓".into(),
+            fork_owner: None,
             agentsmd: None,
             resources: vec![],
         }

@@ -6,8 +6,12 @@
 
 pub mod agent;
 pub mod contract;
+pub mod exit;
 pub mod pod;
 pub mod step;
+
+#[cfg(feature = "client")]
+pub mod run;
 
 pub use agent::Agent;
 pub use contract::{RunContract, CONTRACT_VERSION};

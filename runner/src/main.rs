@@ -1,19 +1,44 @@
-//! `bca-runner`: the steps a rendered bca Job runs, one container each.
+//! `bca-runner`: the steps a rendered bca Job runs, one container each, or all of them
+//! in one process with `run`. Exit codes: 0 done, 1 retryable, 2 usage, 3 permanent
+//! (the Job's podFailurePolicy fails at once on 2 and 3).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+
+use bca_runner::run::askpass;
+use bca_runner::run::steps::{self, Outcome};
+use bca_runner::run::{log, Paths, RunError};
 
 #[derive(Parser)]
 #[command(
     name = "bca-runner",
     version,
-    about = "Runs one step of a bca Job: fork, clone, agent or publish"
+    about = "Runs the steps of a bca Job: fork, clone, agent, publish",
+    after_help = "Exit codes: 0 done; 1 failed, a retry may help; 2 usage or configuration error; 3 failed, a retry cannot help."
 )]
 struct Cli {
     #[command(subcommand)]
     step: StepCommand,
+    /// Directory the repository is cloned into (the pod's workspace volume).
+    #[arg(long, global = true, value_name = "DIR")]
+    workspace: Option<PathBuf>,
+    /// Directory holding the secret keys as files.
+    #[arg(long, global = true, value_name = "DIR")]
+    secrets: Option<PathBuf>,
+    /// The run contract (JSON), as `bca render` wrote it into the Job.
+    #[arg(long, global = true, value_name = "FILE")]
+    contract: Option<PathBuf>,
+    /// Directory for state the steps pass on and the agent must not touch.
+    #[arg(long, global = true, value_name = "DIR")]
+    state: Option<PathBuf>,
+    /// Where the result line goes for `kubectl get pod` to show.
+    #[arg(long, global = true, value_name = "FILE")]
+    termination_log: Option<PathBuf>,
 }
 
-#[derive(Subcommand)]
+#[derive(Subcommand, Clone, Copy)]
 enum StepCommand {
     /// Make sure a fork of the upstream repository exists and is ready.
     Fork,
@@ -21,18 +46,90 @@ enum StepCommand {
     Clone,
     /// Run the agent CLI headless on the prompt in the cloned repository.
     Agent,
-    /// Commit what the agent changed, push it to the fork and open or update the pull request.
+    /// Commit what the agent changed, push it to the fork, open or update the pull request.
     Publish,
+    /// All four steps in one process (to run a Job's work outside Kubernetes).
+    Run,
 }
 
-fn main() -> std::process::ExitCode {
+impl Cli {
+    fn paths(&self) -> Paths {
+        let defaults = Paths::default();
+        Paths {
+            workspace: self.workspace.clone().unwrap_or(defaults.workspace),
+            secrets: self.secrets.clone().unwrap_or(defaults.secrets),
+            contract: self.contract.clone().unwrap_or(defaults.contract),
+            state: self.state.clone().unwrap_or(defaults.state),
+            termination_log: self
+                .termination_log
+                .clone()
+                .unwrap_or(defaults.termination_log),
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    // git runs this binary as GIT_ASKPASS with its prompt as the only argument.
+    if let Some(token_file) = std::env::var_os(askpass::TOKEN_FILE_ENV) {
+        let args: Vec<String> = std::env::args().collect();
+        if args.len() == 2 {
+            return match askpass::answer(&args[1], std::path::Path::new(&token_file)) {
+                Some(answer) => {
+                    println!("{answer}");
+                    ExitCode::SUCCESS
+                }
+                None => ExitCode::FAILURE,
+            };
+        }
+    }
     let cli = Cli::parse();
-    let step = match cli.step {
-        StepCommand::Fork => "fork",
-        StepCommand::Clone => "clone",
-        StepCommand::Agent => "agent",
-        StepCommand::Publish => "publish",
+    let paths = cli.paths();
+    let (name, result) = match cli.step {
+        StepCommand::Fork => ("fork", run(&paths, |p, c| steps::fork(p, c).map(|()| None))),
+        StepCommand::Clone => (
+            "clone",
+            run(&paths, |p, c| steps::clone(p, c).map(|()| None)),
+        ),
+        StepCommand::Agent => (
+            "agent",
+            run(&paths, |p, c| steps::agent(p, c).map(|()| None)),
+        ),
+        StepCommand::Publish => (
+            "publish",
+            run(&paths, |p, c| steps::publish(p, c).map(Some)),
+        ),
+        StepCommand::Run => (
+            "run",
+            run(&paths, |p, c| {
+                steps::fork(p, c)?;
+                steps::clone(p, c)?;
+                steps::agent(p, c)?;
+                steps::publish(p, c).map(Some)
+            }),
+        ),
     };
-    eprintln!("bca-runner {step}: this step is not implemented in this version of bca-runner");
-    std::process::ExitCode::from(2)
+    match result {
+        Ok(Some(outcome)) => {
+            steps::report(&paths, &outcome);
+            ExitCode::SUCCESS
+        }
+        Ok(None) => ExitCode::SUCCESS,
+        Err((repository, e)) => {
+            let message = format!("{repository}: {e}");
+            log::info(name, &format!("error: {message}"));
+            let _ = std::fs::write(
+                &paths.termination_log,
+                bca_runner::run::secrets::redact(&format!("{name}: {message}\n")),
+            );
+            ExitCode::from(e.exit_code())
+        }
+    }
+}
+
+type StepFn = fn(&Paths, &bca_runner::RunContract) -> Result<Option<Outcome>, RunError>;
+
+/// Loads the contract and runs a step; errors carry the repository for the message.
+fn run(paths: &Paths, step: StepFn) -> Result<Option<Outcome>, (String, RunError)> {
+    let contract = steps::load_contract(paths).map_err(|e| ("(no contract)".to_string(), e))?;
+    step(paths, &contract).map_err(|e| (contract.repository.clone(), e))
 }

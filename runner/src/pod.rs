@@ -12,6 +12,9 @@ pub const WORKSPACE_DIR: &str = "/workspace";
 pub const HOME_DIR: &str = "/home/bca";
 /// Scratch space (an emptyDir: the root filesystem is read-only).
 pub const TMP_DIR: &str = "/tmp";
+/// State the steps hand on to each other that the agent must not touch (the fork's
+/// URL, the pristine git config): an emptyDir the agent container does not mount.
+pub const STATE_DIR: &str = "/var/lib/bca";
 /// Each step sees only the secret keys it needs, as files in this directory.
 pub const SECRETS_DIR: &str = "/var/run/secrets/bca";
 /// Where the result line goes so that `kubectl get pod` can show it.

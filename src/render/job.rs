@@ -6,10 +6,13 @@ use std::collections::BTreeMap;
 
 use bca_runner::pod::{
     CONTRACT_ANNOTATION, CONTRACT_DIR, CONTRACT_FILE, HOME_DIR, RUNNER_BINARY, RUNNER_GID,
-    RUNNER_UID, SECRETS_DIR, TERMINATION_MESSAGE_PATH, TMP_DIR, WORKSPACE_DIR,
+    RUNNER_UID, SECRETS_DIR, STATE_DIR, TERMINATION_MESSAGE_PATH, TMP_DIR, WORKSPACE_DIR,
 };
 use bca_runner::{Agent, RunContract, Step};
-use k8s_openapi::api::batch::v1::{Job, JobSpec};
+use k8s_openapi::api::batch::v1::{
+    Job, JobSpec, PodFailurePolicy, PodFailurePolicyOnExitCodesRequirement,
+    PodFailurePolicyOnPodConditionsPattern, PodFailurePolicyRule,
+};
 use k8s_openapi::api::core::v1::{
     Capabilities, Container, DownwardAPIVolumeFile, DownwardAPIVolumeSource, EmptyDirVolumeSource,
     EnvVar, KeyToPath, ObjectFieldSelector, PodSecurityContext, PodSpec, PodTemplateSpec,
@@ -33,6 +36,7 @@ pub struct JobInput<'a> {
 const WORKSPACE_VOLUME: &str = "workspace";
 const HOME_VOLUME: &str = "home";
 const TMP_VOLUME: &str = "tmp";
+const STATE_VOLUME: &str = "state";
 const CONTRACT_VOLUME: &str = "run-contract";
 const GITHUB_TOKEN_VOLUME: &str = "github-token";
 const AGENT_TOKEN_VOLUME: &str = "agent-token";
@@ -48,6 +52,7 @@ pub fn job(input: &JobInput, options: &RenderOptions) -> Job {
         // idempotent, so a retry never opens a second pull request.
         backoff_limit: Some(1),
         active_deadline_seconds: Some(options.deadline_seconds),
+        pod_failure_policy: Some(pod_failure_policy()),
         ttl_seconds_after_finished: options.ttl_seconds,
         template: PodTemplateSpec {
             metadata: Some(ObjectMeta {
@@ -78,6 +83,35 @@ pub fn job(input: &JobInput, options: &RenderOptions) -> Job {
         },
         spec: Some(spec),
         status: None,
+    }
+}
+
+/// Fail the Job at once when a step says a retry cannot help (a rejected token, a
+/// repository that does not exist), and do not count evictions against backoffLimit.
+fn pod_failure_policy() -> PodFailurePolicy {
+    PodFailurePolicy {
+        rules: vec![
+            PodFailurePolicyRule {
+                action: "FailJob".into(),
+                on_exit_codes: Some(PodFailurePolicyOnExitCodesRequirement {
+                    container_name: None,
+                    operator: "In".into(),
+                    values: bca_runner::exit::FAIL_JOB
+                        .iter()
+                        .map(|c| i32::from(*c))
+                        .collect(),
+                }),
+                on_pod_conditions: None,
+            },
+            PodFailurePolicyRule {
+                action: "Ignore".into(),
+                on_exit_codes: None,
+                on_pod_conditions: Some(vec![PodFailurePolicyOnPodConditionsPattern {
+                    type_: "DisruptionTarget".into(),
+                    status: "True".into(),
+                }]),
+            },
+        ],
     }
 }
 
@@ -149,17 +183,27 @@ fn container(step: Step, image: &str, options: &RenderOptions) -> Container {
             }),
             ..Default::default()
         }),
-        volume_mounts: Some(vec![
-            mount(WORKSPACE_VOLUME, WORKSPACE_DIR, false),
-            mount(HOME_VOLUME, HOME_DIR, false),
-            mount(TMP_VOLUME, TMP_DIR, false),
-            mount(CONTRACT_VOLUME, CONTRACT_DIR, true),
-            mount(secret_volume, SECRETS_DIR, true),
-        ]),
+        volume_mounts: Some(mounts(step, secret_volume)),
         termination_message_path: Some(TERMINATION_MESSAGE_PATH.into()),
         termination_message_policy: Some("FallbackToLogsOnError".into()),
         ..Default::default()
     }
+}
+
+fn mounts(step: Step, secret_volume: &str) -> Vec<VolumeMount> {
+    let mut mounts = vec![
+        mount(WORKSPACE_VOLUME, WORKSPACE_DIR, false),
+        mount(HOME_VOLUME, HOME_DIR, false),
+        mount(TMP_VOLUME, TMP_DIR, false),
+        mount(CONTRACT_VOLUME, CONTRACT_DIR, true),
+        mount(secret_volume, SECRETS_DIR, true),
+    ];
+    // The state (fork URL, the git config before the agent ran) is out of the agent's
+    // reach, so publish can trust it while it holds the push token.
+    if step != Step::Agent {
+        mounts.push(mount(STATE_VOLUME, STATE_DIR, false));
+    }
+    mounts
 }
 
 fn mount(name: &str, path: &str, read_only: bool) -> VolumeMount {
@@ -213,6 +257,7 @@ fn volumes(agent: Agent, options: &RenderOptions) -> Vec<Volume> {
         empty_dir(WORKSPACE_VOLUME, Some(&options.resources.workspace_size)),
         empty_dir(HOME_VOLUME, None),
         empty_dir(TMP_VOLUME, None),
+        empty_dir(STATE_VOLUME, None),
         Volume {
             name: CONTRACT_VOLUME.into(),
             downward_api: Some(DownwardAPIVolumeSource {

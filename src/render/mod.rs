@@ -138,6 +138,7 @@ pub fn render(
                 head_branch: format!("bca/{change_id}"),
                 agent: spec.agent,
                 prompt: spec.prompt.clone(),
+                fork_owner: options.fork_owner.clone(),
                 agentsmd: spec.agentsmd.as_ref().map(|u| u.as_str().to_string()),
                 resources: spec
                     .resources

@@ -26,6 +26,8 @@ pub struct RenderOptions {
     /// `ttlSecondsAfterFinished`; off by default (see README, "GitOps").
     pub ttl_seconds: Option<i32>,
     pub network_policy: NetworkPolicyMode,
+    /// The GitHub organisation the runner forks into; the token's account when `None`.
+    pub fork_owner: Option<String>,
 }
 
 impl Default for RenderOptions {
@@ -41,6 +43,7 @@ impl Default for RenderOptions {
             network_policy: NetworkPolicyMode::Restricted {
                 extra_ports: Vec::new(),
             },
+            fork_owner: None,
         }
     }
 }
@@ -127,6 +130,21 @@ pub fn parse_dns_subdomain(s: &str) -> Result<String, String> {
         Err(format!(
             "\"{s}\" is not a valid name: expected lowercase letters, digits, '-' and '.', starting and ending with a letter or digit"
         ))
+    }
+}
+
+/// A GitHub user or organisation name: letters, digits and single hyphens, at most 39.
+pub fn parse_github_owner(s: &str) -> Result<String, String> {
+    let ok = !s.is_empty()
+        && s.len() <= 39
+        && !s.starts_with('-')
+        && !s.ends_with('-')
+        && !s.contains("--")
+        && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+    if ok {
+        Ok(s.to_string())
+    } else {
+        Err(format!("\"{s}\" is not a GitHub organisation name: expected letters, digits and single hyphens"))
     }
 }
 

@@ -1,0 +1,149 @@
+//! How each agent CLI is run headless: its command line, and the environment it gets
+//! (its own token and nothing that can push). Flags checked against the real CLIs:
+//! `@github/copilot` 1.0.102 and `@google/gemini-cli` 0.61.0 (see tests/agent_clis.rs).
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use super::secrets::Secret;
+use super::{log, RunError};
+use crate::Agent;
+
+/// Variables passed from the runner's environment to the agent when set: model
+/// endpoint settings, so the same path works against a real or a local endpoint.
+pub fn passthrough_vars(agent: Agent) -> &'static [&'static str] {
+    match agent {
+        Agent::CopilotCli => &[
+            "COPILOT_MODEL",
+            "COPILOT_OFFLINE",
+            "COPILOT_PROVIDER_BASE_URL",
+            "COPILOT_PROVIDER_API_KEY",
+            "COPILOT_PROVIDER_TYPE",
+            "COPILOT_PROVIDER_WIRE_API",
+        ],
+        Agent::GeminiCli => &["GEMINI_MODEL", "GOOGLE_GEMINI_BASE_URL"],
+    }
+}
+
+/// The variable the agent CLI reads its token from.
+pub fn token_var(agent: Agent) -> &'static str {
+    match agent {
+        // Copilot CLI reads COPILOT_GITHUB_TOKEN first, then GH_TOKEN, then GITHUB_TOKEN;
+        // only the first is ever set, to the Copilot token.
+        Agent::CopilotCli => "COPILOT_GITHUB_TOKEN",
+        Agent::GeminiCli => "GEMINI_API_KEY",
+    }
+}
+
+/// The program and its arguments. The prompt is one argument, never shell text.
+pub fn command_line(
+    agent: Agent,
+    prompt: &str,
+    context_dir: Option<&Path>,
+) -> (String, Vec<String>) {
+    let mut args: Vec<String>;
+    match agent {
+        Agent::CopilotCli => {
+            args = vec![
+                "-p".into(),
+                prompt.into(),
+                "--allow-all-tools".into(),
+                "--no-auto-update".into(),
+            ];
+            if let Some(dir) = context_dir {
+                args.extend(["--add-dir".into(), dir.display().to_string()]);
+            }
+            ("copilot".into(), args)
+        }
+        Agent::GeminiCli => {
+            // A fresh clone is never a trusted folder: without --skip-trust, headless
+            // mode drops --yolo and exits 55.
+            args = vec![
+                "-p".into(),
+                prompt.into(),
+                "--yolo".into(),
+                "--skip-trust".into(),
+            ];
+            if let Some(dir) = context_dir {
+                args.extend(["--include-directories".into(), dir.display().to_string()]);
+            }
+            ("gemini".into(), args)
+        }
+    }
+}
+
+/// Runs the agent in `repo` and streams its output to the log.
+pub fn run(
+    agent: Agent,
+    prompt: &str,
+    repo: &Path,
+    context_dir: Option<&Path>,
+    token: &Secret,
+) -> Result<(), RunError> {
+    let (program, args) = command_line(agent, prompt, context_dir);
+    let mut cmd = Command::new(&program);
+    cmd.args(&args)
+        .current_dir(repo)
+        .env_clear()
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for var in [
+        "PATH",
+        "HOME",
+        "TMPDIR",
+        "LANG",
+        "LC_ALL",
+        "TERM",
+        "SSL_CERT_FILE",
+        "SSL_CERT_DIR",
+        "NODE_EXTRA_CA_CERTS",
+    ] {
+        if let Some(value) = std::env::var_os(var) {
+            cmd.env(var, value);
+        }
+    }
+    for var in passthrough_vars(agent) {
+        if let Some(value) = std::env::var_os(var) {
+            cmd.env(var, value);
+        }
+    }
+    cmd.env(token_var(agent), token.expose());
+    if agent == Agent::GeminiCli {
+        cmd.env("GEMINI_CLI_TRUST_WORKSPACE", "true");
+    }
+    let mut child = cmd.spawn().map_err(|e| {
+        RunError::usage(format!(
+            "cannot start {program} ({agent}): {e}; is it installed and on PATH?"
+        ))
+    })?;
+    let out = log::stream(program.clone(), child.stdout.take().expect("piped"));
+    let err = log::stream(program.clone(), child.stderr.take().expect("piped"));
+    let status = child
+        .wait()
+        .map_err(|e| RunError::retryable(format!("waiting for {program}: {e}")))?;
+    let _ = out.join();
+    let _ = err.join();
+    if status.success() {
+        Ok(())
+    } else {
+        Err(RunError::retryable(format!(
+            "{program} ({agent}) failed ({status}); its output is above. Nothing was committed or pushed"
+        )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_prompt_is_one_argument() {
+        let prompt = "a \"b\" $(c) `d`\n'e'";
+        for agent in Agent::ALL {
+            let (_, args) = command_line(agent, prompt, None);
+            assert_eq!(args[0], "-p");
+            assert_eq!(args[1], prompt);
+        }
+    }
+}

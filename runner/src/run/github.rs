@@ -1,0 +1,355 @@
+//! The subset of the GitHub REST API the runner uses: who am I, repositories, forks,
+//! pull requests. Errors say which step can do what about them.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::secrets::Secret;
+use super::RunError;
+
+/// Attempts for one request when GitHub says "later" (rate limits, 5xx).
+const ATTEMPTS: u32 = 4;
+/// The longest the runner waits for a rate limit to reset before giving up (the Job
+/// can be retried later).
+const MAX_WAIT: Duration = Duration::from_secs(300);
+
+/// The API base URL for a repository host: api.github.com for github.com, the
+/// Enterprise Server API path for any other host. `GITHUB_API_URL` (as in GitHub
+/// Actions) overrides both.
+pub fn api_base(host: &str, env_override: Option<String>) -> String {
+    if let Some(url) = env_override.filter(|u| !u.is_empty()) {
+        return url.trim_end_matches('/').to_string();
+    }
+    if host.eq_ignore_ascii_case("github.com") {
+        "https://api.github.com".to_string()
+    } else {
+        format!("https://{host}/api/v3")
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Owner {
+    pub login: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Repo {
+    pub full_name: String,
+    pub clone_url: String,
+    pub owner: Owner,
+    #[serde(default)]
+    pub fork: bool,
+    #[serde(default)]
+    pub parent: Option<RepoRef>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct RepoRef {
+    pub full_name: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Pull {
+    pub number: u64,
+    pub html_url: String,
+}
+
+pub struct GitHub<'a> {
+    base: String,
+    token: &'a Secret,
+    agent: ureq::Agent,
+}
+
+/// A response: status and body.
+struct Reply {
+    status: u16,
+    body: String,
+}
+
+impl Reply {
+    /// GitHub's own words: `message`, and the `errors[].message` of a 422.
+    fn reason(&self) -> String {
+        let Ok(v) = serde_json::from_str::<Value>(&self.body) else {
+            return self.body.chars().take(200).collect();
+        };
+        let mut reason = v["message"].as_str().unwrap_or("").to_string();
+        if let Some(errors) = v["errors"].as_array() {
+            let details: Vec<String> = errors
+                .iter()
+                .filter_map(|e| {
+                    e["message"]
+                        .as_str()
+                        .map(str::to_string)
+                        .or_else(|| e["code"].as_str().map(str::to_string))
+                })
+                .collect();
+            if !details.is_empty() {
+                reason = format!("{reason}: {}", details.join("; "));
+            }
+        }
+        reason
+    }
+
+    fn json<T: DeserializeOwned>(&self, what: &str) -> Result<T, RunError> {
+        serde_json::from_str(&self.body).map_err(|e| {
+            RunError::retryable(format!(
+                "GitHub answered {what} with something unexpected: {e}"
+            ))
+        })
+    }
+}
+
+impl<'a> GitHub<'a> {
+    pub fn new(base: String, token: &'a Secret) -> GitHub<'a> {
+        let agent = ureq::AgentBuilder::new()
+            .timeout_connect(Duration::from_secs(15))
+            .timeout(Duration::from_secs(60))
+            .user_agent(concat!("bca-runner/", env!("CARGO_PKG_VERSION")))
+            .build();
+        GitHub { base, token, agent }
+    }
+
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    fn send(&self, method: &str, path: &str, body: Option<&Value>) -> Result<Reply, RunError> {
+        let url = format!("{}{path}", self.base);
+        let mut backoff = Duration::from_secs(1);
+        for attempt in 1..=ATTEMPTS {
+            let request = self
+                .agent
+                .request(method, &url)
+                .set("Accept", "application/vnd.github+json")
+                .set("X-GitHub-Api-Version", "2022-11-28")
+                .set("Authorization", &format!("Bearer {}", self.token.expose()));
+            let result = match body {
+                Some(b) => request
+                    .set("Content-Type", "application/json")
+                    .send_string(&b.to_string()),
+                None => request.call(),
+            };
+            let (status, wait, response) = match result {
+                Ok(r) => (r.status(), None, r),
+                Err(ureq::Error::Status(status, r)) => (status, rate_limit_wait(status, &r), r),
+                Err(ureq::Error::Transport(t)) => {
+                    if attempt < ATTEMPTS {
+                        std::thread::sleep(backoff);
+                        backoff *= 2;
+                        continue;
+                    }
+                    return Err(RunError::retryable(format!(
+                        "cannot reach GitHub at {url}: {t}"
+                    )));
+                }
+            };
+            let body = response.into_string().unwrap_or_default();
+            let reply = Reply { status, body };
+            let again = match wait {
+                Some(wait) if wait > MAX_WAIT => {
+                    return Err(RunError::retryable(format!(
+                        "GitHub rate limit reached ({status}: {}); it resets in {}s, longer than the runner waits",
+                        reply.reason(),
+                        wait.as_secs()
+                    )))
+                }
+                Some(wait) => Some(wait),
+                None if status >= 500 => Some(backoff),
+                None => None,
+            };
+            match again {
+                Some(wait) if attempt < ATTEMPTS => {
+                    super::log::info("github", &format!("{method} {path}: {status}, retrying in {}s", wait.as_secs()));
+                    std::thread::sleep(wait);
+                    backoff *= 2;
+                }
+                Some(_) => {
+                    return Err(RunError::retryable(format!(
+                        "GitHub kept answering {status} to {method} {path} ({}) after {ATTEMPTS} attempts",
+                        reply.reason()
+                    )))
+                }
+                None => {
+                    if status == 401 {
+                        return Err(RunError::permanent(format!(
+                            "GitHub refused the token in secret key {} (401 {}): replace it with a valid, unexpired token",
+                            self.token.key,
+                            reply.reason()
+                        )));
+                    }
+                    return Ok(reply);
+                }
+            }
+        }
+        unreachable!("the loop returns on its last attempt")
+    }
+
+    /// The token's account.
+    pub fn user(&self) -> Result<String, RunError> {
+        let reply = self.send("GET", "/user", None)?;
+        expect_ok(&reply, "GET /user")?;
+        Ok(reply.json::<Owner>("GET /user")?.login)
+    }
+
+    /// A repository, or `None` when GitHub says 404.
+    pub fn repo(&self, full_name: &str) -> Result<Option<Repo>, RunError> {
+        let path = format!("/repos/{full_name}");
+        let reply = self.send("GET", &path, None)?;
+        if reply.status == 404 {
+            return Ok(None);
+        }
+        expect_ok(&reply, &format!("GET {path}"))?;
+        reply.json(&format!("GET {path}")).map(Some)
+    }
+
+    /// Asks GitHub to fork `upstream` (into `organization`, or the token's account).
+    /// GitHub answers at once and creates the fork in the background.
+    pub fn create_fork(
+        &self,
+        upstream: &str,
+        organization: Option<&str>,
+    ) -> Result<Repo, RunError> {
+        let path = format!("/repos/{upstream}/forks");
+        let body = match organization {
+            Some(org) => json!({ "organization": org, "default_branch_only": true }),
+            None => json!({ "default_branch_only": true }),
+        };
+        let reply = self.send("POST", &path, Some(&body))?;
+        expect_ok(&reply, &format!("POST {path}"))?;
+        reply.json(&format!("POST {path}"))
+    }
+
+    /// The open pull request from `head` (`owner:branch`) into `upstream`, if any.
+    pub fn open_pull(&self, upstream: &str, head: &str) -> Result<Option<Pull>, RunError> {
+        let path = format!("/repos/{upstream}/pulls?state=open&head={}", encode(head));
+        let reply = self.send("GET", &path, None)?;
+        expect_ok(&reply, &format!("GET {path}"))?;
+        Ok(reply
+            .json::<Vec<Pull>>(&format!("GET {path}"))?
+            .into_iter()
+            .next())
+    }
+
+    pub fn create_pull(
+        &self,
+        upstream: &str,
+        head: &str,
+        base: &str,
+        title: &str,
+        body: &str,
+    ) -> Result<Pull, RunError> {
+        let path = format!("/repos/{upstream}/pulls");
+        let request = json!({ "title": title, "head": head, "base": base, "body": body, "maintainer_can_modify": true });
+        let reply = self.send("POST", &path, Some(&request))?;
+        if reply.status == 422 {
+            return Err(RunError::permanent(format!(
+                "GitHub refused to open the pull request from {head} into {upstream}:{base} (422): {}",
+                reply.reason()
+            )));
+        }
+        expect_ok(&reply, &format!("POST {path}"))?;
+        reply.json(&format!("POST {path}"))
+    }
+
+    pub fn update_pull(
+        &self,
+        upstream: &str,
+        number: u64,
+        title: &str,
+        body: &str,
+    ) -> Result<Pull, RunError> {
+        let path = format!("/repos/{upstream}/pulls/{number}");
+        let reply = self.send(
+            "PATCH",
+            &path,
+            Some(&json!({ "title": title, "body": body })),
+        )?;
+        expect_ok(&reply, &format!("PATCH {path}"))?;
+        reply.json(&format!("PATCH {path}"))
+    }
+}
+
+fn expect_ok(reply: &Reply, what: &str) -> Result<(), RunError> {
+    match reply.status {
+        200..=299 => Ok(()),
+        403 => Err(RunError::permanent(format!(
+            "GitHub refused {what} (403 {}): the token lacks a permission it needs (contents and pull requests: \
+             read and write)",
+            reply.reason()
+        ))),
+        404 => Err(RunError::permanent(format!("GitHub answered {what} with 404 ({})", reply.reason()))),
+        status @ 400..=499 => {
+            Err(RunError::permanent(format!("GitHub refused {what} ({status} {})", reply.reason())))
+        }
+        status => Err(RunError::retryable(format!("GitHub answered {what} with {status} ({})", reply.reason()))),
+    }
+}
+
+/// How long GitHub asks the runner to wait, if this is a rate limit answer: 429, or 403
+/// with `x-ratelimit-remaining: 0` or a `retry-after` (secondary limits).
+fn rate_limit_wait(status: u16, response: &ureq::Response) -> Option<Duration> {
+    if status != 429 && status != 403 {
+        return None;
+    }
+    if let Some(seconds) = response
+        .header("retry-after")
+        .and_then(|v| v.trim().parse::<u64>().ok())
+    {
+        return Some(Duration::from_secs(seconds));
+    }
+    if response.header("x-ratelimit-remaining") == Some("0") {
+        let reset = response
+            .header("x-ratelimit-reset")
+            .and_then(|v| v.trim().parse::<u64>().ok())?;
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
+        return Some(Duration::from_secs(reset.saturating_sub(now) + 1));
+    }
+    (status == 429).then(|| Duration::from_secs(60))
+}
+
+/// Percent-encodes a query value.
+fn encode(value: &str) -> String {
+    let mut out = String::new();
+    for b in value.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn api_base_follows_the_host() {
+        assert_eq!(api_base("github.com", None), "https://api.github.com");
+        assert_eq!(api_base("GitHub.com", None), "https://api.github.com");
+        assert_eq!(
+            api_base("ghe.example.com", None),
+            "https://ghe.example.com/api/v3"
+        );
+        assert_eq!(
+            api_base("github.com", Some("http://127.0.0.1:9/".into())),
+            "http://127.0.0.1:9"
+        );
+        assert_eq!(
+            api_base("github.com", Some(String::new())),
+            "https://api.github.com"
+        );
+    }
+
+    #[test]
+    fn query_values_are_encoded() {
+        assert_eq!(encode("me:bca/123"), "me%3Abca%2F123");
+    }
+}
