@@ -1,0 +1,557 @@
+//! `bca-runner` end to end against the local GitHub stand-in: real git over smart
+//! HTTP, stand-in agent executables, every step as its own process as in a pod.
+
+mod support;
+
+use bca_runner::Agent;
+use serde_json::Value;
+use support::github::{git, GitHub};
+use support::*;
+
+const PROMPT: &str = "Add a line to the README\n\nKeep it short.";
+
+fn stand_in() -> GitHub {
+    let gh = GitHub::start(GITHUB_TOKEN, LOGIN);
+    gh.add_repo(
+        "acme/api",
+        &[("README.md", "# api\n"), ("src/main.rs", "fn main() {}\n")],
+        &["release/2.x"],
+    );
+    gh.add_repo("acme/web", &[("README.md", "# web\n")], &[]);
+    gh
+}
+
+fn result_line(out: &std::process::Output) -> Value {
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    serde_json::from_str(stdout.lines().last().unwrap_or(""))
+        .unwrap_or_else(|e| panic!("{e}: {}", shown(out)))
+}
+
+#[test]
+fn whole_flow_for_two_repositories() {
+    let gh = stand_in();
+    // One repository step by step, as the pod's containers run them...
+    let api = Pod::new(contract(
+        "https://github.com/acme/api",
+        Agent::CopilotCli,
+        PROMPT,
+    ));
+    let out = api.run_steps(&gh);
+    assert!(out.status.success(), "{}", shown(&out));
+    let result = result_line(&out);
+    assert_eq!(result["status"], "opened");
+    assert_eq!(result["pullRequest"], format!("{}/acme/api/pull/1", gh.url));
+    assert_eq!(
+        api.termination_log().trim(),
+        String::from_utf8_lossy(&out.stdout).trim()
+    );
+    // ...and one with `run`, all steps in one process.
+    let web = Pod::new(contract(
+        "https://github.com/acme/web",
+        Agent::CopilotCli,
+        PROMPT,
+    ));
+    let out = web.runner("run", &gh);
+    assert!(out.status.success(), "{}", shown(&out));
+    assert_eq!(result_line(&out)["status"], "opened");
+
+    let pulls = gh.pulls();
+    assert_eq!(pulls.len(), 2);
+    for (pull, repo) in pulls.iter().zip(["acme/api", "acme/web"]) {
+        assert_eq!(pull.repo, repo);
+        assert_eq!(pull.head, "bot:bca/c0ffee1234");
+        assert_eq!(pull.base, "main");
+        assert_eq!(pull.title, "Add a line to the README");
+        assert!(
+            pull.body
+                .contains("```text\nAdd a line to the README\n\nKeep it short.\n```"),
+            "{}",
+            pull.body
+        );
+        assert!(pull.body.contains("copilot-cli") && pull.body.contains("c0ffee1234"));
+    }
+    // The fork's branch holds the agent's edit on top of the upstream head.
+    assert!(gh.repo_exists("bot/api"));
+    assert_eq!(
+        gh.show("bot/api", "bca/c0ffee1234:README.md"),
+        "# api\nchanged by the agent\n"
+    );
+    assert_eq!(
+        gh.show("bot/api", "bca/c0ffee1234~1").lines().next(),
+        gh.show("acme/api", "main").lines().next()
+    );
+    let message = git(
+        &gh.bare("bot/api"),
+        &["log", "-1", "--format=%B", "bca/c0ffee1234"],
+    );
+    assert!(message.starts_with("Add a line to the README\n\nAdd a line to the README\n\nKeep it short.\n\nChange: c0ffee1234\nAgent: copilot-cli\n"), "{message}");
+    // The agent ran in the clone, headless, with the prompt as one argument.
+    assert_eq!(
+        api.agent_argv(),
+        ["-p", PROMPT, "--allow-all-tools", "--no-auto-update"]
+    );
+}
+
+#[test]
+fn second_run_updates_the_same_pull_request() {
+    let gh = stand_in();
+    let first = Pod::new(contract(
+        "https://github.com/acme/api",
+        Agent::CopilotCli,
+        PROMPT,
+    ));
+    assert_eq!(result_line(&first.run_steps(&gh))["status"], "opened");
+    let second = Pod::new(contract(
+        "https://github.com/acme/api",
+        Agent::CopilotCli,
+        PROMPT,
+    ));
+    second.agent_does("echo 'changed again' >> README.md");
+    let out = second.run_steps(&gh);
+    assert_eq!(result_line(&out)["status"], "updated", "{}", shown(&out));
+    assert_eq!(gh.pulls().len(), 1);
+    assert_eq!(
+        gh.show("bot/api", "bca/c0ffee1234:README.md"),
+        "# api\nchanged again\n"
+    );
+    assert!(gh
+        .log()
+        .contains(&"PATCH /repos/acme/api/pulls/1".to_string()));
+}
+
+#[test]
+fn no_changes_means_no_branch_and_no_pull_request() {
+    let gh = stand_in();
+    let pod = Pod::new(contract(
+        "https://github.com/acme/api",
+        Agent::CopilotCli,
+        PROMPT,
+    ));
+    pod.agent_does("true");
+    let out = pod.run_steps(&gh);
+    assert!(out.status.success(), "{}", shown(&out));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        r#"{"status":"no-changes","repository":"https://github.com/acme/api"}"#
+    );
+    assert!(gh.pulls().is_empty());
+    assert_eq!(gh.head("bot/api", "bca/c0ffee1234"), None);
+}
+
+#[test]
+fn stale_fork_is_reused_and_the_branch_starts_at_the_upstream_head() {
+    let gh = stand_in();
+    gh.add_fork("bot/api", "acme/api");
+    gh.commit("acme/api", "main", "NEW.md", "upstream moved on\n");
+    let pod = Pod::new(contract(
+        "https://github.com/acme/api",
+        Agent::CopilotCli,
+        PROMPT,
+    ));
+    let out = pod.run_steps(&gh);
+    assert!(out.status.success(), "{}", shown(&out));
+    assert!(
+        !gh.log().iter().any(|l| l.ends_with("/forks")),
+        "an existing fork must be reused"
+    );
+    // The shallow clone could not be pushed to the stale fork as it was.
+    assert!(String::from_utf8_lossy(&out.stderr)
+        .contains("the fork lacks the base commit: fetching history and pushing again"));
+    let parent = git(&gh.bare("bot/api"), &["rev-parse", "bca/c0ffee1234~1"]);
+    assert_eq!(parent.trim(), gh.head("acme/api", "main").unwrap());
+    assert_eq!(
+        gh.show("bot/api", "bca/c0ffee1234:NEW.md"),
+        "upstream moved on\n"
+    );
+}
+
+#[test]
+fn base_branch_other_than_main() {
+    let gh = stand_in();
+    gh.commit("acme/api", "release/2.x", "VERSION", "2.9\n");
+    let mut c = contract("https://github.com/acme/api", Agent::CopilotCli, PROMPT);
+    c.base_branch = "release/2.x".into();
+    let pod = Pod::new(c);
+    let out = pod.run_steps(&gh);
+    assert!(out.status.success(), "{}", shown(&out));
+    assert_eq!(gh.pulls()[0].base, "release/2.x");
+    assert_eq!(gh.show("bot/api", "bca/c0ffee1234:VERSION"), "2.9\n");
+}
+
+#[test]
+fn missing_base_branch_is_a_permanent_error() {
+    let gh = stand_in();
+    let mut c = contract("https://github.com/acme/api", Agent::CopilotCli, PROMPT);
+    c.base_branch = "develop".into();
+    let pod = Pod::new(c);
+    let out = pod.run_steps(&gh);
+    assert_eq!(out.status.code(), Some(3), "{}", shown(&out));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("the base branch develop does not exist in https://github.com/acme/api: fix spec.branch in the Change"));
+}
+
+#[test]
+fn context_reaches_the_agent_and_stays_out_of_the_commit() {
+    let gh = stand_in();
+    let mut c = contract("https://github.com/acme/api", Agent::CopilotCli, PROMPT);
+    c.agentsmd = Some(gh.serve_file("agents.md", b"Always run the tests.\n"));
+    c.resources = vec![gh.serve_file("docs/style.md", b"Use tabs.\n")];
+    let pod = Pod::new(c);
+    pod.agent_does(&format!(
+        "cp -r ../context '{}/context-copy'\necho x >> README.md",
+        pod.path("agent-record").display()
+    ));
+    let out = pod.run_steps(&gh);
+    assert!(out.status.success(), "{}", shown(&out));
+    let copy = pod.path("agent-record/context-copy");
+    assert_eq!(
+        std::fs::read_to_string(copy.join("AGENTS.md")).unwrap(),
+        "Always run the tests.\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(copy.join("resources/01-style.md")).unwrap(),
+        "Use tabs.\n"
+    );
+    let prompt = &pod.agent_argv()[1];
+    assert!(prompt.starts_with(PROMPT), "{prompt}");
+    assert!(
+        prompt.contains("/context/AGENTS.md: instructions to follow"),
+        "{prompt}"
+    );
+    assert!(
+        prompt.contains("/context/resources/01-style.md: reference material"),
+        "{prompt}"
+    );
+    let argv = pod.agent_argv();
+    assert_eq!(argv[argv.len() - 2], "--add-dir");
+    let tree = git(
+        &gh.bare("bot/api"),
+        &["ls-tree", "-r", "--name-only", "bca/c0ffee1234"],
+    );
+    assert_eq!(tree, "README.md\nsrc/main.rs\n");
+}
+
+#[test]
+fn hostile_prompt_arrives_byte_exact() {
+    let gh = stand_in();
+    let prompt = "It's \"quoted\" $(rm -rf /) `whoami` ${HOME} \\ \n\ttabs\r\nüñïçødé ✓ 日本語 🦀\n-p --yolo\n";
+    let pod = Pod::new(contract(
+        "https://github.com/acme/api",
+        Agent::GeminiCli,
+        prompt,
+    ));
+    let out = pod.run_steps(&gh);
+    assert!(out.status.success(), "{}", shown(&out));
+    assert_eq!(pod.agent_argv(), ["-p", prompt, "--yolo", "--skip-trust"]);
+}
+
+#[test]
+fn gemini_gets_its_key_and_a_trusted_workspace() {
+    let gh = stand_in();
+    let pod = Pod::new(contract(
+        "https://github.com/acme/api",
+        Agent::GeminiCli,
+        PROMPT,
+    ));
+    let out = pod.run_steps(&gh);
+    assert!(out.status.success(), "{}", shown(&out));
+    let env = pod.agent_env();
+    assert!(env.contains(&format!("GEMINI_API_KEY={GEMINI_TOKEN}\n")));
+    assert!(env.contains("GEMINI_CLI_TRUST_WORKSPACE=true\n"));
+    assert!(!env.contains(COPILOT_TOKEN));
+}
+
+#[test]
+fn no_token_in_the_workspace_git_config_argv_agent_environment_or_logs() {
+    let gh = stand_in();
+    let pod = Pod::new(contract(
+        "https://github.com/acme/api",
+        Agent::CopilotCli,
+        PROMPT,
+    ));
+    // An agent that tries to print its own token.
+    pod.agent_does(
+        "echo \"my token is $COPILOT_GITHUB_TOKEN\"
+echo x >> README.md",
+    );
+    let out = pod.run_steps(&gh);
+    assert!(out.status.success(), "{}", shown(&out));
+    let holders: Vec<_> = files_containing(pod.dir.path(), GITHUB_TOKEN)
+        .into_iter()
+        .map(|p| {
+            p.strip_prefix(pod.dir.path())
+                .unwrap()
+                .display()
+                .to_string()
+        })
+        .collect();
+    assert_eq!(holders, ["secrets/github-token"]);
+    let config = std::fs::read_to_string(pod.path("workspace/repo/.git/config")).unwrap();
+    assert!(
+        !config.contains(GITHUB_TOKEN) && !config.contains("x-access-token"),
+        "{config}"
+    );
+    let argv = pod.git_argv_log();
+    assert!(argv.contains("clone") && argv.contains("push"), "{argv}");
+    assert!(!argv.contains(GITHUB_TOKEN));
+    let env = pod.agent_env();
+    assert!(env.contains(&format!("COPILOT_GITHUB_TOKEN={COPILOT_TOKEN}\n")));
+    assert!(!env.contains(GITHUB_TOKEN));
+    for var in [
+        "GITHUB_TOKEN=",
+        "GH_TOKEN=",
+        "GITHUB_API_URL=",
+        "BCA_ASKPASS_TOKEN_FILE=",
+    ] {
+        assert!(
+            !env.lines().any(|l| l.starts_with(var)),
+            "{var} reached the agent"
+        );
+    }
+    // A full run logs the agent's output, redacted.
+    let run = Pod::new(contract(
+        "https://github.com/acme/web",
+        Agent::CopilotCli,
+        PROMPT,
+    ));
+    run.agent_does("echo \"my token is $COPILOT_GITHUB_TOKEN\"\necho x >> README.md");
+    let out = run.runner("run", &gh);
+    let logs = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(logs.contains("[copilot] my token is [redacted]"), "{logs}");
+    assert!(!logs.contains(GITHUB_TOKEN) && !logs.contains(COPILOT_TOKEN));
+}
+
+#[test]
+fn hooks_and_config_the_agent_plants_do_not_run_in_publish() {
+    let gh = stand_in();
+    let pod = Pod::new(contract(
+        "https://github.com/acme/api",
+        Agent::CopilotCli,
+        PROMPT,
+    ));
+    let marker = pod.path("pwned");
+    pod.agent_does(&format!(
+        "git config core.fsmonitor 'touch {m}.fsmonitor; false'\n\
+         git config credential.helper '!touch {m}.helper'\n\
+         mkdir -p .git/hooks && printf '#!/bin/sh\\ntouch {m}.hook\\n' > .git/hooks/pre-commit && chmod +x .git/hooks/pre-commit\n\
+         cp .git/hooks/pre-commit .git/hooks/pre-push\necho x >> README.md",
+        m = marker.display()
+    ));
+    let out = pod.run_steps(&gh);
+    assert!(out.status.success(), "{}", shown(&out));
+    for suffix in ["fsmonitor", "helper", "hook"] {
+        assert!(
+            !pod.path(&format!("pwned.{suffix}")).exists(),
+            "the agent's {suffix} ran in publish"
+        );
+    }
+}
+
+#[test]
+fn agent_failure_pushes_nothing() {
+    let gh = stand_in();
+    let pod = Pod::new(contract(
+        "https://github.com/acme/api",
+        Agent::CopilotCli,
+        PROMPT,
+    ));
+    pod.agent_does("echo 'model unavailable' >&2\nexit 7");
+    for step in ["fork", "clone"] {
+        assert!(pod.runner(step, &gh).status.success());
+    }
+    let out = pod.runner("agent", &gh);
+    assert_eq!(out.status.code(), Some(1), "{}", shown(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("[copilot] model unavailable"), "{stderr}");
+    assert!(stderr.contains("https://github.com/acme/api: copilot (copilot-cli) failed (exit status: 7); its output is above. Nothing was committed or pushed"), "{stderr}");
+    assert!(pod
+        .termination_log()
+        .starts_with("agent: https://github.com/acme/api: copilot"));
+    assert_eq!(gh.head("bot/api", "bca/c0ffee1234"), None);
+    assert!(gh.pulls().is_empty());
+}
+
+#[test]
+fn missing_agent_cli_is_named() {
+    let gh = stand_in();
+    let pod = Pod::new(contract(
+        "https://github.com/acme/api",
+        Agent::CopilotCli,
+        PROMPT,
+    ));
+    std::fs::remove_file(pod.path("bin/copilot")).unwrap();
+    // PATH without any real copilot: only the pod's bin (git) and the system's.
+    let out = pod
+        .runner_command("run", &gh)
+        .env(
+            "PATH",
+            format!("{}:/usr/bin:/bin", pod.path("bin").display()),
+        )
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", shown(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("cannot start copilot (copilot-cli)"),
+        "{}",
+        shown(&out)
+    );
+}
+
+// --- GitHub's errors ---
+
+#[test]
+fn rejected_token_names_the_secret_key() {
+    let gh = stand_in();
+    let pod = Pod::new(contract(
+        "https://github.com/acme/api",
+        Agent::CopilotCli,
+        PROMPT,
+    ));
+    std::fs::write(pod.path("secrets/github-token"), "ghp_expired_token_000").unwrap();
+    let out = pod.runner("fork", &gh);
+    assert_eq!(out.status.code(), Some(3), "{}", shown(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("[bca-runner fork] error: https://github.com/acme/api: GitHub refused the token in secret key github-token (401 Bad credentials): replace it with a valid, unexpired token"), "{stderr}");
+    assert!(!stderr.contains("ghp_expired_token_000"));
+}
+
+#[test]
+fn unknown_repository_is_not_found_or_no_access() {
+    let gh = stand_in();
+    let pod = Pod::new(contract(
+        "https://github.com/acme/nope",
+        Agent::CopilotCli,
+        PROMPT,
+    ));
+    let out = pod.runner("fork", &gh);
+    assert_eq!(out.status.code(), Some(3), "{}", shown(&out));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("repository acme/nope not found, or the token in secret key github-token has no access to it"));
+}
+
+#[test]
+fn rate_limits_are_waited_out() {
+    let gh = stand_in();
+    gh.fail(
+        "GET",
+        "/repos/acme/api",
+        429,
+        &[("Retry-After", "1")],
+        r#"{"message":"API rate limit exceeded"}"#,
+        1,
+    );
+    let reset = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        + 1;
+    gh.fail(
+        "GET",
+        "/user",
+        403,
+        &[
+            ("x-ratelimit-remaining", "0"),
+            ("x-ratelimit-reset", &reset.to_string()),
+        ],
+        r#"{"message":"API rate limit exceeded for user"}"#,
+        1,
+    );
+    let pod = Pod::new(contract(
+        "https://github.com/acme/api",
+        Agent::CopilotCli,
+        PROMPT,
+    ));
+    let out = pod.runner("fork", &gh);
+    assert!(out.status.success(), "{}", shown(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("GET /repos/acme/api: 429, retrying in 1s"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("GET /user: 403, retrying in"), "{stderr}");
+}
+
+#[test]
+fn rate_limit_that_does_not_lift_is_retryable() {
+    let gh = stand_in();
+    gh.fail(
+        "GET",
+        "/repos/acme/api",
+        429,
+        &[("Retry-After", "1")],
+        r#"{"message":"API rate limit exceeded"}"#,
+        10,
+    );
+    let pod = Pod::new(contract(
+        "https://github.com/acme/api",
+        Agent::CopilotCli,
+        PROMPT,
+    ));
+    let out = pod.runner("fork", &gh);
+    assert_eq!(out.status.code(), Some(1), "{}", shown(&out));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("GitHub kept answering 429 to GET /repos/acme/api (API rate limit exceeded) after 4 attempts"));
+}
+
+#[test]
+fn refused_pull_request_gives_githubs_reason() {
+    let gh = stand_in();
+    gh.fail(
+        "POST",
+        "/repos/acme/api/pulls",
+        422,
+        &[],
+        r#"{"message":"Validation Failed","errors":[{"resource":"PullRequest","code":"custom","message":"No commits between main and bot:bca/c0ffee1234"}]}"#,
+        1,
+    );
+    let pod = Pod::new(contract(
+        "https://github.com/acme/api",
+        Agent::CopilotCli,
+        PROMPT,
+    ));
+    let out = pod.run_steps(&gh);
+    assert_eq!(out.status.code(), Some(3), "{}", shown(&out));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("GitHub refused to open the pull request from bot:bca/c0ffee1234 into acme/api:main (422): Validation Failed: No commits between main and bot:bca/c0ffee1234"), "{}", shown(&out));
+}
+
+#[test]
+fn existing_repository_that_is_not_a_fork_is_refused() {
+    let gh = stand_in();
+    gh.add_repo("bot/api", &[("README.md", "mine\n")], &[]);
+    let pod = Pod::new(contract(
+        "https://github.com/acme/api",
+        Agent::CopilotCli,
+        PROMPT,
+    ));
+    let out = pod.runner("fork", &gh);
+    assert_eq!(out.status.code(), Some(3), "{}", shown(&out));
+    assert!(String::from_utf8_lossy(&out.stderr)
+        .contains("bot/api exists and is not a fork of acme/api"));
+}
+
+#[test]
+fn fork_into_an_organisation() {
+    let gh = stand_in();
+    let mut c = contract("https://github.com/acme/api", Agent::CopilotCli, PROMPT);
+    c.fork_owner = Some("bots-org".into());
+    let pod = Pod::new(c);
+    let out = pod.run_steps(&gh);
+    assert!(out.status.success(), "{}", shown(&out));
+    assert!(gh.repo_exists("bots-org/api"));
+    assert_eq!(gh.pulls()[0].head, "bots-org:bca/c0ffee1234");
+}
+
+#[test]
+fn missing_contract_is_a_usage_error() {
+    let gh = stand_in();
+    let pod = Pod::new(contract(
+        "https://github.com/acme/api",
+        Agent::CopilotCli,
+        PROMPT,
+    ));
+    std::fs::remove_file(pod.path("etc/run-contract.json")).unwrap();
+    let out = pod.runner("fork", &gh);
+    assert_eq!(out.status.code(), Some(2), "{}", shown(&out));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot read the run contract at"));
+}

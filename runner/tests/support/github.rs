@@ -1,0 +1,595 @@
+//! A local stand-in for GitHub: the REST API subset the runner uses (user, repositories,
+//! forks, pull requests) over HTTP on 127.0.0.1, and git's smart HTTP protocol served by
+//! the real `git http-backend` from bare repositories on disk. It asks for the token the
+//! way GitHub does, so credentials are exercised for real.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex};
+
+use serde_json::{json, Value};
+use tiny_http::{Header, Request, Response, Server};
+
+#[derive(Clone, Debug)]
+pub struct Pull {
+    pub number: u64,
+    pub repo: String,
+    pub head: String,
+    pub base: String,
+    pub title: String,
+    pub body: String,
+}
+
+/// An answer to give instead of the normal one, `times` times.
+struct Fault {
+    method: String,
+    path: String,
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: String,
+    times: u32,
+}
+
+struct RepoState {
+    fork_of: Option<String>,
+    /// GETs that answer 404 before a new fork "exists", as GitHub's asynchronous forks do.
+    pending_polls: u32,
+}
+
+struct State {
+    token: String,
+    login: String,
+    repos: BTreeMap<String, RepoState>,
+    pulls: Vec<Pull>,
+    faults: Vec<Fault>,
+    files: BTreeMap<String, Vec<u8>>,
+    /// "METHOD /path" of every API request, for tests to check what was asked.
+    log: Vec<String>,
+}
+
+pub struct GitHub {
+    pub url: String,
+    root: PathBuf,
+    state: Arc<Mutex<State>>,
+    _dir: tempfile::TempDir,
+}
+
+pub fn git(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .args([
+            "-c",
+            "user.name=Test",
+            "-c",
+            "user.email=test@example.com",
+            "-c",
+            "init.defaultBranch=main",
+        ])
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .output()
+        .expect("git runs");
+    assert!(
+        out.status.success(),
+        "git {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn base64(input: &[u8]) -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in input.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+impl GitHub {
+    pub fn start(token: &str, login: &str) -> GitHub {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("git");
+        std::fs::create_dir_all(&root).unwrap();
+        let server = Server::http("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", server.server_addr().to_ip().unwrap());
+        let state = Arc::new(Mutex::new(State {
+            token: token.into(),
+            login: login.into(),
+            repos: BTreeMap::new(),
+            pulls: Vec::new(),
+            faults: Vec::new(),
+            files: BTreeMap::new(),
+            log: Vec::new(),
+        }));
+        let (thread_state, thread_root, thread_url) = (state.clone(), root.clone(), url.clone());
+        std::thread::spawn(move || {
+            for request in server.incoming_requests() {
+                handle(request, &thread_state, &thread_root, &thread_url);
+            }
+        });
+        GitHub {
+            url,
+            root,
+            state,
+            _dir: dir,
+        }
+    }
+
+    pub fn bare(&self, full_name: &str) -> PathBuf {
+        self.root.join(format!("{full_name}.git"))
+    }
+
+    /// A repository whose `main` holds `files`; more branches copy main.
+    pub fn add_repo(&self, full_name: &str, files: &[(&str, &str)], branches: &[&str]) {
+        let work = tempfile::tempdir().unwrap();
+        git(work.path(), &["init", "-q"]);
+        for (path, content) in files {
+            let path = work.path().join(path);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, content).unwrap();
+        }
+        git(work.path(), &["add", "-A"]);
+        git(work.path(), &["commit", "-q", "-m", "initial"]);
+        for branch in branches {
+            git(work.path(), &["branch", branch]);
+        }
+        let bare = self.bare(full_name);
+        std::fs::create_dir_all(bare.parent().unwrap()).unwrap();
+        git(
+            work.path(),
+            &["clone", "-q", "--bare", ".", bare.to_str().unwrap()],
+        );
+        self.state.lock().unwrap().repos.insert(
+            full_name.into(),
+            RepoState {
+                fork_of: None,
+                pending_polls: 0,
+            },
+        );
+    }
+
+    /// A fork as it is now; commits to the upstream afterwards make it stale.
+    pub fn add_fork(&self, full_name: &str, of: &str) {
+        fork_on_disk(&self.bare(of), &self.bare(full_name));
+        self.state.lock().unwrap().repos.insert(
+            full_name.into(),
+            RepoState {
+                fork_of: Some(of.into()),
+                pending_polls: 0,
+            },
+        );
+    }
+
+    /// Commits a file to a branch of a repository, as someone else would.
+    pub fn commit(&self, full_name: &str, branch: &str, path: &str, content: &str) {
+        let work = tempfile::tempdir().unwrap();
+        git(
+            work.path(),
+            &[
+                "clone",
+                "-q",
+                "--branch",
+                branch,
+                self.bare(full_name).to_str().unwrap(),
+                ".",
+            ],
+        );
+        std::fs::write(work.path().join(path), content).unwrap();
+        git(work.path(), &["add", "-A"]);
+        git(
+            work.path(),
+            &["commit", "-q", "-m", &format!("update {path}")],
+        );
+        git(work.path(), &["push", "-q", "origin", branch]);
+    }
+
+    pub fn head(&self, full_name: &str, branch: &str) -> Option<String> {
+        let out = Command::new("git")
+            .args([
+                "--git-dir",
+                self.bare(full_name).to_str().unwrap(),
+                "rev-parse",
+                "--verify",
+                "-q",
+                branch,
+            ])
+            .output()
+            .unwrap();
+        out.status
+            .success()
+            .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+    }
+
+    /// `git show REV:PATH` in a repository.
+    pub fn show(&self, full_name: &str, rev_path: &str) -> String {
+        git(&self.bare(full_name), &["show", rev_path])
+    }
+
+    pub fn repo_exists(&self, full_name: &str) -> bool {
+        self.state.lock().unwrap().repos.contains_key(full_name)
+    }
+
+    pub fn pulls(&self) -> Vec<Pull> {
+        self.state.lock().unwrap().pulls.clone()
+    }
+
+    pub fn log(&self) -> Vec<String> {
+        self.state.lock().unwrap().log.clone()
+    }
+
+    pub fn serve_file(&self, path: &str, content: &[u8]) -> String {
+        self.state
+            .lock()
+            .unwrap()
+            .files
+            .insert(path.into(), content.to_vec());
+        format!("{}/files/{path}", self.url)
+    }
+
+    /// Answers the next `times` requests `METHOD path` (path without query) with this.
+    pub fn fail(
+        &self,
+        method: &str,
+        path: &str,
+        status: u16,
+        headers: &[(&str, &str)],
+        body: &str,
+        times: u32,
+    ) {
+        self.state.lock().unwrap().faults.push(Fault {
+            method: method.into(),
+            path: path.into(),
+            status,
+            headers: headers
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            body: body.into(),
+            times,
+        });
+    }
+}
+
+fn fork_on_disk(upstream: &Path, fork: &Path) {
+    std::fs::create_dir_all(fork.parent().unwrap()).unwrap();
+    git(
+        Path::new("/"),
+        &[
+            "clone",
+            "-q",
+            "--bare",
+            upstream.to_str().unwrap(),
+            fork.to_str().unwrap(),
+        ],
+    );
+}
+
+fn header(name: &str, value: &str) -> Header {
+    Header::from_bytes(name.as_bytes(), value.as_bytes()).unwrap()
+}
+
+fn reply(request: Request, status: u16, body: &Value) {
+    let response = Response::from_string(body.to_string())
+        .with_status_code(status)
+        .with_header(header("Content-Type", "application/json"));
+    let _ = request.respond(response);
+}
+
+fn repo_json(url: &str, full_name: &str, repo: &RepoState) -> Value {
+    let (owner, name) = full_name.split_once('/').unwrap();
+    let mut v = json!({
+        "full_name": full_name,
+        "name": name,
+        "owner": { "login": owner },
+        "clone_url": format!("{url}/git/{full_name}.git"),
+        "fork": repo.fork_of.is_some(),
+        "default_branch": "main",
+    });
+    if let Some(parent) = &repo.fork_of {
+        v["parent"] = json!({ "full_name": parent });
+    }
+    v
+}
+
+fn handle(mut request: Request, state: &Mutex<State>, root: &Path, url: &str) {
+    let method = request.method().to_string();
+    let full_url = request.url().to_string();
+    let (path, query) = full_url.split_once('?').unwrap_or((&full_url, ""));
+    let (path, query) = (path.to_string(), query.to_string());
+    let auth = request
+        .headers()
+        .iter()
+        .find(|h| h.field.equiv("Authorization"))
+        .map(|h| h.value.to_string())
+        .unwrap_or_default();
+
+    if let Some(file) = path.strip_prefix("/files/") {
+        let content = state.lock().unwrap().files.get(file).cloned();
+        let _ = match content {
+            Some(bytes) => request.respond(Response::from_data(bytes)),
+            None => request.respond(Response::from_string("not found").with_status_code(404)),
+        };
+        return;
+    }
+
+    let mut st = state.lock().unwrap();
+    if let Some(repo_path) = path.strip_prefix("/git/") {
+        let expected = format!(
+            "Basic {}",
+            base64(format!("x-access-token:{}", st.token).as_bytes())
+        );
+        drop(st);
+        if auth != expected {
+            let response = Response::from_string("authentication required")
+                .with_status_code(401)
+                .with_header(header("WWW-Authenticate", "Basic realm=\"GitHub\""));
+            let _ = request.respond(response);
+            return;
+        }
+        git_http_backend(request, root, &method, repo_path, &query);
+        return;
+    }
+
+    st.log.push(format!("{method} {path}"));
+    if let Some(i) = st
+        .faults
+        .iter()
+        .position(|f| f.method == method && f.path == path && f.times > 0)
+    {
+        st.faults[i].times -= 1;
+        let fault = &st.faults[i];
+        let mut response = Response::from_string(fault.body.clone())
+            .with_status_code(fault.status)
+            .with_header(header("Content-Type", "application/json"));
+        for (k, v) in &fault.headers {
+            response = response.with_header(header(k, v));
+        }
+        drop(st);
+        let _ = request.respond(response);
+        return;
+    }
+    if auth != format!("Bearer {}", st.token) {
+        drop(st);
+        return reply(request, 401, &json!({ "message": "Bad credentials" }));
+    }
+    let mut body = String::new();
+    let _ = std::io::Read::read_to_string(request.as_reader(), &mut body);
+    let body: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
+    let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    let (status, answer) = match (method.as_str(), parts.as_slice()) {
+        ("GET", ["user"]) => (200, json!({ "login": st.login })),
+        ("GET", ["repos", owner, name]) => {
+            let full = format!("{owner}/{name}");
+            match st.repos.get_mut(&full) {
+                Some(repo) if repo.pending_polls > 0 => {
+                    repo.pending_polls -= 1;
+                    (404, json!({ "message": "Not Found" }))
+                }
+                Some(repo) => (200, repo_json(url, &full, repo)),
+                None => (404, json!({ "message": "Not Found" })),
+            }
+        }
+        ("POST", ["repos", owner, name, "forks"]) => {
+            let upstream = format!("{owner}/{name}");
+            if !st.repos.contains_key(&upstream) {
+                (404, json!({ "message": "Not Found" }))
+            } else {
+                let into = body["organization"]
+                    .as_str()
+                    .map(str::to_string)
+                    .unwrap_or_else(|| st.login.clone());
+                let full = format!("{into}/{name}");
+                if !st.repos.contains_key(&full) {
+                    fork_on_disk(
+                        &root.join(format!("{upstream}.git")),
+                        &root.join(format!("{full}.git")),
+                    );
+                    st.repos.insert(
+                        full.clone(),
+                        RepoState {
+                            fork_of: Some(upstream),
+                            pending_polls: 2,
+                        },
+                    );
+                }
+                let repo = &st.repos[&full];
+                (202, repo_json(url, &full, repo))
+            }
+        }
+        ("GET", ["repos", owner, name, "pulls"]) => {
+            let full = format!("{owner}/{name}");
+            let head = query
+                .split('&')
+                .find_map(|kv| kv.strip_prefix("head="))
+                .map(decode)
+                .unwrap_or_default();
+            let open: Vec<Value> = st
+                .pulls
+                .iter()
+                .filter(|p| p.repo == full && (head.is_empty() || p.head == head))
+                .map(|p| pull_json(url, p))
+                .collect();
+            (200, Value::Array(open))
+        }
+        ("POST", ["repos", owner, name, "pulls"]) => {
+            let full = format!("{owner}/{name}");
+            let head = body["head"].as_str().unwrap_or_default().to_string();
+            let base = body["base"].as_str().unwrap_or_default().to_string();
+            let (head_owner, head_branch) = head.split_once(':').unwrap_or(("", ""));
+            let head_repo = format!("{head_owner}/{name}");
+            let head_exists = Command::new("git")
+                .args([
+                    "--git-dir",
+                    root.join(format!("{head_repo}.git")).to_str().unwrap(),
+                ])
+                .args([
+                    "rev-parse",
+                    "--verify",
+                    "-q",
+                    &format!("refs/heads/{head_branch}"),
+                ])
+                .output()
+                .map(|o| o.status.success())
+                .unwrap_or(false);
+            if st.pulls.iter().any(|p| p.repo == full && p.head == head) {
+                (
+                    422,
+                    json!({ "message": "Validation Failed", "errors": [{ "message": format!("A pull request already exists for {head}.") }] }),
+                )
+            } else if !head_exists {
+                (
+                    422,
+                    json!({ "message": "Validation Failed", "errors": [{ "field": "head", "code": "invalid" }] }),
+                )
+            } else {
+                let pull = Pull {
+                    number: st.pulls.len() as u64 + 1,
+                    repo: full,
+                    head,
+                    base,
+                    title: body["title"].as_str().unwrap_or_default().into(),
+                    body: body["body"].as_str().unwrap_or_default().into(),
+                };
+                let answer = pull_json(url, &pull);
+                st.pulls.push(pull);
+                (201, answer)
+            }
+        }
+        ("PATCH", ["repos", owner, name, "pulls", number]) => {
+            let full = format!("{owner}/{name}");
+            match st
+                .pulls
+                .iter_mut()
+                .find(|p| p.repo == full && p.number.to_string() == *number)
+            {
+                Some(pull) => {
+                    pull.title = body["title"].as_str().unwrap_or(&pull.title).into();
+                    pull.body = body["body"].as_str().unwrap_or(&pull.body).into();
+                    (200, pull_json(url, pull))
+                }
+                None => (404, json!({ "message": "Not Found" })),
+            }
+        }
+        _ => (404, json!({ "message": "Not Found" })),
+    };
+    drop(st);
+    reply(request, status, &answer);
+}
+
+fn pull_json(url: &str, p: &Pull) -> Value {
+    json!({
+        "number": p.number,
+        "html_url": format!("{url}/{}/pull/{}", p.repo, p.number),
+        "title": p.title,
+        "body": p.body,
+        "head": { "label": p.head },
+        "base": { "ref": p.base },
+    })
+}
+
+fn decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            out.push(u8::from_str_radix(&s[i + 1..i + 3], 16).unwrap_or(b'?'));
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Runs `git http-backend` as a CGI program for one request.
+fn git_http_backend(mut request: Request, root: &Path, method: &str, repo_path: &str, query: &str) {
+    let mut body = Vec::new();
+    let _ = std::io::Read::read_to_end(request.as_reader(), &mut body);
+    let header_value = |name: &'static str| -> String {
+        request
+            .headers()
+            .iter()
+            .find(|h| h.field.equiv(name))
+            .map(|h| h.value.to_string())
+            .unwrap_or_default()
+    };
+    let mut child = Command::new("git")
+        .arg("http-backend")
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("GIT_PROJECT_ROOT", root)
+        .env("GIT_HTTP_EXPORT_ALL", "1")
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("PATH_INFO", format!("/{repo_path}"))
+        .env("QUERY_STRING", query)
+        .env("REQUEST_METHOD", method)
+        .env("CONTENT_TYPE", header_value("Content-Type"))
+        .env("CONTENT_LENGTH", body.len().to_string())
+        .env("HTTP_CONTENT_ENCODING", header_value("Content-Encoding"))
+        .env("GIT_PROTOCOL", header_value("Git-Protocol"))
+        .env("REMOTE_USER", "x-access-token")
+        .env("REMOTE_ADDR", "127.0.0.1")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("git http-backend starts");
+    let mut stdin = child.stdin.take().unwrap();
+    let writer = std::thread::spawn(move || {
+        use std::io::Write;
+        let _ = stdin.write_all(&body);
+    });
+    let output = child.wait_with_output().unwrap();
+    let _ = writer.join();
+    let out = output.stdout;
+    let split = out
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map(|i| (i, 4))
+        .or_else(|| out.windows(2).position(|w| w == b"\n\n").map(|i| (i, 2)));
+    let Some((end, sep)) = split else {
+        let _ = request.respond(Response::from_string("bad CGI output").with_status_code(500));
+        return;
+    };
+    let head = String::from_utf8_lossy(&out[..end]).into_owned();
+    let mut status = 200;
+    let mut response_headers = Vec::new();
+    for line in head.lines() {
+        let Some((name, value)) = line.split_once(':') else {
+            continue;
+        };
+        if name.eq_ignore_ascii_case("Status") {
+            status = value
+                .trim()
+                .split(' ')
+                .next()
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(200);
+        } else {
+            response_headers.push(header(name.trim(), value.trim()));
+        }
+    }
+    let mut response = Response::from_data(out[end + sep..].to_vec()).with_status_code(status);
+    for h in response_headers {
+        response = response.with_header(h);
+    }
+    let _ = request.respond(response);
+}
