@@ -4,6 +4,7 @@
 pub mod change;
 pub mod commands;
 pub mod diff;
+pub mod local;
 pub mod output;
 pub mod render;
 pub mod terminal;

@@ -9,7 +9,9 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use bca::change::values::ImageRef;
-use bca::commands::{self, diff::DiffRequest, render::RenderRequest, Outcome, Style, EXIT_ERROR};
+use bca::commands::{
+    self, diff::DiffRequest, render::RenderRequest, run::RunRequest, Outcome, Style, EXIT_ERROR,
+};
 use bca::render::options::{
     self as opts, NetworkPolicyMode, RenderOptions, Resources, SecretSource,
 };
@@ -72,6 +74,22 @@ enum Command {
         /// The directory `bca render --output-dir` wrote.
         #[arg(value_name = "DIR", required = true)]
         dir: PathBuf,
+        #[command(flatten)]
+        render: Box<RenderArgs>,
+    },
+    /// Run Changes' Jobs on this machine, one repository after another, through the same
+    /// rendered manifests: to try a Change on one repository before rolling it out.
+    ///
+    /// Needs bca-runner (beside bca or on PATH), git and the agent CLI on PATH, and the
+    /// tokens in GITHUB_TOKEN and COPILOT_TOKEN or GEMINI_API_KEY. Prints each
+    /// repository's result line; exits 1 if any Job failed.
+    Run {
+        /// Run here, not on a cluster (the only mode; for a cluster use `bca render | kubectl apply -f -`).
+        #[arg(long, required = true)]
+        local: bool,
+        /// Change files to run; `-` reads standard input.
+        #[arg(required = true, value_name = "CHANGE")]
+        files: Vec<PathBuf>,
         #[command(flatten)]
         render: Box<RenderArgs>,
     },
@@ -226,6 +244,17 @@ fn main() -> ExitCode {
                 dir,
             };
             commands::diff::diff(&request, &env, style, bca::terminal::stdout_color())
+        }
+        Command::Run {
+            local: _,
+            files,
+            render,
+        } => {
+            let request = RunRequest {
+                files,
+                options: render.options(),
+            };
+            commands::run::run_local(&request, &env, style)
         }
         Command::Schema => Ok(Outcome {
             stdout: bca::change::schema::json_schema(),

@@ -4,6 +4,7 @@
 
 pub mod diff;
 pub mod render;
+pub mod run;
 pub mod validate;
 
 use std::path::PathBuf;

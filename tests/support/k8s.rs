@@ -3,7 +3,6 @@
 use std::path::Path;
 
 use serde_json::Value;
-use yaml_rust2::{Yaml, YamlLoader};
 
 use super::tools;
 
@@ -11,30 +10,9 @@ use super::tools;
 /// v1_37); bca builds against the oldest, so its objects must hold for all of them.
 pub const KUBERNETES_VERSIONS: [&str; 2] = ["1.33", "1.37"];
 
-fn to_json(y: &Yaml) -> Value {
-    match y {
-        Yaml::String(s) => Value::String(s.clone()),
-        Yaml::Integer(i) => Value::from(*i),
-        Yaml::Boolean(b) => Value::Bool(*b),
-        Yaml::Null => Value::Null,
-        Yaml::Array(a) => Value::Array(a.iter().map(to_json).collect()),
-        Yaml::Hash(h) => Value::Object(
-            h.iter()
-                .map(|(k, v)| (k.as_str().expect("string keys").to_string(), to_json(v)))
-                .collect(),
-        ),
-        other => panic!("unexpected YAML value {other:?}"),
-    }
-}
-
 /// Every document of a YAML stream, as JSON values.
 pub fn documents(text: &str) -> Vec<Value> {
-    YamlLoader::load_from_str(text)
-        .expect("valid YAML")
-        .iter()
-        .filter(|d| !d.is_null())
-        .map(to_json)
-        .collect()
+    bca::render::yaml::parse_documents(text).expect("valid YAML")
 }
 
 /// `kubernetes-validate --strict` for every supported Kubernetes version.

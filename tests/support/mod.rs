@@ -3,6 +3,7 @@
 #![allow(dead_code)] // each test file uses a different part of this module
 
 pub mod k8s;
+pub mod model;
 pub mod tools;
 
 use std::path::Path;

@@ -72,6 +72,38 @@ pub fn command_line(
     }
 }
 
+/// Gemini CLI picks a "gateway" auth type when GOOGLE_GEMINI_BASE_URL is set and then
+/// refuses to start ("Invalid auth method selected") unless its settings select the API
+/// key. HOME is the pod's fresh emptyDir; an existing settings file (a laptop) is left
+/// alone.
+fn prepare(agent: Agent) -> Result<(), RunError> {
+    if agent != Agent::GeminiCli || std::env::var_os("GOOGLE_GEMINI_BASE_URL").is_none() {
+        return Ok(());
+    }
+    let Some(home) = std::env::var_os("HOME") else {
+        return Ok(());
+    };
+    let settings = Path::new(&home).join(".gemini/settings.json");
+    if settings.exists() {
+        log::info(
+            "agent",
+            &format!(
+                "GOOGLE_GEMINI_BASE_URL is set; keeping the existing {}",
+                settings.display()
+            ),
+        );
+        return Ok(());
+    }
+    let write = || -> std::io::Result<()> {
+        std::fs::create_dir_all(settings.parent().expect("has a parent"))?;
+        std::fs::write(
+            &settings,
+            "{\"security\": {\"auth\": {\"selectedType\": \"gemini-api-key\"}}}\n",
+        )
+    };
+    write().map_err(|e| RunError::usage(format!("cannot write {}: {e}", settings.display())))
+}
+
 /// Runs the agent in `repo` and streams its output to the log.
 pub fn run(
     agent: Agent,
@@ -80,6 +112,7 @@ pub fn run(
     context_dir: Option<&Path>,
     token: &Secret,
 ) -> Result<(), RunError> {
+    prepare(agent)?;
     let (program, args) = command_line(agent, prompt, context_dir);
     let mut cmd = Command::new(&program);
     cmd.args(&args)

@@ -1,0 +1,162 @@
+//! `bca run --local`: a Change's Jobs, run on this machine one repository after another
+//! through the same rendered manifests a cluster would get.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::{bail, Context as _};
+use bca_runner::Agent;
+use k8s_openapi::api::batch::v1::Job;
+
+use super::{valid_changes, Outcome, Style, EXIT_INVALID};
+use crate::local::{find_program, run_job};
+use crate::render::{self, secret, Input, RenderOptions, SecretSource};
+
+pub struct RunRequest {
+    pub files: Vec<PathBuf>,
+    pub options: RenderOptions,
+}
+
+/// The agent CLI versions bca is tested with, for the install hint.
+const AGENT_CLIS: &str = include_str!("../../tools/agent-clis/package.json");
+
+fn install_hint(agent: Agent) -> String {
+    let (program, package) = match agent {
+        Agent::CopilotCli => ("copilot", "@github/copilot"),
+        Agent::GeminiCli => ("gemini", "@google/gemini-cli"),
+    };
+    let version = serde_json::from_str::<serde_json::Value>(AGENT_CLIS)
+        .ok()
+        .and_then(|v| v["dependencies"][package].as_str().map(str::to_string))
+        .unwrap_or_else(|| "latest".into());
+    format!("{program} ({agent}): npm install -g {package}@{version}")
+}
+
+fn program(agent: Agent) -> &'static str {
+    match agent {
+        Agent::CopilotCli => "copilot",
+        Agent::GeminiCli => "gemini",
+    }
+}
+
+pub fn run_local(
+    request: &RunRequest,
+    env: &dyn Fn(&str) -> Option<String>,
+    style: Style,
+) -> anyhow::Result<Outcome> {
+    let changes = match valid_changes(&request.files, style)? {
+        Ok(changes) => changes,
+        Err(outcome) => return Ok(outcome),
+    };
+    let mut agents: Vec<Agent> = changes.iter().map(|(_, c)| c.spec.agent).collect();
+    agents.sort();
+    agents.dedup();
+
+    // Everything missing is named at once.
+    let path = env("PATH");
+    let here = std::env::current_exe()
+        .ok()
+        .and_then(|p| p.parent().map(PathBuf::from));
+    let runner = find_program("bca-runner", here.as_deref(), path.as_deref());
+    let mut missing = Vec::new();
+    if runner.is_none() {
+        missing.push(
+            "bca-runner (built with bca: cargo install --path runner, or put it beside bca)"
+                .to_string(),
+        );
+    }
+    if find_program("git", None, path.as_deref()).is_none() {
+        missing.push("git".to_string());
+    }
+    for agent in &agents {
+        if find_program(program(*agent), None, path.as_deref()).is_none() {
+            missing.push(install_hint(*agent));
+        }
+    }
+    if !missing.is_empty() {
+        bail!(
+            "bca run --local needs these on PATH:\n  {}",
+            missing.join("\n  ")
+        );
+    }
+    let runner = runner.expect("checked above");
+    let credentials = secret::secret_from_env("local", "local", &agents, env).map_err(|e| {
+        anyhow::anyhow!(
+            "{}",
+            e.to_string()
+                .replace("--secret-from-env", "bca run --local")
+        )
+    })?;
+    let secret_data = credentials
+        .data
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(k, v)| (k, v.0))
+        .collect();
+
+    let options = RenderOptions {
+        secret: SecretSource::Existing,
+        ..request.options.clone()
+    };
+    let inputs: Vec<Input> = changes
+        .iter()
+        .map(|(file, change)| Input { file, change })
+        .collect();
+    let started = Instant::now();
+    let rendered = render::render(&inputs, &options, env)?;
+    let render_time = started.elapsed();
+    let jobs: Vec<&render::Manifest> = rendered
+        .manifests
+        .iter()
+        .filter(|m| m.kind == "Job")
+        .collect();
+
+    let mut outcome = Outcome::default();
+    for warning in &rendered.warnings {
+        outcome.stderr.push_str(&style.warning(warning));
+    }
+    eprint!("{}", std::mem::take(&mut outcome.stderr));
+    eprintln!("bca: rendered {} Job(s) in {:.2?}", jobs.len(), render_time);
+    let mut failed = 0;
+    for manifest in jobs {
+        let value = render::yaml::parse_documents(&manifest.yaml)
+            .map_err(anyhow::Error::msg)?
+            .into_iter()
+            .next()
+            .context("a rendered Job is empty")?;
+        let job: Job = serde_json::from_value(value).context("reading a rendered Job back")?;
+        let repository = manifest.repository.clone().unwrap_or_default();
+        eprintln!("bca: running Job {} for {repository}", manifest.name);
+        let run = run_job(&job, &runner, &secret_data, env)?;
+        let times: Vec<String> = run
+            .steps
+            .iter()
+            .map(|s| format!("{} {:.2?}", s.name, s.duration))
+            .collect();
+        eprintln!("bca: {repository}: {}", times.join(", "));
+        if run.succeeded {
+            outcome.stdout.push_str(&run.message);
+            outcome.stdout.push('\n');
+        } else {
+            failed += 1;
+            let step = run
+                .steps
+                .last()
+                .map(|s| (s.name.clone(), s.exit_code))
+                .unwrap_or_default();
+            eprintln!(
+                "bca: {repository}: step {} failed (exit {}): {}",
+                step.0,
+                step.1.map_or("signal".to_string(), |c| c.to_string()),
+                run.message
+            );
+        }
+    }
+    if failed > 0 {
+        outcome.code = EXIT_INVALID;
+        outcome
+            .stderr
+            .push_str(&format!("bca: {failed} Job(s) failed\n"));
+    }
+    Ok(outcome)
+}

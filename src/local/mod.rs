@@ -1,0 +1,271 @@
+//! Runs rendered Jobs on this machine the way a kubelet would: the same manifests
+//! `bca render` prints, their volumes as temporary directories, the Secret's keys as
+//! files, and each container's `command` in order. For trying a Change on one
+//! repository before rolling it out to hundreds (`bca run --local`).
+//!
+//! What differs from a real pod, all of it here:
+//! - Containers run as processes of the current user on this machine, with its `git`,
+//!   agent CLIs and `bca-runner`, not in the runner image; no securityContext,
+//!   resources, activeDeadlineSeconds or NetworkPolicy is enforced.
+//! - Volumes are temporary directories; a mount path reaches the runner through its
+//!   path flags (`--workspace`, `--secrets`, `--contract`, `--state`,
+//!   `--termination-log`), and `HOME`/`TMPDIR` point at the mounted directories.
+//! - The Secret comes from the environment (as with `render --secret-from-env`), not
+//!   from the cluster; only the keys a step's secret volume projects are written.
+//! - Besides the container's own `env`, the processes get `PATH` and the variables in
+//!   [`PASSTHROUGH`] from this environment (GitHub API and model endpoint overrides).
+//! - A failed container ends the pod at once: no `backoffLimit` retry, no
+//!   `podFailurePolicy`.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use bca_runner::pod;
+use k8s_openapi::api::batch::v1::Job;
+use k8s_openapi::api::core::v1::{Container, Volume};
+
+/// Variables copied from the caller's environment into every container.
+pub const PASSTHROUGH: [&str; 14] = [
+    "GITHUB_API_URL",
+    "SSL_CERT_FILE",
+    "SSL_CERT_DIR",
+    "NODE_EXTRA_CA_CERTS",
+    "LANG",
+    "COPILOT_MODEL",
+    "COPILOT_OFFLINE",
+    "COPILOT_PROVIDER_BASE_URL",
+    "COPILOT_PROVIDER_API_KEY",
+    "COPILOT_PROVIDER_TYPE",
+    "COPILOT_PROVIDER_WIRE_API",
+    "GEMINI_MODEL",
+    "GOOGLE_GEMINI_BASE_URL",
+    "NO_COLOR",
+];
+
+#[derive(Debug, thiserror::Error)]
+pub enum LocalError {
+    #[error("{0}")]
+    Unsupported(String),
+    #[error("{action} {path}: {source}")]
+    Io {
+        action: &'static str,
+        path: String,
+        source: std::io::Error,
+    },
+}
+
+fn io(action: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> LocalError {
+    let path = path.display().to_string();
+    move |source| LocalError::Io {
+        action,
+        path,
+        source,
+    }
+}
+
+/// How one container went.
+#[derive(Debug)]
+pub struct Step {
+    pub name: String,
+    pub duration: Duration,
+    pub exit_code: Option<i32>,
+}
+
+/// How one Job's pod went.
+#[derive(Debug)]
+pub struct PodRun {
+    pub job: String,
+    pub steps: Vec<Step>,
+    /// The main container's termination message (the runner's result line), or the
+    /// failed container's.
+    pub message: String,
+    pub succeeded: bool,
+}
+
+/// Runs one Job. `runner` is the `bca-runner` binary that `bca-runner` in a container
+/// command stands for; `secret` holds the credentials Secret's keys.
+pub fn run_job(
+    job: &Job,
+    runner: &Path,
+    secret: &BTreeMap<String, Vec<u8>>,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<PodRun, LocalError> {
+    let name = job.metadata.name.clone().unwrap_or_default();
+    let template = job.spec.as_ref().map(|s| &s.template);
+    let pod_spec = template
+        .and_then(|t| t.spec.as_ref())
+        .ok_or_else(|| LocalError::Unsupported(format!("Job {name} has no pod template")))?;
+    let annotations = template
+        .and_then(|t| t.metadata.as_ref())
+        .and_then(|m| m.annotations.clone())
+        .unwrap_or_default();
+    let root = tempfile::Builder::new()
+        .prefix(&format!("bca-local-{name}-"))
+        .tempdir()
+        .map_err(io("creating a directory for", Path::new(&name)))?;
+    let mut volumes = BTreeMap::new();
+    for volume in pod_spec.volumes.iter().flatten() {
+        let dir = root.path().join("volumes").join(&volume.name);
+        std::fs::create_dir_all(&dir).map_err(io("creating", &dir))?;
+        fill_volume(volume, &dir, secret, &annotations)?;
+        volumes.insert(volume.name.clone(), dir);
+    }
+    let containers: Vec<&Container> = pod_spec
+        .init_containers
+        .iter()
+        .flatten()
+        .chain(pod_spec.containers.iter())
+        .collect();
+    let mut run = PodRun {
+        job: name,
+        steps: Vec::new(),
+        message: String::new(),
+        succeeded: true,
+    };
+    for container in containers {
+        let termination = root.path().join(format!("termination-{}", container.name));
+        let mut cmd = command(container, runner, &volumes, &termination, env)?;
+        let started = Instant::now();
+        let status = cmd.status().map_err(io("running", runner))?;
+        run.steps.push(Step {
+            name: container.name.clone(),
+            duration: started.elapsed(),
+            exit_code: status.code(),
+        });
+        run.message = std::fs::read_to_string(&termination)
+            .unwrap_or_default()
+            .trim()
+            .to_string();
+        if !status.success() {
+            run.succeeded = false;
+            break;
+        }
+    }
+    Ok(run)
+}
+
+fn fill_volume(
+    volume: &Volume,
+    dir: &Path,
+    secret: &BTreeMap<String, Vec<u8>>,
+    annotations: &BTreeMap<String, String>,
+) -> Result<(), LocalError> {
+    if volume.empty_dir.is_some() {
+        return Ok(());
+    }
+    if let Some(source) = &volume.secret {
+        for item in source.items.iter().flatten() {
+            let value = secret.get(&item.key).ok_or_else(|| {
+                LocalError::Unsupported(format!("the credentials have no key {}", item.key))
+            })?;
+            let path = dir.join(&item.path);
+            std::fs::write(&path, value).map_err(io("writing", &path))?;
+        }
+        return Ok(());
+    }
+    if let Some(source) = &volume.downward_api {
+        for item in source.items.iter().flatten() {
+            let field = item
+                .field_ref
+                .as_ref()
+                .map(|f| f.field_path.as_str())
+                .unwrap_or_default();
+            let key = field
+                .strip_prefix("metadata.annotations['")
+                .and_then(|k| k.strip_suffix("']"))
+                .ok_or_else(|| LocalError::Unsupported(format!("downward API field {field}")))?;
+            let path = dir.join(&item.path);
+            std::fs::write(
+                &path,
+                annotations.get(key).map(String::as_str).unwrap_or_default(),
+            )
+            .map_err(io("writing", &path))?;
+        }
+        return Ok(());
+    }
+    Err(LocalError::Unsupported(format!(
+        "volume {} of a kind the local runner does not know",
+        volume.name
+    )))
+}
+
+/// The container's command, with its mounts mapped to the runner's path flags.
+fn command(
+    container: &Container,
+    runner: &Path,
+    volumes: &BTreeMap<String, PathBuf>,
+    termination: &Path,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Command, LocalError> {
+    let argv = container.command.clone().unwrap_or_default();
+    if argv.first().map(String::as_str) != Some(pod::RUNNER_BINARY) {
+        return Err(LocalError::Unsupported(format!(
+            "container {} runs {:?}; the local runner only runs {}",
+            container.name,
+            argv.first(),
+            pod::RUNNER_BINARY
+        )));
+    }
+    let mut mounted: BTreeMap<&str, &PathBuf> = BTreeMap::new();
+    for m in container.volume_mounts.iter().flatten() {
+        let dir = volumes.get(&m.name).ok_or_else(|| {
+            LocalError::Unsupported(format!("mount of unknown volume {}", m.name))
+        })?;
+        mounted.insert(m.mount_path.as_str(), dir);
+    }
+    let host = |path: &str| mounted.get(path).map(|p| p.to_path_buf());
+    let mut cmd = Command::new(runner);
+    // The runner's result line is read from its termination log; its output is log.
+    cmd.args(&argv[1..])
+        .env_clear()
+        .stdin(Stdio::null())
+        .stdout(std::io::stderr());
+    for (flag, mount) in [
+        ("--workspace", pod::WORKSPACE_DIR),
+        ("--secrets", pod::SECRETS_DIR),
+        ("--state", pod::STATE_DIR),
+    ] {
+        if let Some(dir) = host(mount) {
+            cmd.arg(flag).arg(dir);
+        }
+    }
+    if let Some(dir) = host(pod::CONTRACT_DIR) {
+        cmd.arg("--contract").arg(dir.join(pod::CONTRACT_FILE));
+    }
+    cmd.arg("--termination-log").arg(termination);
+    for var in container.env.iter().flatten() {
+        let value = var.value.clone().unwrap_or_default();
+        // A value naming a mount path (HOME, TMPDIR) names the mounted directory here.
+        match host(&value) {
+            Some(dir) => cmd.env(&var.name, dir),
+            None => cmd.env(&var.name, value),
+        };
+    }
+    if let Some(dir) = container.working_dir.as_deref().and_then(host) {
+        cmd.current_dir(dir);
+    }
+    if let Some(path) = env("PATH") {
+        cmd.env("PATH", path);
+    }
+    for var in PASSTHROUGH {
+        if let Some(value) = env(var) {
+            cmd.env(var, value);
+        }
+    }
+    Ok(cmd)
+}
+
+/// Finds a program: beside `near` (the running bca), then on `PATH`.
+pub fn find_program(name: &str, near: Option<&Path>, path: Option<&str>) -> Option<PathBuf> {
+    near.map(|dir| dir.join(name))
+        .filter(|p| p.is_file())
+        .or_else(|| {
+            path.and_then(|p| {
+                std::env::split_paths(p)
+                    .map(|d| d.join(name))
+                    .find(|c| c.is_file())
+            })
+        })
+}

@@ -1,0 +1,212 @@
+//! The picture of how bca works, end to end and offline: `bca run --local` renders the
+//! Change, runs the rendered Job's containers like a kubelet would, `bca-runner` forks,
+//! clones and publishes against a local GitHub stand-in, and the real Copilot CLI makes
+//! the edit, talking to a scripted model on 127.0.0.1.
+
+mod support;
+
+#[path = "../runner/tests/support/github.rs"]
+mod github;
+
+use std::path::PathBuf;
+
+use github::GitHub;
+use support::model::{GeminiModel, Model};
+use support::{bca, repo_root, shown};
+
+const TOKEN: &str = "ghp_e2e_push_token_0123456789";
+const PROMPT: &str = "Add a line saying hello to the README.\n\nKeep \"quotes\", $(subshells) and `ticks` as they are ✓";
+
+fn agent_clis() -> PathBuf {
+    let dir = repo_root().join("target/tools/agent-clis/node_modules/.bin");
+    assert!(
+        dir.join("copilot").exists(),
+        "the agent CLIs are not installed: run scripts/install-tools"
+    );
+    dir
+}
+
+fn runner_beside_bca() {
+    let bca = assert_cmd::cargo::cargo_bin("bca");
+    let runner = bca.with_file_name("bca-runner");
+    assert!(
+        runner.exists(),
+        "{} is missing: build it with cargo build --workspace",
+        runner.display()
+    );
+}
+
+#[test]
+fn real_copilot_cli_makes_the_change_and_a_pull_request_comes_out() {
+    runner_beside_bca();
+    let gh = GitHub::start(TOKEN, "bca-bot");
+    gh.add_repo("acme/api", &[("README.md", "# api\n")], &[]);
+    let model = Model::start("echo 'hello from the agent' >> README.md");
+    let dir = tempfile::tempdir().unwrap();
+    let change = format!(
+        "kind: Change\napiVersion: v1\nspec:\n  prompt: {}\n  repos: [https://github.com/acme/api]\n  agent: copilot-cli\n",
+        serde_json::to_string(PROMPT).unwrap()
+    );
+    std::fs::write(dir.path().join("change.yaml"), change).unwrap();
+    let path = format!(
+        "{}:{}",
+        agent_clis().display(),
+        std::env::var("PATH").unwrap()
+    );
+
+    let out = bca()
+        .current_dir(dir.path())
+        .args(["run", "--local", "change.yaml"])
+        .env("PATH", path)
+        .env("GITHUB_TOKEN", TOKEN)
+        .env("COPILOT_TOKEN", "copilot_token_unused_offline")
+        .env("GITHUB_API_URL", &gh.url)
+        .env("COPILOT_OFFLINE", "true")
+        .env("COPILOT_PROVIDER_BASE_URL", &model.base_url)
+        .env("COPILOT_PROVIDER_API_KEY", "scripted-key")
+        .env("COPILOT_MODEL", "scripted")
+        .timeout(std::time::Duration::from_secs(180))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", shown(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    eprintln!("{stderr}");
+
+    // The model got the prompt byte-exact (Copilot CLI puts a timestamp before it).
+    assert!(
+        model
+            .first_user_message()
+            .ends_with(&format!("\n\n{PROMPT}")),
+        "{}",
+        model.first_user_message()
+    );
+    assert_eq!(model.requests().len(), 2, "one tool call, one final answer");
+
+    // The pull request: from the fork's branch into main, titled by the prompt.
+    let pulls = gh.pulls();
+    assert_eq!(pulls.len(), 1);
+    let pull = &pulls[0];
+    assert_eq!(pull.repo, "acme/api");
+    assert_eq!(pull.base, "main");
+    assert!(pull.head.starts_with("bca-bot:bca/"), "{}", pull.head);
+    assert_eq!(pull.title, "Add a line saying hello to the README.");
+    assert!(pull.body.contains(PROMPT), "{}", pull.body);
+    let branch = pull.head.split_once(':').unwrap().1;
+    assert_eq!(
+        gh.show("bca-bot/api", &format!("{branch}:README.md")),
+        "# api\nhello from the agent\n"
+    );
+
+    let result: serde_json::Value =
+        serde_json::from_str(String::from_utf8_lossy(&out.stdout).trim()).unwrap();
+    assert_eq!(result["status"], "opened");
+    assert_eq!(result["pullRequest"], format!("{}/acme/api/pull/1", gh.url));
+    assert!(
+        stderr.contains("bca: https://github.com/acme/api: fork "),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn real_gemini_cli_makes_the_change_and_a_pull_request_comes_out() {
+    runner_beside_bca();
+    let gh = GitHub::start(TOKEN, "bca-bot");
+    gh.add_repo("acme/web", &[("README.md", "# web\n")], &["release"]);
+    let model = GeminiModel::start("echo 'hello from gemini' >> README.md");
+    let dir = tempfile::tempdir().unwrap();
+    let change = format!(
+        "kind: Change\napiVersion: v1\nspec:\n  prompt: {}\n  repos: [https://github.com/acme/web]\n  agent: gemini-cli\n  branch: release\n",
+        serde_json::to_string(PROMPT).unwrap()
+    );
+    std::fs::write(dir.path().join("change.yaml"), change).unwrap();
+    let path = format!(
+        "{}:{}",
+        agent_clis().display(),
+        std::env::var("PATH").unwrap()
+    );
+    let out = bca()
+        .current_dir(dir.path())
+        .args(["run", "--local", "change.yaml"])
+        .env("PATH", path)
+        .env("GITHUB_TOKEN", TOKEN)
+        .env("GEMINI_API_KEY", "gemini_key_for_the_scripted_model")
+        .env("GITHUB_API_URL", &gh.url)
+        .env("GOOGLE_GEMINI_BASE_URL", &model.base_url)
+        .timeout(std::time::Duration::from_secs(180))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", shown(&out));
+    eprintln!("{}", String::from_utf8_lossy(&out.stderr));
+    // Gemini CLI sends its session context first, then the prompt as its own part.
+    assert_eq!(
+        model.first_user_parts().last().map(String::as_str),
+        Some(PROMPT)
+    );
+    assert_eq!(model.agent_turns(), 2, "one tool call, one final answer");
+    let pulls = gh.pulls();
+    assert_eq!(pulls.len(), 1);
+    assert_eq!(
+        (pulls[0].repo.as_str(), pulls[0].base.as_str()),
+        ("acme/web", "release")
+    );
+    let branch = pulls[0].head.split_once(':').unwrap().1;
+    assert_eq!(
+        gh.show("bca-bot/web", &format!("{branch}:README.md")),
+        "# web\nhello from gemini\n"
+    );
+}
+
+#[test]
+fn run_local_names_what_is_missing() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("change.yaml"),
+        "kind: Change\napiVersion: v1\nspec:\n  prompt: x\n  repos: [https://github.com/a/b]\n  agent: gemini-cli\n",
+    )
+    .unwrap();
+    let out = bca()
+        .current_dir(dir.path())
+        .args(["run", "--local", "change.yaml"])
+        .env("PATH", "/nonexistent")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", shown(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("bca run --local needs these on PATH:\n  git\n  gemini (gemini-cli): npm install -g @google/gemini-cli@0.61.0"), "{stderr}");
+}
+
+#[test]
+fn run_local_names_missing_tokens() {
+    runner_beside_bca();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("change.yaml"),
+        "kind: Change\napiVersion: v1\nspec:\n  prompt: x\n  repos: [https://github.com/a/b]\n  agent: copilot-cli\n",
+    )
+    .unwrap();
+    let path = format!(
+        "{}:{}",
+        agent_clis().display(),
+        std::env::var("PATH").unwrap()
+    );
+    let out = bca()
+        .current_dir(dir.path())
+        .args(["run", "--local", "change.yaml"])
+        .env("PATH", path)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", shown(&out));
+    assert!(String::from_utf8_lossy(&out.stderr)
+        .contains("bca run --local needs GITHUB_TOKEN, COPILOT_TOKEN in the environment"));
+}
+
+#[test]
+fn run_without_local_is_a_usage_error() {
+    let out = bca()
+        .current_dir(repo_root())
+        .args(["run", "examples/change.yaml"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--local"));
+}

@@ -1,0 +1,209 @@
+//! A scripted model behind an OpenAI-compatible chat-completions endpoint on 127.0.0.1,
+//! for driving the real Copilot CLI offline (COPILOT_PROVIDER_BASE_URL). The first turn
+//! streams one call of the CLI's `bash` tool; once a tool result comes back, a short
+//! final answer. Every request body is kept for the test to read.
+
+use std::sync::{Arc, Mutex};
+
+use serde_json::{json, Value};
+use tiny_http::{Header, Response, Server};
+
+pub struct Model {
+    /// The endpoint's base URL, `http://127.0.0.1:PORT/v1`.
+    pub base_url: String,
+    requests: Arc<Mutex<Vec<Value>>>,
+}
+
+fn chunk(delta: Value, finish: Option<&str>) -> String {
+    let event = json!({
+        "id": "chatcmpl-scripted",
+        "object": "chat.completion.chunk",
+        "created": 0,
+        "model": "scripted",
+        "choices": [{ "index": 0, "delta": delta, "finish_reason": finish }],
+    });
+    format!("data: {event}\n\n")
+}
+
+impl Model {
+    /// `command`: the shell command the model asks the CLI's bash tool to run.
+    pub fn start(command: &str) -> Model {
+        let server = Server::http("127.0.0.1:0").unwrap();
+        let base_url = format!("http://{}/v1", server.server_addr().to_ip().unwrap());
+        let requests = Arc::new(Mutex::new(Vec::new()));
+        let (seen, command) = (requests.clone(), command.to_string());
+        std::thread::spawn(move || {
+            for mut request in server.incoming_requests() {
+                let mut body = String::new();
+                let _ = std::io::Read::read_to_string(request.as_reader(), &mut body);
+                let body: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
+                let answered_tool = body["messages"]
+                    .as_array()
+                    .is_some_and(|m| m.iter().any(|m| m["role"] == "tool"));
+                seen.lock().unwrap().push(body);
+                let stream = if answered_tool {
+                    chunk(
+                        json!({ "role": "assistant", "content": "Done: the change is made." }),
+                        None,
+                    ) + &chunk(json!({}), Some("stop"))
+                } else {
+                    let arguments =
+                        json!({ "command": command, "description": "make the change" }).to_string();
+                    chunk(
+                        json!({ "role": "assistant", "tool_calls": [{ "index": 0, "id": "call_1", "type": "function",
+                            "function": { "name": "bash", "arguments": arguments } }] }),
+                        None,
+                    ) + &chunk(json!({}), Some("tool_calls"))
+                };
+                let response = Response::from_string(stream + "data: [DONE]\n\n")
+                    .with_header(Header::from_bytes("Content-Type", "text/event-stream").unwrap());
+                let _ = request.respond(response);
+            }
+        });
+        Model { base_url, requests }
+    }
+
+    pub fn requests(&self) -> Vec<Value> {
+        self.requests.lock().unwrap().clone()
+    }
+
+    /// The text of the first user message the model received.
+    pub fn first_user_message(&self) -> String {
+        let requests = self.requests();
+        let first = requests.first().expect("the model was called");
+        let message = first["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["role"] == "user")
+            .expect("a user message");
+        match &message["content"] {
+            Value::String(s) => s.clone(),
+            Value::Array(parts) => parts
+                .iter()
+                .filter_map(|p| p["text"].as_str())
+                .collect::<Vec<_>>()
+                .join(""),
+            other => other.to_string(),
+        }
+    }
+}
+
+/// A scripted Gemini model behind the Gemini API on 127.0.0.1, for driving the real
+/// Gemini CLI offline (GOOGLE_GEMINI_BASE_URL). The agent turn
+/// (`:streamGenerateContent?alt=sse`) first calls the CLI's `run_shell_command` tool,
+/// then answers briefly; side queries (`:generateContent` with a `responseJsonSchema`,
+/// such as the CLI's routing classifier) get a JSON value that fits their schema.
+pub struct GeminiModel {
+    /// The base URL, `http://127.0.0.1:PORT`.
+    pub base_url: String,
+    requests: Arc<Mutex<Vec<(String, Value)>>>,
+}
+
+/// A value that fits a (Gemini-style, upper-case types) JSON schema.
+fn fitting(schema: &Value) -> Value {
+    if let Some(first) = schema["enum"].as_array().and_then(|e| e.first()) {
+        return first.clone();
+    }
+    let kind = schema["type"]
+        .as_str()
+        .unwrap_or("OBJECT")
+        .to_ascii_lowercase();
+    match kind.as_str() {
+        "object" => Value::Object(
+            schema["properties"]
+                .as_object()
+                .map(|p| p.iter().map(|(k, v)| (k.clone(), fitting(v))).collect())
+                .unwrap_or_default(),
+        ),
+        "array" => json!([]),
+        "integer" | "number" => json!(1),
+        "boolean" => json!(false),
+        _ => json!("scripted"),
+    }
+}
+
+fn candidate(part: Value) -> Value {
+    json!({
+        "candidates": [{ "content": { "role": "model", "parts": [part] }, "finishReason": "STOP", "index": 0 }],
+        "usageMetadata": { "promptTokenCount": 1, "candidatesTokenCount": 1, "totalTokenCount": 2 },
+    })
+}
+
+impl GeminiModel {
+    pub fn start(command: &str) -> GeminiModel {
+        let server = Server::http("127.0.0.1:0").unwrap();
+        let base_url = format!("http://{}", server.server_addr().to_ip().unwrap());
+        let requests = Arc::new(Mutex::new(Vec::new()));
+        let (seen, command) = (requests.clone(), command.to_string());
+        std::thread::spawn(move || {
+            for mut request in server.incoming_requests() {
+                let url = request.url().to_string();
+                let mut body = String::new();
+                let _ = std::io::Read::read_to_string(request.as_reader(), &mut body);
+                let body: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
+                seen.lock().unwrap().push((url.clone(), body.clone()));
+                let response = if url.contains(":streamGenerateContent") {
+                    let answered = body["contents"].as_array().is_some_and(|contents| {
+                        contents.iter().any(|c| {
+                            c["parts"].as_array().is_some_and(|p| {
+                                p.iter().any(|p| p.get("functionResponse").is_some())
+                            })
+                        })
+                    });
+                    let part = if answered {
+                        json!({ "text": "Done: the change is made." })
+                    } else {
+                        json!({ "functionCall": { "name": "run_shell_command", "args": { "command": command } } })
+                    };
+                    Response::from_string(format!("data: {}\r\n\r\n", candidate(part))).with_header(
+                        Header::from_bytes("Content-Type", "text/event-stream").unwrap(),
+                    )
+                } else {
+                    let schema = &body["generationConfig"]["responseJsonSchema"];
+                    let text = if schema.is_null() {
+                        "scripted".to_string()
+                    } else {
+                        fitting(schema).to_string()
+                    };
+                    Response::from_string(candidate(json!({ "text": text })).to_string())
+                        .with_header(
+                            Header::from_bytes("Content-Type", "application/json").unwrap(),
+                        )
+                };
+                let _ = request.respond(response);
+            }
+        });
+        GeminiModel { base_url, requests }
+    }
+
+    /// The text parts of the user's turn in the first agent request.
+    pub fn first_user_parts(&self) -> Vec<String> {
+        let requests = self.requests.lock().unwrap();
+        let (_, body) = requests
+            .iter()
+            .find(|(url, _)| url.contains(":streamGenerateContent"))
+            .expect("an agent turn");
+        let user = body["contents"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["role"] == "user")
+            .expect("a user turn");
+        user["parts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|p| p["text"].as_str().map(str::to_string))
+            .collect()
+    }
+
+    pub fn agent_turns(&self) -> usize {
+        self.requests
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(url, _)| url.contains(":streamGenerateContent"))
+            .count()
+    }
+}
