@@ -36,15 +36,19 @@ fn runner_beside_bca() {
     );
 }
 
-#[test]
-fn real_copilot_cli_makes_the_change_and_a_pull_request_comes_out() {
-    runner_beside_bca();
-    let gh = GitHub::start(TOKEN, "bca-bot");
-    gh.add_repo("acme/api", &[("README.md", "# api\n")], &[]);
-    let model = Model::start("echo 'hello from the agent' >> README.md");
+/// Writes a Change for `repo` with `agent` (and optional extra spec lines) and runs
+/// `bca run --local` on it with the agent CLIs on PATH, the stand-in GitHub's API, the
+/// push token and `env`.
+fn run_local(
+    gh: &GitHub,
+    repo: &str,
+    agent: &str,
+    extra: &str,
+    env: &[(&str, &str)],
+) -> std::process::Output {
     let dir = tempfile::tempdir().unwrap();
     let change = format!(
-        "kind: Change\napiVersion: v1\nspec:\n  prompt: {}\n  repos: [https://github.com/acme/api]\n  agent: copilot-cli\n",
+        "kind: Change\napiVersion: v1\nspec:\n  prompt: {}\n  repos: [https://github.com/{repo}]\n  agent: {agent}\n{extra}",
         serde_json::to_string(PROMPT).unwrap()
     );
     std::fs::write(dir.path().join("change.yaml"), change).unwrap();
@@ -53,21 +57,37 @@ fn real_copilot_cli_makes_the_change_and_a_pull_request_comes_out() {
         agent_clis().display(),
         std::env::var("PATH").unwrap()
     );
-
-    let out = bca()
+    bca()
         .current_dir(dir.path())
         .args(["run", "--local", "change.yaml"])
         .env("PATH", path)
         .env("GITHUB_TOKEN", TOKEN)
-        .env("COPILOT_TOKEN", "copilot_token_unused_offline")
         .env("GITHUB_API_URL", &gh.url)
-        .env("COPILOT_OFFLINE", "true")
-        .env("COPILOT_PROVIDER_BASE_URL", &model.base_url)
-        .env("COPILOT_PROVIDER_API_KEY", "scripted-key")
-        .env("COPILOT_MODEL", "scripted")
+        .envs(env.iter().copied())
         .timeout(std::time::Duration::from_secs(180))
         .output()
-        .unwrap();
+        .unwrap()
+}
+
+#[test]
+fn real_copilot_cli_makes_the_change_and_a_pull_request_comes_out() {
+    runner_beside_bca();
+    let gh = GitHub::start(TOKEN, "bca-bot");
+    gh.add_repo("acme/api", &[("README.md", "# api\n")], &[]);
+    let model = Model::start("echo 'hello from the agent' >> README.md");
+    let out = run_local(
+        &gh,
+        "acme/api",
+        "copilot-cli",
+        "",
+        &[
+            ("COPILOT_TOKEN", "copilot_token_unused_offline"),
+            ("COPILOT_OFFLINE", "true"),
+            ("COPILOT_PROVIDER_BASE_URL", &model.base_url),
+            ("COPILOT_PROVIDER_API_KEY", "scripted-key"),
+            ("COPILOT_MODEL", "scripted"),
+        ],
+    );
     assert!(out.status.success(), "{}", shown(&out));
     let stderr = String::from_utf8_lossy(&out.stderr);
     eprintln!("{stderr}");
@@ -113,28 +133,16 @@ fn real_gemini_cli_makes_the_change_and_a_pull_request_comes_out() {
     let gh = GitHub::start(TOKEN, "bca-bot");
     gh.add_repo("acme/web", &[("README.md", "# web\n")], &["release"]);
     let model = GeminiModel::start("echo 'hello from gemini' >> README.md");
-    let dir = tempfile::tempdir().unwrap();
-    let change = format!(
-        "kind: Change\napiVersion: v1\nspec:\n  prompt: {}\n  repos: [https://github.com/acme/web]\n  agent: gemini-cli\n  branch: release\n",
-        serde_json::to_string(PROMPT).unwrap()
+    let out = run_local(
+        &gh,
+        "acme/web",
+        "gemini-cli",
+        "  branch: release\n",
+        &[
+            ("GEMINI_API_KEY", "gemini_key_for_the_scripted_model"),
+            ("GOOGLE_GEMINI_BASE_URL", &model.base_url),
+        ],
     );
-    std::fs::write(dir.path().join("change.yaml"), change).unwrap();
-    let path = format!(
-        "{}:{}",
-        agent_clis().display(),
-        std::env::var("PATH").unwrap()
-    );
-    let out = bca()
-        .current_dir(dir.path())
-        .args(["run", "--local", "change.yaml"])
-        .env("PATH", path)
-        .env("GITHUB_TOKEN", TOKEN)
-        .env("GEMINI_API_KEY", "gemini_key_for_the_scripted_model")
-        .env("GITHUB_API_URL", &gh.url)
-        .env("GOOGLE_GEMINI_BASE_URL", &model.base_url)
-        .timeout(std::time::Duration::from_secs(180))
-        .output()
-        .unwrap();
     assert!(out.status.success(), "{}", shown(&out));
     eprintln!("{}", String::from_utf8_lossy(&out.stderr));
     // Gemini CLI sends its session context first, then the prompt as its own part.

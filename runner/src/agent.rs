@@ -46,6 +46,24 @@ impl Agent {
     }
 }
 
+impl Agent {
+    /// Model endpoint settings the agent CLI reads, passed from the runner's environment
+    /// to the agent when set, so the same path works against a real or a local endpoint.
+    pub fn passthrough_vars(self) -> &'static [&'static str] {
+        match self {
+            Agent::CopilotCli => &[
+                "COPILOT_MODEL",
+                "COPILOT_OFFLINE",
+                "COPILOT_PROVIDER_BASE_URL",
+                "COPILOT_PROVIDER_API_KEY",
+                "COPILOT_PROVIDER_TYPE",
+                "COPILOT_PROVIDER_WIRE_API",
+            ],
+            Agent::GeminiCli => &["GEMINI_MODEL", "GOOGLE_GEMINI_BASE_URL"],
+        }
+    }
+}
+
 impl std::fmt::Display for Agent {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.name())

@@ -7,11 +7,11 @@ use std::path::PathBuf;
 use anyhow::bail;
 use yaml_rust2::YamlLoader;
 
-use super::{valid_changes, Outcome, Style, EXIT_INVALID};
+use super::{render_files, Outcome, Style, EXIT_INVALID};
 use crate::diff::jobs::{job_facts, summarize, JobFacts};
 use crate::diff::{colorize, diff_files, FileStatus};
 use crate::output::{files, read_dir_files, Found};
-use crate::render::{self, Input, RenderError, RenderOptions, SecretSource};
+use crate::render::{RenderOptions, SecretSource};
 
 pub struct DiffRequest {
     pub files: Vec<PathBuf>,
@@ -38,24 +38,9 @@ pub fn diff(
             request.dir.display()
         );
     }
-    let changes = match valid_changes(&request.files, style)? {
-        Ok(changes) => changes,
+    let rendered = match render_files(&request.files, &request.options, env, style)? {
+        Ok((_, rendered)) => rendered,
         Err(outcome) => return Ok(outcome),
-    };
-    let inputs: Vec<Input> = changes
-        .iter()
-        .map(|(file, change)| Input { file, change })
-        .collect();
-    let rendered = match render::render(&inputs, &request.options, env) {
-        Ok(rendered) => rendered,
-        Err(e @ RenderError::DuplicateJob { .. }) => {
-            return Ok(Outcome {
-                stderr: format!("bca: error: {e}\n"),
-                code: EXIT_INVALID,
-                ..Outcome::default()
-            });
-        }
-        Err(e) => return Err(e.into()),
     };
     let new_files = files(&rendered.manifests);
     let old_files = read_dir_files(&request.dir)?;

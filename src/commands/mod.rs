@@ -12,6 +12,7 @@ use std::path::PathBuf;
 use anyhow::Context as _;
 
 use crate::change::{self, Change, Report, Source};
+use crate::render::{Input, RenderError, RenderOptions, Rendered};
 
 /// What a command prints and how it exits.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -88,4 +89,37 @@ pub fn valid_changes(
             code: EXIT_INVALID,
         }))
     }
+}
+
+/// Valid Changes by file name, and what they render to.
+pub type LoadedRender = (Vec<(String, Change)>, Rendered);
+
+/// Loads the Change files and renders them. `Err(outcome)` is what to print and exit
+/// with when the input is invalid: located errors, or two files rendering the same Job.
+pub fn render_files(
+    paths: &[PathBuf],
+    options: &RenderOptions,
+    env: &dyn Fn(&str) -> Option<String>,
+    style: Style,
+) -> anyhow::Result<Result<LoadedRender, Outcome>> {
+    let changes = match valid_changes(paths, style)? {
+        Ok(changes) => changes,
+        Err(outcome) => return Ok(Err(outcome)),
+    };
+    let inputs: Vec<Input> = changes
+        .iter()
+        .map(|(file, change)| Input { file, change })
+        .collect();
+    let rendered = match crate::render::render(&inputs, options, env) {
+        Ok(rendered) => rendered,
+        Err(e @ RenderError::DuplicateJob { .. }) => {
+            return Ok(Err(Outcome {
+                stderr: format!("bca: error: {e}\n"),
+                code: EXIT_INVALID,
+                ..Outcome::default()
+            }));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    Ok(Ok((changes, rendered)))
 }

@@ -4,9 +4,9 @@ use std::path::PathBuf;
 
 use anyhow::bail;
 
-use super::{valid_changes, Outcome, Style, EXIT_INVALID};
+use super::{render_files, Outcome, Style};
 use crate::output::write_dir;
-use crate::render::{self, Input, RenderError, RenderOptions, SecretSource};
+use crate::render::{self, RenderOptions, SecretSource};
 
 pub struct RenderRequest {
     pub files: Vec<PathBuf>,
@@ -34,24 +34,9 @@ pub fn render(
             );
         }
     }
-    let changes = match valid_changes(&request.files, style)? {
-        Ok(changes) => changes,
+    let rendered = match render_files(&request.files, &request.options, env, style)? {
+        Ok((_, rendered)) => rendered,
         Err(outcome) => return Ok(outcome),
-    };
-    let inputs: Vec<Input> = changes
-        .iter()
-        .map(|(file, change)| Input { file, change })
-        .collect();
-    let rendered = match render::render(&inputs, &request.options, env) {
-        Ok(rendered) => rendered,
-        Err(e @ RenderError::DuplicateJob { .. }) => {
-            return Ok(Outcome {
-                stdout: String::new(),
-                stderr: format!("bca: error: {e}\n"),
-                code: EXIT_INVALID,
-            });
-        }
-        Err(e) => return Err(e.into()),
     };
     let mut outcome = Outcome::default();
     for warning in &rendered.warnings {

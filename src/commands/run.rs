@@ -8,9 +8,9 @@ use anyhow::{bail, Context as _};
 use bca_runner::Agent;
 use k8s_openapi::api::batch::v1::Job;
 
-use super::{valid_changes, Outcome, Style, EXIT_INVALID};
+use super::{render_files, Outcome, Style, EXIT_INVALID};
 use crate::local::{find_program, run_job};
-use crate::render::{self, secret, Input, RenderOptions, SecretSource};
+use crate::render::{self, secret, RenderOptions, SecretSource};
 
 pub struct RunRequest {
     pub files: Vec<PathBuf>,
@@ -44,10 +44,16 @@ pub fn run_local(
     env: &dyn Fn(&str) -> Option<String>,
     style: Style,
 ) -> anyhow::Result<Outcome> {
-    let changes = match valid_changes(&request.files, style)? {
-        Ok(changes) => changes,
+    let options = RenderOptions {
+        secret: SecretSource::Existing,
+        ..request.options.clone()
+    };
+    let started = Instant::now();
+    let (changes, rendered) = match render_files(&request.files, &options, env, style)? {
+        Ok(done) => done,
         Err(outcome) => return Ok(outcome),
     };
+    let render_time = started.elapsed();
     let mut agents: Vec<Agent> = changes.iter().map(|(_, c)| c.spec.agent).collect();
     agents.sort();
     agents.dedup();
@@ -94,17 +100,6 @@ pub fn run_local(
         .map(|(k, v)| (k, v.0))
         .collect();
 
-    let options = RenderOptions {
-        secret: SecretSource::Existing,
-        ..request.options.clone()
-    };
-    let inputs: Vec<Input> = changes
-        .iter()
-        .map(|(file, change)| Input { file, change })
-        .collect();
-    let started = Instant::now();
-    let rendered = render::render(&inputs, &options, env)?;
-    let render_time = started.elapsed();
     let jobs: Vec<&render::Manifest> = rendered
         .manifests
         .iter()

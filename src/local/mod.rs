@@ -13,7 +13,7 @@
 //! - The Secret comes from the environment (as with `render --secret-from-env`), not
 //!   from the cluster; only the keys a step's secret volume projects are written.
 //! - Besides the container's own `env`, the processes get `PATH` and the variables in
-//!   [`PASSTHROUGH`] from this environment (GitHub API and model endpoint overrides).
+//!   [`PASSTHROUGH`] and the agents' model endpoint settings from this environment.
 //! - A failed container ends the pod at once: no `backoffLimit` retry, no
 //!   `podFailurePolicy`.
 
@@ -22,25 +22,18 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use bca_runner::pod;
+use bca_runner::{pod, Agent};
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::{Container, Volume};
 
-/// Variables copied from the caller's environment into every container.
-pub const PASSTHROUGH: [&str; 14] = [
+/// Variables copied from the caller's environment into every container, besides each
+/// agent's model endpoint settings ([`Agent::passthrough_vars`]).
+pub const PASSTHROUGH: [&str; 6] = [
     "GITHUB_API_URL",
     "SSL_CERT_FILE",
     "SSL_CERT_DIR",
     "NODE_EXTRA_CA_CERTS",
     "LANG",
-    "COPILOT_MODEL",
-    "COPILOT_OFFLINE",
-    "COPILOT_PROVIDER_BASE_URL",
-    "COPILOT_PROVIDER_API_KEY",
-    "COPILOT_PROVIDER_TYPE",
-    "COPILOT_PROVIDER_WIRE_API",
-    "GEMINI_MODEL",
-    "GOOGLE_GEMINI_BASE_URL",
     "NO_COLOR",
 ];
 
@@ -249,7 +242,10 @@ fn command(
     if let Some(path) = env("PATH") {
         cmd.env("PATH", path);
     }
-    for var in PASSTHROUGH {
+    let agent_vars = Agent::ALL
+        .iter()
+        .flat_map(|a| a.passthrough_vars().iter().copied());
+    for var in PASSTHROUGH.into_iter().chain(agent_vars) {
         if let Some(value) = env(var) {
             cmd.env(var, value);
         }

@@ -6,24 +6,8 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 
 use super::secrets::Secret;
-use super::{log, RunError};
+use super::{copy_env, log, RunError, BASE_ENV};
 use crate::Agent;
-
-/// Variables passed from the runner's environment to the agent when set: model
-/// endpoint settings, so the same path works against a real or a local endpoint.
-pub fn passthrough_vars(agent: Agent) -> &'static [&'static str] {
-    match agent {
-        Agent::CopilotCli => &[
-            "COPILOT_MODEL",
-            "COPILOT_OFFLINE",
-            "COPILOT_PROVIDER_BASE_URL",
-            "COPILOT_PROVIDER_API_KEY",
-            "COPILOT_PROVIDER_TYPE",
-            "COPILOT_PROVIDER_WIRE_API",
-        ],
-        Agent::GeminiCli => &["GEMINI_MODEL", "GOOGLE_GEMINI_BASE_URL"],
-    }
-}
 
 /// The variable the agent CLI reads its token from.
 pub fn token_var(agent: Agent) -> &'static str {
@@ -121,26 +105,9 @@ pub fn run(
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
-    for var in [
-        "PATH",
-        "HOME",
-        "TMPDIR",
-        "LANG",
-        "LC_ALL",
-        "TERM",
-        "SSL_CERT_FILE",
-        "SSL_CERT_DIR",
-        "NODE_EXTRA_CA_CERTS",
-    ] {
-        if let Some(value) = std::env::var_os(var) {
-            cmd.env(var, value);
-        }
-    }
-    for var in passthrough_vars(agent) {
-        if let Some(value) = std::env::var_os(var) {
-            cmd.env(var, value);
-        }
-    }
+    copy_env(&mut cmd, &BASE_ENV);
+    copy_env(&mut cmd, &["TERM", "NODE_EXTRA_CA_CERTS"]);
+    copy_env(&mut cmd, agent.passthrough_vars());
     cmd.env(token_var(agent), token.expose());
     if agent == Agent::GeminiCli {
         cmd.env("GEMINI_CLI_TRUST_WORKSPACE", "true");

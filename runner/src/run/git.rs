@@ -7,7 +7,7 @@ use std::process::{Command, Stdio};
 
 use super::askpass::TOKEN_FILE_ENV;
 use super::secrets::{redact, Secret};
-use super::RunError;
+use super::{copy_env, RunError, BASE_ENV};
 
 pub struct Git {
     askpass: PathBuf,
@@ -45,19 +45,7 @@ impl Git {
     fn command(&self, dir: Option<&Path>, args: &[&str]) -> Command {
         let mut cmd = Command::new("git");
         cmd.env_clear();
-        for var in [
-            "PATH",
-            "HOME",
-            "TMPDIR",
-            "LANG",
-            "LC_ALL",
-            "SSL_CERT_FILE",
-            "SSL_CERT_DIR",
-        ] {
-            if let Some(value) = std::env::var_os(var) {
-                cmd.env(var, value);
-            }
-        }
+        copy_env(&mut cmd, &BASE_ENV);
         cmd.env("GIT_CONFIG_NOSYSTEM", "1")
             .env("GIT_CONFIG_GLOBAL", "/dev/null")
             .env("GIT_TERMINAL_PROMPT", "0")
