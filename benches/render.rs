@@ -10,10 +10,7 @@ use bca::render::{self, Input, RenderOptions};
 fn change_text(repos: usize) -> String {
     let mut text = String::from("kind: Change\napiVersion: v1\nspec:\n  prompt: \"Bump the logging library and fix call sites\"\n  agent: copilot-cli\n  repos:\n");
     for i in 0..repos {
-        text.push_str(&format!(
-            "    - https://github.com/org{}/service-{i}\n",
-            i % 97
-        ));
+        text.push_str(&format!("    - https://github.com/org{}/service-{i}\n", i % 97));
     }
     text
 }
@@ -44,9 +41,7 @@ fn measure(runs: usize, mut f: impl FnMut()) -> (Duration, Option<u64>) {
         f();
         samples.push(start.elapsed());
     }
-    let grown = peak_rss_kib()
-        .zip(before)
-        .map(|(after, before)| after.saturating_sub(before));
+    let grown = peak_rss_kib().zip(before).map(|(after, before)| after.saturating_sub(before));
     (median(samples), grown)
 }
 
@@ -64,10 +59,7 @@ fn main() {
         });
         let change = bca::change::parse("bench.yaml", text.as_bytes()).expect("valid change");
         let options = RenderOptions::default();
-        let inputs = [Input {
-            file: "bench.yaml",
-            change: &change,
-        }];
+        let inputs = [Input { file: "bench.yaml", change: &change }];
         let mut bytes = 0;
         let (render_time, peak) = measure(runs, || {
             let rendered = render::render(&inputs, &options, &|_| None).expect("renders");

@@ -9,12 +9,9 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use bca::change::values::ImageRef;
-use bca::commands::{
-    self, diff::DiffRequest, render::RenderRequest, run::RunRequest, Outcome, Style, EXIT_ERROR,
-};
-use bca::render::options::{
-    self as opts, NetworkPolicyMode, RenderOptions, Resources, SecretSource,
-};
+use bca::commands::{self, diff::DiffRequest, render::RenderRequest, run::RunRequest, Outcome, Style, EXIT_ERROR};
+use bca::render::options::{self as opts, NetworkPolicyMode, RenderOptions, Resources, SecretSource};
+use bca::render::templates::Templates;
 
 #[derive(Parser)]
 #[command(
@@ -149,6 +146,10 @@ struct RenderArgs {
     /// DNS and HTTPS).
     #[arg(long, conflicts_with = "egress_port")]
     no_network_policy: bool,
+    /// Use the pull request and commit templates in DIR instead of the built-in ones
+    /// (any of pull-request-title.j2, pull-request-body.md.j2, commit-message.j2).
+    #[arg(long, value_name = "DIR")]
+    templates: Option<PathBuf>,
     /// Fork into this GitHub organisation instead of the token's own account.
     #[arg(long, value_name = "ORG", value_parser = opts::parse_github_owner)]
     fork_org: Option<String>,
@@ -164,7 +165,7 @@ enum StoreKind {
 }
 
 impl RenderArgs {
-    fn options(&self) -> RenderOptions {
+    fn options(&self) -> anyhow::Result<RenderOptions> {
         let secret = match (&self.external_secret, self.secret_from_env) {
             (Some(store), _) => SecretSource::External {
                 store: store.clone(),
@@ -177,7 +178,11 @@ impl RenderArgs {
             (None, true) => SecretSource::FromEnv,
             (None, false) => SecretSource::Existing,
         };
-        RenderOptions {
+        let templates = match &self.templates {
+            Some(dir) => Templates::from_dir(dir)?,
+            None => Templates::default(),
+        };
+        Ok(RenderOptions {
             namespace: self.namespace.clone(),
             image: self.image.clone(),
             secret_name: self.secret_name.clone(),
@@ -194,12 +199,11 @@ impl RenderArgs {
             network_policy: if self.no_network_policy {
                 NetworkPolicyMode::None
             } else {
-                NetworkPolicyMode::Restricted {
-                    extra_ports: self.egress_port.clone(),
-                }
+                NetworkPolicyMode::Restricted { extra_ports: self.egress_port.clone() }
             },
             fork_owner: self.fork_org.clone(),
-        }
+            templates: templates.into(),
+        })
     }
 }
 
@@ -208,67 +212,37 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();
-            return if e.use_stderr() {
-                ExitCode::from(EXIT_ERROR)
-            } else {
-                ExitCode::SUCCESS
-            };
+            return if e.use_stderr() { ExitCode::from(EXIT_ERROR) } else { ExitCode::SUCCESS };
         }
     };
-    let style = Style {
-        color: bca::terminal::stderr_color(),
-    };
+    let style = Style { color: bca::terminal::stderr_color() };
     let env = |name: &str| std::env::var(name).ok();
     let outcome = match cli.command {
         Command::Validate { files, quiet } => commands::validate::validate(&files, quiet, style),
-        Command::Render {
-            files,
-            render,
-            output_dir,
-            force,
-            unsafe_write_plaintext_secret,
-        } => {
-            let request = RenderRequest {
+        Command::Render { files, render, output_dir, force, unsafe_write_plaintext_secret } => {
+            let request = render.options().map(|options| RenderRequest {
                 files,
-                options: render.options(),
+                options,
                 output_dir,
                 force,
                 allow_plaintext_secret: unsafe_write_plaintext_secret,
-            };
-            commands::render::render(&request, &env, style)
+            });
+            request.and_then(|request| commands::render::render(&request, &env, style))
         }
         Command::Diff { files, dir, render } => {
-            let request = DiffRequest {
-                files,
-                options: render.options(),
-                dir,
-            };
-            commands::diff::diff(&request, &env, style, bca::terminal::stdout_color())
+            let request = render.options().map(|options| DiffRequest { files, options, dir });
+            request.and_then(|request| commands::diff::diff(&request, &env, style, bca::terminal::stdout_color()))
         }
-        Command::Run {
-            local: _,
-            files,
-            render,
-        } => {
-            let request = RunRequest {
-                files,
-                options: render.options(),
-            };
-            commands::run::run_local(&request, &env, style)
+        Command::Run { local: _, files, render } => {
+            let request = render.options().map(|options| RunRequest { files, options });
+            request.and_then(|request| commands::run::run_local(&request, &env, style))
         }
-        Command::Schema => Ok(Outcome {
-            stdout: bca::change::schema::json_schema(),
-            ..Outcome::default()
-        }),
+        Command::Schema => Ok(Outcome { stdout: bca::change::schema::json_schema(), ..Outcome::default() }),
     };
     match outcome {
         Ok(outcome) => {
-            let _ = std::io::stdout()
-                .lock()
-                .write_all(outcome.stdout.as_bytes());
-            let _ = std::io::stderr()
-                .lock()
-                .write_all(outcome.stderr.as_bytes());
+            let _ = std::io::stdout().lock().write_all(outcome.stdout.as_bytes());
+            let _ = std::io::stderr().lock().write_all(outcome.stderr.as_bytes());
             ExitCode::from(outcome.code)
         }
         Err(e) => {

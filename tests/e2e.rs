@@ -15,48 +15,32 @@ use support::model::{GeminiModel, Model};
 use support::{bca, repo_root, shown};
 
 const TOKEN: &str = "ghp_e2e_push_token_0123456789";
-const PROMPT: &str = "Add a line saying hello to the README.\n\nKeep \"quotes\", $(subshells) and `ticks` as they are ✓";
+const PROMPT: &str =
+    "Add a line saying hello to the README.\n\nKeep \"quotes\", $(subshells) and `ticks` as they are ✓";
 
 fn agent_clis() -> PathBuf {
     let dir = repo_root().join("target/tools/agent-clis/node_modules/.bin");
-    assert!(
-        dir.join("copilot").exists(),
-        "the agent CLIs are not installed: run scripts/install-tools"
-    );
+    assert!(dir.join("copilot").exists(), "the agent CLIs are not installed: run scripts/install-tools");
     dir
 }
 
 fn runner_beside_bca() {
     let bca = assert_cmd::cargo::cargo_bin("bca");
     let runner = bca.with_file_name("bca-runner");
-    assert!(
-        runner.exists(),
-        "{} is missing: build it with cargo build --workspace",
-        runner.display()
-    );
+    assert!(runner.exists(), "{} is missing: build it with cargo build --workspace", runner.display());
 }
 
 /// Writes a Change for `repo` with `agent` (and optional extra spec lines) and runs
 /// `bca run --local` on it with the agent CLIs on PATH, the stand-in GitHub's API, the
 /// push token and `env`.
-fn run_local(
-    gh: &GitHub,
-    repo: &str,
-    agent: &str,
-    extra: &str,
-    env: &[(&str, &str)],
-) -> std::process::Output {
+fn run_local(gh: &GitHub, repo: &str, agent: &str, extra: &str, env: &[(&str, &str)]) -> std::process::Output {
     let dir = tempfile::tempdir().unwrap();
     let change = format!(
         "kind: Change\napiVersion: v1\nspec:\n  prompt: {}\n  repos: [https://github.com/{repo}]\n  agent: {agent}\n{extra}",
         serde_json::to_string(PROMPT).unwrap()
     );
     std::fs::write(dir.path().join("change.yaml"), change).unwrap();
-    let path = format!(
-        "{}:{}",
-        agent_clis().display(),
-        std::env::var("PATH").unwrap()
-    );
+    let path = format!("{}:{}", agent_clis().display(), std::env::var("PATH").unwrap());
     bca()
         .current_dir(dir.path())
         .args(["run", "--local", "change.yaml"])
@@ -93,13 +77,7 @@ fn real_copilot_cli_makes_the_change_and_a_pull_request_comes_out() {
     eprintln!("{stderr}");
 
     // The model got the prompt byte-exact (Copilot CLI puts a timestamp before it).
-    assert!(
-        model
-            .first_user_message()
-            .ends_with(&format!("\n\n{PROMPT}")),
-        "{}",
-        model.first_user_message()
-    );
+    assert!(model.first_user_message().ends_with(&format!("\n\n{PROMPT}")), "{}", model.first_user_message());
     assert_eq!(model.requests().len(), 2, "one tool call, one final answer");
 
     // The pull request: from the fork's branch into main, titled by the prompt.
@@ -112,19 +90,12 @@ fn real_copilot_cli_makes_the_change_and_a_pull_request_comes_out() {
     assert_eq!(pull.title, "Add a line saying hello to the README.");
     assert!(pull.body.contains(PROMPT), "{}", pull.body);
     let branch = pull.head.split_once(':').unwrap().1;
-    assert_eq!(
-        gh.show("bca-bot/api", &format!("{branch}:README.md")),
-        "# api\nhello from the agent\n"
-    );
+    assert_eq!(gh.show("bca-bot/api", &format!("{branch}:README.md")), "# api\nhello from the agent\n");
 
-    let result: serde_json::Value =
-        serde_json::from_str(String::from_utf8_lossy(&out.stdout).trim()).unwrap();
+    let result: serde_json::Value = serde_json::from_str(String::from_utf8_lossy(&out.stdout).trim()).unwrap();
     assert_eq!(result["status"], "opened");
     assert_eq!(result["pullRequest"], format!("{}/acme/api/pull/1", gh.url));
-    assert!(
-        stderr.contains("bca: https://github.com/acme/api: fork "),
-        "{stderr}"
-    );
+    assert!(stderr.contains("bca: https://github.com/acme/api: fork "), "{stderr}");
 }
 
 #[test]
@@ -138,30 +109,18 @@ fn real_gemini_cli_makes_the_change_and_a_pull_request_comes_out() {
         "acme/web",
         "gemini-cli",
         "  branch: release\n",
-        &[
-            ("GEMINI_API_KEY", "gemini_key_for_the_scripted_model"),
-            ("GOOGLE_GEMINI_BASE_URL", &model.base_url),
-        ],
+        &[("GEMINI_API_KEY", "gemini_key_for_the_scripted_model"), ("GOOGLE_GEMINI_BASE_URL", &model.base_url)],
     );
     assert!(out.status.success(), "{}", shown(&out));
     eprintln!("{}", String::from_utf8_lossy(&out.stderr));
     // Gemini CLI sends its session context first, then the prompt as its own part.
-    assert_eq!(
-        model.first_user_parts().last().map(String::as_str),
-        Some(PROMPT)
-    );
+    assert_eq!(model.first_user_parts().last().map(String::as_str), Some(PROMPT));
     assert_eq!(model.agent_turns(), 2, "one tool call, one final answer");
     let pulls = gh.pulls();
     assert_eq!(pulls.len(), 1);
-    assert_eq!(
-        (pulls[0].repo.as_str(), pulls[0].base.as_str()),
-        ("acme/web", "release")
-    );
+    assert_eq!((pulls[0].repo.as_str(), pulls[0].base.as_str()), ("acme/web", "release"));
     let branch = pulls[0].head.split_once(':').unwrap().1;
-    assert_eq!(
-        gh.show("bca-bot/web", &format!("{branch}:README.md")),
-        "# web\nhello from gemini\n"
-    );
+    assert_eq!(gh.show("bca-bot/web", &format!("{branch}:README.md")), "# web\nhello from gemini\n");
 }
 
 #[test]
@@ -192,17 +151,8 @@ fn run_local_names_missing_tokens() {
         "kind: Change\napiVersion: v1\nspec:\n  prompt: x\n  repos: [https://github.com/a/b]\n  agent: copilot-cli\n",
     )
     .unwrap();
-    let path = format!(
-        "{}:{}",
-        agent_clis().display(),
-        std::env::var("PATH").unwrap()
-    );
-    let out = bca()
-        .current_dir(dir.path())
-        .args(["run", "--local", "change.yaml"])
-        .env("PATH", path)
-        .output()
-        .unwrap();
+    let path = format!("{}:{}", agent_clis().display(), std::env::var("PATH").unwrap());
+    let out = bca().current_dir(dir.path()).args(["run", "--local", "change.yaml"]).env("PATH", path).output().unwrap();
     assert_eq!(out.status.code(), Some(2), "{}", shown(&out));
     assert!(String::from_utf8_lossy(&out.stderr)
         .contains("bca run --local needs GITHUB_TOKEN, COPILOT_TOKEN in the environment"));
@@ -210,11 +160,7 @@ fn run_local_names_missing_tokens() {
 
 #[test]
 fn run_without_local_is_a_usage_error() {
-    let out = bca()
-        .current_dir(repo_root())
-        .args(["run", "examples/change.yaml"])
-        .output()
-        .unwrap();
+    let out = bca().current_dir(repo_root()).args(["run", "examples/change.yaml"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--local"));
 }

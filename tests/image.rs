@@ -18,19 +18,12 @@ fn dockerfile() -> String {
 fn runtime_stage() -> Vec<String> {
     let text = dockerfile().replace("\\\n", " ");
     let stage = text.rsplit_once("\nFROM ").unwrap().1;
-    stage
-        .lines()
-        .filter(|l| !l.trim_start().starts_with('#'))
-        .map(str::to_string)
-        .collect()
+    stage.lines().filter(|l| !l.trim_start().starts_with('#')).map(str::to_string).collect()
 }
 
 fn rendered_pod() -> serde_json::Value {
     let out = run_in(repo_root(), &["render", "examples/change.yaml"]);
-    let job = documents(&String::from_utf8(out.stdout).unwrap())
-        .into_iter()
-        .find(|d| d["kind"] == "Job")
-        .unwrap();
+    let job = documents(&String::from_utf8(out.stdout).unwrap()).into_iter().find(|d| d["kind"] == "Job").unwrap();
     job["spec"]["template"]["spec"].clone()
 }
 
@@ -42,25 +35,9 @@ fn user_home_and_directories_match_the_rendered_job() {
     assert_eq!((uid, gid), (pod::RUNNER_UID, pod::RUNNER_GID));
     let stage = runtime_stage().join("\n");
     assert!(stage.contains(&format!("groupadd --gid {gid} ")), "{stage}");
-    assert!(
-        stage.contains(&format!(
-            "useradd --uid {uid} --gid {gid} --home-dir {} ",
-            pod::HOME_DIR
-        )),
-        "{stage}"
-    );
-    assert!(
-        stage
-            .lines()
-            .any(|l| l.trim() == format!("USER {uid}:{gid}")),
-        "{stage}"
-    );
-    assert!(
-        stage
-            .lines()
-            .any(|l| l.trim() == format!("ENV HOME={}", pod::HOME_DIR)),
-        "{stage}"
-    );
+    assert!(stage.contains(&format!("useradd --uid {uid} --gid {gid} --home-dir {} ", pod::HOME_DIR)), "{stage}");
+    assert!(stage.lines().any(|l| l.trim() == format!("USER {uid}:{gid}")), "{stage}");
+    assert!(stage.lines().any(|l| l.trim() == format!("ENV HOME={}", pod::HOME_DIR)), "{stage}");
     // Every directory a container mounts and the runner writes exists and is the user's.
     let mounts: Vec<String> = pod["containers"][0]["volumeMounts"]
         .as_array()
@@ -69,71 +46,35 @@ fn user_home_and_directories_match_the_rendered_job() {
         .map(|m| m["mountPath"].as_str().unwrap().to_string())
         .collect();
     for dir in [pod::WORKSPACE_DIR, pod::STATE_DIR] {
-        assert!(
-            mounts.contains(&dir.to_string()),
-            "the Job does not mount {dir}"
-        );
-        assert!(
-            stage.contains(&format!(
-                "mkdir -p {} {}",
-                pod::WORKSPACE_DIR,
-                pod::STATE_DIR
-            )),
-            "{stage}"
-        );
+        assert!(mounts.contains(&dir.to_string()), "the Job does not mount {dir}");
+        assert!(stage.contains(&format!("mkdir -p {} {}", pod::WORKSPACE_DIR, pod::STATE_DIR)), "{stage}");
     }
     let workdir = pod["containers"][0]["workingDir"].as_str().unwrap();
-    assert!(
-        stage
-            .lines()
-            .any(|l| l.trim() == format!("WORKDIR {workdir}")),
-        "{stage}"
-    );
+    assert!(stage.lines().any(|l| l.trim() == format!("WORKDIR {workdir}")), "{stage}");
     // The Job runs the binary by name, so the image must have it on PATH.
     let command = pod["containers"][0]["command"][0].as_str().unwrap();
-    assert!(
-        stage.contains(&format!("/usr/local/bin/{command}")),
-        "{stage}"
-    );
+    assert!(stage.contains(&format!("/usr/local/bin/{command}")), "{stage}");
 }
 
 #[test]
 fn agent_clis_come_from_the_lockfile_the_tests_install() {
     let stage = runtime_stage().join("\n");
-    assert!(stage.contains(
-        "COPY tools/agent-clis/package.json tools/agent-clis/package-lock.json /opt/agent-clis/"
-    ));
+    assert!(stage.contains("COPY tools/agent-clis/package.json tools/agent-clis/package-lock.json /opt/agent-clis/"));
     assert!(stage.contains("npm ci --prefix /opt/agent-clis"));
     let install = std::fs::read_to_string(repo_root().join("scripts/install-tools")).unwrap();
-    assert!(
-        install.contains("tools/agent-clis/package-lock.json")
-            && install.contains("npm ci --prefix")
-    );
+    assert!(install.contains("tools/agent-clis/package-lock.json") && install.contains("npm ci --prefix"));
     for program in ["copilot", "gemini"] {
-        assert!(stage.contains(&format!(
-            "/opt/agent-clis/node_modules/.bin/{program} /usr/local/bin/{program}"
-        )));
+        assert!(stage.contains(&format!("/opt/agent-clis/node_modules/.bin/{program} /usr/local/bin/{program}")));
     }
 }
 
 #[test]
 fn base_images_are_pinned_by_digest() {
-    let froms: Vec<String> = dockerfile()
-        .lines()
-        .filter(|l| l.starts_with("FROM "))
-        .map(str::to_string)
-        .collect();
+    let froms: Vec<String> = dockerfile().lines().filter(|l| l.starts_with("FROM ")).map(str::to_string).collect();
     assert_eq!(froms.len(), 2);
     for from in froms {
-        let digest = from
-            .split("@sha256:")
-            .nth(1)
-            .and_then(|r| r.split_whitespace().next())
-            .unwrap_or("");
-        assert!(
-            digest.len() == 64 && digest.bytes().all(|b| b.is_ascii_hexdigit()),
-            "{from}"
-        );
+        let digest = from.split("@sha256:").nth(1).and_then(|r| r.split_whitespace().next()).unwrap_or("");
+        assert!(digest.len() == 64 && digest.bytes().all(|b| b.is_ascii_hexdigit()), "{from}");
     }
 }
 
@@ -141,23 +82,15 @@ fn base_images_are_pinned_by_digest() {
 fn oci_labels_are_set() {
     let stage = runtime_stage().join("\n");
     for label in ["source", "version", "revision", "licenses"] {
-        assert!(
-            stage.contains(&format!("org.opencontainers.image.{label}=")),
-            "missing {label}"
-        );
+        assert!(stage.contains(&format!("org.opencontainers.image.{label}=")), "missing {label}");
     }
     let license = std::fs::read_to_string(repo_root().join("Cargo.toml")).unwrap();
-    assert!(
-        license.contains("license = \"Apache-2.0\"") && stage.contains("licenses=\"Apache-2.0\"")
-    );
+    assert!(license.contains("license = \"Apache-2.0\"") && stage.contains("licenses=\"Apache-2.0\""));
 }
 
 #[test]
 fn hadolint_passes() {
-    let out = tools::installed("hadolint")
-        .arg(repo_root().join("Dockerfile"))
-        .output()
-        .unwrap();
+    let out = tools::installed("hadolint").arg(repo_root().join("Dockerfile")).output().unwrap();
     assert!(
         out.status.success(),
         "hadolint:\n{}{}",
@@ -169,30 +102,14 @@ fn hadolint_passes() {
 #[test]
 fn checkov_passes_on_the_dockerfile() {
     let out = tools::installed("checkov")
-        .args([
-            "--framework",
-            "dockerfile",
-            "--skip-download",
-            "--quiet",
-            "-o",
-            "json",
-            "-f",
-        ])
+        .args(["--framework", "dockerfile", "--skip-download", "--quiet", "-o", "json", "-f"])
         .arg(repo_root().join("Dockerfile"))
         .env("BC_SKIP_MAPPING", "TRUE")
         .output()
         .unwrap();
-    let report: serde_json::Value =
-        serde_json::from_slice(&out.stdout).expect("checkov prints JSON");
-    assert!(
-        report["summary"]["passed"].as_u64().unwrap() > 20,
-        "{report}"
-    );
-    assert_eq!(
-        report["summary"]["failed"], 0,
-        "{}",
-        report["results"]["failed_checks"]
-    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("checkov prints JSON");
+    assert!(report["summary"]["passed"].as_u64().unwrap() > 20, "{report}");
+    assert_eq!(report["summary"]["failed"], 0, "{}", report["results"]["failed_checks"]);
 }
 
 /// The Debian packages pinned in the Dockerfile exist at those versions, as far as
@@ -200,33 +117,19 @@ fn checkov_passes_on_the_dockerfile() {
 #[test]
 fn pinned_debian_packages_exist() {
     let stage = runtime_stage().join(" ");
-    let install = stage
-        .split("--no-install-recommends")
-        .nth(1)
-        .expect("an apt-get install")
-        .split("&&")
-        .next()
-        .unwrap();
+    let install =
+        stage.split("--no-install-recommends").nth(1).expect("an apt-get install").split("&&").next().unwrap();
     let pins: Vec<&str> = install.split_whitespace().collect();
-    assert!(
-        !pins.is_empty() && pins.iter().all(|p| p.contains('=')),
-        "every package is pinned: {pins:?}"
-    );
+    assert!(!pins.is_empty() && pins.iter().all(|p| p.contains('=')), "every package is pinned: {pins:?}");
     let lists = std::fs::read_dir("/var/lib/apt/lists")
-        .map(|d| {
-            d.flatten()
-                .any(|e| e.file_name().to_string_lossy().contains("bookworm"))
-        })
+        .map(|d| d.flatten().any(|e| e.file_name().to_string_lossy().contains("bookworm")))
         .unwrap_or(false);
     if !lists {
         eprintln!("SKIPPED apt-cache check of {pins:?}: this machine has no Debian 12 apt lists (run apt-get update on Debian 12)");
         return;
     }
     for pin in pins {
-        let out = Command::new("apt-cache")
-            .args(["show", pin])
-            .output()
-            .expect("apt-cache runs");
+        let out = Command::new("apt-cache").args(["show", pin]).output().expect("apt-cache runs");
         assert!(
             out.status.success() && !out.stdout.is_empty(),
             "apt-cache show {pin}: {}",

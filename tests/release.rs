@@ -29,20 +29,12 @@ fn zizmor_finds_nothing_above_low() {
 #[test]
 fn actions_are_pinned_by_commit() {
     for name in ["ci.yml", "release.yml"] {
-        for line in workflow(name).lines().filter(|l| {
-            l.trim_start().starts_with("- uses:") || l.trim_start().starts_with("uses:")
-        }) {
-            let reference = line
-                .split('@')
-                .nth(1)
-                .unwrap_or("")
-                .split_whitespace()
-                .next()
-                .unwrap_or("");
-            assert!(
-                reference.len() == 40 && reference.bytes().all(|b| b.is_ascii_hexdigit()),
-                "{name}: {line}"
-            );
+        for line in workflow(name)
+            .lines()
+            .filter(|l| l.trim_start().starts_with("- uses:") || l.trim_start().starts_with("uses:"))
+        {
+            let reference = line.split('@').nth(1).unwrap_or("").split_whitespace().next().unwrap_or("");
+            assert!(reference.len() == 40 && reference.bytes().all(|b| b.is_ascii_hexdigit()), "{name}: {line}");
         }
     }
 }
@@ -52,9 +44,7 @@ fn ci_runs_the_readme_test_command() {
     let readme = std::fs::read_to_string(repo_root().join("README.md")).unwrap();
     assert!(readme.contains("\nscripts/test\n"));
     assert!(workflow("ci.yml").contains("run: scripts/test"));
-    assert!(std::fs::read_to_string(repo_root().join(".ci/run"))
-        .unwrap()
-        .contains("exec scripts/test"));
+    assert!(std::fs::read_to_string(repo_root().join(".ci/run")).unwrap().contains("exec scripts/test"));
 }
 
 #[test]
@@ -63,36 +53,18 @@ fn tag_crate_version_and_default_image_agree() {
     let version = env!("CARGO_PKG_VERSION");
     // The release publishes the repository bca renders, tagged with the crate version,
     // and refuses a tag that is not v<crate version>.
-    assert!(
-        release.contains(&format!("IMAGE: {}", pod::RUNNER_IMAGE_REPOSITORY)),
-        "{release}"
-    );
+    assert!(release.contains(&format!("IMAGE: {}", pod::RUNNER_IMAGE_REPOSITORY)), "{release}");
     assert!(release.contains("tags: [\"v[0-9]+.[0-9]+.[0-9]+\"]"));
     assert!(release.contains("if [ \"v$crate\" != \"$TAG\" ]; then"));
     assert!(release.contains("--tag \"$IMAGE:$VERSION\""));
-    assert!(
-        !release.contains(":latest"),
-        "the release must never push latest"
-    );
-    assert_eq!(
-        pod::default_image(),
-        format!("{}:{version}", pod::RUNNER_IMAGE_REPOSITORY)
-    );
+    assert!(!release.contains(":latest"), "the release must never push latest");
+    assert_eq!(pod::default_image(), format!("{}:{version}", pod::RUNNER_IMAGE_REPOSITORY));
     let out = run_in(repo_root(), &["render", "examples/change.yaml"]);
-    for doc in documents(&String::from_utf8(out.stdout).unwrap())
-        .iter()
-        .filter(|d| d["kind"] == "Job")
-    {
-        for c in doc["spec"]["template"]["spec"]["containers"]
-            .as_array()
-            .unwrap()
-        {
+    for doc in documents(&String::from_utf8(out.stdout).unwrap()).iter().filter(|d| d["kind"] == "Job") {
+        for c in doc["spec"]["template"]["spec"]["containers"].as_array().unwrap() {
             assert_eq!(c["image"], pod::default_image());
         }
     }
     let dockerfile = std::fs::read_to_string(repo_root().join("Dockerfile")).unwrap();
-    assert!(
-        dockerfile.contains(&format!("ARG VERSION={version}")),
-        "Dockerfile's default VERSION is not {version}"
-    );
+    assert!(dockerfile.contains(&format!("ARG VERSION={version}")), "Dockerfile's default VERSION is not {version}");
 }

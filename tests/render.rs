@@ -34,10 +34,7 @@ fn job_names(yaml: &str) -> Vec<(String, String)> {
         .filter(|d| d["kind"] == "Job")
         .map(|d| {
             (
-                d["metadata"]["annotations"]["bca.dev/repository-url"]
-                    .as_str()
-                    .unwrap()
-                    .to_string(),
+                d["metadata"]["annotations"]["bca.dev/repository-url"].as_str().unwrap().to_string(),
                 d["metadata"]["name"].as_str().unwrap().to_string(),
             )
         })
@@ -45,9 +42,7 @@ fn job_names(yaml: &str) -> Vec<(String, String)> {
 }
 
 fn contract(job: &Value) -> RunContract {
-    let json = job["spec"]["template"]["metadata"]["annotations"]["bca.dev/run-contract"]
-        .as_str()
-        .unwrap();
+    let json = job["spec"]["template"]["metadata"]["annotations"]["bca.dev/run-contract"].as_str().unwrap();
     RunContract::from_json(json).unwrap()
 }
 
@@ -55,25 +50,12 @@ fn contract(job: &Value) -> RunContract {
 
 #[test]
 fn golden_copilot_example() {
-    assert_snapshot!(shown(&run_in(
-        repo_root(),
-        &["render", "examples/change.yaml"]
-    )));
+    assert_snapshot!(shown(&run_in(repo_root(), &["render", "examples/change.yaml"])));
 }
 
 #[test]
 fn golden_gemini_example_with_external_secret() {
-    let out = run_in(
-        repo_root(),
-        &[
-            "render",
-            "examples/gemini.yaml",
-            "--external-secret",
-            "vault",
-            "--ttl",
-            "3600",
-        ],
-    );
+    let out = run_in(repo_root(), &["render", "examples/gemini.yaml", "--external-secret", "vault", "--ttl", "3600"]);
     assert_snapshot!(shown(&out));
 }
 
@@ -82,27 +64,9 @@ fn golden_gemini_example_with_external_secret() {
 fn variants() -> Vec<(&'static str, Vec<&'static str>)> {
     vec![
         ("examples/change.yaml", vec![]),
-        (
-            "examples/gemini.yaml",
-            vec!["--egress-port", "8443", "--ttl", "600"],
-        ),
-        (
-            "examples/change.yaml",
-            vec![
-                "--secret-from-env",
-                "--no-network-policy",
-                "--namespace",
-                "agents",
-            ],
-        ),
-        (
-            "examples/gemini.yaml",
-            vec![
-                "--secret-from-env",
-                "--image",
-                "registry.example.com/bca-runner:1.2.3",
-            ],
-        ),
+        ("examples/gemini.yaml", vec!["--egress-port", "8443", "--ttl", "600"]),
+        ("examples/change.yaml", vec!["--secret-from-env", "--no-network-policy", "--namespace", "agents"]),
+        ("examples/gemini.yaml", vec!["--secret-from-env", "--image", "registry.example.com/bca-runner:1.2.3"]),
     ]
 }
 
@@ -134,14 +98,10 @@ fn kubernetes_validate_catches_a_broken_job() {
     // The check above can fail: a misspelt field is refused.
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("broken.yaml");
-    let text =
-        render_variant("examples/change.yaml", &[]).replace("backoffLimit: 1", "backofLimit: 1");
+    let text = render_variant("examples/change.yaml", &[]).replace("backoffLimit: 1", "backofLimit: 1");
     std::fs::write(&path, text).unwrap();
     let result = std::panic::catch_unwind(|| assert_kubernetes_valid(&path));
-    assert!(
-        result.is_err(),
-        "kubernetes-validate accepted a misspelt field"
-    );
+    assert!(result.is_err(), "kubernetes-validate accepted a misspelt field");
 }
 
 #[test]
@@ -151,11 +111,8 @@ fn output_passes_checkov_except_digest_pinning() {
         let path = dir.path().join(format!("render-{i}.yaml"));
         std::fs::write(&path, render_variant(file, &args)).unwrap();
         // CKV2_K8S_6 asks for a NetworkPolicy: the one bca renders unless told not to.
-        let expected: &[&str] = if args.contains(&"--no-network-policy") {
-            &["CKV2_K8S_6", "CKV_K8S_43"]
-        } else {
-            &["CKV_K8S_43"]
-        };
+        let expected: &[&str] =
+            if args.contains(&"--no-network-policy") { &["CKV2_K8S_6", "CKV_K8S_43"] } else { &["CKV_K8S_43"] };
         assert_eq!(checkov_failures(&path), expected, "{file} {args:?}");
     }
 }
@@ -167,13 +124,7 @@ fn output_dir_builds_with_kustomize_to_the_same_objects() {
     let stream = render_variant("examples/gemini.yaml", &["--secret-from-env"]);
     let out = bca()
         .current_dir(repo_root())
-        .args([
-            "render",
-            "examples/gemini.yaml",
-            "--secret-from-env",
-            "--unsafe-write-plaintext-secret",
-            "-o",
-        ])
+        .args(["render", "examples/gemini.yaml", "--secret-from-env", "--unsafe-write-plaintext-secret", "-o"])
         .arg(&out_dir)
         .env("GITHUB_TOKEN", "ghp_example")
         .env("GEMINI_API_KEY", "gemini_example")
@@ -217,25 +168,14 @@ fn same_bytes_from_any_directory_clock_locale_and_environment() {
 fn no_token_from_the_environment_reaches_default_output() {
     let out = bca()
         .current_dir(repo_root())
-        .args([
-            "render",
-            "examples/change.yaml",
-            "examples/gemini.yaml",
-            "--external-secret",
-            "vault",
-        ])
+        .args(["render", "examples/change.yaml", "examples/gemini.yaml", "--external-secret", "vault"])
         .env("GITHUB_TOKEN", "ghp_SECRET_GITHUB")
         .env("COPILOT_TOKEN", "SECRET_COPILOT")
         .env("GEMINI_API_KEY", "SECRET_GEMINI")
         .output()
         .unwrap();
     let text = format!("{}{}", stdout(&out), String::from_utf8_lossy(&out.stderr));
-    for secret in [
-        "SECRET_GITHUB",
-        "SECRET_COPILOT",
-        "SECRET_GEMINI",
-        "U0VDUkVU",
-    ] {
+    for secret in ["SECRET_GITHUB", "SECRET_COPILOT", "SECRET_GEMINI", "U0VDUkVU"] {
         assert!(!text.contains(secret), "{secret} leaked");
     }
 }
@@ -261,11 +201,8 @@ fn secret_from_env_renders_exactly_the_needed_keys() {
 
 #[test]
 fn secret_from_env_names_every_missing_variable() {
-    let out = bca()
-        .current_dir(repo_root())
-        .args(["render", "examples/change.yaml", "--secret-from-env"])
-        .output()
-        .unwrap();
+    let out =
+        bca().current_dir(repo_root()).args(["render", "examples/change.yaml", "--secret-from-env"]).output().unwrap();
     assert_snapshot!(shown(&out));
 }
 
@@ -282,14 +219,8 @@ fn plaintext_secret_into_output_dir_is_refused() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        stderr.contains("refusing to write plaintext tokens from --secret-from-env into"),
-        "{stderr}"
-    );
-    assert!(
-        stderr.contains("--unsafe-write-plaintext-secret"),
-        "{stderr}"
-    );
+    assert!(stderr.contains("refusing to write plaintext tokens from --secret-from-env into"), "{stderr}");
+    assert!(stderr.contains("--unsafe-write-plaintext-secret"), "{stderr}");
     assert!(!dir.path().join("deploy").exists());
 }
 
@@ -306,24 +237,14 @@ fn hostile_prompt_survives_byte_exact_through_yaml_and_kustomize() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("change.yaml"), &change).unwrap();
     let stream = stdout(&run_in(dir.path(), &["render", "change.yaml"]));
-    let job = documents(&stream)
-        .into_iter()
-        .find(|d| d["kind"] == "Job")
-        .unwrap();
+    let job = documents(&stream).into_iter().find(|d| d["kind"] == "Job").unwrap();
     assert_eq!(contract(&job).prompt, prompt);
 
     let out = run_in(dir.path(), &["render", "change.yaml", "-o", "deploy"]);
     assert!(out.status.success(), "{}", shown(&out));
     let built = kustomize(&dir.path().join("deploy"));
-    let job = documents(&built)
-        .into_iter()
-        .find(|d| d["kind"] == "Job")
-        .unwrap();
-    assert_eq!(
-        contract(&job).prompt,
-        prompt,
-        "kubectl's YAML parser read the prompt differently"
-    );
+    let job = documents(&built).into_iter().find(|d| d["kind"] == "Job").unwrap();
+    assert_eq!(contract(&job).prompt, prompt, "kubectl's YAML parser read the prompt differently");
 }
 
 // --- names ---
@@ -331,10 +252,7 @@ fn hostile_prompt_survives_byte_exact_through_yaml_and_kustomize() {
 #[test]
 fn changing_one_repository_renames_only_its_job() {
     let before = job_names(&stdout(&render_text(CHANGE, &[])));
-    let after = job_names(&stdout(&render_text(
-        &CHANGE.replace("acme/c", "acme/zzz"),
-        &[],
-    )));
+    let after = job_names(&stdout(&render_text(&CHANGE.replace("acme/c", "acme/zzz"), &[])));
     assert_eq!(before[..2], after[..2]);
     assert_ne!(before[2].1, after[2].1);
 }
@@ -342,10 +260,8 @@ fn changing_one_repository_renames_only_its_job() {
 #[test]
 fn adding_a_repository_keeps_the_other_jobs() {
     let before = job_names(&stdout(&render_text(CHANGE, &[])));
-    let after = job_names(&stdout(&render_text(
-        &CHANGE.replace("  agent:", "    - https://github.com/acme/d\n  agent:"),
-        &[],
-    )));
+    let after =
+        job_names(&stdout(&render_text(&CHANGE.replace("  agent:", "    - https://github.com/acme/d\n  agent:"), &[])));
     assert_eq!(before[..], after[..3]);
     assert_eq!(after.len(), 4);
 }
@@ -354,14 +270,8 @@ fn adding_a_repository_keeps_the_other_jobs() {
 fn changing_the_prompt_or_image_renames_every_job() {
     let before = job_names(&stdout(&render_text(CHANGE, &[])));
     for after in [
-        job_names(&stdout(&render_text(
-            &CHANGE.replace("Fix it", "Fix it well"),
-            &[],
-        ))),
-        job_names(&stdout(&render_text(
-            CHANGE,
-            &["--image", "ghcr.io/acme/runner:2"],
-        ))),
+        job_names(&stdout(&render_text(&CHANGE.replace("Fix it", "Fix it well"), &[]))),
+        job_names(&stdout(&render_text(CHANGE, &["--image", "ghcr.io/acme/runner:2"]))),
     ] {
         for (b, a) in before.iter().zip(&after) {
             assert_eq!(b.0, a.0);
@@ -392,30 +302,14 @@ fn long_repository_names_are_cut_never_the_hash() {
 
 #[test]
 fn only_the_agent_step_mounts_the_agent_token() {
-    let job = documents(&render_variant("examples/gemini.yaml", &[]))
-        .into_iter()
-        .find(|d| d["kind"] == "Job")
-        .unwrap();
+    let job = documents(&render_variant("examples/gemini.yaml", &[])).into_iter().find(|d| d["kind"] == "Job").unwrap();
     let pod = &job["spec"]["template"]["spec"];
     let volume_key = |name: &str| -> String {
-        let v = pod["volumes"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|v| v["name"] == name)
-            .unwrap();
-        v["secret"]["items"][0]["key"]
-            .as_str()
-            .unwrap_or("-")
-            .to_string()
+        let v = pod["volumes"].as_array().unwrap().iter().find(|v| v["name"] == name).unwrap();
+        v["secret"]["items"][0]["key"].as_str().unwrap_or("-").to_string()
     };
     let mut seen = Vec::new();
-    for c in pod["initContainers"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .chain(pod["containers"].as_array().unwrap())
-    {
+    for c in pod["initContainers"].as_array().unwrap().iter().chain(pod["containers"].as_array().unwrap()) {
         assert!(c.get("envFrom").is_none());
         let secrets: Vec<String> = c["volumeMounts"]
             .as_array()
@@ -424,21 +318,9 @@ fn only_the_agent_step_mounts_the_agent_token() {
             .filter(|m| m["mountPath"] == "/var/run/secrets/bca")
             .map(|m| volume_key(m["name"].as_str().unwrap()))
             .collect();
-        seen.push(format!(
-            "{}={}",
-            c["name"].as_str().unwrap(),
-            secrets.join(",")
-        ));
+        seen.push(format!("{}={}", c["name"].as_str().unwrap(), secrets.join(",")));
     }
-    assert_eq!(
-        seen,
-        [
-            "fork=github-token",
-            "clone=github-token",
-            "agent=gemini-api-key",
-            "publish=github-token"
-        ]
-    );
+    assert_eq!(seen, ["fork=github-token", "clone=github-token", "agent=gemini-api-key", "publish=github-token"]);
 }
 
 // --- bad input and flags ---
@@ -446,28 +328,16 @@ fn only_the_agent_step_mounts_the_agent_token() {
 #[test]
 fn invalid_change_gets_the_validate_errors_and_writes_nothing() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("change.yaml"),
-        CHANGE.replace("copilot-cli", "copiolt-cli"),
-    )
-    .unwrap();
+    std::fs::write(dir.path().join("change.yaml"), CHANGE.replace("copilot-cli", "copiolt-cli")).unwrap();
     std::fs::create_dir(dir.path().join("deploy")).unwrap();
     let out = run_in(dir.path(), &["render", "change.yaml", "-o", "deploy"]);
     assert_snapshot!(shown(&out));
-    assert_eq!(
-        std::fs::read_dir(dir.path().join("deploy"))
-            .unwrap()
-            .count(),
-        0
-    );
+    assert_eq!(std::fs::read_dir(dir.path().join("deploy")).unwrap().count(), 0);
 }
 
 #[test]
 fn floating_image_gets_a_warning() {
-    let out = render_text(
-        &CHANGE.replace("  agent:", "  image: ghcr.io/acme/runner:latest\n  agent:"),
-        &[],
-    );
+    let out = render_text(&CHANGE.replace("  agent:", "  image: ghcr.io/acme/runner:latest\n  agent:"), &[]);
     assert!(out.status.success());
     assert_snapshot!(String::from_utf8_lossy(&out.stderr), @"warning: change.yaml: image ghcr.io/acme/runner:latest is not pinned (no tag, or :latest): each pod may run a different runner; use a version tag or a digest");
 }
@@ -475,10 +345,7 @@ fn floating_image_gets_a_warning() {
 #[test]
 fn image_flag_overrides_spec_image() {
     let change = CHANGE.replace("  agent:", "  image: ghcr.io/acme/runner:1\n  agent:");
-    let text = stdout(&render_text(
-        &change,
-        &["--image", "mirror.example.com/bca/runner:1"],
-    ));
+    let text = stdout(&render_text(&change, &["--image", "mirror.example.com/bca/runner:1"]));
     assert!(
         text.contains("image: mirror.example.com/bca/runner:1")
             || text.contains("image: \"mirror.example.com/bca/runner:1\"")
@@ -490,20 +357,11 @@ fn image_flag_overrides_spec_image() {
 fn bad_flag_values_are_usage_errors() {
     for (args, expected) in [
         (vec!["--namespace", "Bad_NS"], "is not a valid name"),
-        (
-            vec!["--cpu-limit", "2 cores"],
-            "is not a Kubernetes quantity",
-        ),
-        (
-            vec!["--image", "Not/Valid"],
-            "is not a valid image reference",
-        ),
+        (vec!["--cpu-limit", "2 cores"], "is not a Kubernetes quantity"),
+        (vec!["--image", "Not/Valid"], "is not a valid image reference"),
         (vec!["--deadline", "5"], "5 is not in 60.."),
         (vec!["--force"], "--output-dir"),
-        (
-            vec!["--secret-from-env", "--external-secret", "vault"],
-            "cannot be used with",
-        ),
+        (vec!["--secret-from-env", "--external-secret", "vault"], "cannot be used with"),
     ] {
         let out = render_text(CHANGE, &args);
         assert_eq!(out.status.code(), Some(2), "{args:?}");
@@ -523,10 +381,8 @@ fn the_same_job_from_two_files_is_an_error() {
 // --- the output directory ---
 
 fn listing(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
+    let mut names: Vec<String> =
+        std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
     names.sort();
     names
 }
@@ -535,17 +391,9 @@ fn listing(dir: &Path) -> Vec<String> {
 fn output_dir_replaces_stale_files_of_an_earlier_render() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("change.yaml"), CHANGE).unwrap();
-    assert!(
-        run_in(dir.path(), &["render", "change.yaml", "-o", "deploy"])
-            .status
-            .success()
-    );
+    assert!(run_in(dir.path(), &["render", "change.yaml", "-o", "deploy"]).status.success());
     let first = listing(&dir.path().join("deploy"));
-    std::fs::write(
-        dir.path().join("change.yaml"),
-        CHANGE.replace("acme/c", "acme/zzz"),
-    )
-    .unwrap();
+    std::fs::write(dir.path().join("change.yaml"), CHANGE.replace("acme/c", "acme/zzz")).unwrap();
     let out = run_in(dir.path(), &["render", "change.yaml", "-o", "deploy"]);
     let second = listing(&dir.path().join("deploy"));
     assert_eq!(first.len(), second.len());
@@ -553,13 +401,7 @@ fn output_dir_replaces_stale_files_of_an_earlier_render() {
     assert_eq!(gone.len(), 1);
     assert!(gone[0].starts_with("job-bca-acme-c-"));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        stderr.contains(&format!(
-            "wrote 5 files to deploy; removed 1 stale: {}",
-            gone[0]
-        )),
-        "{stderr}"
-    );
+    assert!(stderr.contains(&format!("wrote 5 files to deploy; removed 1 stale: {}", gone[0])), "{stderr}");
     // Nothing is left beside the directory.
     assert_eq!(listing(dir.path()), ["change.yaml", "deploy"]);
 }
@@ -573,18 +415,11 @@ fn output_dir_with_foreign_files_is_refused_and_left_alone() {
     std::fs::write(dir.path().join("deploy/extra.yaml"), "kind: ConfigMap\n").unwrap();
     let out = run_in(dir.path(), &["render", "change.yaml", "-o", "deploy"]);
     assert_snapshot!(shown(&out));
-    assert_eq!(
-        listing(&dir.path().join("deploy")),
-        ["README.md", "extra.yaml"]
-    );
+    assert_eq!(listing(&dir.path().join("deploy")), ["README.md", "extra.yaml"]);
 
-    let out = run_in(
-        dir.path(),
-        &["render", "change.yaml", "-o", "deploy", "--force"],
-    );
+    let out = run_in(dir.path(), &["render", "change.yaml", "-o", "deploy", "--force"]);
     assert!(out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr)
-        .contains("--force: deleted README.md, which bca did not write"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--force: deleted README.md, which bca did not write"));
     assert!(!listing(&dir.path().join("deploy")).contains(&"README.md".to_string()));
 }
 
@@ -594,7 +429,46 @@ fn output_dir_that_holds_the_working_directory_is_refused() {
     std::fs::write(dir.path().join("change.yaml"), CHANGE).unwrap();
     let out = run_in(dir.path(), &["render", "change.yaml", "-o", ".", "--force"]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr)
-        .contains("it is the current directory or one of its parents"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("it is the current directory or one of its parents"));
     assert_eq!(listing(dir.path()), ["change.yaml"]);
+}
+
+// --- templates ---
+
+#[test]
+fn custom_templates_shape_the_pull_request() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("tpl")).unwrap();
+    std::fs::write(dir.path().join("tpl/pull-request-title.j2"), "[{{ change_id }}] {{ prompt_title }}").unwrap();
+    std::fs::write(
+        dir.path().join("tpl/pull-request-body.md.j2"),
+        "Tracked in OPS-1. {{ repository }}@{{ base_branch }}\n",
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("change.yaml"), CHANGE.replace("Fix it", "Fix it {{ 7 * 7 }}")).unwrap();
+    let stream = stdout(&run_in(dir.path(), &["render", "change.yaml", "--templates", "tpl"]));
+    let job = documents(&stream).into_iter().find(|d| d["kind"] == "Job").unwrap();
+    let c = contract(&job);
+    assert_eq!(c.pull_request_title, format!("[{}] Fix it {{{{ 7 * 7 }}}}", c.change_id));
+    assert_eq!(c.pull_request_body, "Tracked in OPS-1. https://github.com/acme/a@main\n");
+    // Templates not in the directory stay the built-in ones.
+    assert!(c.commit_message.ends_with("Made-by: bca\n"), "{}", c.commit_message);
+}
+
+#[test]
+fn broken_template_is_named_with_its_line() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("tpl")).unwrap();
+    std::fs::write(dir.path().join("tpl/commit-message.j2"), "{{ prompt_title }}\n\n{{ promt }}\n").unwrap();
+    std::fs::write(dir.path().join("change.yaml"), CHANGE).unwrap();
+    let out = run_in(dir.path(), &["render", "change.yaml", "--templates", "tpl"]);
+    assert_snapshot!(shown(&out), @r"
+    exit: 2
+    ----- stdout -----
+    ----- stderr -----
+    bca: error: tpl/commit-message.j2:3: undefined value (templates can use: prompt, prompt_title, change_id, agent, repository, base_branch, head_branch, fence)
+    ");
+    std::fs::write(dir.path().join("tpl/pr-title.j2"), "x").unwrap();
+    let out = run_in(dir.path(), &["render", "change.yaml", "--templates", "tpl"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("tpl: unknown template pr-title.j2; a templates directory holds any of: pull-request-title.j2, pull-request-body.md.j2, commit-message.j2"));
 }

@@ -22,12 +22,7 @@ fn committed_schema_is_current() {
 
 fn bca_accepts(path: &Path) -> bool {
     let out = run_in(repo_root(), &["validate", "-q", path.to_str().unwrap()]);
-    assert_ne!(
-        out.status.code(),
-        Some(2),
-        "bca failed on {}",
-        path.display()
-    );
+    assert_ne!(out.status.code(), Some(2), "bca failed on {}", path.display());
     out.status.success()
 }
 
@@ -41,11 +36,7 @@ fn schema_accepts(path: &Path) -> bool {
     match out.status.code() {
         Some(0) => true,
         Some(1) => false,
-        _ => panic!(
-            "check-jsonschema failed on {}: {}",
-            path.display(),
-            String::from_utf8_lossy(&out.stderr)
-        ),
+        _ => panic!("check-jsonschema failed on {}: {}", path.display(), String::from_utf8_lossy(&out.stderr)),
     }
 }
 
@@ -69,11 +60,7 @@ fn schema_accepts_what_bca_accepts() {
     assert!(files.len() >= 5, "the corpus is missing: {files:?}");
     for path in files {
         assert!(bca_accepts(&path), "bca refuses {}", path.display());
-        assert!(
-            schema_accepts(&path),
-            "the schema refuses {}, which bca accepts",
-            path.display()
-        );
+        assert!(schema_accepts(&path), "the schema refuses {}, which bca accepts", path.display());
     }
 }
 
@@ -103,9 +90,6 @@ fn schema_rejects_what_it_can_express_and_bca_rejects_it_too() {
         let path = dir.path().join(format!("{name}.yaml"));
         std::fs::write(&path, text).unwrap();
         assert!(!bca_accepts(&path), "bca accepts {name}");
-        assert!(
-            !schema_accepts(&path),
-            "the schema accepts {name}, which bca refuses"
-        );
+        assert!(!schema_accepts(&path), "the schema accepts {name}, which bca refuses");
     }
 }

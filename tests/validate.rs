@@ -58,11 +58,7 @@ fn quiet_prints_nothing_for_valid_files() {
 
 #[test]
 fn dash_reads_standard_input() {
-    let out = bca()
-        .args(["validate", "-"])
-        .write_stdin(VALID)
-        .output()
-        .unwrap();
+    let out = bca().args(["validate", "-"]).write_stdin(VALID).output().unwrap();
     assert_snapshot!(shown(&out), @r"
     exit: 0
     ----- stdout -----
@@ -75,15 +71,8 @@ fn dash_reads_standard_input() {
 fn one_invalid_file_among_valid_ones_fails_the_run() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("good.yaml"), VALID).unwrap();
-    std::fs::write(
-        dir.path().join("bad.yaml"),
-        VALID.replace("copilot-cli", "cursor"),
-    )
-    .unwrap();
-    assert_snapshot!(shown(&run_in(
-        dir.path(),
-        &["validate", "good.yaml", "bad.yaml"]
-    )));
+    std::fs::write(dir.path().join("bad.yaml"), VALID.replace("copilot-cli", "cursor")).unwrap();
+    assert_snapshot!(shown(&run_in(dir.path(), &["validate", "good.yaml", "bad.yaml"])));
 }
 
 #[test]
@@ -103,42 +92,27 @@ fn no_file_is_a_usage_error() {
 
 #[test]
 fn typo_in_agent_suggests_fix() {
-    assert_snapshot!(validate_text(
-        "change.yaml",
-        with_spec_line("agent", "  agent: copiolt-cli")
-    ));
+    assert_snapshot!(validate_text("change.yaml", with_spec_line("agent", "  agent: copiolt-cli")));
 }
 
 #[test]
 fn unknown_agent_lists_the_known_ones() {
-    assert_snapshot!(validate_text(
-        "change.yaml",
-        with_spec_line("agent", "  agent: claude-code")
-    ));
+    assert_snapshot!(validate_text("change.yaml", with_spec_line("agent", "  agent: claude-code")));
 }
 
 #[test]
 fn typo_in_field_name_suggests_fix() {
-    assert_snapshot!(validate_text(
-        "change.yaml",
-        with_spec_line("prompt", "  promt: Fix it")
-    ));
+    assert_snapshot!(validate_text("change.yaml", with_spec_line("prompt", "  promt: Fix it")));
 }
 
 #[test]
 fn unknown_top_level_field_is_an_error() {
-    assert_snapshot!(validate_text(
-        "change.yaml",
-        format!("metadata:\n  name: x\n{VALID}")
-    ));
+    assert_snapshot!(validate_text("change.yaml", format!("metadata:\n  name: x\n{VALID}")));
 }
 
 #[test]
 fn missing_required_fields_are_all_reported() {
-    assert_snapshot!(validate_text(
-        "change.yaml",
-        "kind: Change\napiVersion: v1\nspec:\n  branch: main\n"
-    ));
+    assert_snapshot!(validate_text("change.yaml", "kind: Change\napiVersion: v1\nspec:\n  branch: main\n"));
 }
 
 #[test]
@@ -148,44 +122,27 @@ fn missing_spec_and_kind() {
 
 #[test]
 fn wrong_kind_and_api_version() {
-    assert_snapshot!(validate_text(
-        "change.yaml",
-        VALID
-            .replace("kind: Change", "kind: Job")
-            .replace("v1", "v2")
-    ));
+    assert_snapshot!(validate_text("change.yaml", VALID.replace("kind: Change", "kind: Job").replace("v1", "v2")));
 }
 
 #[test]
 fn empty_prompt_is_an_error() {
-    assert_snapshot!(validate_text(
-        "change.yaml",
-        with_spec_line("prompt", "  prompt: \"   \"")
-    ));
+    assert_snapshot!(validate_text("change.yaml", with_spec_line("prompt", "  prompt: \"   \"")));
 }
 
 #[test]
 fn number_where_a_string_belongs_suggests_quotes() {
-    assert_snapshot!(validate_text(
-        "change.yaml",
-        with_spec_line("branch", "  branch: 1.10")
-    ));
+    assert_snapshot!(validate_text("change.yaml", with_spec_line("branch", "  branch: 1.10")));
 }
 
 #[test]
 fn repos_as_a_string_asks_for_a_list() {
-    assert_snapshot!(validate_text(
-        "change.yaml",
-        with_spec_line("repos", "  repos: https://github.com/acme/api")
-    ));
+    assert_snapshot!(validate_text("change.yaml", with_spec_line("repos", "  repos: https://github.com/acme/api")));
 }
 
 #[test]
 fn empty_repos_is_an_error() {
-    assert_snapshot!(validate_text(
-        "change.yaml",
-        with_spec_line("repos", "  repos: []")
-    ));
+    assert_snapshot!(validate_text("change.yaml", with_spec_line("repos", "  repos: []")));
 }
 
 #[test]
@@ -204,42 +161,29 @@ fn repository_url_problems_each_get_a_fix() {
 
 #[test]
 fn same_repository_twice_after_normalising() {
-    let repos =
-        "  repos:\n    - https://github.com/acme/api\n    - https://GitHub.com/Acme/API.git/";
+    let repos = "  repos:\n    - https://github.com/acme/api\n    - https://GitHub.com/Acme/API.git/";
     assert_snapshot!(validate_text("change.yaml", with_spec_line("repos", repos)));
 }
 
 #[test]
 fn branch_git_would_refuse() {
-    assert_snapshot!(validate_text(
-        "change.yaml",
-        with_spec_line("branch", "  branch: feature..x")
-    ));
+    assert_snapshot!(validate_text("change.yaml", with_spec_line("branch", "  branch: feature..x")));
 }
 
 #[test]
 fn image_that_is_not_an_oci_reference() {
-    assert_snapshot!(validate_text(
-        "change.yaml",
-        with_spec_line("image", "  image: ghcr.io/Acme/Runner:v1")
-    ));
+    assert_snapshot!(validate_text("change.yaml", with_spec_line("image", "  image: ghcr.io/Acme/Runner:v1")));
 }
 
 #[test]
 fn agentsmd_that_is_a_local_path() {
-    assert_snapshot!(validate_text(
-        "change.yaml",
-        with_spec_line("agentsmd", "  agentsmd: ./AGENTS.md")
-    ));
+    assert_snapshot!(validate_text("change.yaml", with_spec_line("agentsmd", "  agentsmd: ./AGENTS.md")));
 }
 
 #[test]
 fn resources_that_are_not_http_urls() {
     let line = "  resources: [\"https://example.com/ok.md\", \"ftp://example.com/x.md\", 42]";
-    assert_snapshot!(validate_text(
-        "change.yaml",
-        with_spec_line("resources", line)
-    ));
+    assert_snapshot!(validate_text("change.yaml", with_spec_line("resources", line)));
 }
 
 #[test]
@@ -262,9 +206,7 @@ fn only_comments() {
 
 #[test]
 fn binary_garbage() {
-    let bytes: Vec<u8> = (0..4096u32)
-        .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
-        .collect();
+    let bytes: Vec<u8> = (0..4096u32).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8).collect();
     assert_snapshot!(validate_text("change.yaml", bytes));
 }
 
@@ -275,10 +217,7 @@ fn control_characters_in_utf8() {
 
 #[test]
 fn top_level_list() {
-    assert_snapshot!(validate_text(
-        "change.yaml",
-        "- kind: Change\n- apiVersion: v1\n"
-    ));
+    assert_snapshot!(validate_text("change.yaml", "- kind: Change\n- apiVersion: v1\n"));
 }
 
 #[test]
@@ -288,36 +227,21 @@ fn top_level_scalar() {
 
 #[test]
 fn tabs_for_indentation() {
-    assert_snapshot!(validate_text(
-        "change.yaml",
-        "kind: Change\napiVersion: v1\nspec:\n\tprompt: x\n"
-    ));
+    assert_snapshot!(validate_text("change.yaml", "kind: Change\napiVersion: v1\nspec:\n\tprompt: x\n"));
 }
 
 #[test]
 fn duplicate_keys_are_errors_not_last_wins() {
-    let text = VALID.replace(
-        "  agent: copilot-cli\n",
-        "  agent: copilot-cli\n  agent: gemini-cli\n",
-    );
+    let text = VALID.replace("  agent: copilot-cli\n", "  agent: copilot-cli\n  agent: gemini-cli\n");
     assert_snapshot!(validate_text("change.yaml", text));
 }
 
 #[test]
 fn billion_laughs() {
-    let mut text = String::from(
-        "a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n",
-    );
+    let mut text = String::from("a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n");
     for (i, name) in ["b", "c", "d", "e", "f", "g", "h", "i"].iter().enumerate() {
-        let prev = if i == 0 {
-            "a".to_string()
-        } else {
-            ["b", "c", "d", "e", "f", "g", "h"][i - 1].to_string()
-        };
-        text.push_str(&format!(
-            "{name}: &{name} [{}]\n",
-            vec![format!("*{prev}"); 9].join(",")
-        ));
+        let prev = if i == 0 { "a".to_string() } else { ["b", "c", "d", "e", "f", "g", "h"][i - 1].to_string() };
+        text.push_str(&format!("{name}: &{name} [{}]\n", vec![format!("*{prev}"); 9].join(",")));
     }
     assert_snapshot!(validate_text("change.yaml", text));
 }
@@ -351,11 +275,7 @@ fn hundred_megabyte_file() {
 #[test]
 fn hundred_megabytes_on_standard_input() {
     let input = vec![b'#'; 100 << 20];
-    let out = bca()
-        .args(["validate", "-"])
-        .write_stdin(input)
-        .output()
-        .unwrap();
+    let out = bca().args(["validate", "-"]).write_stdin(input).output().unwrap();
     assert_snapshot!(shown(&out));
 }
 
@@ -366,16 +286,10 @@ fn two_documents_in_one_file() {
 
 #[test]
 fn unsupported_yaml_tag() {
-    assert_snapshot!(validate_text(
-        "change.yaml",
-        with_spec_line("prompt", "  prompt: !!python/object:os.system x")
-    ));
+    assert_snapshot!(validate_text("change.yaml", with_spec_line("prompt", "  prompt: !!python/object:os.system x")));
 }
 
 #[test]
 fn unknown_alias() {
-    assert_snapshot!(validate_text(
-        "change.yaml",
-        with_spec_line("prompt", "  prompt: *nothing")
-    ));
+    assert_snapshot!(validate_text("change.yaml", with_spec_line("prompt", "  prompt: *nothing")));
 }

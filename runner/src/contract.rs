@@ -23,6 +23,11 @@ pub struct RunContract {
     pub head_branch: String,
     pub agent: Agent,
     pub prompt: String,
+    /// The pull request's title and body and the commit message, made by `bca render`
+    /// from its templates.
+    pub pull_request_title: String,
+    pub pull_request_body: String,
+    pub commit_message: String,
     /// The organisation to fork into; the token's own account when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fork_owner: Option<String>,
@@ -71,6 +76,9 @@ mod tests {
             head_branch: "bca/0123456789".into(),
             agent: Agent::GeminiCli,
             prompt: "say \"hi\" $(x) `y`\n✓".into(),
+            pull_request_title: "say hi".into(),
+            pull_request_body: "body".into(),
+            commit_message: "say hi\n".into(),
             fork_owner: None,
             agentsmd: None,
             resources: vec![],
@@ -85,14 +93,9 @@ mod tests {
 
     #[test]
     fn refuses_another_version() {
-        let json = sample()
-            .to_json()
-            .replace("\"version\": 1", "\"version\": 2");
+        let json = sample().to_json().replace("\"version\": 1", "\"version\": 2");
         let err = RunContract::from_json(&json).unwrap_err();
-        assert!(
-            err.contains("version 2, this runner reads version 1"),
-            "{err}"
-        );
+        assert!(err.contains("version 2, this runner reads version 1"), "{err}");
     }
 
     #[test]

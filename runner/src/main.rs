@@ -60,10 +60,7 @@ impl Cli {
             secrets: self.secrets.clone().unwrap_or(defaults.secrets),
             contract: self.contract.clone().unwrap_or(defaults.contract),
             state: self.state.clone().unwrap_or(defaults.state),
-            termination_log: self
-                .termination_log
-                .clone()
-                .unwrap_or(defaults.termination_log),
+            termination_log: self.termination_log.clone().unwrap_or(defaults.termination_log),
         }
     }
 }
@@ -86,18 +83,9 @@ fn main() -> ExitCode {
     let paths = cli.paths();
     let (name, result) = match cli.step {
         StepCommand::Fork => ("fork", run(&paths, |p, c| steps::fork(p, c).map(|()| None))),
-        StepCommand::Clone => (
-            "clone",
-            run(&paths, |p, c| steps::clone(p, c).map(|()| None)),
-        ),
-        StepCommand::Agent => (
-            "agent",
-            run(&paths, |p, c| steps::agent(p, c).map(|()| None)),
-        ),
-        StepCommand::Publish => (
-            "publish",
-            run(&paths, |p, c| steps::publish(p, c).map(Some)),
-        ),
+        StepCommand::Clone => ("clone", run(&paths, |p, c| steps::clone(p, c).map(|()| None))),
+        StepCommand::Agent => ("agent", run(&paths, |p, c| steps::agent(p, c).map(|()| None))),
+        StepCommand::Publish => ("publish", run(&paths, |p, c| steps::publish(p, c).map(Some))),
         StepCommand::Run => (
             "run",
             run(&paths, |p, c| {

@@ -8,21 +8,14 @@ use bca_runner::run::agents::command_line;
 use bca_runner::Agent;
 
 fn cli(name: &str) -> PathBuf {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../target/tools/agent-clis/node_modules/.bin")
-        .join(name);
-    assert!(
-        path.exists(),
-        "{name} is not installed at {}: run scripts/install-tools",
-        path.display()
-    );
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/tools/agent-clis/node_modules/.bin").join(name);
+    assert!(path.exists(), "{name} is not installed at {}: run scripts/install-tools", path.display());
     path
 }
 
 fn pinned(package: &str) -> String {
     let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tools/agent-clis/package.json");
-    let json: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(manifest).unwrap()).unwrap();
+    let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(manifest).unwrap()).unwrap();
     json["dependencies"][package].as_str().unwrap().to_string()
 }
 
@@ -36,11 +29,7 @@ fn output(program: &Path, args: &[&str]) -> String {
         .env_remove("GH_TOKEN")
         .output()
         .unwrap_or_else(|e| panic!("{}: {e}", program.display()));
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
+    format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
 }
 
 fn check(agent: Agent, program: &str, package: &str) {
@@ -55,9 +44,7 @@ fn check(agent: Agent, program: &str, package: &str) {
     let (name, args) = command_line(agent, "prompt", Some(Path::new("/workspace/context")));
     assert_eq!(name, program);
     for flag in args.iter().filter(|a| a.starts_with('-')) {
-        let listed = help
-            .lines()
-            .any(|line| line.split([' ', ',', '=']).any(|word| word == flag));
+        let listed = help.lines().any(|line| line.split([' ', ',', '=']).any(|word| word == flag));
         assert!(listed, "{program} --help does not list {flag}:\n{help}");
     }
 }

@@ -12,45 +12,29 @@ const PROMPT: &str = "Add a line to the README\n\nKeep it short.";
 
 fn stand_in() -> GitHub {
     let gh = GitHub::start(GITHUB_TOKEN, LOGIN);
-    gh.add_repo(
-        "acme/api",
-        &[("README.md", "# api\n"), ("src/main.rs", "fn main() {}\n")],
-        &["release/2.x"],
-    );
+    gh.add_repo("acme/api", &[("README.md", "# api\n"), ("src/main.rs", "fn main() {}\n")], &["release/2.x"]);
     gh.add_repo("acme/web", &[("README.md", "# web\n")], &[]);
     gh
 }
 
 fn result_line(out: &std::process::Output) -> Value {
     let stdout = String::from_utf8_lossy(&out.stdout);
-    serde_json::from_str(stdout.lines().last().unwrap_or(""))
-        .unwrap_or_else(|e| panic!("{e}: {}", shown(out)))
+    serde_json::from_str(stdout.lines().last().unwrap_or("")).unwrap_or_else(|e| panic!("{e}: {}", shown(out)))
 }
 
 #[test]
 fn whole_flow_for_two_repositories() {
     let gh = stand_in();
     // One repository step by step, as the pod's containers run them...
-    let api = Pod::new(contract(
-        "https://github.com/acme/api",
-        Agent::CopilotCli,
-        PROMPT,
-    ));
+    let api = Pod::new(contract("https://github.com/acme/api", Agent::CopilotCli, PROMPT));
     let out = api.run_steps(&gh);
     assert!(out.status.success(), "{}", shown(&out));
     let result = result_line(&out);
     assert_eq!(result["status"], "opened");
     assert_eq!(result["pullRequest"], format!("{}/acme/api/pull/1", gh.url));
-    assert_eq!(
-        api.termination_log().trim(),
-        String::from_utf8_lossy(&out.stdout).trim()
-    );
+    assert_eq!(api.termination_log().trim(), String::from_utf8_lossy(&out.stdout).trim());
     // ...and one with `run`, all steps in one process.
-    let web = Pod::new(contract(
-        "https://github.com/acme/web",
-        Agent::CopilotCli,
-        PROMPT,
-    ));
+    let web = Pod::new(contract("https://github.com/acme/web", Agent::CopilotCli, PROMPT));
     let out = web.runner("run", &gh);
     assert!(out.status.success(), "{}", shown(&out));
     assert_eq!(result_line(&out)["status"], "opened");
@@ -62,71 +46,37 @@ fn whole_flow_for_two_repositories() {
         assert_eq!(pull.head, "bot:bca/c0ffee1234");
         assert_eq!(pull.base, "main");
         assert_eq!(pull.title, "Add a line to the README");
-        assert!(
-            pull.body
-                .contains("```text\nAdd a line to the README\n\nKeep it short.\n```"),
-            "{}",
-            pull.body
-        );
-        assert!(pull.body.contains("copilot-cli") && pull.body.contains("c0ffee1234"));
+        // Title, body and commit message are the contract's, as bca rendered them.
+        assert_eq!(pull.body, format!("Made by the agent from this prompt:\n\n{PROMPT}\n"));
     }
     // The fork's branch holds the agent's edit on top of the upstream head.
     assert!(gh.repo_exists("bot/api"));
-    assert_eq!(
-        gh.show("bot/api", "bca/c0ffee1234:README.md"),
-        "# api\nchanged by the agent\n"
-    );
-    assert_eq!(
-        gh.show("bot/api", "bca/c0ffee1234~1").lines().next(),
-        gh.show("acme/api", "main").lines().next()
-    );
-    let message = git(
-        &gh.bare("bot/api"),
-        &["log", "-1", "--format=%B", "bca/c0ffee1234"],
-    );
-    assert!(message.starts_with("Add a line to the README\n\nAdd a line to the README\n\nKeep it short.\n\nChange: c0ffee1234\nAgent: copilot-cli\n"), "{message}");
+    assert_eq!(gh.show("bot/api", "bca/c0ffee1234:README.md"), "# api\nchanged by the agent\n");
+    assert_eq!(gh.show("bot/api", "bca/c0ffee1234~1").lines().next(), gh.show("acme/api", "main").lines().next());
+    let message = git(&gh.bare("bot/api"), &["log", "-1", "--format=%B", "bca/c0ffee1234"]);
+    assert_eq!(message, format!("Add a line to the README\n\n{PROMPT}\n\nChange: c0ffee1234\n\n"));
     // The agent ran in the clone, headless, with the prompt as one argument.
-    assert_eq!(
-        api.agent_argv(),
-        ["-p", PROMPT, "--allow-all-tools", "--no-auto-update"]
-    );
+    assert_eq!(api.agent_argv(), ["-p", PROMPT, "--allow-all-tools", "--no-auto-update"]);
 }
 
 #[test]
 fn second_run_updates_the_same_pull_request() {
     let gh = stand_in();
-    let first = Pod::new(contract(
-        "https://github.com/acme/api",
-        Agent::CopilotCli,
-        PROMPT,
-    ));
+    let first = Pod::new(contract("https://github.com/acme/api", Agent::CopilotCli, PROMPT));
     assert_eq!(result_line(&first.run_steps(&gh))["status"], "opened");
-    let second = Pod::new(contract(
-        "https://github.com/acme/api",
-        Agent::CopilotCli,
-        PROMPT,
-    ));
+    let second = Pod::new(contract("https://github.com/acme/api", Agent::CopilotCli, PROMPT));
     second.agent_does("echo 'changed again' >> README.md");
     let out = second.run_steps(&gh);
     assert_eq!(result_line(&out)["status"], "updated", "{}", shown(&out));
     assert_eq!(gh.pulls().len(), 1);
-    assert_eq!(
-        gh.show("bot/api", "bca/c0ffee1234:README.md"),
-        "# api\nchanged again\n"
-    );
-    assert!(gh
-        .log()
-        .contains(&"PATCH /repos/acme/api/pulls/1".to_string()));
+    assert_eq!(gh.show("bot/api", "bca/c0ffee1234:README.md"), "# api\nchanged again\n");
+    assert!(gh.log().contains(&"PATCH /repos/acme/api/pulls/1".to_string()));
 }
 
 #[test]
 fn no_changes_means_no_branch_and_no_pull_request() {
     let gh = stand_in();
-    let pod = Pod::new(contract(
-        "https://github.com/acme/api",
-        Agent::CopilotCli,
-        PROMPT,
-    ));
+    let pod = Pod::new(contract("https://github.com/acme/api", Agent::CopilotCli, PROMPT));
     pod.agent_does("true");
     let out = pod.run_steps(&gh);
     assert!(out.status.success(), "{}", shown(&out));
@@ -143,26 +93,16 @@ fn stale_fork_is_reused_and_the_branch_starts_at_the_upstream_head() {
     let gh = stand_in();
     gh.add_fork("bot/api", "acme/api");
     gh.commit("acme/api", "main", "NEW.md", "upstream moved on\n");
-    let pod = Pod::new(contract(
-        "https://github.com/acme/api",
-        Agent::CopilotCli,
-        PROMPT,
-    ));
+    let pod = Pod::new(contract("https://github.com/acme/api", Agent::CopilotCli, PROMPT));
     let out = pod.run_steps(&gh);
     assert!(out.status.success(), "{}", shown(&out));
-    assert!(
-        !gh.log().iter().any(|l| l.ends_with("/forks")),
-        "an existing fork must be reused"
-    );
+    assert!(!gh.log().iter().any(|l| l.ends_with("/forks")), "an existing fork must be reused");
     // The shallow clone could not be pushed to the stale fork as it was.
     assert!(String::from_utf8_lossy(&out.stderr)
         .contains("the fork lacks the base commit: fetching history and pushing again"));
     let parent = git(&gh.bare("bot/api"), &["rev-parse", "bca/c0ffee1234~1"]);
     assert_eq!(parent.trim(), gh.head("acme/api", "main").unwrap());
-    assert_eq!(
-        gh.show("bot/api", "bca/c0ffee1234:NEW.md"),
-        "upstream moved on\n"
-    );
+    assert_eq!(gh.show("bot/api", "bca/c0ffee1234:NEW.md"), "upstream moved on\n");
 }
 
 #[test]
@@ -186,7 +126,9 @@ fn missing_base_branch_is_a_permanent_error() {
     let pod = Pod::new(c);
     let out = pod.run_steps(&gh);
     assert_eq!(out.status.code(), Some(3), "{}", shown(&out));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("the base branch develop does not exist in https://github.com/acme/api: fix spec.branch in the Change"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains(
+        "the base branch develop does not exist in https://github.com/acme/api: fix spec.branch in the Change"
+    ));
 }
 
 #[test]
@@ -203,30 +145,15 @@ fn context_reaches_the_agent_and_stays_out_of_the_commit() {
     let out = pod.run_steps(&gh);
     assert!(out.status.success(), "{}", shown(&out));
     let copy = pod.path("agent-record/context-copy");
-    assert_eq!(
-        std::fs::read_to_string(copy.join("AGENTS.md")).unwrap(),
-        "Always run the tests.\n"
-    );
-    assert_eq!(
-        std::fs::read_to_string(copy.join("resources/01-style.md")).unwrap(),
-        "Use tabs.\n"
-    );
+    assert_eq!(std::fs::read_to_string(copy.join("AGENTS.md")).unwrap(), "Always run the tests.\n");
+    assert_eq!(std::fs::read_to_string(copy.join("resources/01-style.md")).unwrap(), "Use tabs.\n");
     let prompt = &pod.agent_argv()[1];
     assert!(prompt.starts_with(PROMPT), "{prompt}");
-    assert!(
-        prompt.contains("/context/AGENTS.md: instructions to follow"),
-        "{prompt}"
-    );
-    assert!(
-        prompt.contains("/context/resources/01-style.md: reference material"),
-        "{prompt}"
-    );
+    assert!(prompt.contains("/context/AGENTS.md: instructions to follow"), "{prompt}");
+    assert!(prompt.contains("/context/resources/01-style.md: reference material"), "{prompt}");
     let argv = pod.agent_argv();
     assert_eq!(argv[argv.len() - 2], "--add-dir");
-    let tree = git(
-        &gh.bare("bot/api"),
-        &["ls-tree", "-r", "--name-only", "bca/c0ffee1234"],
-    );
+    let tree = git(&gh.bare("bot/api"), &["ls-tree", "-r", "--name-only", "bca/c0ffee1234"]);
     assert_eq!(tree, "README.md\nsrc/main.rs\n");
 }
 
@@ -234,11 +161,7 @@ fn context_reaches_the_agent_and_stays_out_of_the_commit() {
 fn hostile_prompt_arrives_byte_exact() {
     let gh = stand_in();
     let prompt = "It's \"quoted\" $(rm -rf /) `whoami` ${HOME} \\ \n\ttabs\r\nüñïçødé ✓ 日本語 🦀\n-p --yolo\n";
-    let pod = Pod::new(contract(
-        "https://github.com/acme/api",
-        Agent::GeminiCli,
-        prompt,
-    ));
+    let pod = Pod::new(contract("https://github.com/acme/api", Agent::GeminiCli, prompt));
     let out = pod.run_steps(&gh);
     assert!(out.status.success(), "{}", shown(&out));
     assert_eq!(pod.agent_argv(), ["-p", prompt, "--yolo", "--skip-trust"]);
@@ -247,11 +170,7 @@ fn hostile_prompt_arrives_byte_exact() {
 #[test]
 fn gemini_gets_its_key_and_a_trusted_workspace() {
     let gh = stand_in();
-    let pod = Pod::new(contract(
-        "https://github.com/acme/api",
-        Agent::GeminiCli,
-        PROMPT,
-    ));
+    let pod = Pod::new(contract("https://github.com/acme/api", Agent::GeminiCli, PROMPT));
     let out = pod.run_steps(&gh);
     assert!(out.status.success(), "{}", shown(&out));
     let env = pod.agent_env();
@@ -263,11 +182,7 @@ fn gemini_gets_its_key_and_a_trusted_workspace() {
 #[test]
 fn no_token_in_the_workspace_git_config_argv_agent_environment_or_logs() {
     let gh = stand_in();
-    let pod = Pod::new(contract(
-        "https://github.com/acme/api",
-        Agent::CopilotCli,
-        PROMPT,
-    ));
+    let pod = Pod::new(contract("https://github.com/acme/api", Agent::CopilotCli, PROMPT));
     // An agent that tries to print its own token.
     pod.agent_does(
         "echo \"my token is $COPILOT_GITHUB_TOKEN\"
@@ -277,49 +192,25 @@ echo x >> README.md",
     assert!(out.status.success(), "{}", shown(&out));
     let holders: Vec<_> = files_containing(pod.dir.path(), GITHUB_TOKEN)
         .into_iter()
-        .map(|p| {
-            p.strip_prefix(pod.dir.path())
-                .unwrap()
-                .display()
-                .to_string()
-        })
+        .map(|p| p.strip_prefix(pod.dir.path()).unwrap().display().to_string())
         .collect();
     assert_eq!(holders, ["secrets/github-token"]);
     let config = std::fs::read_to_string(pod.path("workspace/repo/.git/config")).unwrap();
-    assert!(
-        !config.contains(GITHUB_TOKEN) && !config.contains("x-access-token"),
-        "{config}"
-    );
+    assert!(!config.contains(GITHUB_TOKEN) && !config.contains("x-access-token"), "{config}");
     let argv = pod.git_argv_log();
     assert!(argv.contains("clone") && argv.contains("push"), "{argv}");
     assert!(!argv.contains(GITHUB_TOKEN));
     let env = pod.agent_env();
     assert!(env.contains(&format!("COPILOT_GITHUB_TOKEN={COPILOT_TOKEN}\n")));
     assert!(!env.contains(GITHUB_TOKEN));
-    for var in [
-        "GITHUB_TOKEN=",
-        "GH_TOKEN=",
-        "GITHUB_API_URL=",
-        "BCA_ASKPASS_TOKEN_FILE=",
-    ] {
-        assert!(
-            !env.lines().any(|l| l.starts_with(var)),
-            "{var} reached the agent"
-        );
+    for var in ["GITHUB_TOKEN=", "GH_TOKEN=", "GITHUB_API_URL=", "BCA_ASKPASS_TOKEN_FILE="] {
+        assert!(!env.lines().any(|l| l.starts_with(var)), "{var} reached the agent");
     }
     // A full run logs the agent's output, redacted.
-    let run = Pod::new(contract(
-        "https://github.com/acme/web",
-        Agent::CopilotCli,
-        PROMPT,
-    ));
+    let run = Pod::new(contract("https://github.com/acme/web", Agent::CopilotCli, PROMPT));
     run.agent_does("echo \"my token is $COPILOT_GITHUB_TOKEN\"\necho x >> README.md");
     let out = run.runner("run", &gh);
-    let logs = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let logs = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     assert!(logs.contains("[copilot] my token is [redacted]"), "{logs}");
     assert!(!logs.contains(GITHUB_TOKEN) && !logs.contains(COPILOT_TOKEN));
 }
@@ -327,11 +218,7 @@ echo x >> README.md",
 #[test]
 fn hooks_and_config_the_agent_plants_do_not_run_in_publish() {
     let gh = stand_in();
-    let pod = Pod::new(contract(
-        "https://github.com/acme/api",
-        Agent::CopilotCli,
-        PROMPT,
-    ));
+    let pod = Pod::new(contract("https://github.com/acme/api", Agent::CopilotCli, PROMPT));
     let marker = pod.path("pwned");
     pod.agent_does(&format!(
         "git config core.fsmonitor 'touch {m}.fsmonitor; false'\n\
@@ -343,21 +230,14 @@ fn hooks_and_config_the_agent_plants_do_not_run_in_publish() {
     let out = pod.run_steps(&gh);
     assert!(out.status.success(), "{}", shown(&out));
     for suffix in ["fsmonitor", "helper", "hook"] {
-        assert!(
-            !pod.path(&format!("pwned.{suffix}")).exists(),
-            "the agent's {suffix} ran in publish"
-        );
+        assert!(!pod.path(&format!("pwned.{suffix}")).exists(), "the agent's {suffix} ran in publish");
     }
 }
 
 #[test]
 fn agent_failure_pushes_nothing() {
     let gh = stand_in();
-    let pod = Pod::new(contract(
-        "https://github.com/acme/api",
-        Agent::CopilotCli,
-        PROMPT,
-    ));
+    let pod = Pod::new(contract("https://github.com/acme/api", Agent::CopilotCli, PROMPT));
     pod.agent_does("echo 'model unavailable' >&2\nexit 7");
     for step in ["fork", "clone"] {
         assert!(pod.runner(step, &gh).status.success());
@@ -367,9 +247,7 @@ fn agent_failure_pushes_nothing() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("[copilot] model unavailable"), "{stderr}");
     assert!(stderr.contains("https://github.com/acme/api: copilot (copilot-cli) failed (exit status: 7); its output is above. Nothing was committed or pushed"), "{stderr}");
-    assert!(pod
-        .termination_log()
-        .starts_with("agent: https://github.com/acme/api: copilot"));
+    assert!(pod.termination_log().starts_with("agent: https://github.com/acme/api: copilot"));
     assert_eq!(gh.head("bot/api", "bca/c0ffee1234"), None);
     assert!(gh.pulls().is_empty());
 }
@@ -377,27 +255,16 @@ fn agent_failure_pushes_nothing() {
 #[test]
 fn missing_agent_cli_is_named() {
     let gh = stand_in();
-    let pod = Pod::new(contract(
-        "https://github.com/acme/api",
-        Agent::CopilotCli,
-        PROMPT,
-    ));
+    let pod = Pod::new(contract("https://github.com/acme/api", Agent::CopilotCli, PROMPT));
     std::fs::remove_file(pod.path("bin/copilot")).unwrap();
     // PATH without any real copilot: only the pod's bin (git) and the system's.
     let out = pod
         .runner_command("run", &gh)
-        .env(
-            "PATH",
-            format!("{}:/usr/bin:/bin", pod.path("bin").display()),
-        )
+        .env("PATH", format!("{}:/usr/bin:/bin", pod.path("bin").display()))
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2), "{}", shown(&out));
-    assert!(
-        String::from_utf8_lossy(&out.stderr).contains("cannot start copilot (copilot-cli)"),
-        "{}",
-        shown(&out)
-    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot start copilot (copilot-cli)"), "{}", shown(&out));
 }
 
 // --- GitHub's errors ---
@@ -405,11 +272,7 @@ fn missing_agent_cli_is_named() {
 #[test]
 fn rejected_token_names_the_secret_key() {
     let gh = stand_in();
-    let pod = Pod::new(contract(
-        "https://github.com/acme/api",
-        Agent::CopilotCli,
-        PROMPT,
-    ));
+    let pod = Pod::new(contract("https://github.com/acme/api", Agent::CopilotCli, PROMPT));
     std::fs::write(pod.path("secrets/github-token"), "ghp_expired_token_000").unwrap();
     let out = pod.runner("fork", &gh);
     assert_eq!(out.status.code(), Some(3), "{}", shown(&out));
@@ -421,77 +284,43 @@ fn rejected_token_names_the_secret_key() {
 #[test]
 fn unknown_repository_is_not_found_or_no_access() {
     let gh = stand_in();
-    let pod = Pod::new(contract(
-        "https://github.com/acme/nope",
-        Agent::CopilotCli,
-        PROMPT,
-    ));
+    let pod = Pod::new(contract("https://github.com/acme/nope", Agent::CopilotCli, PROMPT));
     let out = pod.runner("fork", &gh);
     assert_eq!(out.status.code(), Some(3), "{}", shown(&out));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("repository acme/nope not found, or the token in secret key github-token has no access to it"));
+    assert!(String::from_utf8_lossy(&out.stderr)
+        .contains("repository acme/nope not found, or the token in secret key github-token has no access to it"));
 }
 
 #[test]
 fn rate_limits_are_waited_out() {
     let gh = stand_in();
-    gh.fail(
-        "GET",
-        "/repos/acme/api",
-        429,
-        &[("Retry-After", "1")],
-        r#"{"message":"API rate limit exceeded"}"#,
-        1,
-    );
-    let reset = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-        + 1;
+    gh.fail("GET", "/repos/acme/api", 429, &[("Retry-After", "1")], r#"{"message":"API rate limit exceeded"}"#, 1);
+    let reset = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() + 1;
     gh.fail(
         "GET",
         "/user",
         403,
-        &[
-            ("x-ratelimit-remaining", "0"),
-            ("x-ratelimit-reset", &reset.to_string()),
-        ],
+        &[("x-ratelimit-remaining", "0"), ("x-ratelimit-reset", &reset.to_string())],
         r#"{"message":"API rate limit exceeded for user"}"#,
         1,
     );
-    let pod = Pod::new(contract(
-        "https://github.com/acme/api",
-        Agent::CopilotCli,
-        PROMPT,
-    ));
+    let pod = Pod::new(contract("https://github.com/acme/api", Agent::CopilotCli, PROMPT));
     let out = pod.runner("fork", &gh);
     assert!(out.status.success(), "{}", shown(&out));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        stderr.contains("GET /repos/acme/api: 429, retrying in 1s"),
-        "{stderr}"
-    );
+    assert!(stderr.contains("GET /repos/acme/api: 429, retrying in 1s"), "{stderr}");
     assert!(stderr.contains("GET /user: 403, retrying in"), "{stderr}");
 }
 
 #[test]
 fn rate_limit_that_does_not_lift_is_retryable() {
     let gh = stand_in();
-    gh.fail(
-        "GET",
-        "/repos/acme/api",
-        429,
-        &[("Retry-After", "1")],
-        r#"{"message":"API rate limit exceeded"}"#,
-        10,
-    );
-    let pod = Pod::new(contract(
-        "https://github.com/acme/api",
-        Agent::CopilotCli,
-        PROMPT,
-    ));
+    gh.fail("GET", "/repos/acme/api", 429, &[("Retry-After", "1")], r#"{"message":"API rate limit exceeded"}"#, 10);
+    let pod = Pod::new(contract("https://github.com/acme/api", Agent::CopilotCli, PROMPT));
     let out = pod.runner("fork", &gh);
     assert_eq!(out.status.code(), Some(1), "{}", shown(&out));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("GitHub kept answering 429 to GET /repos/acme/api (API rate limit exceeded) after 4 attempts"));
+    assert!(String::from_utf8_lossy(&out.stderr)
+        .contains("GitHub kept answering 429 to GET /repos/acme/api (API rate limit exceeded) after 4 attempts"));
 }
 
 #[test]
@@ -505,11 +334,7 @@ fn refused_pull_request_gives_githubs_reason() {
         r#"{"message":"Validation Failed","errors":[{"resource":"PullRequest","code":"custom","message":"No commits between main and bot:bca/c0ffee1234"}]}"#,
         1,
     );
-    let pod = Pod::new(contract(
-        "https://github.com/acme/api",
-        Agent::CopilotCli,
-        PROMPT,
-    ));
+    let pod = Pod::new(contract("https://github.com/acme/api", Agent::CopilotCli, PROMPT));
     let out = pod.run_steps(&gh);
     assert_eq!(out.status.code(), Some(3), "{}", shown(&out));
     assert!(String::from_utf8_lossy(&out.stderr).contains("GitHub refused to open the pull request from bot:bca/c0ffee1234 into acme/api:main (422): Validation Failed: No commits between main and bot:bca/c0ffee1234"), "{}", shown(&out));
@@ -519,15 +344,10 @@ fn refused_pull_request_gives_githubs_reason() {
 fn existing_repository_that_is_not_a_fork_is_refused() {
     let gh = stand_in();
     gh.add_repo("bot/api", &[("README.md", "mine\n")], &[]);
-    let pod = Pod::new(contract(
-        "https://github.com/acme/api",
-        Agent::CopilotCli,
-        PROMPT,
-    ));
+    let pod = Pod::new(contract("https://github.com/acme/api", Agent::CopilotCli, PROMPT));
     let out = pod.runner("fork", &gh);
     assert_eq!(out.status.code(), Some(3), "{}", shown(&out));
-    assert!(String::from_utf8_lossy(&out.stderr)
-        .contains("bot/api exists and is not a fork of acme/api"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("bot/api exists and is not a fork of acme/api"));
 }
 
 #[test]
@@ -545,11 +365,7 @@ fn fork_into_an_organisation() {
 #[test]
 fn missing_contract_is_a_usage_error() {
     let gh = stand_in();
-    let pod = Pod::new(contract(
-        "https://github.com/acme/api",
-        Agent::CopilotCli,
-        PROMPT,
-    ));
+    let pod = Pod::new(contract("https://github.com/acme/api", Agent::CopilotCli, PROMPT));
     std::fs::remove_file(pod.path("etc/run-contract.json")).unwrap();
     let out = pod.runner("fork", &gh);
     assert_eq!(out.status.code(), Some(2), "{}", shown(&out));

@@ -11,9 +11,7 @@ use super::values::{BranchName, HttpUrl, ImageRef, Invalid, RepoUrl};
 use super::yaml::{Node, NodeKind, ScalarType};
 
 pub fn decode(root: &Node) -> Result<Change, Vec<Diagnostic>> {
-    let mut d = Decoder {
-        diagnostics: Vec::new(),
-    };
+    let mut d = Decoder { diagnostics: Vec::new() };
     let change = d.change(root);
     match change {
         Some(change) if d.diagnostics.is_empty() => Ok(change),
@@ -37,10 +35,7 @@ struct Fields<'a> {
 
 impl<'a> Fields<'a> {
     fn get(&self, name: &str) -> Option<&'a Node> {
-        self.entries
-            .iter()
-            .find(|(k, _)| key_text(k) == name)
-            .map(|(_, v)| v)
+        self.entries.iter().find(|(k, _)| key_text(k) == name).map(|(_, v)| v)
     }
 }
 
@@ -71,52 +66,25 @@ impl Decoder {
     }
 
     fn change(&mut self, root: &Node) -> Option<Change> {
-        let fields = self.mapping(
-            root,
-            "",
-            Span::START,
-            "a Change: a mapping with kind, apiVersion and spec",
-        )?;
-        let kind = self
-            .constant(&fields, "", "kind", "Change")
-            .map(|()| Kind::Change);
-        let api_version = self
-            .constant(&fields, "", "apiVersion", "v1")
-            .map(|()| ApiVersion::V1);
+        let fields = self.mapping(root, "", Span::START, "a Change: a mapping with kind, apiVersion and spec")?;
+        let kind = self.constant(&fields, "", "kind", "Change").map(|()| Kind::Change);
+        let api_version = self.constant(&fields, "", "apiVersion", "v1").map(|()| ApiVersion::V1);
         let spec = match self.required(&fields, "", "spec") {
             Some(node) => {
-                let anchor = fields
-                    .entries
-                    .iter()
-                    .find(|(k, _)| key_text(k) == "spec")
-                    .map_or(node.span, |(k, _)| k.span);
+                let anchor =
+                    fields.entries.iter().find(|(k, _)| key_text(k) == "spec").map_or(node.span, |(k, _)| k.span);
                 self.spec(node, anchor)
             }
             None => None,
         };
-        Some(Change {
-            kind: kind?,
-            api_version: api_version?,
-            spec: spec?,
-        })
+        Some(Change { kind: kind?, api_version: api_version?, spec: spec? })
     }
 
     fn spec(&mut self, node: &Node, anchor: Span) -> Option<Spec> {
-        let fields = self.mapping(
-            node,
-            "spec",
-            anchor,
-            "a mapping with prompt, repos and agent",
-        )?;
-        let prompt = self
-            .required(&fields, "spec", "prompt")
-            .and_then(|n| self.prompt(n));
-        let repos = self
-            .required(&fields, "spec", "repos")
-            .and_then(|n| self.repos(n));
-        let agent = self
-            .required(&fields, "spec", "agent")
-            .and_then(|n| self.agent(n));
+        let fields = self.mapping(node, "spec", anchor, "a mapping with prompt, repos and agent")?;
+        let prompt = self.required(&fields, "spec", "prompt").and_then(|n| self.prompt(n));
+        let repos = self.required(&fields, "spec", "repos").and_then(|n| self.repos(n));
+        let agent = self.required(&fields, "spec", "agent").and_then(|n| self.agent(n));
         let branch = match self.optional(&fields, "branch") {
             Some(n) => self.value(n, "spec.branch", BranchName::parse),
             None => Some(BranchName::default()),
@@ -126,12 +94,7 @@ impl Decoder {
             None => Some(None),
         };
         let resources = match self.optional(&fields, "resources") {
-            Some(n) => self.list(
-                n,
-                "spec.resources",
-                "a list of http(s) URLs",
-                HttpUrl::parse,
-            ),
+            Some(n) => self.list(n, "spec.resources", "a list of http(s) URLs", HttpUrl::parse),
             None => Some(Vec::new()),
         };
         let image = match self.optional(&fields, "image") {
@@ -150,31 +113,14 @@ impl Decoder {
     }
 
     /// Checks that `node` is a mapping whose keys are all known fields.
-    fn mapping<'a>(
-        &mut self,
-        node: &'a Node,
-        path: &str,
-        anchor: Span,
-        expected: &str,
-    ) -> Option<Fields<'a>> {
+    fn mapping<'a>(&mut self, node: &'a Node, path: &str, anchor: Span, expected: &str) -> Option<Fields<'a>> {
         let NodeKind::Map(entries) = &node.kind else {
-            let at = if matches!(node.kind, NodeKind::Scalar(_)) {
-                node.span
-            } else {
-                anchor
-            };
-            self.error(
-                at,
-                path,
-                format!("expected {expected}, found {}", node.describe()),
-            );
+            let at = if matches!(node.kind, NodeKind::Scalar(_)) { node.span } else { anchor };
+            self.error(at, path, format!("expected {expected}, found {}", node.describe()));
             return None;
         };
-        let (known, what): (&[&str], &str) = if path.is_empty() {
-            (&CHANGE_FIELDS, "at the top level")
-        } else {
-            (&SPEC_FIELDS, "in spec")
-        };
+        let (known, what): (&[&str], &str) =
+            if path.is_empty() { (&CHANGE_FIELDS, "at the top level") } else { (&SPEC_FIELDS, "in spec") };
         let mut typos = Vec::new();
         for (key, _) in entries {
             let name = key_text(key);
@@ -190,11 +136,7 @@ impl Decoder {
                 self.error(key.span, &join(path, name), message);
             }
         }
-        Some(Fields {
-            entries,
-            anchor,
-            typos,
-        })
+        Some(Fields { entries, anchor, typos })
     }
 
     fn required<'a>(&mut self, fields: &Fields<'a>, path: &str, name: &str) -> Option<&'a Node> {
@@ -206,17 +148,14 @@ impl Decoder {
             } else {
                 format!("missing field \"{name}\" in {path}")
             };
-            self.diagnostics
-                .push(Diagnostic::new(fields.anchor, at, message).with_help(field_hint(name)));
+            self.diagnostics.push(Diagnostic::new(fields.anchor, at, message).with_help(field_hint(name)));
         }
         node
     }
 
     /// Optional fields may be left out or set to null.
     fn optional<'a>(&mut self, fields: &Fields<'a>, name: &str) -> Option<&'a Node> {
-        fields
-            .get(name)
-            .filter(|n| !matches!(&n.kind, NodeKind::Scalar(s) if s.resolve() == ScalarType::Null))
+        fields.get(name).filter(|n| !matches!(&n.kind, NodeKind::Scalar(s) if s.resolve() == ScalarType::Null))
     }
 
     fn constant(&mut self, fields: &Fields, path: &str, name: &str, value: &str) -> Option<()> {
@@ -226,12 +165,8 @@ impl Decoder {
             return Some(());
         }
         self.diagnostics.push(
-            Diagnostic::new(
-                node.span,
-                name,
-                format!("expected {name}: {value}, found \"{found}\""),
-            )
-            .with_help(format!("write `{name}: {value}`")),
+            Diagnostic::new(node.span, name, format!("expected {name}: {value}, found \"{found}\""))
+                .with_help(format!("write `{name}: {value}`")),
         );
         None
     }
@@ -241,32 +176,19 @@ impl Decoder {
         match &node.kind {
             NodeKind::Scalar(s) if s.resolve() == ScalarType::Str => Some(&s.value),
             NodeKind::Scalar(s) if s.resolve() != ScalarType::Null => {
-                let d = Diagnostic::new(
-                    node.span,
-                    path,
-                    format!("expected a string, found {}", node.describe()),
-                )
-                .with_help(format!("quote it: \"{}\"", s.value));
+                let d = Diagnostic::new(node.span, path, format!("expected a string, found {}", node.describe()))
+                    .with_help(format!("quote it: \"{}\"", s.value));
                 self.diagnostics.push(d);
                 None
             }
             _ => {
-                self.error(
-                    node.span,
-                    path,
-                    format!("expected a string, found {}", node.describe()),
-                );
+                self.error(node.span, path, format!("expected a string, found {}", node.describe()));
                 None
             }
         }
     }
 
-    fn value<T>(
-        &mut self,
-        node: &Node,
-        path: &str,
-        parse: impl Fn(&str) -> Result<T, Invalid>,
-    ) -> Option<T> {
+    fn value<T>(&mut self, node: &Node, path: &str, parse: impl Fn(&str) -> Result<T, Invalid>) -> Option<T> {
         let text = self.string(node, path)?;
         match parse(text) {
             Ok(v) => Some(v),
@@ -286,12 +208,8 @@ impl Decoder {
     ) -> Option<Vec<T>> {
         let NodeKind::Seq(items) = &node.kind else {
             self.diagnostics.push(
-                Diagnostic::new(
-                    node.span,
-                    path,
-                    format!("expected {expected}, found {}", node.describe()),
-                )
-                .with_help("write each entry on its own line, starting with \"- \""),
+                Diagnostic::new(node.span, path, format!("expected {expected}, found {}", node.describe()))
+                    .with_help("write each entry on its own line, starting with \"- \""),
             );
             return None;
         };
@@ -309,10 +227,9 @@ impl Decoder {
     fn prompt(&mut self, node: &Node) -> Option<String> {
         let text = self.string(node, "spec.prompt")?;
         if text.trim().is_empty() {
-            self.diagnostics.push(
-                Diagnostic::new(node.span, "spec.prompt", "the prompt is empty")
-                    .with_help("say what the agent should change, e.g. prompt: \"Add error handling to all HTTP handlers\""),
-            );
+            self.diagnostics.push(Diagnostic::new(node.span, "spec.prompt", "the prompt is empty").with_help(
+                "say what the agent should change, e.g. prompt: \"Add error handling to all HTTP handlers\"",
+            ));
             return None;
         }
         Some(text.to_string())
@@ -322,12 +239,7 @@ impl Decoder {
     /// others are invalid, so one run shows every problem.
     fn repos(&mut self, node: &Node) -> Option<Vec<RepoUrl>> {
         let NodeKind::Seq(items) = &node.kind else {
-            return self.list(
-                node,
-                "spec.repos",
-                "a list of repository URLs",
-                RepoUrl::parse,
-            );
+            return self.list(node, "spec.repos", "a list of repository URLs", RepoUrl::parse);
         };
         if items.is_empty() {
             self.diagnostics.push(
@@ -372,10 +284,7 @@ impl Decoder {
         let names: Vec<&str> = Agent::ALL.iter().map(|a| a.name()).collect();
         let message = match suggest(name, &names) {
             Some(s) => format!("unknown agent \"{name}\": did you mean \"{s}\"?"),
-            None => format!(
-                "unknown agent \"{name}\"; expected one of: {}",
-                names.join(", ")
-            ),
+            None => format!("unknown agent \"{name}\"; expected one of: {}", names.join(", ")),
         };
         self.error(node.span, "spec.agent", message);
         None
@@ -399,15 +308,8 @@ fn suggest(input: &str, known: &[&'static str]) -> Option<&'static str> {
     let lower = input.to_ascii_lowercase();
     known
         .iter()
-        .map(|k| {
-            (
-                strsim::damerau_levenshtein(&lower, &k.to_ascii_lowercase()),
-                *k,
-            )
-        })
-        .filter(|(distance, k)| {
-            *distance <= (k.len() / 3).max(1) || (lower.len() >= 3 && k.starts_with(&lower))
-        })
+        .map(|k| (strsim::damerau_levenshtein(&lower, &k.to_ascii_lowercase()), *k))
+        .filter(|(distance, k)| *distance <= (k.len() / 3).max(1) || (lower.len() >= 3 && k.starts_with(&lower)))
         .min_by_key(|(distance, _)| *distance)
         .map(|(_, k)| k)
 }
@@ -419,14 +321,8 @@ mod tests {
     #[test]
     fn suggests_close_names_only() {
         assert_eq!(suggest("promt", &["prompt", "repos"]), Some("prompt"));
-        assert_eq!(
-            suggest("copiolt-cli", &["copilot-cli", "gemini-cli"]),
-            Some("copilot-cli")
-        );
-        assert_eq!(
-            suggest("gemini", &["copilot-cli", "gemini-cli"]),
-            Some("gemini-cli")
-        );
+        assert_eq!(suggest("copiolt-cli", &["copilot-cli", "gemini-cli"]), Some("copilot-cli"));
+        assert_eq!(suggest("gemini", &["copilot-cli", "gemini-cli"]), Some("gemini-cli"));
         assert_eq!(suggest("Repos", &["prompt", "repos"]), Some("repos"));
         assert_eq!(suggest("banana", &["prompt", "repos"]), None);
     }

@@ -13,11 +13,7 @@ pub struct Span {
 }
 
 impl Span {
-    pub const START: Span = Span {
-        line: 1,
-        col: 1,
-        len: 1,
-    };
+    pub const START: Span = Span { line: 1, col: 1, len: 1 };
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,12 +27,7 @@ pub struct Diagnostic {
 
 impl Diagnostic {
     pub fn new(span: Span, path: impl Into<String>, message: impl Into<String>) -> Diagnostic {
-        Diagnostic {
-            span,
-            path: path.into(),
-            message: message.into(),
-            help: None,
-        }
+        Diagnostic { span, path: path.into(), message: message.into(), help: None }
     }
 
     pub fn with_help(mut self, help: impl Into<String>) -> Diagnostic {
@@ -61,19 +52,9 @@ impl Report {
         let mut out = String::new();
         for d in &self.diagnostics {
             let location = format!("{}:{}:{}:", self.file, d.span.line, d.span.col);
-            let path = if d.path.is_empty() {
-                String::new()
-            } else {
-                format!("{}: ", d.path)
-            };
-            let _ = writeln!(
-                out,
-                "{} {} {}{}",
-                paint.bold(&location),
-                paint.error("error:"),
-                path,
-                paint.bold(&d.message)
-            );
+            let path = if d.path.is_empty() { String::new() } else { format!("{}: ", d.path) };
+            let _ =
+                writeln!(out, "{} {} {}{}", paint.bold(&location), paint.error("error:"), path, paint.bold(&d.message));
             if let Some(line) = self.source.lines().nth(d.span.line.saturating_sub(1)) {
                 let number = d.span.line.to_string();
                 let gutter = " ".repeat(number.len());
@@ -110,9 +91,7 @@ fn window(line: &str, col: usize) -> (String, usize) {
     if chars.len() <= MAX_SHOWN {
         return (line.to_string(), col);
     }
-    let start = col
-        .saturating_sub(MAX_SHOWN / 2)
-        .min(chars.len().saturating_sub(MAX_SHOWN));
+    let start = col.saturating_sub(MAX_SHOWN / 2).min(chars.len().saturating_sub(MAX_SHOWN));
     let end = (start + MAX_SHOWN).min(chars.len());
     let mut shown = String::new();
     if start > 0 {
@@ -128,9 +107,7 @@ fn window(line: &str, col: usize) -> (String, usize) {
 
 /// Control characters would garble the terminal; tabs are kept as one column wide.
 fn printable(line: &str) -> String {
-    line.chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect()
+    line.chars().map(|c| if c.is_control() { ' ' } else { c }).collect()
 }
 
 struct Paint {
@@ -170,16 +147,8 @@ mod tests {
 
     #[test]
     fn shows_the_line_and_underlines_the_span() {
-        let d = Diagnostic::new(
-            Span {
-                line: 3,
-                col: 10,
-                len: 11,
-            },
-            "spec.agent",
-            "unknown agent",
-        )
-        .with_help("pick one");
+        let d =
+            Diagnostic::new(Span { line: 3, col: 10, len: 11 }, "spec.agent", "unknown agent").with_help("pick one");
         assert_eq!(
             report(d).render(false),
             "c.yaml:3:10: error: spec.agent: unknown agent\n  |\n3 |   agent: copiolt-cli\n  |          ^^^^^^^^^^^\n  = help: pick one\n"
@@ -188,41 +157,17 @@ mod tests {
 
     #[test]
     fn clamps_spans_that_run_past_the_line() {
-        let d = Diagnostic::new(
-            Span {
-                line: 1,
-                col: 40,
-                len: 99,
-            },
-            "",
-            "x",
-        );
+        let d = Diagnostic::new(Span { line: 1, col: 40, len: 99 }, "", "x");
         assert!(report(d).render(false).ends_with("  |             ^\n"));
     }
 
     #[test]
     fn long_lines_are_cut_around_the_column() {
         let source = format!("{}X{}", "a".repeat(300), "b".repeat(300));
-        let d = Diagnostic::new(
-            Span {
-                line: 1,
-                col: 301,
-                len: 1,
-            },
-            "",
-            "x",
-        );
-        let shown = Report {
-            file: "f".into(),
-            source,
-            diagnostics: vec![d],
-        }
-        .render(false);
+        let d = Diagnostic::new(Span { line: 1, col: 301, len: 1 }, "", "x");
+        let shown = Report { file: "f".into(), source, diagnostics: vec![d] }.render(false);
         let lines: Vec<&str> = shown.lines().collect();
-        assert_eq!(
-            lines[2],
-            format!("1 | ...{}X{}...", "a".repeat(49), "b".repeat(50))
-        );
+        assert_eq!(lines[2], format!("1 | ...{}X{}...", "a".repeat(49), "b".repeat(50)));
         assert_eq!(lines[3].find('^'), lines[2].find('X'));
     }
 

@@ -15,11 +15,7 @@ pub use source::Source;
 
 /// Parses and checks one Change file. `file` is the name used in error messages.
 pub fn parse(file: &str, bytes: &[u8]) -> Result<Change, Report> {
-    let report = |source: String, diagnostics: Vec<Diagnostic>| Report {
-        file: file.to_string(),
-        source,
-        diagnostics,
-    };
+    let report = |source: String, diagnostics: Vec<Diagnostic>| Report { file: file.to_string(), source, diagnostics };
     if bytes.len() > source::MAX_FILE_BYTES {
         let d = Diagnostic::new(
             Span::START,
@@ -41,10 +37,7 @@ pub fn parse(file: &str, bytes: &[u8]) -> Result<Change, Report> {
             let d = Diagnostic::new(
                 Span { line, col, len: 1 },
                 "",
-                format!(
-                    "the file is not UTF-8 text (invalid byte 0x{:02x})",
-                    bytes[e.valid_up_to()]
-                ),
+                format!("the file is not UTF-8 text (invalid byte 0x{:02x})", bytes[e.valid_up_to()]),
             )
             .with_help("a Change file is YAML text; save it as UTF-8");
             return Err(report(valid, vec![d]));

@@ -81,12 +81,4 @@ pub struct Spec {
 /// The field names, in the order the schema and the README list them. The decoder
 /// checks keys against these; a test keeps them equal to the schema's properties.
 pub const CHANGE_FIELDS: [&str; 3] = ["kind", "apiVersion", "spec"];
-pub const SPEC_FIELDS: [&str; 7] = [
-    "prompt",
-    "repos",
-    "agent",
-    "branch",
-    "agentsmd",
-    "resources",
-    "image",
-];
+pub const SPEC_FIELDS: [&str; 7] = ["prompt", "repos", "agent", "branch", "agentsmd", "resources", "image"];

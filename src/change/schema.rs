@@ -6,13 +6,10 @@ use schemars::generate::SchemaSettings;
 use super::model::Change;
 
 /// Where the committed schema is published, so editors can fetch it by URL.
-pub const SCHEMA_ID: &str =
-    "https://raw.githubusercontent.com/manno/bca/main/schema/change.schema.json";
+pub const SCHEMA_ID: &str = "https://raw.githubusercontent.com/manno/bca/main/schema/change.schema.json";
 
 pub fn json_schema() -> String {
-    let mut schema = SchemaSettings::draft07()
-        .into_generator()
-        .into_root_schema_for::<Change>();
+    let mut schema = SchemaSettings::draft07().into_generator().into_root_schema_for::<Change>();
     schema.insert("$id".to_string(), SCHEMA_ID.into());
     // Serialising a JSON value cannot fail.
     let mut text = serde_json::to_string_pretty(&schema).expect("schema serialises");
@@ -26,10 +23,7 @@ mod tests {
     use crate::change::model::{CHANGE_FIELDS, SPEC_FIELDS};
 
     fn properties(value: &serde_json::Value) -> Vec<String> {
-        value["properties"]
-            .as_object()
-            .map(|p| p.keys().cloned().collect())
-            .unwrap_or_default()
+        value["properties"].as_object().map(|p| p.keys().cloned().collect()).unwrap_or_default()
     }
 
     #[test]
@@ -38,12 +32,7 @@ mod tests {
         let mut top = properties(&schema);
         let mut spec = properties(&schema["properties"]["spec"]);
         if spec.is_empty() {
-            let name = schema["properties"]["spec"]["allOf"][0]["$ref"]
-                .as_str()
-                .unwrap()
-                .rsplit('/')
-                .next()
-                .unwrap();
+            let name = schema["properties"]["spec"]["allOf"][0]["$ref"].as_str().unwrap().rsplit('/').next().unwrap();
             spec = properties(&schema["definitions"][name]);
         }
         top.sort();

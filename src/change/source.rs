@@ -20,21 +20,10 @@ impl Source {
         let limit = MAX_FILE_BYTES as u64 + 1;
         let mut bytes = Vec::new();
         if path == Path::new("-") {
-            std::io::stdin()
-                .lock()
-                .take(limit)
-                .read_to_end(&mut bytes)?;
-            return Ok(Source {
-                name: "<stdin>".to_string(),
-                bytes,
-            });
+            std::io::stdin().lock().take(limit).read_to_end(&mut bytes)?;
+            return Ok(Source { name: "<stdin>".to_string(), bytes });
         }
-        std::fs::File::open(path)?
-            .take(limit)
-            .read_to_end(&mut bytes)?;
-        Ok(Source {
-            name: path.display().to_string(),
-            bytes,
-        })
+        std::fs::File::open(path)?.take(limit).read_to_end(&mut bytes)?;
+        Ok(Source { name: path.display().to_string(), bytes })
     }
 }

@@ -56,26 +56,19 @@ impl Scalar {
         match v {
             "" | "~" | "null" | "Null" | "NULL" => return ScalarType::Null,
             "true" | "True" | "TRUE" | "false" | "False" | "FALSE" => return ScalarType::Bool,
-            ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" | "-.inf" | "-.Inf"
-            | "-.INF" | ".nan" | ".NaN" | ".NAN" => return ScalarType::Float,
+            ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" | "-.inf" | "-.Inf" | "-.INF" | ".nan" | ".NaN"
+            | ".NAN" => return ScalarType::Float,
             _ => {}
         }
         let digits = v.strip_prefix(['-', '+']).unwrap_or(v);
         let is_int = (!digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()))
-            || v.strip_prefix("0o")
-                .is_some_and(|o| !o.is_empty() && o.bytes().all(|b| (b'0'..=b'7').contains(&b)))
-            || v.strip_prefix("0x")
-                .is_some_and(|h| !h.is_empty() && h.bytes().all(|b| b.is_ascii_hexdigit()));
+            || v.strip_prefix("0o").is_some_and(|o| !o.is_empty() && o.bytes().all(|b| (b'0'..=b'7').contains(&b)))
+            || v.strip_prefix("0x").is_some_and(|h| !h.is_empty() && h.bytes().all(|b| b.is_ascii_hexdigit()));
         if is_int {
             return ScalarType::Int;
         }
-        let looks_numeric = digits
-            .bytes()
-            .next()
-            .is_some_and(|b| b.is_ascii_digit() || b == b'.')
-            && digits
-                .bytes()
-                .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'E' | b'-' | b'+'));
+        let looks_numeric = digits.bytes().next().is_some_and(|b| b.is_ascii_digit() || b == b'.')
+            && digits.bytes().all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'E' | b'-' | b'+'));
         if looks_numeric && v.parse::<f64>().is_ok() {
             return ScalarType::Float;
         }
@@ -107,35 +100,17 @@ pub struct Loaded {
 }
 
 enum Frame {
-    Seq {
-        span: Span,
-        anchor: usize,
-        items: Vec<Node>,
-        size: usize,
-    },
-    Map {
-        span: Span,
-        anchor: usize,
-        entries: Vec<(Node, Node)>,
-        key: Option<Node>,
-        size: usize,
-    },
+    Seq { span: Span, anchor: usize, items: Vec<Node>, size: usize },
+    Map { span: Span, anchor: usize, entries: Vec<(Node, Node)>, key: Option<Node>, size: usize },
 }
 
 /// Parses exactly one YAML document. Syntax errors stop parsing; duplicate keys are
 /// collected and parsing goes on, so a user sees all of them at once.
 pub fn load(text: &str) -> Loaded {
     if let Some(d) = forbidden_character(text) {
-        return Loaded {
-            root: None,
-            diagnostics: vec![d],
-        };
+        return Loaded { root: None, diagnostics: vec![d] };
     }
-    let mut loader = Loader {
-        diagnostics: Vec::new(),
-        anchors: HashMap::new(),
-        nodes: 0,
-    };
+    let mut loader = Loader { diagnostics: Vec::new(), anchors: HashMap::new(), nodes: 0 };
     let root = match loader.run(text) {
         Ok(root) => root,
         Err(fatal) => {
@@ -143,10 +118,7 @@ pub fn load(text: &str) -> Loaded {
             None
         }
     };
-    Loaded {
-        root,
-        diagnostics: loader.diagnostics,
-    }
+    Loaded { root, diagnostics: loader.diagnostics }
 }
 
 struct Loader {
@@ -157,11 +129,7 @@ struct Loader {
 }
 
 fn span_at(mark: &Marker, len: usize) -> Span {
-    Span {
-        line: mark.line(),
-        col: mark.col() + 1,
-        len: len.max(1),
-    }
+    Span { line: mark.line(), col: mark.col() + 1, len: len.max(1) }
 }
 
 impl Loader {
@@ -171,9 +139,7 @@ impl Loader {
         let mut root: Option<Node> = None;
         let mut documents = 0usize;
         loop {
-            let (event, mark) = parser
-                .next_token()
-                .map_err(|e| syntax_error(e.marker(), e.info()))?;
+            let (event, mark) = parser.next_token().map_err(|e| syntax_error(e.marker(), e.info()))?;
             let done = match event {
                 Event::StreamEnd => return Ok(root),
                 Event::StreamStart | Event::DocumentEnd | Event::Nothing => None,
@@ -185,19 +151,13 @@ impl Loader {
                             "",
                             "found a second YAML document; a Change file holds exactly one Change",
                         )
-                        .with_help(
-                            "put each Change in its own file (bca accepts several files at once)",
-                        ));
+                        .with_help("put each Change in its own file (bca accepts several files at once)"));
                     }
                     None
                 }
                 Event::Alias(id) => {
                     let Some(size) = self.anchors.get(&id).map(|n| n.size) else {
-                        return Err(Diagnostic::new(
-                            span_at(&mark, 1),
-                            "",
-                            "alias refers to an unknown anchor",
-                        ));
+                        return Err(Diagnostic::new(span_at(&mark, 1), "", "alias refers to an unknown anchor"));
                     };
                     // Count before cloning: the budget must hold before the memory is spent.
                     self.count(size, &mark)?;
@@ -210,24 +170,12 @@ impl Loader {
                     check_tag(tag.as_ref(), &mark)?;
                     self.count(1, &mark)?;
                     let len = value.chars().count()
-                        + if matches!(
-                            style,
-                            TScalarStyle::SingleQuoted | TScalarStyle::DoubleQuoted
-                        ) {
-                            2
-                        } else {
-                            0
-                        };
-                    let node = Node {
-                        kind: NodeKind::Scalar(Scalar { value, plain }),
-                        span: span_at(&mark, len),
-                        size: 1,
-                    };
+                        + if matches!(style, TScalarStyle::SingleQuoted | TScalarStyle::DoubleQuoted) { 2 } else { 0 };
+                    let node =
+                        Node { kind: NodeKind::Scalar(Scalar { value, plain }), span: span_at(&mark, len), size: 1 };
                     Some((node, anchor))
                 }
-                Event::SequenceStart(anchor, tag) | Event::MappingStart(anchor, tag)
-                    if stack.len() >= MAX_DEPTH =>
-                {
+                Event::SequenceStart(anchor, tag) | Event::MappingStart(anchor, tag) if stack.len() >= MAX_DEPTH => {
                     let _ = (anchor, tag);
                     return Err(Diagnostic::new(
                         span_at(&mark, 1),
@@ -238,54 +186,22 @@ impl Loader {
                 Event::SequenceStart(anchor, tag) => {
                     check_tag(tag.as_ref(), &mark)?;
                     self.count(1, &mark)?;
-                    stack.push(Frame::Seq {
-                        span: span_at(&mark, 1),
-                        anchor,
-                        items: Vec::new(),
-                        size: 1,
-                    });
+                    stack.push(Frame::Seq { span: span_at(&mark, 1), anchor, items: Vec::new(), size: 1 });
                     None
                 }
                 Event::MappingStart(anchor, tag) => {
                     check_tag(tag.as_ref(), &mark)?;
                     self.count(1, &mark)?;
-                    stack.push(Frame::Map {
-                        span: span_at(&mark, 1),
-                        anchor,
-                        entries: Vec::new(),
-                        key: None,
-                        size: 1,
-                    });
+                    stack.push(Frame::Map { span: span_at(&mark, 1), anchor, entries: Vec::new(), key: None, size: 1 });
                     None
                 }
                 Event::SequenceEnd | Event::MappingEnd => match stack.pop() {
-                    Some(Frame::Seq {
-                        span,
-                        anchor,
-                        items,
-                        size,
-                    }) => Some((
-                        Node {
-                            kind: NodeKind::Seq(items),
-                            span,
-                            size,
-                        },
-                        anchor,
-                    )),
-                    Some(Frame::Map {
-                        span,
-                        anchor,
-                        entries,
-                        size,
-                        ..
-                    }) => Some((
-                        Node {
-                            kind: NodeKind::Map(entries),
-                            span,
-                            size,
-                        },
-                        anchor,
-                    )),
+                    Some(Frame::Seq { span, anchor, items, size }) => {
+                        Some((Node { kind: NodeKind::Seq(items), span, size }, anchor))
+                    }
+                    Some(Frame::Map { span, anchor, entries, size, .. }) => {
+                        Some((Node { kind: NodeKind::Map(entries), span, size }, anchor))
+                    }
                     None => None,
                 },
             };
@@ -299,9 +215,7 @@ impl Loader {
                         *size += node.size;
                         items.push(node);
                     }
-                    Some(Frame::Map {
-                        entries, key, size, ..
-                    }) => {
+                    Some(Frame::Map { entries, key, size, .. }) => {
                         *size += node.size;
                         match key.take() {
                             None => {
@@ -309,10 +223,7 @@ impl Loader {
                                     return Err(Diagnostic::new(
                                         node.span,
                                         "",
-                                        format!(
-                                            "a mapping key must be a plain name, found {}",
-                                            node.describe()
-                                        ),
+                                        format!("a mapping key must be a plain name, found {}", node.describe()),
                                     ));
                                 }
                                 *key = Some(node);
@@ -329,9 +240,7 @@ impl Loader {
                                                 dup.line
                                             ),
                                         )
-                                        .with_help(
-                                            "remove one of them; YAML does not say which one wins",
-                                        ),
+                                        .with_help("remove one of them; YAML does not say which one wins"),
                                     );
                                 } else {
                                     entries.push((k, node));
@@ -364,11 +273,7 @@ fn forbidden_character(text: &str) -> Option<Diagnostic> {
     let (line_no, col, c) = text.split('\n').enumerate().find_map(|(i, line)| {
         line.chars()
             .enumerate()
-            .find(|(_, c)| {
-                (c.is_control() && !matches!(c, '\t' | '\r'))
-                    || *c == '\u{fffe}'
-                    || *c == '\u{ffff}'
-            })
+            .find(|(_, c)| (c.is_control() && !matches!(c, '\t' | '\r')) || *c == '\u{fffe}' || *c == '\u{ffff}')
             .map(|(col, c)| (i + 1, col + 1, c))
     })?;
     Some(
@@ -389,10 +294,7 @@ fn scalar_text(node: &Node) -> &str {
 }
 
 fn duplicate_of<'a>(entries: &'a [(Node, Node)], key: &Node) -> Option<&'a Span> {
-    entries
-        .iter()
-        .find(|(k, _)| scalar_text(k) == scalar_text(key))
-        .map(|(k, _)| &k.span)
+    entries.iter().find(|(k, _)| scalar_text(k) == scalar_text(key)).map(|(k, _)| &k.span)
 }
 
 fn is_str_tag(tag: Option<&Tag>) -> bool {
@@ -404,18 +306,11 @@ fn is_str_tag(tag: Option<&Tag>) -> bool {
 fn check_tag(tag: Option<&Tag>, mark: &Marker) -> Result<(), Diagnostic> {
     match tag {
         None => Ok(()),
-        Some(t)
-            if t.handle == "tag:yaml.org,2002:"
-                && matches!(t.suffix.as_str(), "str" | "map" | "seq") =>
-        {
-            Ok(())
+        Some(t) if t.handle == "tag:yaml.org,2002:" && matches!(t.suffix.as_str(), "str" | "map" | "seq") => Ok(()),
+        Some(t) => {
+            Err(Diagnostic::new(span_at(mark, 1), "", format!("unsupported YAML tag \"{}{}\"", t.handle, t.suffix))
+                .with_help("remove the tag; Change files use plain strings, lists and mappings"))
         }
-        Some(t) => Err(Diagnostic::new(
-            span_at(mark, 1),
-            "",
-            format!("unsupported YAML tag \"{}{}\"", t.handle, t.suffix),
-        )
-        .with_help("remove the tag; Change files use plain strings, lists and mappings")),
     }
 }
 
@@ -448,28 +343,10 @@ mod tests {
     #[test]
     fn spans_are_one_based() {
         let node = root("a: 1\nbb:\n  - xyz\n");
-        let NodeKind::Map(entries) = node.kind else {
-            panic!()
-        };
-        let NodeKind::Seq(items) = &entries[1].1.kind else {
-            panic!()
-        };
-        assert_eq!(
-            entries[1].0.span,
-            Span {
-                line: 2,
-                col: 1,
-                len: 2
-            }
-        );
-        assert_eq!(
-            items[0].span,
-            Span {
-                line: 3,
-                col: 5,
-                len: 3
-            }
-        );
+        let NodeKind::Map(entries) = node.kind else { panic!() };
+        let NodeKind::Seq(items) = &entries[1].1.kind else { panic!() };
+        assert_eq!(entries[1].0.span, Span { line: 2, col: 1, len: 2 });
+        assert_eq!(items[0].span, Span { line: 3, col: 5, len: 3 });
     }
 
     #[test]
@@ -490,45 +367,26 @@ mod tests {
             ("e3", ScalarType::Str),
         ];
         for (value, expected) in cases {
-            let s = Scalar {
-                value: value.into(),
-                plain: true,
-            };
+            let s = Scalar { value: value.into(), plain: true };
             assert_eq!(s.resolve(), expected, "{value:?}");
         }
-        assert_eq!(
-            Scalar {
-                value: "12".into(),
-                plain: false
-            }
-            .resolve(),
-            ScalarType::Str
-        );
+        assert_eq!(Scalar { value: "12".into(), plain: false }.resolve(), ScalarType::Str);
     }
 
     #[test]
     fn aliases_expand_within_budget() {
         let node = root("a: &x [1, 2]\nb: *x\n");
-        let NodeKind::Map(entries) = node.kind else {
-            panic!()
-        };
+        let NodeKind::Map(entries) = node.kind else { panic!() };
         assert_eq!(entries[0].1.kind, entries[1].1.kind);
     }
 
     #[test]
     fn duplicate_keys_are_all_reported() {
         let loaded = load("a: 1\na: 2\nb: 1\nb: 2\n");
-        let messages: Vec<_> = loaded
-            .diagnostics
-            .iter()
-            .map(|d| d.message.clone())
-            .collect();
+        let messages: Vec<_> = loaded.diagnostics.iter().map(|d| d.message.clone()).collect();
         assert_eq!(
             messages,
-            [
-                "duplicate key \"a\" (first defined on line 1)",
-                "duplicate key \"b\" (first defined on line 3)"
-            ]
+            ["duplicate key \"a\" (first defined on line 1)", "duplicate key \"b\" (first defined on line 3)"]
         );
     }
 }

@@ -44,12 +44,8 @@ pub fn diff(
     };
     let new_files = files(&rendered.manifests);
     let old_files = read_dir_files(&request.dir)?;
-    let new_jobs: Vec<JobFacts> = rendered
-        .manifests
-        .iter()
-        .filter_map(|m| new_files.get(&m.file_name()))
-        .filter_map(|y| job_facts(y))
-        .collect();
+    let new_jobs: Vec<JobFacts> =
+        rendered.manifests.iter().filter_map(|m| new_files.get(&m.file_name())).filter_map(|y| job_facts(y)).collect();
     let old_jobs: Vec<JobFacts> = committed_order(&old_files)
         .into_iter()
         .filter_map(|name| match old_files.get(&name) {
@@ -60,9 +56,7 @@ pub fn diff(
     let renames: BTreeMap<String, String> = old_jobs
         .iter()
         .filter_map(|old| {
-            let new = new_jobs
-                .iter()
-                .find(|n| n.repository == old.repository && n.name != old.name)?;
+            let new = new_jobs.iter().find(|n| n.repository == old.repository && n.name != old.name)?;
             Some((job_file(&old.name), job_file(&new.name)))
         })
         .collect();
@@ -73,11 +67,7 @@ pub fn diff(
 
     let mut stdout = String::new();
     for d in &diffs {
-        stdout.push_str(&if stdout_color {
-            colorize(&d.unified)
-        } else {
-            d.unified.clone()
-        });
+        stdout.push_str(&if stdout_color { colorize(&d.unified) } else { d.unified.clone() });
     }
     stdout.push('\n');
     let summary = summarize(&old_jobs, &new_jobs);
@@ -85,11 +75,7 @@ pub fn diff(
         stdout.push_str(line);
         stdout.push('\n');
     }
-    let stray: Vec<&str> = diffs
-        .iter()
-        .filter(|d| d.status == FileStatus::Stray)
-        .map(|d| d.name.as_str())
-        .collect();
+    let stray: Vec<&str> = diffs.iter().filter(|d| d.status == FileStatus::Stray).map(|d| d.name.as_str()).collect();
     if !stray.is_empty() {
         stdout.push_str(&format!(
             "{} not written by bca: {} (bca render --force would delete {})\n",
@@ -108,11 +94,7 @@ pub fn diff(
     }
     stdout.push_str(&summary.totals());
     stdout.push('\n');
-    Ok(Outcome {
-        stdout,
-        stderr: String::new(),
-        code: EXIT_INVALID,
-    })
+    Ok(Outcome { stdout, stderr: String::new(), code: EXIT_INVALID })
 }
 
 fn job_file(name: &str) -> String {
@@ -126,12 +108,7 @@ fn committed_order(found: &BTreeMap<String, Found>) -> Vec<String> {
             .ok()
             .and_then(|docs| docs.into_iter().next())
             .and_then(|doc| doc["resources"].as_vec().cloned())
-            .map(|items| {
-                items
-                    .iter()
-                    .filter_map(|i| i.as_str().map(str::to_string))
-                    .collect()
-            })
+            .map(|items| items.iter().filter_map(|i| i.as_str().map(str::to_string)).collect())
             .unwrap_or_default(),
         _ => Vec::new(),
     };

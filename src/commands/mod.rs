@@ -57,10 +57,7 @@ pub fn load_files(paths: &[PathBuf]) -> anyhow::Result<Vec<Loaded>> {
     for path in paths {
         let source = Source::read(path).with_context(|| format!("reading {}", path.display()))?;
         out.push(match change::parse(&source.name, &source.bytes) {
-            Ok(change) => Loaded::Valid {
-                name: source.name,
-                change,
-            },
+            Ok(change) => Loaded::Valid { name: source.name, change },
             Err(report) => Loaded::Invalid(report),
         });
     }
@@ -68,10 +65,7 @@ pub fn load_files(paths: &[PathBuf]) -> anyhow::Result<Vec<Loaded>> {
 }
 
 /// The valid Changes, or the rendered errors of the invalid ones.
-pub fn valid_changes(
-    paths: &[PathBuf],
-    style: Style,
-) -> anyhow::Result<Result<Vec<(String, Change)>, Outcome>> {
+pub fn valid_changes(paths: &[PathBuf], style: Style) -> anyhow::Result<Result<Vec<(String, Change)>, Outcome>> {
     let mut changes = Vec::new();
     let mut errors = String::new();
     for loaded in load_files(paths)? {
@@ -83,11 +77,7 @@ pub fn valid_changes(
     if errors.is_empty() {
         Ok(Ok(changes))
     } else {
-        Ok(Err(Outcome {
-            stdout: String::new(),
-            stderr: errors,
-            code: EXIT_INVALID,
-        }))
+        Ok(Err(Outcome { stdout: String::new(), stderr: errors, code: EXIT_INVALID }))
     }
 }
 
@@ -106,18 +96,11 @@ pub fn render_files(
         Ok(changes) => changes,
         Err(outcome) => return Ok(Err(outcome)),
     };
-    let inputs: Vec<Input> = changes
-        .iter()
-        .map(|(file, change)| Input { file, change })
-        .collect();
+    let inputs: Vec<Input> = changes.iter().map(|(file, change)| Input { file, change }).collect();
     let rendered = match crate::render::render(&inputs, options, env) {
         Ok(rendered) => rendered,
         Err(e @ RenderError::DuplicateJob { .. }) => {
-            return Ok(Err(Outcome {
-                stderr: format!("bca: error: {e}\n"),
-                code: EXIT_INVALID,
-                ..Outcome::default()
-            }));
+            return Ok(Err(Outcome { stderr: format!("bca: error: {e}\n"), code: EXIT_INVALID, ..Outcome::default() }));
         }
         Err(e) => return Err(e.into()),
     };

@@ -19,11 +19,7 @@ pub struct RenderRequest {
 
 pub const PLAINTEXT_OVERRIDE_FLAG: &str = "--unsafe-write-plaintext-secret";
 
-pub fn render(
-    request: &RenderRequest,
-    env: &dyn Fn(&str) -> Option<String>,
-    style: Style,
-) -> anyhow::Result<Outcome> {
+pub fn render(request: &RenderRequest, env: &dyn Fn(&str) -> Option<String>, style: Style) -> anyhow::Result<Outcome> {
     if let (SecretSource::FromEnv, Some(dir)) = (&request.options.secret, &request.output_dir) {
         if !request.allow_plaintext_secret {
             bail!(
@@ -47,24 +43,14 @@ pub fn render(
         Some(dir) => {
             let written = write_dir(dir, &rendered.manifests, request.force)?;
             for name in &written.forced {
-                outcome.stderr.push_str(
-                    &style.warning(&format!("--force: deleted {name}, which bca did not write")),
-                );
+                outcome.stderr.push_str(&style.warning(&format!("--force: deleted {name}, which bca did not write")));
             }
             let removed = if written.removed.is_empty() {
                 String::new()
             } else {
-                format!(
-                    "; removed {} stale: {}",
-                    written.removed.len(),
-                    written.removed.join(", ")
-                )
+                format!("; removed {} stale: {}", written.removed.len(), written.removed.join(", "))
             };
-            outcome.stderr.push_str(&format!(
-                "wrote {} files to {}{removed}\n",
-                written.files,
-                dir.display()
-            ));
+            outcome.stderr.push_str(&format!("wrote {} files to {}{removed}\n", written.files, dir.display()));
         }
     }
     Ok(outcome)

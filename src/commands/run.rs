@@ -39,15 +39,8 @@ fn program(agent: Agent) -> &'static str {
     }
 }
 
-pub fn run_local(
-    request: &RunRequest,
-    env: &dyn Fn(&str) -> Option<String>,
-    style: Style,
-) -> anyhow::Result<Outcome> {
-    let options = RenderOptions {
-        secret: SecretSource::Existing,
-        ..request.options.clone()
-    };
+pub fn run_local(request: &RunRequest, env: &dyn Fn(&str) -> Option<String>, style: Style) -> anyhow::Result<Outcome> {
+    let options = RenderOptions { secret: SecretSource::Existing, ..request.options.clone() };
     let started = Instant::now();
     let (changes, rendered) = match render_files(&request.files, &options, env, style)? {
         Ok(done) => done,
@@ -60,16 +53,11 @@ pub fn run_local(
 
     // Everything missing is named at once.
     let path = env("PATH");
-    let here = std::env::current_exe()
-        .ok()
-        .and_then(|p| p.parent().map(PathBuf::from));
+    let here = std::env::current_exe().ok().and_then(|p| p.parent().map(PathBuf::from));
     let runner = find_program("bca-runner", here.as_deref(), path.as_deref());
     let mut missing = Vec::new();
     if runner.is_none() {
-        missing.push(
-            "bca-runner (built with bca: cargo install --path runner, or put it beside bca)"
-                .to_string(),
-        );
+        missing.push("bca-runner (built with bca: cargo install --path runner, or put it beside bca)".to_string());
     }
     if find_program("git", None, path.as_deref()).is_none() {
         missing.push("git".to_string());
@@ -80,31 +68,14 @@ pub fn run_local(
         }
     }
     if !missing.is_empty() {
-        bail!(
-            "bca run --local needs these on PATH:\n  {}",
-            missing.join("\n  ")
-        );
+        bail!("bca run --local needs these on PATH:\n  {}", missing.join("\n  "));
     }
     let runner = runner.expect("checked above");
-    let credentials = secret::secret_from_env("local", "local", &agents, env).map_err(|e| {
-        anyhow::anyhow!(
-            "{}",
-            e.to_string()
-                .replace("--secret-from-env", "bca run --local")
-        )
-    })?;
-    let secret_data = credentials
-        .data
-        .unwrap_or_default()
-        .into_iter()
-        .map(|(k, v)| (k, v.0))
-        .collect();
+    let credentials = secret::secret_from_env("local", "local", &agents, env)
+        .map_err(|e| anyhow::anyhow!("{}", e.to_string().replace("--secret-from-env", "bca run --local")))?;
+    let secret_data = credentials.data.unwrap_or_default().into_iter().map(|(k, v)| (k, v.0)).collect();
 
-    let jobs: Vec<&render::Manifest> = rendered
-        .manifests
-        .iter()
-        .filter(|m| m.kind == "Job")
-        .collect();
+    let jobs: Vec<&render::Manifest> = rendered.manifests.iter().filter(|m| m.kind == "Job").collect();
 
     let mut outcome = Outcome::default();
     for warning in &rendered.warnings {
@@ -123,22 +94,14 @@ pub fn run_local(
         let repository = manifest.repository.clone().unwrap_or_default();
         eprintln!("bca: running Job {} for {repository}", manifest.name);
         let run = run_job(&job, &runner, &secret_data, env)?;
-        let times: Vec<String> = run
-            .steps
-            .iter()
-            .map(|s| format!("{} {:.2?}", s.name, s.duration))
-            .collect();
+        let times: Vec<String> = run.steps.iter().map(|s| format!("{} {:.2?}", s.name, s.duration)).collect();
         eprintln!("bca: {repository}: {}", times.join(", "));
         if run.succeeded {
             outcome.stdout.push_str(&run.message);
             outcome.stdout.push('\n');
         } else {
             failed += 1;
-            let step = run
-                .steps
-                .last()
-                .map(|s| (s.name.clone(), s.exit_code))
-                .unwrap_or_default();
+            let step = run.steps.last().map(|s| (s.name.clone(), s.exit_code)).unwrap_or_default();
             eprintln!(
                 "bca: {repository}: step {} failed (exit {}): {}",
                 step.0,
@@ -149,9 +112,7 @@ pub fn run_local(
     }
     if failed > 0 {
         outcome.code = EXIT_INVALID;
-        outcome
-            .stderr
-            .push_str(&format!("bca: {failed} Job(s) failed\n"));
+        outcome.stderr.push_str(&format!("bca: {failed} Job(s) failed\n"));
     }
     Ok(outcome)
 }

@@ -30,17 +30,12 @@ pub fn job_facts(yaml: &str) -> Option<JobFacts> {
     let template = &doc["spec"]["template"];
     Some(JobFacts {
         name: doc["metadata"]["name"].as_str()?.to_string(),
-        repository: doc["metadata"]["annotations"][REPOSITORY_URL]
-            .as_str()?
-            .to_string(),
+        repository: doc["metadata"]["annotations"][REPOSITORY_URL].as_str()?.to_string(),
         contract: template["metadata"]["annotations"][CONTRACT_ANNOTATION]
             .as_str()
             .and_then(|json| RunContract::from_json(json).ok()),
         image: match &template["spec"]["containers"] {
-            Yaml::Array(containers) => containers
-                .first()
-                .and_then(|c| c["image"].as_str())
-                .map(str::to_string),
+            Yaml::Array(containers) => containers.first().and_then(|c| c["image"].as_str()).map(str::to_string),
             _ => None,
         },
         yaml: yaml.to_string(),
@@ -116,10 +111,8 @@ fn plural(n: usize) -> &'static str {
 /// Compares the Jobs in the directory (`old`, in their committed order) with the new
 /// render (`new`, in render order).
 pub fn summarize(old: &[JobFacts], new: &[JobFacts]) -> JobSummary {
-    let old_by_repo: BTreeMap<&str, &JobFacts> =
-        old.iter().map(|j| (j.repository.as_str(), j)).collect();
-    let new_by_repo: BTreeMap<&str, &JobFacts> =
-        new.iter().map(|j| (j.repository.as_str(), j)).collect();
+    let old_by_repo: BTreeMap<&str, &JobFacts> = old.iter().map(|j| (j.repository.as_str(), j)).collect();
+    let new_by_repo: BTreeMap<&str, &JobFacts> = new.iter().map(|j| (j.repository.as_str(), j)).collect();
     let mut summary = JobSummary::default();
     // Reason → repositories, in render order.
     let mut groups: Vec<(String, String, Vec<String>)> = Vec::new();
@@ -131,14 +124,8 @@ pub fn summarize(old: &[JobFacts], new: &[JobFacts]) -> JobSummary {
         None => groups.push((verb.to_string(), reason, vec![repo])),
     };
 
-    let removed: Vec<&JobFacts> = old
-        .iter()
-        .filter(|j| !new_by_repo.contains_key(j.repository.as_str()))
-        .collect();
-    let added: Vec<&JobFacts> = new
-        .iter()
-        .filter(|j| !old_by_repo.contains_key(j.repository.as_str()))
-        .collect();
+    let removed: Vec<&JobFacts> = old.iter().filter(|j| !new_by_repo.contains_key(j.repository.as_str())).collect();
+    let added: Vec<&JobFacts> = new.iter().filter(|j| !old_by_repo.contains_key(j.repository.as_str())).collect();
     for job in new {
         let Some(before) = old_by_repo.get(job.repository.as_str()) else {
             continue;
@@ -149,53 +136,28 @@ pub fn summarize(old: &[JobFacts], new: &[JobFacts]) -> JobSummary {
             group("replaced", replacement_reason(before, job), repo);
         } else if before.yaml != job.yaml {
             summary.changed += 1;
-            group(
-                "changed in place",
-                "labels, annotations or namespace".into(),
-                repo,
-            );
+            group("changed in place", "labels, annotations or namespace".into(), repo);
         }
     }
     // A repository swapped for another in the list reads best as one replacement.
     let pairs = removed.len().min(added.len());
     for (gone, new_job) in removed.iter().zip(&added).take(pairs) {
         summary.replaced += 1;
-        let arrow = format!(
-            "{} → {}",
-            short_repository(&gone.repository),
-            short_repository(&new_job.repository)
-        );
-        group(
-            "replaced",
-            "a repository was replaced in spec.repos".into(),
-            arrow,
-        );
+        let arrow = format!("{} → {}", short_repository(&gone.repository), short_repository(&new_job.repository));
+        group("replaced", "a repository was replaced in spec.repos".into(), arrow);
     }
     for job in &added[pairs..] {
         summary.added += 1;
-        group(
-            "added",
-            "a repository was added".into(),
-            short_repository(&job.repository),
-        );
+        group("added", "a repository was added".into(), short_repository(&job.repository));
     }
     for job in &removed[pairs..] {
         summary.removed += 1;
-        group(
-            "removed",
-            "a repository was removed".into(),
-            short_repository(&job.repository),
-        );
+        group("removed", "a repository was removed".into(), short_repository(&job.repository));
     }
     summary.lines = groups
         .into_iter()
         .map(|(verb, reason, repos)| {
-            format!(
-                "{} {} {verb}: {} ({reason})",
-                repos.len(),
-                plural(repos.len()),
-                repos.join(", ")
-            )
+            format!("{} {} {verb}: {} ({reason})", repos.len(), plural(repos.len()), repos.join(", "))
         })
         .collect();
     summary

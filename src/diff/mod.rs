@@ -48,10 +48,8 @@ pub fn diff_files(
         if renames.contains_key(name) {
             continue;
         }
-        if let Some((from, Found::Ours(before))) = renames
-            .iter()
-            .find(|(_, to)| *to == name)
-            .and_then(|(from, _)| Some((from, old.get(from)?)))
+        if let Some((from, Found::Ours(before))) =
+            renames.iter().find(|(_, to)| *to == name).and_then(|(from, _)| Some((from, old.get(from)?)))
         {
             let after = new.get(name).map_or("", String::as_str);
             let unified = TextDiff::from_lines(before.as_str(), after)
@@ -59,58 +57,33 @@ pub fn diff_files(
                 .context_radius(CONTEXT)
                 .header(&format!("a/{from}"), &format!("b/{name}"))
                 .to_string();
-            diffs.push(FileDiff {
-                name: name.clone(),
-                status: FileStatus::Replaced,
-                unified,
-            });
+            diffs.push(FileDiff { name: name.clone(), status: FileStatus::Replaced, unified });
             continue;
         }
         let (status, before, after) = match (old.get(name), new.get(name)) {
             (Some(Found::Ours(before)), Some(after)) if before == after => continue,
-            (Some(Found::Ours(before)), Some(after)) => {
-                (FileStatus::Changed, before.as_str(), after.as_str())
-            }
+            (Some(Found::Ours(before)), Some(after)) => (FileStatus::Changed, before.as_str(), after.as_str()),
             (Some(Found::Foreign(text)), after) => {
-                let status = if after.is_some() {
-                    FileStatus::Changed
-                } else {
-                    FileStatus::Stray
-                };
-                (
-                    status,
-                    text.as_deref().unwrap_or(""),
-                    after.map_or("", String::as_str),
-                )
+                let status = if after.is_some() { FileStatus::Changed } else { FileStatus::Stray };
+                (status, text.as_deref().unwrap_or(""), after.map_or("", String::as_str))
             }
             (Some(Found::Ours(before)), None) => (FileStatus::Removed, before.as_str(), ""),
             (None, Some(after)) => (FileStatus::Added, "", after.as_str()),
             (None, None) => continue,
         };
-        let a = if status == FileStatus::Added {
-            "/dev/null".to_string()
-        } else {
-            format!("a/{name}")
-        };
+        let a = if status == FileStatus::Added { "/dev/null".to_string() } else { format!("a/{name}") };
         let b = if matches!(status, FileStatus::Removed | FileStatus::Stray) {
             "/dev/null".to_string()
         } else {
             format!("b/{name}")
         };
-        let mut unified = TextDiff::from_lines(before, after)
-            .unified_diff()
-            .context_radius(CONTEXT)
-            .header(&a, &b)
-            .to_string();
+        let mut unified =
+            TextDiff::from_lines(before, after).unified_diff().context_radius(CONTEXT).header(&a, &b).to_string();
         if unified.is_empty() {
             // Not text (a directory, a binary file): name it at least.
             unified = format!("--- {a}\n+++ {b}\n");
         }
-        diffs.push(FileDiff {
-            name: name.clone(),
-            status,
-            unified,
-        });
+        diffs.push(FileDiff { name: name.clone(), status, unified });
     }
     diffs
 }
@@ -146,17 +119,12 @@ mod tests {
 
     #[test]
     fn names_added_removed_changed_and_stray_files() {
-        let new = BTreeMap::from([
-            ("a.yaml".to_string(), "x\n".to_string()),
-            ("b.yaml".to_string(), "new\n".to_string()),
-        ]);
+        let new =
+            BTreeMap::from([("a.yaml".to_string(), "x\n".to_string()), ("b.yaml".to_string(), "new\n".to_string())]);
         let old = BTreeMap::from([
             ("b.yaml".to_string(), Found::Ours("old\n".to_string())),
             ("c.yaml".to_string(), Found::Ours("gone\n".to_string())),
-            (
-                "notes.txt".to_string(),
-                Found::Foreign(Some("mine\n".to_string())),
-            ),
+            ("notes.txt".to_string(), Found::Foreign(Some("mine\n".to_string()))),
         ]);
         let diffs = diff_files(&new, &old, &BTreeMap::new());
         let shown: Vec<_> = diffs.iter().map(|d| (d.name.as_str(), d.status)).collect();
@@ -169,16 +137,9 @@ mod tests {
                 ("notes.txt", FileStatus::Stray)
             ]
         );
-        assert_eq!(
-            diffs[1].unified,
-            "--- a/b.yaml\n+++ b/b.yaml\n@@ -1 +1 @@\n-old\n+new\n"
-        );
-        assert!(diffs[0]
-            .unified
-            .starts_with("--- /dev/null\n+++ b/a.yaml\n"));
-        assert!(diffs[3]
-            .unified
-            .starts_with("--- a/notes.txt\n+++ /dev/null\n"));
+        assert_eq!(diffs[1].unified, "--- a/b.yaml\n+++ b/b.yaml\n@@ -1 +1 @@\n-old\n+new\n");
+        assert!(diffs[0].unified.starts_with("--- /dev/null\n+++ b/a.yaml\n"));
+        assert!(diffs[3].unified.starts_with("--- a/notes.txt\n+++ /dev/null\n"));
     }
 
     #[test]
@@ -191,17 +152,11 @@ mod tests {
     #[test]
     fn a_renamed_file_is_one_diff_of_the_lines_that_changed() {
         let new = BTreeMap::from([("job-b.yaml".to_string(), "same\nnew\n".to_string())]);
-        let old = BTreeMap::from([(
-            "job-a.yaml".to_string(),
-            Found::Ours("same\nold\n".to_string()),
-        )]);
+        let old = BTreeMap::from([("job-a.yaml".to_string(), Found::Ours("same\nold\n".to_string()))]);
         let renames = BTreeMap::from([("job-a.yaml".to_string(), "job-b.yaml".to_string())]);
         let diffs = diff_files(&new, &old, &renames);
         assert_eq!(diffs.len(), 1);
         assert_eq!(diffs[0].status, FileStatus::Replaced);
-        assert_eq!(
-            diffs[0].unified,
-            "--- a/job-a.yaml\n+++ b/job-b.yaml\n@@ -1,2 +1,2 @@\n same\n-old\n+new\n"
-        );
+        assert_eq!(diffs[0].unified, "--- a/job-a.yaml\n+++ b/job-b.yaml\n@@ -1,2 +1,2 @@\n same\n-old\n+new\n");
     }
 }

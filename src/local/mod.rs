@@ -28,34 +28,20 @@ use k8s_openapi::api::core::v1::{Container, Volume};
 
 /// Variables copied from the caller's environment into every container, besides each
 /// agent's model endpoint settings ([`Agent::passthrough_vars`]).
-pub const PASSTHROUGH: [&str; 6] = [
-    "GITHUB_API_URL",
-    "SSL_CERT_FILE",
-    "SSL_CERT_DIR",
-    "NODE_EXTRA_CA_CERTS",
-    "LANG",
-    "NO_COLOR",
-];
+pub const PASSTHROUGH: [&str; 6] =
+    ["GITHUB_API_URL", "SSL_CERT_FILE", "SSL_CERT_DIR", "NODE_EXTRA_CA_CERTS", "LANG", "NO_COLOR"];
 
 #[derive(Debug, thiserror::Error)]
 pub enum LocalError {
     #[error("{0}")]
     Unsupported(String),
     #[error("{action} {path}: {source}")]
-    Io {
-        action: &'static str,
-        path: String,
-        source: std::io::Error,
-    },
+    Io { action: &'static str, path: String, source: std::io::Error },
 }
 
 fn io(action: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> LocalError {
     let path = path.display().to_string();
-    move |source| LocalError::Io {
-        action,
-        path,
-        source,
-    }
+    move |source| LocalError::Io { action, path, source }
 }
 
 /// How one container went.
@@ -90,10 +76,8 @@ pub fn run_job(
     let pod_spec = template
         .and_then(|t| t.spec.as_ref())
         .ok_or_else(|| LocalError::Unsupported(format!("Job {name} has no pod template")))?;
-    let annotations = template
-        .and_then(|t| t.metadata.as_ref())
-        .and_then(|m| m.annotations.clone())
-        .unwrap_or_default();
+    let annotations =
+        template.and_then(|t| t.metadata.as_ref()).and_then(|m| m.annotations.clone()).unwrap_or_default();
     let root = tempfile::Builder::new()
         .prefix(&format!("bca-local-{name}-"))
         .tempdir()
@@ -105,32 +89,16 @@ pub fn run_job(
         fill_volume(volume, &dir, secret, &annotations)?;
         volumes.insert(volume.name.clone(), dir);
     }
-    let containers: Vec<&Container> = pod_spec
-        .init_containers
-        .iter()
-        .flatten()
-        .chain(pod_spec.containers.iter())
-        .collect();
-    let mut run = PodRun {
-        job: name,
-        steps: Vec::new(),
-        message: String::new(),
-        succeeded: true,
-    };
+    let containers: Vec<&Container> =
+        pod_spec.init_containers.iter().flatten().chain(pod_spec.containers.iter()).collect();
+    let mut run = PodRun { job: name, steps: Vec::new(), message: String::new(), succeeded: true };
     for container in containers {
         let termination = root.path().join(format!("termination-{}", container.name));
         let mut cmd = command(container, runner, &volumes, &termination, env)?;
         let started = Instant::now();
         let status = cmd.status().map_err(io("running", runner))?;
-        run.steps.push(Step {
-            name: container.name.clone(),
-            duration: started.elapsed(),
-            exit_code: status.code(),
-        });
-        run.message = std::fs::read_to_string(&termination)
-            .unwrap_or_default()
-            .trim()
-            .to_string();
+        run.steps.push(Step { name: container.name.clone(), duration: started.elapsed(), exit_code: status.code() });
+        run.message = std::fs::read_to_string(&termination).unwrap_or_default().trim().to_string();
         if !status.success() {
             run.succeeded = false;
             break;
@@ -150,9 +118,9 @@ fn fill_volume(
     }
     if let Some(source) = &volume.secret {
         for item in source.items.iter().flatten() {
-            let value = secret.get(&item.key).ok_or_else(|| {
-                LocalError::Unsupported(format!("the credentials have no key {}", item.key))
-            })?;
+            let value = secret
+                .get(&item.key)
+                .ok_or_else(|| LocalError::Unsupported(format!("the credentials have no key {}", item.key)))?;
             let path = dir.join(&item.path);
             std::fs::write(&path, value).map_err(io("writing", &path))?;
         }
@@ -160,28 +128,18 @@ fn fill_volume(
     }
     if let Some(source) = &volume.downward_api {
         for item in source.items.iter().flatten() {
-            let field = item
-                .field_ref
-                .as_ref()
-                .map(|f| f.field_path.as_str())
-                .unwrap_or_default();
+            let field = item.field_ref.as_ref().map(|f| f.field_path.as_str()).unwrap_or_default();
             let key = field
                 .strip_prefix("metadata.annotations['")
                 .and_then(|k| k.strip_suffix("']"))
                 .ok_or_else(|| LocalError::Unsupported(format!("downward API field {field}")))?;
             let path = dir.join(&item.path);
-            std::fs::write(
-                &path,
-                annotations.get(key).map(String::as_str).unwrap_or_default(),
-            )
-            .map_err(io("writing", &path))?;
+            std::fs::write(&path, annotations.get(key).map(String::as_str).unwrap_or_default())
+                .map_err(io("writing", &path))?;
         }
         return Ok(());
     }
-    Err(LocalError::Unsupported(format!(
-        "volume {} of a kind the local runner does not know",
-        volume.name
-    )))
+    Err(LocalError::Unsupported(format!("volume {} of a kind the local runner does not know", volume.name)))
 }
 
 /// The container's command, with its mounts mapped to the runner's path flags.
@@ -203,23 +161,18 @@ fn command(
     }
     let mut mounted: BTreeMap<&str, &PathBuf> = BTreeMap::new();
     for m in container.volume_mounts.iter().flatten() {
-        let dir = volumes.get(&m.name).ok_or_else(|| {
-            LocalError::Unsupported(format!("mount of unknown volume {}", m.name))
-        })?;
+        let dir = volumes
+            .get(&m.name)
+            .ok_or_else(|| LocalError::Unsupported(format!("mount of unknown volume {}", m.name)))?;
         mounted.insert(m.mount_path.as_str(), dir);
     }
     let host = |path: &str| mounted.get(path).map(|p| p.to_path_buf());
     let mut cmd = Command::new(runner);
     // The runner's result line is read from its termination log; its output is log.
-    cmd.args(&argv[1..])
-        .env_clear()
-        .stdin(Stdio::null())
-        .stdout(std::io::stderr());
-    for (flag, mount) in [
-        ("--workspace", pod::WORKSPACE_DIR),
-        ("--secrets", pod::SECRETS_DIR),
-        ("--state", pod::STATE_DIR),
-    ] {
+    cmd.args(&argv[1..]).env_clear().stdin(Stdio::null()).stdout(std::io::stderr());
+    for (flag, mount) in
+        [("--workspace", pod::WORKSPACE_DIR), ("--secrets", pod::SECRETS_DIR), ("--state", pod::STATE_DIR)]
+    {
         if let Some(dir) = host(mount) {
             cmd.arg(flag).arg(dir);
         }
@@ -242,9 +195,7 @@ fn command(
     if let Some(path) = env("PATH") {
         cmd.env("PATH", path);
     }
-    let agent_vars = Agent::ALL
-        .iter()
-        .flat_map(|a| a.passthrough_vars().iter().copied());
+    let agent_vars = Agent::ALL.iter().flat_map(|a| a.passthrough_vars().iter().copied());
     for var in PASSTHROUGH.into_iter().chain(agent_vars) {
         if let Some(value) = env(var) {
             cmd.env(var, value);
@@ -257,11 +208,5 @@ fn command(
 pub fn find_program(name: &str, near: Option<&Path>, path: Option<&str>) -> Option<PathBuf> {
     near.map(|dir| dir.join(name))
         .filter(|p| p.is_file())
-        .or_else(|| {
-            path.and_then(|p| {
-                std::env::split_paths(p)
-                    .map(|d| d.join(name))
-                    .find(|c| c.is_file())
-            })
-        })
+        .or_else(|| path.and_then(|p| std::env::split_paths(p).map(|d| d.join(name)).find(|c| c.is_file())))
 }

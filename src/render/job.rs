@@ -5,18 +5,18 @@
 use std::collections::BTreeMap;
 
 use bca_runner::pod::{
-    CONTRACT_ANNOTATION, CONTRACT_DIR, CONTRACT_FILE, HOME_DIR, RUNNER_BINARY, RUNNER_GID,
-    RUNNER_UID, SECRETS_DIR, STATE_DIR, TERMINATION_MESSAGE_PATH, TMP_DIR, WORKSPACE_DIR,
+    CONTRACT_ANNOTATION, CONTRACT_DIR, CONTRACT_FILE, HOME_DIR, RUNNER_BINARY, RUNNER_GID, RUNNER_UID, SECRETS_DIR,
+    STATE_DIR, TERMINATION_MESSAGE_PATH, TMP_DIR, WORKSPACE_DIR,
 };
 use bca_runner::{Agent, RunContract, Step};
 use k8s_openapi::api::batch::v1::{
-    Job, JobSpec, PodFailurePolicy, PodFailurePolicyOnExitCodesRequirement,
-    PodFailurePolicyOnPodConditionsPattern, PodFailurePolicyRule,
+    Job, JobSpec, PodFailurePolicy, PodFailurePolicyOnExitCodesRequirement, PodFailurePolicyOnPodConditionsPattern,
+    PodFailurePolicyRule,
 };
 use k8s_openapi::api::core::v1::{
-    Capabilities, Container, DownwardAPIVolumeFile, DownwardAPIVolumeSource, EmptyDirVolumeSource,
-    EnvVar, KeyToPath, ObjectFieldSelector, PodSecurityContext, PodSpec, PodTemplateSpec,
-    ResourceRequirements, SeccompProfile, SecretVolumeSource, SecurityContext, Volume, VolumeMount,
+    Capabilities, Container, DownwardAPIVolumeFile, DownwardAPIVolumeSource, EmptyDirVolumeSource, EnvVar, KeyToPath,
+    ObjectFieldSelector, PodSecurityContext, PodSpec, PodTemplateSpec, ResourceRequirements, SeccompProfile,
+    SecretVolumeSource, SecurityContext, Volume, VolumeMount,
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
@@ -57,10 +57,7 @@ pub fn job(input: &JobInput, options: &RenderOptions) -> Job {
         template: PodTemplateSpec {
             metadata: Some(ObjectMeta {
                 labels: Some(input.labels.clone()),
-                annotations: Some(BTreeMap::from([(
-                    CONTRACT_ANNOTATION.to_string(),
-                    contract_json,
-                )])),
+                annotations: Some(BTreeMap::from([(CONTRACT_ANNOTATION.to_string(), contract_json)])),
                 ..Default::default()
             }),
             spec: Some(pod_spec(input.image, agent, options)),
@@ -96,10 +93,7 @@ fn pod_failure_policy() -> PodFailurePolicy {
                 on_exit_codes: Some(PodFailurePolicyOnExitCodesRequirement {
                     container_name: None,
                     operator: "In".into(),
-                    values: bca_runner::exit::FAIL_JOB
-                        .iter()
-                        .map(|c| i32::from(*c))
-                        .collect(),
+                    values: bca_runner::exit::FAIL_JOB.iter().map(|c| i32::from(*c)).collect(),
                 }),
                 on_pod_conditions: None,
             },
@@ -116,10 +110,7 @@ fn pod_failure_policy() -> PodFailurePolicy {
 }
 
 fn pod_spec(image: &str, agent: Agent, options: &RenderOptions) -> PodSpec {
-    let mut containers: Vec<Container> = Step::ALL
-        .iter()
-        .map(|step| container(*step, image, options))
-        .collect();
+    let mut containers: Vec<Container> = Step::ALL.iter().map(|step| container(*step, image, options)).collect();
     let main = containers.pop().expect("publish is the last step");
     PodSpec {
         init_containers: Some(containers),
@@ -135,10 +126,7 @@ fn pod_spec(image: &str, agent: Agent, options: &RenderOptions) -> PodSpec {
             run_as_user: Some(RUNNER_UID),
             run_as_group: Some(RUNNER_GID),
             fs_group: Some(RUNNER_GID),
-            seccomp_profile: Some(SeccompProfile {
-                type_: "RuntimeDefault".into(),
-                ..Default::default()
-            }),
+            seccomp_profile: Some(SeccompProfile { type_: "RuntimeDefault".into(), ..Default::default() }),
             ..Default::default()
         }),
         volumes: Some(volumes(agent, options)),
@@ -147,11 +135,7 @@ fn pod_spec(image: &str, agent: Agent, options: &RenderOptions) -> PodSpec {
 }
 
 fn container(step: Step, image: &str, options: &RenderOptions) -> Container {
-    let secret_volume = if step == Step::Agent {
-        AGENT_TOKEN_VOLUME
-    } else {
-        GITHUB_TOKEN_VOLUME
-    };
+    let secret_volume = if step == Step::Agent { AGENT_TOKEN_VOLUME } else { GITHUB_TOKEN_VOLUME };
     Container {
         name: step.name().into(),
         image: Some(image.into()),
@@ -160,16 +144,8 @@ fn container(step: Step, image: &str, options: &RenderOptions) -> Container {
         command: Some(vec![RUNNER_BINARY.into(), step.name().into()]),
         working_dir: Some(WORKSPACE_DIR.into()),
         env: Some(vec![
-            EnvVar {
-                name: "HOME".into(),
-                value: Some(HOME_DIR.into()),
-                ..Default::default()
-            },
-            EnvVar {
-                name: "TMPDIR".into(),
-                value: Some(TMP_DIR.into()),
-                ..Default::default()
-            },
+            EnvVar { name: "HOME".into(), value: Some(HOME_DIR.into()), ..Default::default() },
+            EnvVar { name: "TMPDIR".into(), value: Some(TMP_DIR.into()), ..Default::default() },
         ]),
         resources: Some(resources(&options.resources)),
         security_context: Some(SecurityContext {
@@ -177,10 +153,7 @@ fn container(step: Step, image: &str, options: &RenderOptions) -> Container {
             privileged: Some(false),
             read_only_root_filesystem: Some(true),
             run_as_non_root: Some(true),
-            capabilities: Some(Capabilities {
-                drop: Some(vec!["ALL".into()]),
-                add: None,
-            }),
+            capabilities: Some(Capabilities { drop: Some(vec!["ALL".into()]), add: None }),
             ..Default::default()
         }),
         volume_mounts: Some(mounts(step, secret_volume)),
@@ -217,10 +190,7 @@ fn mount(name: &str, path: &str, read_only: bool) -> VolumeMount {
 
 fn resources(r: &Resources) -> ResourceRequirements {
     let pair = |cpu: &str, memory: &str| {
-        BTreeMap::from([
-            ("cpu".to_string(), Quantity(cpu.into())),
-            ("memory".to_string(), Quantity(memory.into())),
-        ])
+        BTreeMap::from([("cpu".to_string(), Quantity(cpu.into())), ("memory".to_string(), Quantity(memory.into()))])
     };
     ResourceRequirements {
         requests: Some(pair(&r.cpu_request, &r.memory_request)),
@@ -232,10 +202,7 @@ fn resources(r: &Resources) -> ResourceRequirements {
 fn volumes(agent: Agent, options: &RenderOptions) -> Vec<Volume> {
     let empty_dir = |name: &str, size: Option<&str>| Volume {
         name: name.into(),
-        empty_dir: Some(EmptyDirVolumeSource {
-            size_limit: size.map(|s| Quantity(s.into())),
-            ..Default::default()
-        }),
+        empty_dir: Some(EmptyDirVolumeSource { size_limit: size.map(|s| Quantity(s.into())), ..Default::default() }),
         ..Default::default()
     };
     // Each secret volume projects one key, so a step cannot read another step's token.
@@ -243,11 +210,7 @@ fn volumes(agent: Agent, options: &RenderOptions) -> Vec<Volume> {
         name: name.into(),
         secret: Some(SecretVolumeSource {
             secret_name: Some(options.secret_name.clone()),
-            items: Some(vec![KeyToPath {
-                key: key.into(),
-                path: key.into(),
-                mode: None,
-            }]),
+            items: Some(vec![KeyToPath { key: key.into(), path: key.into(), mode: None }]),
             default_mode: Some(SECRET_FILE_MODE),
             optional: None,
         }),

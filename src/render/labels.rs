@@ -15,10 +15,7 @@ pub const RUNNER_APP: &str = "bca-runner";
 
 /// Labels of objects shared by all Changes (Secret, NetworkPolicy).
 pub fn common() -> BTreeMap<String, String> {
-    BTreeMap::from([
-        (NAME.to_string(), RUNNER_APP.to_string()),
-        (MANAGED_BY.to_string(), "bca".to_string()),
-    ])
+    BTreeMap::from([(NAME.to_string(), RUNNER_APP.to_string()), (MANAGED_BY.to_string(), "bca".to_string())])
 }
 
 /// Labels of a Job and its pods. They carry only what shapes the Job, so adding a

@@ -7,6 +7,7 @@ pub mod naming;
 pub mod network_policy;
 pub mod options;
 pub mod secret;
+pub mod templates;
 pub mod yaml;
 
 use bca_runner::{Agent, RunContract, CONTRACT_VERSION};
@@ -43,15 +44,13 @@ pub struct Rendered {
 pub enum RenderError {
     #[error("--secret-from-env needs {} in the environment (they are empty or unset)", missing.join(", "))]
     MissingTokens { missing: Vec<String> },
+    #[error(transparent)]
+    Template(#[from] templates::TemplateError),
     #[error(
         "{first} and {second} both render Job {name} (the same repository with the same prompt and settings); \
          remove the repository from one of them"
     )]
-    DuplicateJob {
-        name: String,
-        first: String,
-        second: String,
-    },
+    DuplicateJob { name: String, first: String, second: String },
 }
 
 /// A Change file's name (for messages) and its content.
@@ -74,36 +73,18 @@ pub fn render(
     match &options.secret {
         SecretSource::Existing => {}
         SecretSource::FromEnv => {
-            let secret =
-                secret::secret_from_env(&options.secret_name, &options.namespace, &agents, env)?;
-            rendered
-                .manifests
-                .push(manifest("Secret", &options.secret_name, &secret, None));
+            let secret = secret::secret_from_env(&options.secret_name, &options.namespace, &agents, env)?;
+            rendered.manifests.push(manifest("Secret", &options.secret_name, &secret, None));
         }
         SecretSource::External { store, store_kind } => {
-            let external = secret::external_secret(
-                &options.secret_name,
-                &options.namespace,
-                store,
-                store_kind,
-                &agents,
-            );
-            rendered.manifests.push(manifest(
-                "ExternalSecret",
-                &options.secret_name,
-                &external,
-                None,
-            ));
+            let external =
+                secret::external_secret(&options.secret_name, &options.namespace, store, store_kind, &agents);
+            rendered.manifests.push(manifest("ExternalSecret", &options.secret_name, &external, None));
         }
     }
     if let NetworkPolicyMode::Restricted { extra_ports } = &options.network_policy {
         let policy = network_policy::network_policy(&options.namespace, extra_ports);
-        rendered.manifests.push(manifest(
-            "NetworkPolicy",
-            network_policy::NAME,
-            &policy,
-            None,
-        ));
+        rendered.manifests.push(manifest("NetworkPolicy", network_policy::NAME, &policy, None));
     }
     let mut job_files: Vec<(String, &str)> = Vec::new();
     for input in inputs {
@@ -113,11 +94,7 @@ pub fn render(
             (None, Some(image)) => image.as_str().to_string(),
             (None, None) => bca_runner::pod::default_image(),
         };
-        let floating = options
-            .image
-            .as_ref()
-            .or(spec.image.as_ref())
-            .is_some_and(|i| i.is_floating());
+        let floating = options.image.as_ref().or(spec.image.as_ref()).is_some_and(|i| i.is_floating());
         if floating {
             let warning = format!(
                 "{}: image {image} is not pinned (no tag, or :latest): each pod may run a different runner; \
@@ -130,34 +107,34 @@ pub fn render(
         }
         let change_id = change_id(input.change);
         for repo in &spec.repos {
+            let repository = repo.canonical();
+            let head_branch = format!("bca/{change_id}");
+            let texts = options.templates.render(&templates::TemplateContext {
+                change_id: &change_id,
+                agent: spec.agent.name(),
+                repository: &repository,
+                base_branch: spec.branch.as_str(),
+                head_branch: &head_branch,
+                ..templates::TemplateContext::new(&spec.prompt)
+            })?;
             let contract = RunContract {
                 version: CONTRACT_VERSION,
                 change_id: change_id.clone(),
-                repository: repo.canonical(),
+                repository,
                 base_branch: spec.branch.as_str().to_string(),
-                head_branch: format!("bca/{change_id}"),
+                head_branch,
                 agent: spec.agent,
                 prompt: spec.prompt.clone(),
+                pull_request_title: texts.title,
+                pull_request_body: texts.body,
+                commit_message: texts.commit_message,
                 fork_owner: options.fork_owner.clone(),
                 agentsmd: spec.agentsmd.as_ref().map(|u| u.as_str().to_string()),
-                resources: spec
-                    .resources
-                    .iter()
-                    .map(|u| u.as_str().to_string())
-                    .collect(),
+                resources: spec.resources.iter().map(|u| u.as_str().to_string()).collect(),
             };
-            let labels = labels::job(
-                &change_id,
-                &naming::repository_label(repo.owner(), repo.name()),
-            );
+            let labels = labels::job(&change_id, &naming::repository_label(repo.owner(), repo.name()));
             let job = job::job(
-                &job::JobInput {
-                    contract: &contract,
-                    owner: repo.owner(),
-                    repo: repo.name(),
-                    image: &image,
-                    labels,
-                },
+                &job::JobInput { contract: &contract, owner: repo.owner(), repo: repo.name(), image: &image, labels },
                 options,
             );
             let name = job.metadata.name.clone().expect("jobs are named");
@@ -169,27 +146,15 @@ pub fn render(
                 });
             }
             job_files.push((name.clone(), input.file));
-            rendered
-                .manifests
-                .push(manifest("Job", &name, &job, Some(repo.canonical())));
+            rendered.manifests.push(manifest("Job", &name, &job, Some(repo.canonical())));
         }
     }
     Ok(rendered)
 }
 
-fn manifest(
-    kind: &str,
-    name: &str,
-    object: &impl Serialize,
-    repository: Option<String>,
-) -> Manifest {
+fn manifest(kind: &str, name: &str, object: &impl Serialize, repository: Option<String>) -> Manifest {
     let value = serde_json::to_value(object).expect("Kubernetes objects serialise");
-    Manifest {
-        kind: kind.into(),
-        name: name.into(),
-        yaml: yaml::to_yaml(&value),
-        repository,
-    }
+    Manifest { kind: kind.into(), name: name.into(), yaml: yaml::to_yaml(&value), repository }
 }
 
 /// Identifies what a Change does, independent of where: the prompt, the agent, the

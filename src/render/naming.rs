@@ -53,27 +53,19 @@ fn slug(text: &str, max: usize) -> String {
 pub fn repository_label(owner: &str, repo: &str) -> String {
     let text: String = format!("{owner}.{repo}")
         .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
-                c
-            } else {
-                '-'
-            }
-        })
+        .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') { c } else { '-' })
         .collect();
     let mut text: String = text.chars().take(MAX_NAME_LEN).collect();
     while text.ends_with(|c: char| !c.is_ascii_alphanumeric()) {
         text.pop();
     }
-    text.trim_start_matches(|c: char| !c.is_ascii_alphanumeric())
-        .to_string()
+    text.trim_start_matches(|c: char| !c.is_ascii_alphanumeric()).to_string()
 }
 
 pub fn is_dns1123_label(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= MAX_NAME_LEN
-        && s.bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         && !s.starts_with('-')
         && !s.ends_with('-')
 }

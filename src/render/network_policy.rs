@@ -4,8 +4,7 @@
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::networking::v1::{
-    IPBlock, NetworkPolicy, NetworkPolicyEgressRule, NetworkPolicyPeer, NetworkPolicyPort,
-    NetworkPolicySpec,
+    IPBlock, NetworkPolicy, NetworkPolicyEgressRule, NetworkPolicyPeer, NetworkPolicyPort, NetworkPolicySpec,
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
@@ -32,17 +31,11 @@ pub fn network_policy(namespace: &str, extra_ports: &[u16]) -> NetworkPolicy {
     https_ports.extend(extra.into_iter().map(|p| port("TCP", i32::from(p))));
     let anywhere_but_link_local = vec![
         NetworkPolicyPeer {
-            ip_block: Some(IPBlock {
-                cidr: "0.0.0.0/0".into(),
-                except: Some(vec![LINK_LOCAL_V4.into()]),
-            }),
+            ip_block: Some(IPBlock { cidr: "0.0.0.0/0".into(), except: Some(vec![LINK_LOCAL_V4.into()]) }),
             ..Default::default()
         },
         NetworkPolicyPeer {
-            ip_block: Some(IPBlock {
-                cidr: "::/0".into(),
-                except: Some(vec![LINK_LOCAL_V6.into()]),
-            }),
+            ip_block: Some(IPBlock { cidr: "::/0".into(), except: Some(vec![LINK_LOCAL_V6.into()]) }),
             ..Default::default()
         },
     ];
@@ -55,23 +48,14 @@ pub fn network_policy(namespace: &str, extra_ports: &[u16]) -> NetworkPolicy {
         },
         spec: Some(NetworkPolicySpec {
             pod_selector: Some(LabelSelector {
-                match_labels: Some(BTreeMap::from([(
-                    labels::NAME.to_string(),
-                    labels::RUNNER_APP.to_string(),
-                )])),
+                match_labels: Some(BTreeMap::from([(labels::NAME.to_string(), labels::RUNNER_APP.to_string())])),
                 match_expressions: None,
             }),
             policy_types: Some(vec!["Ingress".into(), "Egress".into()]),
             ingress: None,
             egress: Some(vec![
-                NetworkPolicyEgressRule {
-                    ports: Some(vec![port("UDP", 53), port("TCP", 53)]),
-                    to: None,
-                },
-                NetworkPolicyEgressRule {
-                    ports: Some(https_ports),
-                    to: Some(anywhere_but_link_local),
-                },
+                NetworkPolicyEgressRule { ports: Some(vec![port("UDP", 53), port("TCP", 53)]), to: None },
+                NetworkPolicyEgressRule { ports: Some(https_ports), to: Some(anywhere_but_link_local) },
             ]),
         }),
     }

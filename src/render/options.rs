@@ -28,6 +28,8 @@ pub struct RenderOptions {
     pub network_policy: NetworkPolicyMode,
     /// The GitHub organisation the runner forks into; the token's account when `None`.
     pub fork_owner: Option<String>,
+    /// Pull request and commit texts.
+    pub templates: std::sync::Arc<super::templates::Templates>,
 }
 
 impl Default for RenderOptions {
@@ -40,10 +42,9 @@ impl Default for RenderOptions {
             resources: Resources::default(),
             deadline_seconds: DEFAULT_DEADLINE_SECONDS,
             ttl_seconds: None,
-            network_policy: NetworkPolicyMode::Restricted {
-                extra_ports: Vec::new(),
-            },
+            network_policy: NetworkPolicyMode::Restricted { extra_ports: Vec::new() },
             fork_owner: None,
+            templates: Default::default(),
         }
     }
 }
@@ -91,12 +92,8 @@ pub enum NetworkPolicyMode {
 /// A Kubernetes quantity such as `500m`, `2`, `1.5Gi` (the canonical serialisation
 /// format of k8s.io/apimachinery's resource.Quantity).
 pub fn parse_quantity(s: &str) -> Result<String, String> {
-    const SUFFIXES: [&str; 16] = [
-        "", "n", "u", "m", "k", "M", "G", "T", "P", "E", "Ki", "Mi", "Gi", "Ti", "Pi", "Ei",
-    ];
-    let number_end = s
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(s.len());
+    const SUFFIXES: [&str; 16] = ["", "n", "u", "m", "k", "M", "G", "T", "P", "E", "Ki", "Mi", "Gi", "Ti", "Pi", "Ei"];
+    let number_end = s.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(s.len());
     let (number, suffix) = s.split_at(number_end);
     let number_ok = !number.is_empty() && number != "." && number.matches('.').count() <= 1;
     let suffix_ok = SUFFIXES.contains(&suffix)

@@ -46,9 +46,7 @@ pub fn secret_from_env(
         }
     }
     if !missing.is_empty() {
-        return Err(RenderError::MissingTokens {
-            missing: missing.iter().map(|s| s.to_string()).collect(),
-        });
+        return Err(RenderError::MissingTokens { missing: missing.iter().map(|s| s.to_string()).collect() });
     }
     Ok(Secret {
         metadata: ObjectMeta {
@@ -111,13 +109,7 @@ struct RemoteRef {
 
 /// Reads each key from the property of the same name of the remote secret named like
 /// the Kubernetes Secret (e.g. `bca-credentials` with properties `github-token`, ...).
-pub fn external_secret(
-    name: &str,
-    namespace: &str,
-    store: &str,
-    store_kind: &str,
-    agents: &[Agent],
-) -> ExternalSecret {
+pub fn external_secret(name: &str, namespace: &str, store: &str, store_kind: &str, agents: &[Agent]) -> ExternalSecret {
     ExternalSecret {
         api_version: "external-secrets.io/v1",
         kind: "ExternalSecret",
@@ -129,22 +121,13 @@ pub fn external_secret(
         },
         spec: ExternalSecretSpec {
             refresh_interval: "1h",
-            secret_store_ref: StoreRef {
-                kind: store_kind.into(),
-                name: store.into(),
-            },
-            target: Target {
-                name: name.into(),
-                creation_policy: "Owner",
-            },
+            secret_store_ref: StoreRef { kind: store_kind.into(), name: store.into() },
+            target: Target { name: name.into(), creation_policy: "Owner" },
             data: keys(agents)
                 .into_iter()
                 .map(|(key, _)| ExternalSecretData {
                     secret_key: key.into(),
-                    remote_ref: RemoteRef {
-                        key: name.into(),
-                        property: key.into(),
-                    },
+                    remote_ref: RemoteRef { key: name.into(), property: key.into() },
                 })
                 .collect(),
         },
@@ -158,8 +141,7 @@ mod tests {
     #[test]
     fn names_every_missing_variable() {
         let env = |var: &str| (var == "GITHUB_TOKEN").then(|| "x".to_string());
-        let err =
-            secret_from_env("s", "ns", &[Agent::CopilotCli, Agent::GeminiCli], &env).unwrap_err();
+        let err = secret_from_env("s", "ns", &[Agent::CopilotCli, Agent::GeminiCli], &env).unwrap_err();
         assert_eq!(
             err.to_string(),
             "--secret-from-env needs COPILOT_TOKEN, GEMINI_API_KEY in the environment (they are empty or unset)"

@@ -18,12 +18,7 @@ pub fn parse_documents(text: &str) -> Result<Vec<Value>, String> {
             Yaml::Array(a) => Value::Array(a.iter().map(to_json).collect()),
             Yaml::Hash(h) => Value::Object(
                 h.iter()
-                    .map(|(k, v)| {
-                        (
-                            k.as_str().map_or_else(|| format!("{k:?}"), str::to_string),
-                            to_json(v),
-                        )
-                    })
+                    .map(|(k, v)| (k.as_str().map_or_else(|| format!("{k:?}"), str::to_string), to_json(v)))
                     .collect(),
             ),
             Yaml::Null | Yaml::BadValue | Yaml::Alias(_) => Value::Null,
@@ -48,24 +43,11 @@ pub fn to_yaml(value: &Value) -> String {
 }
 
 /// Keys people look for first come first; the rest are sorted (serde_json's map is).
-const LEADING_KEYS: [&str; 7] = [
-    "apiVersion",
-    "kind",
-    "metadata",
-    "name",
-    "namespace",
-    "initContainers",
-    "containers",
-];
+const LEADING_KEYS: [&str; 7] = ["apiVersion", "kind", "metadata", "name", "namespace", "initContainers", "containers"];
 
 fn ordered(map: &serde_json::Map<String, Value>) -> Vec<(&String, &Value)> {
     let mut entries: Vec<(&String, &Value)> = map.iter().collect();
-    entries.sort_by_key(|(k, _)| {
-        LEADING_KEYS
-            .iter()
-            .position(|l| l == k)
-            .unwrap_or(LEADING_KEYS.len())
-    });
+    entries.sort_by_key(|(k, _)| LEADING_KEYS.iter().position(|l| l == k).unwrap_or(LEADING_KEYS.len()));
     entries
 }
 
@@ -151,9 +133,7 @@ fn literal_block(s: &str, indent: usize) -> Option<String> {
         && !body.starts_with([' ', '\n'])
         && !body.ends_with('\n')
         && body.chars().all(|c| c == '\n' || !c.is_control())
-        && !body
-            .chars()
-            .any(|c| matches!(c, '\u{feff}' | '\u{2028}' | '\u{2029}' | '\u{85}'))
+        && !body.chars().any(|c| matches!(c, '\u{feff}' | '\u{2028}' | '\u{2029}' | '\u{85}'))
         && body.split('\n').all(|line| !line.ends_with(' '));
     if !ok {
         return None;
@@ -172,16 +152,11 @@ fn literal_block(s: &str, indent: usize) -> Option<String> {
 /// Plain scalars only for text no YAML reader can take for another type: it starts
 /// with a letter or '/', uses a small safe alphabet, and is not a YAML 1.1 boolean or null.
 fn is_plain_safe(s: &str) -> bool {
-    const RESERVED: [&str; 11] = [
-        "y", "n", "yes", "no", "on", "off", "true", "false", "null", "nan", "inf",
-    ];
+    const RESERVED: [&str; 11] = ["y", "n", "yes", "no", "on", "off", "true", "false", "null", "nan", "inf"];
     let mut chars = s.chars();
-    let first_ok = chars
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '/');
+    let first_ok = chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '/');
     first_ok
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '/' | '_' | '.' | '-' | '@'))
+        && s.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '/' | '_' | '.' | '-' | '@'))
         && !s.ends_with(['.', '-'])
         && !RESERVED.contains(&s.to_ascii_lowercase().as_str())
         || is_plain_url(s)
@@ -190,14 +165,9 @@ fn is_plain_safe(s: &str) -> bool {
 /// `https://host/path` reads better unquoted and is safe: the ':' is never followed by
 /// a space, and the rest uses the safe alphabet.
 fn is_plain_url(s: &str) -> bool {
-    s.strip_prefix("https://")
-        .or_else(|| s.strip_prefix("http://"))
-        .is_some_and(|rest| {
-            !rest.is_empty()
-                && rest
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '/' | '_' | '.' | '-' | ':'))
-        })
+    s.strip_prefix("https://").or_else(|| s.strip_prefix("http://")).is_some_and(|rest| {
+        !rest.is_empty() && rest.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '/' | '_' | '.' | '-' | ':'))
+    })
 }
 
 #[cfg(test)]
@@ -253,14 +223,9 @@ mod tests {
             let yaml = string_text(s, None);
             assert!(yaml.starts_with('"'), "{s:?} was written as {yaml}");
         }
-        for s in [
-            "main",
-            "bca-runner",
-            "ghcr.io/manno/bca-runner",
-            "https://github.com/acme/api",
-            "/workspace",
-            "Always",
-        ] {
+        for s in
+            ["main", "bca-runner", "ghcr.io/manno/bca-runner", "https://github.com/acme/api", "/workspace", "Always"]
+        {
             assert_eq!(string_text(s, None), s);
         }
     }
@@ -268,21 +233,12 @@ mod tests {
     #[test]
     fn multi_line_text_becomes_a_literal_block() {
         let value = json!({"k": "line one\n  indented\n\nlast\n", "j": "a\nb"});
-        assert_eq!(
-            to_yaml(&value),
-            "j: |-\n  a\n  b\nk: |\n  line one\n    indented\n\n  last\n"
-        );
+        assert_eq!(to_yaml(&value), "j: |-\n  a\n  b\nk: |\n  line one\n    indented\n\n  last\n");
     }
 
     #[test]
     fn text_a_block_would_change_stays_quoted() {
-        for s in [
-            "trailing \nspace",
-            " leading\nspace",
-            "two newlines\n\n",
-            "tab\there\nx",
-            "\nstarts with newline",
-        ] {
+        for s in ["trailing \nspace", " leading\nspace", "two newlines\n\n", "tab\there\nx", "\nstarts with newline"] {
             assert!(string_text(s, Some(2)).starts_with('"'), "{s:?}");
         }
     }
@@ -302,9 +258,7 @@ mod round_trip {
             Yaml::Null => Value::Null,
             Yaml::Array(a) => Value::Array(a.iter().map(to_json).collect()),
             Yaml::Hash(h) => Value::Object(
-                h.iter()
-                    .map(|(k, v)| (k.as_str().expect("string key").to_string(), to_json(v)))
-                    .collect(),
+                h.iter().map(|(k, v)| (k.as_str().expect("string key").to_string(), to_json(v))).collect(),
             ),
             other => panic!("unexpected {other:?}"),
         }
@@ -357,8 +311,7 @@ mod round_trip {
         for s in strings {
             let value = json!({"k": s, "list": [s, {"m": s}]});
             let text = to_yaml(&value);
-            let docs =
-                YamlLoader::load_from_str(&text).unwrap_or_else(|e| panic!("{s:?}: {e}\n{text}"));
+            let docs = YamlLoader::load_from_str(&text).unwrap_or_else(|e| panic!("{s:?}: {e}\n{text}"));
             assert_eq!(to_json(&docs[0]), value, "{s:?} did not survive:\n{text}");
         }
     }

@@ -36,33 +36,17 @@ pub fn assert_kubernetes_valid(file: &Path) {
 /// The ids of the checkov checks that fail on `file`.
 pub fn checkov_failures(file: &Path) -> Vec<String> {
     let out = tools::installed("checkov")
-        .args([
-            "--framework",
-            "kubernetes",
-            "--skip-download",
-            "--quiet",
-            "-o",
-            "json",
-            "-f",
-        ])
+        .args(["--framework", "kubernetes", "--skip-download", "--quiet", "-o", "json", "-f"])
         .arg(file)
         .env("BC_SKIP_MAPPING", "TRUE")
         .output()
         .expect("checkov runs");
-    let report: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "checkov printed no JSON ({e}): {}",
-            String::from_utf8_lossy(&out.stderr)
-        )
-    });
+    let report: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("checkov printed no JSON ({e}): {}", String::from_utf8_lossy(&out.stderr)));
     let failed = &report["results"]["failed_checks"];
     let mut ids: Vec<String> = failed
         .as_array()
-        .map(|a| {
-            a.iter()
-                .map(|c| c["check_id"].as_str().unwrap().to_string())
-                .collect()
-        })
+        .map(|a| a.iter().map(|c| c["check_id"].as_str().unwrap().to_string()).collect())
         .unwrap_or_default();
     assert!(
         report["summary"]["passed"].as_u64().unwrap_or(0) > 20,
@@ -76,18 +60,11 @@ pub fn checkov_failures(file: &Path) -> Vec<String> {
 
 /// `kubectl kustomize DIR`.
 pub fn kustomize(dir: &Path) -> String {
-    let out = tools::on_path(
-        "kubectl",
-        "install kubectl (Debian: apt-get install kubectl)",
-    )
-    .arg("kustomize")
-    .arg(dir)
-    .output()
-    .expect("kubectl runs");
-    assert!(
-        out.status.success(),
-        "kubectl kustomize failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = tools::on_path("kubectl", "install kubectl (Debian: apt-get install kubectl)")
+        .arg("kustomize")
+        .arg(dir)
+        .output()
+        .expect("kubectl runs");
+    assert!(out.status.success(), "kubectl kustomize failed: {}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8(out.stdout).unwrap()
 }

@@ -25,10 +25,7 @@ pub fn bca() -> Command {
 pub fn shown(output: &std::process::Output) -> String {
     format!(
         "exit: {}\n----- stdout -----\n{}----- stderr -----\n{}",
-        output
-            .status
-            .code()
-            .map_or("signal".to_string(), |c| c.to_string()),
+        output.status.code().map_or("signal".to_string(), |c| c.to_string()),
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
     )
@@ -36,11 +33,7 @@ pub fn shown(output: &std::process::Output) -> String {
 
 /// Runs `bca ARGS` in `dir`, so file names in messages are relative and stable.
 pub fn run_in(dir: &Path, args: &[&str]) -> std::process::Output {
-    bca()
-        .current_dir(dir)
-        .args(args)
-        .output()
-        .expect("bca runs")
+    bca().current_dir(dir).args(args).output().expect("bca runs")
 }
 
 /// Writes `content` to `name` in a fresh temporary directory and runs `bca validate name`.

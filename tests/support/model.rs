@@ -37,18 +37,13 @@ impl Model {
                 let mut body = String::new();
                 let _ = std::io::Read::read_to_string(request.as_reader(), &mut body);
                 let body: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
-                let answered_tool = body["messages"]
-                    .as_array()
-                    .is_some_and(|m| m.iter().any(|m| m["role"] == "tool"));
+                let answered_tool = body["messages"].as_array().is_some_and(|m| m.iter().any(|m| m["role"] == "tool"));
                 seen.lock().unwrap().push(body);
                 let stream = if answered_tool {
-                    chunk(
-                        json!({ "role": "assistant", "content": "Done: the change is made." }),
-                        None,
-                    ) + &chunk(json!({}), Some("stop"))
+                    chunk(json!({ "role": "assistant", "content": "Done: the change is made." }), None)
+                        + &chunk(json!({}), Some("stop"))
                 } else {
-                    let arguments =
-                        json!({ "command": command, "description": "make the change" }).to_string();
+                    let arguments = json!({ "command": command, "description": "make the change" }).to_string();
                     chunk(
                         json!({ "role": "assistant", "tool_calls": [{ "index": 0, "id": "call_1", "type": "function",
                             "function": { "name": "bash", "arguments": arguments } }] }),
@@ -71,19 +66,11 @@ impl Model {
     pub fn first_user_message(&self) -> String {
         let requests = self.requests();
         let first = requests.first().expect("the model was called");
-        let message = first["messages"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|m| m["role"] == "user")
-            .expect("a user message");
+        let message =
+            first["messages"].as_array().unwrap().iter().find(|m| m["role"] == "user").expect("a user message");
         match &message["content"] {
             Value::String(s) => s.clone(),
-            Value::Array(parts) => parts
-                .iter()
-                .filter_map(|p| p["text"].as_str())
-                .collect::<Vec<_>>()
-                .join(""),
+            Value::Array(parts) => parts.iter().filter_map(|p| p["text"].as_str()).collect::<Vec<_>>().join(""),
             other => other.to_string(),
         }
     }
@@ -105,10 +92,7 @@ fn fitting(schema: &Value) -> Value {
     if let Some(first) = schema["enum"].as_array().and_then(|e| e.first()) {
         return first.clone();
     }
-    let kind = schema["type"]
-        .as_str()
-        .unwrap_or("OBJECT")
-        .to_ascii_lowercase();
+    let kind = schema["type"].as_str().unwrap_or("OBJECT").to_ascii_lowercase();
     match kind.as_str() {
         "object" => Value::Object(
             schema["properties"]
@@ -146,9 +130,7 @@ impl GeminiModel {
                 let response = if url.contains(":streamGenerateContent") {
                     let answered = body["contents"].as_array().is_some_and(|contents| {
                         contents.iter().any(|c| {
-                            c["parts"].as_array().is_some_and(|p| {
-                                p.iter().any(|p| p.get("functionResponse").is_some())
-                            })
+                            c["parts"].as_array().is_some_and(|p| p.iter().any(|p| p.get("functionResponse").is_some()))
                         })
                     });
                     let part = if answered {
@@ -156,20 +138,13 @@ impl GeminiModel {
                     } else {
                         json!({ "functionCall": { "name": "run_shell_command", "args": { "command": command } } })
                     };
-                    Response::from_string(format!("data: {}\r\n\r\n", candidate(part))).with_header(
-                        Header::from_bytes("Content-Type", "text/event-stream").unwrap(),
-                    )
+                    Response::from_string(format!("data: {}\r\n\r\n", candidate(part)))
+                        .with_header(Header::from_bytes("Content-Type", "text/event-stream").unwrap())
                 } else {
                     let schema = &body["generationConfig"]["responseJsonSchema"];
-                    let text = if schema.is_null() {
-                        "scripted".to_string()
-                    } else {
-                        fitting(schema).to_string()
-                    };
+                    let text = if schema.is_null() { "scripted".to_string() } else { fitting(schema).to_string() };
                     Response::from_string(candidate(json!({ "text": text })).to_string())
-                        .with_header(
-                            Header::from_bytes("Content-Type", "application/json").unwrap(),
-                        )
+                        .with_header(Header::from_bytes("Content-Type", "application/json").unwrap())
                 };
                 let _ = request.respond(response);
             }
@@ -180,30 +155,12 @@ impl GeminiModel {
     /// The text parts of the user's turn in the first agent request.
     pub fn first_user_parts(&self) -> Vec<String> {
         let requests = self.requests.lock().unwrap();
-        let (_, body) = requests
-            .iter()
-            .find(|(url, _)| url.contains(":streamGenerateContent"))
-            .expect("an agent turn");
-        let user = body["contents"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|c| c["role"] == "user")
-            .expect("a user turn");
-        user["parts"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter_map(|p| p["text"].as_str().map(str::to_string))
-            .collect()
+        let (_, body) = requests.iter().find(|(url, _)| url.contains(":streamGenerateContent")).expect("an agent turn");
+        let user = body["contents"].as_array().unwrap().iter().find(|c| c["role"] == "user").expect("a user turn");
+        user["parts"].as_array().unwrap().iter().filter_map(|p| p["text"].as_str().map(str::to_string)).collect()
     }
 
     pub fn agent_turns(&self) -> usize {
-        self.requests
-            .lock()
-            .unwrap()
-            .iter()
-            .filter(|(url, _)| url.contains(":streamGenerateContent"))
-            .count()
+        self.requests.lock().unwrap().iter().filter(|(url, _)| url.contains(":streamGenerateContent")).count()
     }
 }

@@ -20,20 +20,11 @@ pub fn token_var(agent: Agent) -> &'static str {
 }
 
 /// The program and its arguments. The prompt is one argument, never shell text.
-pub fn command_line(
-    agent: Agent,
-    prompt: &str,
-    context_dir: Option<&Path>,
-) -> (String, Vec<String>) {
+pub fn command_line(agent: Agent, prompt: &str, context_dir: Option<&Path>) -> (String, Vec<String>) {
     let mut args: Vec<String>;
     match agent {
         Agent::CopilotCli => {
-            args = vec![
-                "-p".into(),
-                prompt.into(),
-                "--allow-all-tools".into(),
-                "--no-auto-update".into(),
-            ];
+            args = vec!["-p".into(), prompt.into(), "--allow-all-tools".into(), "--no-auto-update".into()];
             if let Some(dir) = context_dir {
                 args.extend(["--add-dir".into(), dir.display().to_string()]);
             }
@@ -42,12 +33,7 @@ pub fn command_line(
         Agent::GeminiCli => {
             // A fresh clone is never a trusted folder: without --skip-trust, headless
             // mode drops --yolo and exits 55.
-            args = vec![
-                "-p".into(),
-                prompt.into(),
-                "--yolo".into(),
-                "--skip-trust".into(),
-            ];
+            args = vec!["-p".into(), prompt.into(), "--yolo".into(), "--skip-trust".into()];
             if let Some(dir) = context_dir {
                 args.extend(["--include-directories".into(), dir.display().to_string()]);
             }
@@ -69,21 +55,12 @@ fn prepare(agent: Agent) -> Result<(), RunError> {
     };
     let settings = Path::new(&home).join(".gemini/settings.json");
     if settings.exists() {
-        log::info(
-            "agent",
-            &format!(
-                "GOOGLE_GEMINI_BASE_URL is set; keeping the existing {}",
-                settings.display()
-            ),
-        );
+        log::info("agent", &format!("GOOGLE_GEMINI_BASE_URL is set; keeping the existing {}", settings.display()));
         return Ok(());
     }
     let write = || -> std::io::Result<()> {
         std::fs::create_dir_all(settings.parent().expect("has a parent"))?;
-        std::fs::write(
-            &settings,
-            "{\"security\": {\"auth\": {\"selectedType\": \"gemini-api-key\"}}}\n",
-        )
+        std::fs::write(&settings, "{\"security\": {\"auth\": {\"selectedType\": \"gemini-api-key\"}}}\n")
     };
     write().map_err(|e| RunError::usage(format!("cannot write {}: {e}", settings.display())))
 }
@@ -99,12 +76,7 @@ pub fn run(
     prepare(agent)?;
     let (program, args) = command_line(agent, prompt, context_dir);
     let mut cmd = Command::new(&program);
-    cmd.args(&args)
-        .current_dir(repo)
-        .env_clear()
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+    cmd.args(&args).current_dir(repo).env_clear().stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
     copy_env(&mut cmd, &BASE_ENV);
     copy_env(&mut cmd, &["TERM", "NODE_EXTRA_CA_CERTS"]);
     copy_env(&mut cmd, agent.passthrough_vars());
@@ -112,16 +84,12 @@ pub fn run(
     if agent == Agent::GeminiCli {
         cmd.env("GEMINI_CLI_TRUST_WORKSPACE", "true");
     }
-    let mut child = cmd.spawn().map_err(|e| {
-        RunError::usage(format!(
-            "cannot start {program} ({agent}): {e}; is it installed and on PATH?"
-        ))
-    })?;
+    let mut child = cmd
+        .spawn()
+        .map_err(|e| RunError::usage(format!("cannot start {program} ({agent}): {e}; is it installed and on PATH?")))?;
     let out = log::stream(program.clone(), child.stdout.take().expect("piped"));
     let err = log::stream(program.clone(), child.stderr.take().expect("piped"));
-    let status = child
-        .wait()
-        .map_err(|e| RunError::retryable(format!("waiting for {program}: {e}")))?;
+    let status = child.wait().map_err(|e| RunError::retryable(format!("waiting for {program}: {e}")))?;
     let _ = out.join();
     let _ = err.join();
     if status.success() {

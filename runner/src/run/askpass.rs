@@ -16,9 +16,7 @@ pub fn answer(prompt: &str, token_file: &Path) -> Option<String> {
     if prompt.starts_with("Username") {
         Some(USERNAME.to_string())
     } else if prompt.starts_with("Password") {
-        std::fs::read_to_string(token_file)
-            .ok()
-            .map(|t| t.trim().to_string())
+        std::fs::read_to_string(token_file).ok().map(|t| t.trim().to_string())
     } else {
         None
     }
@@ -33,14 +31,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("github-token");
         std::fs::write(&file, "tok123\n").unwrap();
-        assert_eq!(
-            answer("Username for 'https://github.com': ", &file).as_deref(),
-            Some("x-access-token")
-        );
-        assert_eq!(
-            answer("Password for 'https://x-access-token@github.com': ", &file).as_deref(),
-            Some("tok123")
-        );
+        assert_eq!(answer("Username for 'https://github.com': ", &file).as_deref(), Some("x-access-token"));
+        assert_eq!(answer("Password for 'https://x-access-token@github.com': ", &file).as_deref(), Some("tok123"));
         assert_eq!(answer("Are you sure?", &file), None);
     }
 }

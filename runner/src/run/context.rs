@@ -39,31 +39,21 @@ impl Context {
     }
 }
 
-pub fn fetch(
-    dir: &Path,
-    agentsmd: Option<&str>,
-    resources: &[String],
-) -> Result<Context, RunError> {
+pub fn fetch(dir: &Path, agentsmd: Option<&str>, resources: &[String]) -> Result<Context, RunError> {
     let agent = ureq::AgentBuilder::new()
         .timeout(TIMEOUT)
         .user_agent(concat!("bca-runner/", env!("CARGO_PKG_VERSION")))
         .build();
     std::fs::create_dir_all(dir.join("resources"))
         .map_err(|e| RunError::usage(format!("cannot create {}: {e}", dir.display())))?;
-    let mut context = Context {
-        dir: dir.to_path_buf(),
-        agentsmd: None,
-        resources: Vec::new(),
-    };
+    let mut context = Context { dir: dir.to_path_buf(), agentsmd: None, resources: Vec::new() };
     if let Some(url) = agentsmd {
         let path = dir.join("AGENTS.md");
         download(&agent, url, &path)?;
         context.agentsmd = Some(path);
     }
     for (i, url) in resources.iter().enumerate() {
-        let path = dir
-            .join("resources")
-            .join(format!("{:02}-{}", i + 1, file_name(url)));
+        let path = dir.join("resources").join(format!("{:02}-{}", i + 1, file_name(url)));
         download(&agent, url, &path)?;
         context.resources.push(path);
     }
@@ -72,9 +62,9 @@ pub fn fetch(
 
 fn download(agent: &ureq::Agent, url: &str, path: &Path) -> Result<(), RunError> {
     let response = agent.get(url).call().map_err(|e| match e {
-        ureq::Error::Status(status, _) if (400..500).contains(&status) => RunError::permanent(
-            format!("fetching {url}: the server answered {status}; check the URL in the Change"),
-        ),
+        ureq::Error::Status(status, _) if (400..500).contains(&status) => {
+            RunError::permanent(format!("fetching {url}: the server answered {status}; check the URL in the Change"))
+        }
         other => RunError::retryable(format!("fetching {url}: {other}")),
     })?;
     let mut bytes = Vec::new();
@@ -89,24 +79,15 @@ fn download(agent: &ureq::Agent, url: &str, path: &Path) -> Result<(), RunError>
             MAX_BYTES / 1024
         )));
     }
-    std::fs::write(path, bytes)
-        .map_err(|e| RunError::usage(format!("writing {}: {e}", path.display())))
+    std::fs::write(path, bytes).map_err(|e| RunError::usage(format!("writing {}: {e}", path.display())))
 }
 
 /// A safe file name from the last path segment of a URL.
 fn file_name(url: &str) -> String {
     let path = url.split(['?', '#']).next().unwrap_or(url);
     let last = path.trim_end_matches('/').rsplit('/').next().unwrap_or("");
-    let name: String = last
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
+    let name: String =
+        last.chars().map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') { c } else { '_' }).collect();
     let name = name.trim_start_matches('.').to_string();
     if name.is_empty() || path.matches('/').count() <= 2 {
         "resource".to_string()
@@ -121,10 +102,7 @@ mod tests {
 
     #[test]
     fn file_names_are_safe() {
-        assert_eq!(
-            file_name("https://example.com/docs/guide.md?x=1"),
-            "guide.md"
-        );
+        assert_eq!(file_name("https://example.com/docs/guide.md?x=1"), "guide.md");
         assert_eq!(file_name("https://example.com"), "resource");
         assert_eq!(file_name("https://example.com/a/../.bashrc"), "bashrc");
         assert_eq!(file_name("https://example.com/a%20b c"), "a_20b_c");

@@ -17,22 +17,13 @@ pub struct RunError {
 
 impl RunError {
     pub fn retryable(message: impl Into<String>) -> RunError {
-        RunError {
-            kind: Kind::Retryable,
-            message: message.into(),
-        }
+        RunError { kind: Kind::Retryable, message: message.into() }
     }
     pub fn usage(message: impl Into<String>) -> RunError {
-        RunError {
-            kind: Kind::Usage,
-            message: message.into(),
-        }
+        RunError { kind: Kind::Usage, message: message.into() }
     }
     pub fn permanent(message: impl Into<String>) -> RunError {
-        RunError {
-            kind: Kind::Permanent,
-            message: message.into(),
-        }
+        RunError { kind: Kind::Permanent, message: message.into() }
     }
 
     pub fn exit_code(&self) -> u8 {

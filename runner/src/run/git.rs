@@ -31,15 +31,9 @@ const SAFE_CONFIG: [&str; 10] = [
 impl Git {
     /// `token`: the GitHub token git may present over https, if any.
     pub fn new(token: Option<&Secret>) -> Result<Git, RunError> {
-        let askpass = std::env::current_exe().map_err(|e| {
-            RunError::usage(format!(
-                "cannot find the bca-runner binary for git's askpass: {e}"
-            ))
-        })?;
-        Ok(Git {
-            askpass,
-            token_file: token.map(|t| t.path.clone()),
-        })
+        let askpass = std::env::current_exe()
+            .map_err(|e| RunError::usage(format!("cannot find the bca-runner binary for git's askpass: {e}")))?;
+        Ok(Git { askpass, token_file: token.map(|t| t.path.clone()) })
     }
 
     fn command(&self, dir: Option<&Path>, args: &[&str]) -> Command {
@@ -66,11 +60,10 @@ impl Git {
     /// Runs git and returns its standard output; a failure carries git's (redacted)
     /// standard error.
     pub fn run(&self, dir: Option<&Path>, args: &[&str]) -> Result<String, RunError> {
-        let output = self.command(dir, args).output().map_err(|e| {
-            RunError::usage(format!(
-                "cannot run git: {e}; is git installed and on PATH?"
-            ))
-        })?;
+        let output = self
+            .command(dir, args)
+            .output()
+            .map_err(|e| RunError::usage(format!("cannot run git: {e}; is git installed and on PATH?")))?;
         if output.status.success() {
             Ok(String::from_utf8_lossy(&output.stdout).into_owned())
         } else {

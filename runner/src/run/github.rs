@@ -80,10 +80,7 @@ impl Reply {
             let details: Vec<String> = errors
                 .iter()
                 .filter_map(|e| {
-                    e["message"]
-                        .as_str()
-                        .map(str::to_string)
-                        .or_else(|| e["code"].as_str().map(str::to_string))
+                    e["message"].as_str().map(str::to_string).or_else(|| e["code"].as_str().map(str::to_string))
                 })
                 .collect();
             if !details.is_empty() {
@@ -94,11 +91,8 @@ impl Reply {
     }
 
     fn json<T: DeserializeOwned>(&self, what: &str) -> Result<T, RunError> {
-        serde_json::from_str(&self.body).map_err(|e| {
-            RunError::retryable(format!(
-                "GitHub answered {what} with something unexpected: {e}"
-            ))
-        })
+        serde_json::from_str(&self.body)
+            .map_err(|e| RunError::retryable(format!("GitHub answered {what} with something unexpected: {e}")))
     }
 }
 
@@ -127,9 +121,7 @@ impl<'a> GitHub<'a> {
                 .set("X-GitHub-Api-Version", "2022-11-28")
                 .set("Authorization", &format!("Bearer {}", self.token.expose()));
             let result = match body {
-                Some(b) => request
-                    .set("Content-Type", "application/json")
-                    .send_string(&b.to_string()),
+                Some(b) => request.set("Content-Type", "application/json").send_string(&b.to_string()),
                 None => request.call(),
             };
             let (status, wait, response) = match result {
@@ -141,9 +133,7 @@ impl<'a> GitHub<'a> {
                         backoff *= 2;
                         continue;
                     }
-                    return Err(RunError::retryable(format!(
-                        "cannot reach GitHub at {url}: {t}"
-                    )));
+                    return Err(RunError::retryable(format!("cannot reach GitHub at {url}: {t}")));
                 }
             };
             let body = response.into_string().unwrap_or_default();
@@ -207,11 +197,7 @@ impl<'a> GitHub<'a> {
 
     /// Asks GitHub to fork `upstream` (into `organization`, or the token's account).
     /// GitHub answers at once and creates the fork in the background.
-    pub fn create_fork(
-        &self,
-        upstream: &str,
-        organization: Option<&str>,
-    ) -> Result<Repo, RunError> {
+    pub fn create_fork(&self, upstream: &str, organization: Option<&str>) -> Result<Repo, RunError> {
         let path = format!("/repos/{upstream}/forks");
         let body = match organization {
             Some(org) => json!({ "organization": org, "default_branch_only": true }),
@@ -227,10 +213,7 @@ impl<'a> GitHub<'a> {
         let path = format!("/repos/{upstream}/pulls?state=open&head={}", encode(head));
         let reply = self.send("GET", &path, None)?;
         expect_ok(&reply, &format!("GET {path}"))?;
-        Ok(reply
-            .json::<Vec<Pull>>(&format!("GET {path}"))?
-            .into_iter()
-            .next())
+        Ok(reply.json::<Vec<Pull>>(&format!("GET {path}"))?.into_iter().next())
     }
 
     pub fn create_pull(
@@ -242,7 +225,8 @@ impl<'a> GitHub<'a> {
         body: &str,
     ) -> Result<Pull, RunError> {
         let path = format!("/repos/{upstream}/pulls");
-        let request = json!({ "title": title, "head": head, "base": base, "body": body, "maintainer_can_modify": true });
+        let request =
+            json!({ "title": title, "head": head, "base": base, "body": body, "maintainer_can_modify": true });
         let reply = self.send("POST", &path, Some(&request))?;
         if reply.status == 422 {
             return Err(RunError::permanent(format!(
@@ -254,19 +238,9 @@ impl<'a> GitHub<'a> {
         reply.json(&format!("POST {path}"))
     }
 
-    pub fn update_pull(
-        &self,
-        upstream: &str,
-        number: u64,
-        title: &str,
-        body: &str,
-    ) -> Result<Pull, RunError> {
+    pub fn update_pull(&self, upstream: &str, number: u64, title: &str, body: &str) -> Result<Pull, RunError> {
         let path = format!("/repos/{upstream}/pulls/{number}");
-        let reply = self.send(
-            "PATCH",
-            &path,
-            Some(&json!({ "title": title, "body": body })),
-        )?;
+        let reply = self.send("PATCH", &path, Some(&json!({ "title": title, "body": body })))?;
         expect_ok(&reply, &format!("PATCH {path}"))?;
         reply.json(&format!("PATCH {path}"))
     }
@@ -281,9 +255,7 @@ fn expect_ok(reply: &Reply, what: &str) -> Result<(), RunError> {
             reply.reason()
         ))),
         404 => Err(RunError::permanent(format!("GitHub answered {what} with 404 ({})", reply.reason()))),
-        status @ 400..=499 => {
-            Err(RunError::permanent(format!("GitHub refused {what} ({status} {})", reply.reason())))
-        }
+        status @ 400..=499 => Err(RunError::permanent(format!("GitHub refused {what} ({status} {})", reply.reason()))),
         status => Err(RunError::retryable(format!("GitHub answered {what} with {status} ({})", reply.reason()))),
     }
 }
@@ -294,20 +266,12 @@ fn rate_limit_wait(status: u16, response: &ureq::Response) -> Option<Duration> {
     if status != 429 && status != 403 {
         return None;
     }
-    if let Some(seconds) = response
-        .header("retry-after")
-        .and_then(|v| v.trim().parse::<u64>().ok())
-    {
+    if let Some(seconds) = response.header("retry-after").and_then(|v| v.trim().parse::<u64>().ok()) {
         return Some(Duration::from_secs(seconds));
     }
     if response.header("x-ratelimit-remaining") == Some("0") {
-        let reset = response
-            .header("x-ratelimit-reset")
-            .and_then(|v| v.trim().parse::<u64>().ok())?;
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_secs())
-            .unwrap_or(0);
+        let reset = response.header("x-ratelimit-reset").and_then(|v| v.trim().parse::<u64>().ok())?;
+        let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
         return Some(Duration::from_secs(reset.saturating_sub(now) + 1));
     }
     (status == 429).then(|| Duration::from_secs(60))
@@ -334,18 +298,9 @@ mod tests {
     fn api_base_follows_the_host() {
         assert_eq!(api_base("github.com", None), "https://api.github.com");
         assert_eq!(api_base("GitHub.com", None), "https://api.github.com");
-        assert_eq!(
-            api_base("ghe.example.com", None),
-            "https://ghe.example.com/api/v3"
-        );
-        assert_eq!(
-            api_base("github.com", Some("http://127.0.0.1:9/".into())),
-            "http://127.0.0.1:9"
-        );
-        assert_eq!(
-            api_base("github.com", Some(String::new())),
-            "https://api.github.com"
-        );
+        assert_eq!(api_base("ghe.example.com", None), "https://ghe.example.com/api/v3");
+        assert_eq!(api_base("github.com", Some("http://127.0.0.1:9/".into())), "http://127.0.0.1:9");
+        assert_eq!(api_base("github.com", Some(String::new())), "https://api.github.com");
     }
 
     #[test]

@@ -21,10 +21,7 @@ pub fn stream(prefix: String, from: impl Read + Send + 'static) -> JoinHandle<()
                 break;
             }
             let text = String::from_utf8_lossy(&buf);
-            let line = redact(&format!(
-                "[{prefix}] {}\n",
-                text.trim_end_matches(['\n', '\r'])
-            ));
+            let line = redact(&format!("[{prefix}] {}\n", text.trim_end_matches(['\n', '\r'])));
             let _ = std::io::stderr().lock().write_all(line.as_bytes());
             buf.clear();
         }

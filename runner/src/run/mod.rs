@@ -18,15 +18,7 @@ pub use paths::Paths;
 /// What every subprocess (git, the agent) gets from the runner's environment, and
 /// nothing else unless named: the runner's own environment may hold more than a
 /// subprocess should see.
-pub const BASE_ENV: [&str; 7] = [
-    "PATH",
-    "HOME",
-    "TMPDIR",
-    "LANG",
-    "LC_ALL",
-    "SSL_CERT_FILE",
-    "SSL_CERT_DIR",
-];
+pub const BASE_ENV: [&str; 7] = ["PATH", "HOME", "TMPDIR", "LANG", "LC_ALL", "SSL_CERT_FILE", "SSL_CERT_DIR"];
 
 /// Copies the named variables that are set from this process's environment.
 pub fn copy_env(cmd: &mut std::process::Command, vars: &[&str]) {

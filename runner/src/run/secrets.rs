@@ -37,10 +37,7 @@ pub fn read(dir: &Path, key: &'static str) -> Result<Secret, RunError> {
     })?;
     let value = value.trim().to_string();
     if value.is_empty() {
-        return Err(RunError::usage(format!(
-            "secret key {key} at {} is empty",
-            path.display()
-        )));
+        return Err(RunError::usage(format!("secret key {key} at {} is empty", path.display())));
     }
     register(&value);
     Ok(Secret { value, path, key })
@@ -79,25 +76,16 @@ mod tests {
         std::fs::write(dir.path().join("github-token"), "ghp_abcdef123\n").unwrap();
         let secret = read(dir.path(), "github-token").unwrap();
         assert_eq!(secret.expose(), "ghp_abcdef123");
-        assert_eq!(
-            redact("push with ghp_abcdef123 failed"),
-            "push with [redacted] failed"
-        );
+        assert_eq!(redact("push with ghp_abcdef123 failed"), "push with [redacted] failed");
     }
 
     #[test]
     fn missing_and_empty_keys_name_the_key() {
         let dir = tempfile::tempdir().unwrap();
         let missing = read(dir.path(), "copilot-token").err().unwrap();
-        assert!(
-            missing.message.contains("needs a key named copilot-token"),
-            "{missing}"
-        );
+        assert!(missing.message.contains("needs a key named copilot-token"), "{missing}");
         std::fs::write(dir.path().join("gemini-api-key"), "\n").unwrap();
         let empty = read(dir.path(), "gemini-api-key").err().unwrap();
-        assert!(
-            empty.message.contains("secret key gemini-api-key at"),
-            "{empty}"
-        );
+        assert!(empty.message.contains("secret key gemini-api-key at"), "{empty}");
     }
 }

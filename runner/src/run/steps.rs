@@ -31,17 +31,12 @@ struct Upstream<'a> {
 }
 
 fn upstream(contract: &RunContract) -> Result<Upstream<'_>, RunError> {
-    let rest = contract
-        .repository
-        .strip_prefix("https://")
-        .unwrap_or(&contract.repository);
+    let rest = contract.repository.strip_prefix("https://").unwrap_or(&contract.repository);
     let mut parts = rest.splitn(3, '/');
     match (parts.next(), parts.next(), parts.next()) {
-        (Some(host), Some(owner), Some(name)) if !name.contains('/') => Ok(Upstream {
-            host,
-            full_name: format!("{owner}/{name}"),
-            name,
-        }),
+        (Some(host), Some(owner), Some(name)) if !name.contains('/') => {
+            Ok(Upstream { host, full_name: format!("{owner}/{name}"), name })
+        }
         _ => Err(RunError::usage(format!(
             "the run contract names no repository https://HOST/OWNER/NAME: {}",
             contract.repository
@@ -51,10 +46,7 @@ fn upstream(contract: &RunContract) -> Result<Upstream<'_>, RunError> {
 
 fn github<'a>(contract: &RunContract, token: &'a Secret) -> Result<GitHub<'a>, RunError> {
     let up = upstream(contract)?;
-    Ok(GitHub::new(
-        api_base(up.host, std::env::var("GITHUB_API_URL").ok()),
-        token,
-    ))
+    Ok(GitHub::new(api_base(up.host, std::env::var("GITHUB_API_URL").ok()), token))
 }
 
 /// What the fork step hands to clone and publish.
@@ -70,24 +62,15 @@ struct ForkState {
 
 fn write_state(paths: &Paths, state: &ForkState) -> Result<(), RunError> {
     std::fs::create_dir_all(&paths.state)
-        .and_then(|()| {
-            std::fs::write(
-                paths.fork_file(),
-                serde_json::to_string_pretty(state).expect("serialises"),
-            )
-        })
+        .and_then(|()| std::fs::write(paths.fork_file(), serde_json::to_string_pretty(state).expect("serialises")))
         .map_err(|e| RunError::usage(format!("cannot write {}: {e}", paths.fork_file().display())))
 }
 
 fn read_state(paths: &Paths) -> Result<ForkState, RunError> {
     let text = std::fs::read_to_string(paths.fork_file()).map_err(|e| {
-        RunError::usage(format!(
-            "cannot read {}: {e}; run the fork step first",
-            paths.fork_file().display()
-        ))
+        RunError::usage(format!("cannot read {}: {e}; run the fork step first", paths.fork_file().display()))
     })?;
-    serde_json::from_str(&text)
-        .map_err(|e| RunError::usage(format!("{} is damaged: {e}", paths.fork_file().display())))
+    serde_json::from_str(&text).map_err(|e| RunError::usage(format!("{} is damaged: {e}", paths.fork_file().display())))
 }
 
 /// Makes sure a fork exists (reusing one that does) and waits until GitHub has made it.
@@ -106,13 +89,7 @@ pub fn fork(paths: &Paths, contract: &RunContract) -> Result<(), RunError> {
         None => gh.user()?,
     };
     if owner.eq_ignore_ascii_case(&upstream_repo.owner.login) {
-        log::info(
-            "fork",
-            &format!(
-                "{owner} owns {} already: pushing there, no fork needed",
-                up.full_name
-            ),
-        );
+        log::info("fork", &format!("{owner} owns {} already: pushing there, no fork needed", up.full_name));
         let clone_url = upstream_repo.clone_url.clone();
         return write_state(
             paths,
@@ -127,11 +104,7 @@ pub fn fork(paths: &Paths, contract: &RunContract) -> Result<(), RunError> {
     let fork_name = format!("{owner}/{}", up.name);
     let fork = match gh.repo(&fork_name)? {
         Some(existing) => {
-            let parent = existing
-                .parent
-                .as_ref()
-                .map(|p| p.full_name.as_str())
-                .unwrap_or("");
+            let parent = existing.parent.as_ref().map(|p| p.full_name.as_str()).unwrap_or("");
             if !existing.fork || !parent.eq_ignore_ascii_case(&upstream_repo.full_name) {
                 return Err(RunError::permanent(format!(
                     "{fork_name} exists and is not a fork of {}: rename or delete it, or fork into an organisation \
@@ -190,8 +163,7 @@ pub fn clone(paths: &Paths, contract: &RunContract) -> Result<(), RunError> {
     let repo = paths.repo();
     if repo.exists() {
         // A retried pod reuses its emptyDir: start from a clean clone.
-        std::fs::remove_dir_all(&repo)
-            .map_err(|e| RunError::usage(format!("cannot clear {}: {e}", repo.display())))?;
+        std::fs::remove_dir_all(&repo).map_err(|e| RunError::usage(format!("cannot clear {}: {e}", repo.display())))?;
     }
     let repo_arg = repo.display().to_string();
     let cloned = git.run(
@@ -219,26 +191,11 @@ pub fn clone(paths: &Paths, contract: &RunContract) -> Result<(), RunError> {
         }
         return Err(e);
     }
-    git.run(
-        Some(&repo),
-        &["remote", "add", "fork", "--", &state.clone_url],
-    )?;
-    std::fs::copy(repo.join(".git/config"), paths.pristine_git_config()).map_err(|e| {
-        RunError::usage(format!(
-            "cannot save the git config to {}: {e}",
-            paths.state.display()
-        ))
-    })?;
+    git.run(Some(&repo), &["remote", "add", "fork", "--", &state.clone_url])?;
+    std::fs::copy(repo.join(".git/config"), paths.pristine_git_config())
+        .map_err(|e| RunError::usage(format!("cannot save the git config to {}: {e}", paths.state.display())))?;
     let head = git.run(Some(&repo), &["rev-parse", "HEAD"])?;
-    log::info(
-        "clone",
-        &format!(
-            "cloned {} at {} ({})",
-            contract.repository,
-            contract.base_branch,
-            head.trim()
-        ),
-    );
+    log::info("clone", &format!("cloned {} at {} ({})", contract.repository, contract.base_branch, head.trim()));
     Ok(())
 }
 
@@ -247,34 +204,18 @@ pub fn agent(paths: &Paths, contract: &RunContract) -> Result<(), RunError> {
     let token = secrets::read(&paths.secrets, contract.agent.secret_key())?;
     let repo = paths.repo();
     if !repo.join(".git").is_dir() {
-        return Err(RunError::usage(format!(
-            "no clone at {}: run the clone step first",
-            repo.display()
-        )));
+        return Err(RunError::usage(format!("no clone at {}: run the clone step first", repo.display())));
     }
     let mut prompt = contract.prompt.clone();
     let context_dir = if contract.agentsmd.is_some() || !contract.resources.is_empty() {
-        let context = context::fetch(
-            &paths.context(),
-            contract.agentsmd.as_deref(),
-            &contract.resources,
-        )?;
+        let context = context::fetch(&paths.context(), contract.agentsmd.as_deref(), &contract.resources)?;
         prompt.push_str(&context.prompt_note());
         Some(context.dir)
     } else {
         None
     };
-    log::info(
-        "agent",
-        &format!("running {} in {}", contract.agent, repo.display()),
-    );
-    agents::run(
-        contract.agent,
-        &prompt,
-        &repo,
-        context_dir.as_deref(),
-        &token,
-    )?;
+    log::info("agent", &format!("running {} in {}", contract.agent, repo.display()));
+    agents::run(contract.agent, &prompt, &repo, context_dir.as_deref(), &token)?;
     log::info("agent", &format!("{} finished", contract.agent));
     Ok(())
 }
@@ -301,15 +242,9 @@ pub fn publish(paths: &Paths, contract: &RunContract) -> Result<Outcome, RunErro
     let repo = paths.repo();
     distrust_agent_git_changes(paths, &repo)?;
     let git = Git::new(Some(&token))?;
-    let status = git.run(
-        Some(&repo),
-        &["status", "--porcelain", "--untracked-files=all"],
-    )?;
+    let status = git.run(Some(&repo), &["status", "--porcelain", "--untracked-files=all"])?;
     if status.trim().is_empty() {
-        log::info(
-            "publish",
-            "the agent changed nothing: no branch, no pull request",
-        );
+        log::info("publish", "the agent changed nothing: no branch, no pull request");
         return Ok(Outcome {
             status: "no-changes".into(),
             repository: contract.repository.clone(),
@@ -318,80 +253,32 @@ pub fn publish(paths: &Paths, contract: &RunContract) -> Result<Outcome, RunErro
             commit: None,
         });
     }
-    log::info(
-        "publish",
-        &format!("committing {} changed paths", status.lines().count()),
-    );
+    log::info("publish", &format!("committing {} changed paths", status.lines().count()));
     git.run(Some(&repo), &["add", "--all"])?;
-    git.run(
-        Some(&repo),
-        &[
-            "commit",
-            "--quiet",
-            "--no-verify",
-            "-m",
-            &commit_message(contract),
-        ],
-    )?;
-    let commit = git
-        .run(Some(&repo), &["rev-parse", "HEAD"])?
-        .trim()
-        .to_string();
+    git.run(Some(&repo), &["commit", "--quiet", "--no-verify", "-m", &contract.commit_message])?;
+    let commit = git.run(Some(&repo), &["rev-parse", "HEAD"])?.trim().to_string();
     let refspec = format!("HEAD:refs/heads/{}", contract.head_branch);
-    if let Err(e) = git.run(
-        Some(&repo),
-        &["push", "--quiet", "--force", "fork", &refspec],
-    ) {
+    if let Err(e) = git.run(Some(&repo), &["push", "--quiet", "--force", "fork", &refspec]) {
         // A shallow clone can only be pushed to a fork that has its base commit; a stale
         // fork does not, so fetch the history and push again.
         if !e.message.contains("shallow") {
             return Err(e);
         }
-        log::info(
-            "publish",
-            "the fork lacks the base commit: fetching history and pushing again",
-        );
-        git.run(
-            Some(&repo),
-            &[
-                "fetch",
-                "--quiet",
-                "--unshallow",
-                "origin",
-                &contract.base_branch,
-            ],
-        )?;
-        git.run(
-            Some(&repo),
-            &["push", "--quiet", "--force", "fork", &refspec],
-        )?;
+        log::info("publish", "the fork lacks the base commit: fetching history and pushing again");
+        git.run(Some(&repo), &["fetch", "--quiet", "--unshallow", "origin", &contract.base_branch])?;
+        git.run(Some(&repo), &["push", "--quiet", "--force", "fork", &refspec])?;
     }
-    log::info(
-        "publish",
-        &format!(
-            "pushed {commit} to {}:{}",
-            state.full_name, contract.head_branch
-        ),
-    );
+    log::info("publish", &format!("pushed {commit} to {}:{}", state.full_name, contract.head_branch));
 
     let gh = github(contract, &token)?;
     let up = upstream(contract)?;
     let head = format!("{}:{}", state.owner, contract.head_branch);
-    let (title, body) = (pull_title(contract), pull_body(contract));
+    let (title, body) = (&contract.pull_request_title, &contract.pull_request_body);
     let (status, pull) = match gh.open_pull(&up.full_name, &head)? {
-        Some(open) => (
-            "updated",
-            gh.update_pull(&up.full_name, open.number, &title, &body)?,
-        ),
-        None => (
-            "opened",
-            gh.create_pull(&up.full_name, &head, &contract.base_branch, &title, &body)?,
-        ),
+        Some(open) => ("updated", gh.update_pull(&up.full_name, open.number, title, body)?),
+        None => ("opened", gh.create_pull(&up.full_name, &head, &contract.base_branch, title, body)?),
     };
-    log::info(
-        "publish",
-        &format!("pull request {status}: {}", pull.html_url),
-    );
+    log::info("publish", &format!("pull request {status}: {}", pull.html_url));
     Ok(Outcome {
         status: status.into(),
         repository: contract.repository.clone(),
@@ -406,17 +293,10 @@ pub fn publish(paths: &Paths, contract: &RunContract) -> Result<Outcome, RunErro
 /// clone step saved and drop the hooks.
 fn distrust_agent_git_changes(paths: &Paths, repo: &Path) -> Result<(), RunError> {
     if !repo.join(".git").is_dir() {
-        return Err(RunError::usage(format!(
-            "no clone at {}: run the clone step first",
-            repo.display()
-        )));
+        return Err(RunError::usage(format!("no clone at {}: run the clone step first", repo.display())));
     }
-    std::fs::copy(paths.pristine_git_config(), repo.join(".git/config")).map_err(|e| {
-        RunError::usage(format!(
-            "cannot restore the git config from {}: {e}",
-            paths.state.display()
-        ))
-    })?;
+    std::fs::copy(paths.pristine_git_config(), repo.join(".git/config"))
+        .map_err(|e| RunError::usage(format!("cannot restore the git config from {}: {e}", paths.state.display())))?;
     let hooks = repo.join(".git/hooks");
     if hooks.exists() {
         std::fs::remove_dir_all(&hooks)
@@ -425,80 +305,11 @@ fn distrust_agent_git_changes(paths: &Paths, repo: &Path) -> Result<(), RunError
     Ok(())
 }
 
-fn first_line(prompt: &str, max: usize) -> String {
-    let line = prompt
-        .lines()
-        .find(|l| !l.trim().is_empty())
-        .unwrap_or("")
-        .trim();
-    if line.chars().count() <= max {
-        line.to_string()
-    } else {
-        format!("{}…", line.chars().take(max - 1).collect::<String>())
-    }
-}
-
-fn pull_title(contract: &RunContract) -> String {
-    first_line(&contract.prompt, 72)
-}
-
-fn commit_message(contract: &RunContract) -> String {
-    format!(
-        "{}\n\n{}\n\nChange: {}\nAgent: {}\nMade-by: bca\n",
-        first_line(&contract.prompt, 72),
-        contract.prompt.trim_end(),
-        contract.change_id,
-        contract.agent
-    )
-}
-
-fn pull_body(contract: &RunContract) -> String {
-    // A fence longer than any run of backticks in the prompt keeps it one code block.
-    let longest = contract
-        .prompt
-        .split(|c| c != '`')
-        .map(str::len)
-        .max()
-        .unwrap_or(0);
-    let fence = "`".repeat(longest.max(2) + 1);
-    format!(
-        "The {} coding agent made this change, run by bca (change `{}`) on this prompt:\n\n{fence}text\n{}\n{fence}\n\n\
-         Review it like any other contribution. Running the same Change again updates this pull request.\n",
-        contract.agent,
-        contract.change_id,
-        contract.prompt.trim_end()
-    )
-}
-
 /// Writes the outcome as one JSON line to standard output and the termination log.
 pub fn report(paths: &Paths, outcome: &Outcome) {
     let line = serde_json::to_string(outcome).expect("outcome serialises");
     println!("{line}");
     if let Err(e) = std::fs::write(&paths.termination_log, format!("{line}\n")) {
-        log::info(
-            "publish",
-            &format!("cannot write {}: {e}", paths.termination_log.display()),
-        );
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn titles_are_the_first_line_cut_to_fit() {
-        assert_eq!(first_line("\n  Fix the bug  \nmore", 72), "Fix the bug");
-        let long = "x".repeat(100);
-        assert_eq!(first_line(&long, 10).chars().count(), 10);
-    }
-
-    #[test]
-    fn the_body_fence_outlasts_backticks_in_the_prompt() {
-        let contract = RunContract::from_json(
-            r#"{"version":1,"changeId":"c","repository":"https://github.com/a/b","baseBranch":"main","headBranch":"bca/c","agent":"copilot-cli","prompt":"use ```rust``` blocks"}"#,
-        )
-        .unwrap();
-        assert!(pull_body(&contract).contains("````text\nuse ```rust``` blocks\n````"));
+        log::info("publish", &format!("cannot write {}: {e}", paths.termination_log.display()));
     }
 }

@@ -59,25 +59,14 @@ pub struct GitHub {
 
 pub fn git(dir: &Path, args: &[&str]) -> String {
     let out = Command::new("git")
-        .args([
-            "-c",
-            "user.name=Test",
-            "-c",
-            "user.email=test@example.com",
-            "-c",
-            "init.defaultBranch=main",
-        ])
+        .args(["-c", "user.name=Test", "-c", "user.email=test@example.com", "-c", "init.defaultBranch=main"])
         .args(args)
         .current_dir(dir)
         .env("GIT_CONFIG_NOSYSTEM", "1")
         .env("GIT_CONFIG_GLOBAL", "/dev/null")
         .output()
         .expect("git runs");
-    assert!(
-        out.status.success(),
-        "git {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "git {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
@@ -85,11 +74,7 @@ fn base64(input: &[u8]) -> String {
     const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::new();
     for chunk in input.chunks(3) {
-        let b = [
-            chunk[0],
-            *chunk.get(1).unwrap_or(&0),
-            *chunk.get(2).unwrap_or(&0),
-        ];
+        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
         let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
         for i in 0..4 {
             if i <= chunk.len() {
@@ -124,12 +109,7 @@ impl GitHub {
                 handle(request, &thread_state, &thread_root, &thread_url);
             }
         });
-        GitHub {
-            url,
-            root,
-            state,
-            _dir: dir,
-        }
+        GitHub { url, root, state, _dir: dir }
     }
 
     pub fn bare(&self, full_name: &str) -> PathBuf {
@@ -152,69 +132,36 @@ impl GitHub {
         }
         let bare = self.bare(full_name);
         std::fs::create_dir_all(bare.parent().unwrap()).unwrap();
-        git(
-            work.path(),
-            &["clone", "-q", "--bare", ".", bare.to_str().unwrap()],
-        );
-        self.state.lock().unwrap().repos.insert(
-            full_name.into(),
-            RepoState {
-                fork_of: None,
-                pending_polls: 0,
-            },
-        );
+        git(work.path(), &["clone", "-q", "--bare", ".", bare.to_str().unwrap()]);
+        self.state.lock().unwrap().repos.insert(full_name.into(), RepoState { fork_of: None, pending_polls: 0 });
     }
 
     /// A fork as it is now; commits to the upstream afterwards make it stale.
     pub fn add_fork(&self, full_name: &str, of: &str) {
         fork_on_disk(&self.bare(of), &self.bare(full_name));
-        self.state.lock().unwrap().repos.insert(
-            full_name.into(),
-            RepoState {
-                fork_of: Some(of.into()),
-                pending_polls: 0,
-            },
-        );
+        self.state
+            .lock()
+            .unwrap()
+            .repos
+            .insert(full_name.into(), RepoState { fork_of: Some(of.into()), pending_polls: 0 });
     }
 
     /// Commits a file to a branch of a repository, as someone else would.
     pub fn commit(&self, full_name: &str, branch: &str, path: &str, content: &str) {
         let work = tempfile::tempdir().unwrap();
-        git(
-            work.path(),
-            &[
-                "clone",
-                "-q",
-                "--branch",
-                branch,
-                self.bare(full_name).to_str().unwrap(),
-                ".",
-            ],
-        );
+        git(work.path(), &["clone", "-q", "--branch", branch, self.bare(full_name).to_str().unwrap(), "."]);
         std::fs::write(work.path().join(path), content).unwrap();
         git(work.path(), &["add", "-A"]);
-        git(
-            work.path(),
-            &["commit", "-q", "-m", &format!("update {path}")],
-        );
+        git(work.path(), &["commit", "-q", "-m", &format!("update {path}")]);
         git(work.path(), &["push", "-q", "origin", branch]);
     }
 
     pub fn head(&self, full_name: &str, branch: &str) -> Option<String> {
         let out = Command::new("git")
-            .args([
-                "--git-dir",
-                self.bare(full_name).to_str().unwrap(),
-                "rev-parse",
-                "--verify",
-                "-q",
-                branch,
-            ])
+            .args(["--git-dir", self.bare(full_name).to_str().unwrap(), "rev-parse", "--verify", "-q", branch])
             .output()
             .unwrap();
-        out.status
-            .success()
-            .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+        out.status.success().then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
     }
 
     /// `git show REV:PATH` in a repository.
@@ -235,32 +182,17 @@ impl GitHub {
     }
 
     pub fn serve_file(&self, path: &str, content: &[u8]) -> String {
-        self.state
-            .lock()
-            .unwrap()
-            .files
-            .insert(path.into(), content.to_vec());
+        self.state.lock().unwrap().files.insert(path.into(), content.to_vec());
         format!("{}/files/{path}", self.url)
     }
 
     /// Answers the next `times` requests `METHOD path` (path without query) with this.
-    pub fn fail(
-        &self,
-        method: &str,
-        path: &str,
-        status: u16,
-        headers: &[(&str, &str)],
-        body: &str,
-        times: u32,
-    ) {
+    pub fn fail(&self, method: &str, path: &str, status: u16, headers: &[(&str, &str)], body: &str, times: u32) {
         self.state.lock().unwrap().faults.push(Fault {
             method: method.into(),
             path: path.into(),
             status,
-            headers: headers
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
+            headers: headers.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
             body: body.into(),
             times,
         });
@@ -269,16 +201,7 @@ impl GitHub {
 
 fn fork_on_disk(upstream: &Path, fork: &Path) {
     std::fs::create_dir_all(fork.parent().unwrap()).unwrap();
-    git(
-        Path::new("/"),
-        &[
-            "clone",
-            "-q",
-            "--bare",
-            upstream.to_str().unwrap(),
-            fork.to_str().unwrap(),
-        ],
-    );
+    git(Path::new("/"), &["clone", "-q", "--bare", upstream.to_str().unwrap(), fork.to_str().unwrap()]);
 }
 
 fn header(name: &str, value: &str) -> Header {
@@ -331,10 +254,7 @@ fn handle(mut request: Request, state: &Mutex<State>, root: &Path, url: &str) {
 
     let mut st = state.lock().unwrap();
     if let Some(repo_path) = path.strip_prefix("/git/") {
-        let expected = format!(
-            "Basic {}",
-            base64(format!("x-access-token:{}", st.token).as_bytes())
-        );
+        let expected = format!("Basic {}", base64(format!("x-access-token:{}", st.token).as_bytes()));
         drop(st);
         if auth != expected {
             let response = Response::from_string("authentication required")
@@ -348,11 +268,7 @@ fn handle(mut request: Request, state: &Mutex<State>, root: &Path, url: &str) {
     }
 
     st.log.push(format!("{method} {path}"));
-    if let Some(i) = st
-        .faults
-        .iter()
-        .position(|f| f.method == method && f.path == path && f.times > 0)
-    {
+    if let Some(i) = st.faults.iter().position(|f| f.method == method && f.path == path && f.times > 0) {
         st.faults[i].times -= 1;
         let fault = &st.faults[i];
         let mut response = Response::from_string(fault.body.clone())
@@ -391,23 +307,11 @@ fn handle(mut request: Request, state: &Mutex<State>, root: &Path, url: &str) {
             if !st.repos.contains_key(&upstream) {
                 (404, json!({ "message": "Not Found" }))
             } else {
-                let into = body["organization"]
-                    .as_str()
-                    .map(str::to_string)
-                    .unwrap_or_else(|| st.login.clone());
+                let into = body["organization"].as_str().map(str::to_string).unwrap_or_else(|| st.login.clone());
                 let full = format!("{into}/{name}");
                 if !st.repos.contains_key(&full) {
-                    fork_on_disk(
-                        &root.join(format!("{upstream}.git")),
-                        &root.join(format!("{full}.git")),
-                    );
-                    st.repos.insert(
-                        full.clone(),
-                        RepoState {
-                            fork_of: Some(upstream),
-                            pending_polls: 2,
-                        },
-                    );
+                    fork_on_disk(&root.join(format!("{upstream}.git")), &root.join(format!("{full}.git")));
+                    st.repos.insert(full.clone(), RepoState { fork_of: Some(upstream), pending_polls: 2 });
                 }
                 let repo = &st.repos[&full];
                 (202, repo_json(url, &full, repo))
@@ -415,11 +319,7 @@ fn handle(mut request: Request, state: &Mutex<State>, root: &Path, url: &str) {
         }
         ("GET", ["repos", owner, name, "pulls"]) => {
             let full = format!("{owner}/{name}");
-            let head = query
-                .split('&')
-                .find_map(|kv| kv.strip_prefix("head="))
-                .map(decode)
-                .unwrap_or_default();
+            let head = query.split('&').find_map(|kv| kv.strip_prefix("head=")).map(decode).unwrap_or_default();
             let open: Vec<Value> = st
                 .pulls
                 .iter()
@@ -435,16 +335,8 @@ fn handle(mut request: Request, state: &Mutex<State>, root: &Path, url: &str) {
             let (head_owner, head_branch) = head.split_once(':').unwrap_or(("", ""));
             let head_repo = format!("{head_owner}/{name}");
             let head_exists = Command::new("git")
-                .args([
-                    "--git-dir",
-                    root.join(format!("{head_repo}.git")).to_str().unwrap(),
-                ])
-                .args([
-                    "rev-parse",
-                    "--verify",
-                    "-q",
-                    &format!("refs/heads/{head_branch}"),
-                ])
+                .args(["--git-dir", root.join(format!("{head_repo}.git")).to_str().unwrap()])
+                .args(["rev-parse", "--verify", "-q", &format!("refs/heads/{head_branch}")])
                 .output()
                 .map(|o| o.status.success())
                 .unwrap_or(false);
@@ -454,10 +346,7 @@ fn handle(mut request: Request, state: &Mutex<State>, root: &Path, url: &str) {
                     json!({ "message": "Validation Failed", "errors": [{ "message": format!("A pull request already exists for {head}.") }] }),
                 )
             } else if !head_exists {
-                (
-                    422,
-                    json!({ "message": "Validation Failed", "errors": [{ "field": "head", "code": "invalid" }] }),
-                )
+                (422, json!({ "message": "Validation Failed", "errors": [{ "field": "head", "code": "invalid" }] }))
             } else {
                 let pull = Pull {
                     number: st.pulls.len() as u64 + 1,
@@ -474,11 +363,7 @@ fn handle(mut request: Request, state: &Mutex<State>, root: &Path, url: &str) {
         }
         ("PATCH", ["repos", owner, name, "pulls", number]) => {
             let full = format!("{owner}/{name}");
-            match st
-                .pulls
-                .iter_mut()
-                .find(|p| p.repo == full && p.number.to_string() == *number)
-            {
+            match st.pulls.iter_mut().find(|p| p.repo == full && p.number.to_string() == *number) {
                 Some(pull) => {
                     pull.title = body["title"].as_str().unwrap_or(&pull.title).into();
                     pull.body = body["body"].as_str().unwrap_or(&pull.body).into();
@@ -525,12 +410,7 @@ fn git_http_backend(mut request: Request, root: &Path, method: &str, repo_path: 
     let mut body = Vec::new();
     let _ = std::io::Read::read_to_end(request.as_reader(), &mut body);
     let header_value = |name: &'static str| -> String {
-        request
-            .headers()
-            .iter()
-            .find(|h| h.field.equiv(name))
-            .map(|h| h.value.to_string())
-            .unwrap_or_default()
+        request.headers().iter().find(|h| h.field.equiv(name)).map(|h| h.value.to_string()).unwrap_or_default()
     };
     let mut child = Command::new("git")
         .arg("http-backend")
@@ -579,12 +459,7 @@ fn git_http_backend(mut request: Request, root: &Path, method: &str, repo_path: 
             continue;
         };
         if name.eq_ignore_ascii_case("Status") {
-            status = value
-                .trim()
-                .split(' ')
-                .next()
-                .and_then(|s| s.parse().ok())
-                .unwrap_or(200);
+            status = value.trim().split(' ').next().and_then(|s| s.parse().ok()).unwrap_or(200);
         } else {
             response_headers.push(header(name.trim(), value.trim()));
         }

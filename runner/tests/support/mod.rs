@@ -26,21 +26,10 @@ impl Pod {
     pub fn new(contract: RunContract) -> Pod {
         let dir = tempfile::tempdir().unwrap();
         let pod = Pod { dir, contract };
-        for sub in [
-            "workspace",
-            "secrets",
-            "state",
-            "bin",
-            "agent-record",
-            "etc",
-        ] {
+        for sub in ["workspace", "secrets", "state", "bin", "agent-record", "etc"] {
             std::fs::create_dir_all(pod.path(sub)).unwrap();
         }
-        std::fs::write(
-            pod.path("secrets/github-token"),
-            format!("{GITHUB_TOKEN}\n"),
-        )
-        .unwrap();
+        std::fs::write(pod.path("secrets/github-token"), format!("{GITHUB_TOKEN}\n")).unwrap();
         std::fs::write(pod.path("secrets/copilot-token"), COPILOT_TOKEN).unwrap();
         std::fs::write(pod.path("secrets/gemini-api-key"), GEMINI_TOKEN).unwrap();
         std::fs::write(pod.path("etc/run-contract.json"), pod.contract.to_json()).unwrap();
@@ -86,14 +75,8 @@ impl Pod {
 
     /// The argv the agent got, without the program name.
     pub fn agent_argv(&self) -> Vec<String> {
-        let argc: usize = std::fs::read_to_string(self.path("agent-record/argc"))
-            .unwrap()
-            .trim()
-            .parse()
-            .unwrap();
-        (0..argc)
-            .map(|i| std::fs::read_to_string(self.path(&format!("agent-record/arg.{i}"))).unwrap())
-            .collect()
+        let argc: usize = std::fs::read_to_string(self.path("agent-record/argc")).unwrap().trim().parse().unwrap();
+        (0..argc).map(|i| std::fs::read_to_string(self.path(&format!("agent-record/arg.{i}"))).unwrap()).collect()
     }
 
     pub fn agent_env(&self) -> String {
@@ -106,11 +89,7 @@ impl Pod {
     }
 
     pub fn runner_command(&self, step: &str, github: &github::GitHub) -> Command {
-        let path = format!(
-            "{}:{}",
-            self.path("bin").display(),
-            std::env::var("PATH").unwrap_or_default()
-        );
+        let path = format!("{}:{}", self.path("bin").display(), std::env::var("PATH").unwrap_or_default());
         let mut cmd = Command::cargo_bin("bca-runner").unwrap();
         cmd.env_clear()
             .env("PATH", path)
@@ -156,6 +135,9 @@ pub fn contract(repository: &str, agent: Agent, prompt: &str) -> RunContract {
         head_branch: "bca/c0ffee1234".into(),
         agent,
         prompt: prompt.into(),
+        pull_request_title: prompt.lines().next().unwrap_or_default().into(),
+        pull_request_body: format!("Made by the agent from this prompt:\n\n{prompt}\n"),
+        commit_message: format!("{}\n\n{prompt}\n\nChange: c0ffee1234\n", prompt.lines().next().unwrap_or_default()),
         fork_owner: None,
         agentsmd: None,
         resources: vec![],

@@ -16,10 +16,8 @@ impl BranchName {
     pub fn parse(input: &str) -> Result<BranchName, Invalid> {
         match ref_problem(input) {
             None => Ok(BranchName(input.to_string())),
-            Some(problem) => Err(Invalid::new(format!(
-                "\"{input}\" is not a valid git branch name: {problem}"
-            ))
-            .help("use a name such as main or release/1.2")),
+            Some(problem) => Err(Invalid::new(format!("\"{input}\" is not a valid git branch name: {problem}"))
+                .help("use a name such as main or release/1.2")),
         }
     }
 
@@ -51,19 +49,13 @@ fn ref_problem(name: &str) -> Option<&'static str> {
     if name.contains("@{") {
         return Some("it must not contain \"@{\"");
     }
-    if name
-        .chars()
-        .any(|c| c.is_ascii_control() || c == ' ' || c == '\u{7f}')
-    {
+    if name.chars().any(|c| c.is_ascii_control() || c == ' ' || c == '\u{7f}') {
         return Some("it must not contain spaces or control characters");
     }
     if name.contains(['~', '^', ':', '?', '*', '[', '\\']) {
         return Some("it must not contain ~ ^ : ? * [ or \\");
     }
-    if name
-        .split('/')
-        .any(|part| part.starts_with('.') || part.ends_with(".lock"))
-    {
+    if name.split('/').any(|part| part.starts_with('.') || part.ends_with(".lock")) {
         return Some("no part may start with '.' or end with \".lock\"");
     }
     None

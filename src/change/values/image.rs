@@ -32,17 +32,10 @@ impl ImageRef {
         };
         if let Some(tag) = tag {
             let ok = tag.len() <= 128
-                && tag
-                    .bytes()
-                    .next()
-                    .is_some_and(|b| b.is_ascii_alphanumeric() || b == b'_')
-                && tag
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'));
+                && tag.bytes().next().is_some_and(|b| b.is_ascii_alphanumeric() || b == b'_')
+                && tag.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'));
             if !ok {
-                return Err(invalid(
-                    "the tag may hold letters, digits, '_', '.' and '-' (at most 128)",
-                ));
+                return Err(invalid("the tag may hold letters, digits, '_', '.' and '-' (at most 128)"));
             }
         }
         if name.is_empty() {
@@ -54,14 +47,10 @@ impl ImageRef {
         let mut components: Vec<&str> = name.split('/').collect();
         let first = components[0];
         let has_domain = components.len() > 1
-            && (first.contains(['.', ':'])
-                || first == "localhost"
-                || first.bytes().any(|b| b.is_ascii_uppercase()));
+            && (first.contains(['.', ':']) || first == "localhost" || first.bytes().any(|b| b.is_ascii_uppercase()));
         if has_domain {
             if !valid_domain(first) {
-                return Err(invalid(
-                    "the registry must be a host name with an optional :port",
-                ));
+                return Err(invalid("the registry must be a host name with an optional :port"));
             }
             components.remove(0);
         }
@@ -75,11 +64,7 @@ impl ImageRef {
                 ));
             }
         }
-        Ok(ImageRef {
-            original: input.to_string(),
-            tag: tag.map(str::to_string),
-            digest: digest.map(str::to_string),
-        })
+        Ok(ImageRef { original: input.to_string(), tag: tag.map(str::to_string), digest: digest.map(str::to_string) })
     }
 
     pub fn as_str(&self) -> &str {
@@ -108,10 +93,7 @@ fn valid_domain(domain: &str) -> bool {
 
 fn valid_path_component(c: &str) -> bool {
     let bytes = c.as_bytes();
-    if bytes.is_empty()
-        || !bytes[0].is_ascii_alphanumeric()
-        || !bytes[bytes.len() - 1].is_ascii_alphanumeric()
-    {
+    if bytes.is_empty() || !bytes[0].is_ascii_alphanumeric() || !bytes[bytes.len() - 1].is_ascii_alphanumeric() {
         return false;
     }
     let mut i = 0;
@@ -127,10 +109,7 @@ fn valid_path_component(c: &str) -> bool {
             i += 1;
         }
         let sep = &c[start..i];
-        let ok = sep == "."
-            || sep == "_"
-            || sep == "__"
-            || (!sep.is_empty() && sep.bytes().all(|b| b == b'-'));
+        let ok = sep == "." || sep == "_" || sep == "__" || (!sep.is_empty() && sep.bytes().all(|b| b == b'-'));
         if !ok {
             return false;
         }
@@ -143,21 +122,16 @@ fn digest_problem(digest: &str) -> Option<&'static str> {
         return Some("a digest is ALGORITHM:HEX, such as sha256:<64 hex digits>");
     };
     if algorithm == "sha256"
-        && !(encoded.len() == 64
-            && encoded
-                .bytes()
-                .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')))
+        && !(encoded.len() == 64 && encoded.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')))
     {
         return Some("a sha256 digest has 64 lowercase hex digits");
     }
     let algorithm_ok = !algorithm.is_empty()
-        && algorithm.bytes().all(|b| {
-            b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'+' | b'.' | b'_' | b'-')
-        });
-    let encoded_ok = !encoded.is_empty()
-        && encoded
+        && algorithm
             .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'=' | b'_' | b'-'));
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'+' | b'.' | b'_' | b'-'));
+    let encoded_ok =
+        !encoded.is_empty() && encoded.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'=' | b'_' | b'-'));
     if !algorithm_ok || !encoded_ok {
         return Some("a digest is ALGORITHM:HEX, such as sha256:<64 hex digits>");
     }

@@ -21,10 +21,7 @@ pub struct Invalid {
 
 impl Invalid {
     fn new(message: impl Into<String>) -> Invalid {
-        Invalid {
-            message: message.into(),
-            help: None,
-        }
+        Invalid { message: message.into(), help: None }
     }
     fn help(mut self, help: impl Into<String>) -> Invalid {
         self.help = Some(help.into());

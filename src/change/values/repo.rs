@@ -14,17 +14,12 @@ string_value!(RepoUrl, r"^https://[^/@\s]+/[^/\s]+/[^/\s]+/?$");
 
 impl RepoUrl {
     pub fn parse(input: &str) -> Result<RepoUrl, Invalid> {
-        let expected = || {
-            format!(
-                "expected a repository URL like https://github.com/OWNER/NAME, found \"{input}\""
-            )
-        };
+        let expected = || format!("expected a repository URL like https://github.com/OWNER/NAME, found \"{input}\"");
         if let Some(rest) = input.strip_prefix("git@") {
             let fix = rest.replacen(':', "/", 1);
-            return Err(Invalid::new(expected()).help(format!(
-                "use the https URL: https://{}",
-                fix.trim_end_matches(".git")
-            )));
+            return Err(
+                Invalid::new(expected()).help(format!("use the https URL: https://{}", fix.trim_end_matches(".git")))
+            );
         }
         let Some(rest) = input.strip_prefix("https://") else {
             if let Some(rest) = input.strip_prefix("http://") {
@@ -42,21 +37,15 @@ impl RepoUrl {
         let parts: Vec<&str> = trimmed.split('/').collect();
         let [host, owner, name] = parts[..] else {
             let help = if parts.len() > 3 {
-                format!(
-                    "drop the path after the repository: https://{}",
-                    parts[..3].join("/")
-                )
+                format!("drop the path after the repository: https://{}", parts[..3].join("/"))
             } else {
                 "name the owner and the repository".to_string()
             };
             return Err(Invalid::new(expected()).help(help));
         };
         if host.contains('@') {
-            return Err(
-                Invalid::new("credentials do not belong in a repository URL").help(
-                    "remove the user and token from the URL; tokens go in the credentials Secret",
-                ),
-            );
+            return Err(Invalid::new("credentials do not belong in a repository URL")
+                .help("remove the user and token from the URL; tokens go in the credentials Secret"));
         }
         if !valid_host(host) {
             return Err(Invalid::new(format!("\"{host}\" is not a valid host name")));
@@ -108,8 +97,7 @@ fn valid_host(host: &str) -> bool {
         Some((name, port)) => (name, Some(port)),
         None => (host, None),
     };
-    let port_ok =
-        port.is_none_or(|p| !p.is_empty() && p.len() <= 5 && p.bytes().all(|b| b.is_ascii_digit()));
+    let port_ok = port.is_none_or(|p| !p.is_empty() && p.len() <= 5 && p.bytes().all(|b| b.is_ascii_digit()));
     port_ok
         && !name.is_empty()
         && name.len() <= 253
@@ -118,9 +106,7 @@ fn valid_host(host: &str) -> bool {
                 && label.len() <= 63
                 && !label.starts_with('-')
                 && !label.ends_with('-')
-                && label
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
         })
 }
 
@@ -129,8 +115,7 @@ fn valid_segment(s: &str) -> bool {
         && s != "."
         && s != ".."
         && s.len() <= 100
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+        && s.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
 }
 
 #[cfg(test)]
@@ -157,22 +142,13 @@ mod tests {
     #[test]
     fn refuses_with_a_fix() {
         let cases = [
-            (
-                "git@github.com:org/repo.git",
-                "use the https URL: https://github.com/org/repo",
-            ),
-            (
-                "http://github.com/org/repo",
-                "use https: https://github.com/org/repo",
-            ),
+            ("git@github.com:org/repo.git", "use the https URL: https://github.com/org/repo"),
+            ("http://github.com/org/repo", "use https: https://github.com/org/repo"),
             (
                 "https://github.com/org/repo/tree/main",
                 "drop the path after the repository: https://github.com/org/repo",
             ),
-            (
-                "https://github.com/org",
-                "name the owner and the repository",
-            ),
+            ("https://github.com/org", "name the owner and the repository"),
             (
                 "https://x:tok@github.com/org/repo",
                 "remove the user and token from the URL; tokens go in the credentials Secret",
@@ -182,12 +158,8 @@ mod tests {
             let err = RepoUrl::parse(url).unwrap_err();
             assert_eq!(err.help.as_deref(), Some(help), "{url}");
         }
-        for url in [
-            "https://github.com/org/re po",
-            "https://github.com/org/..",
-            "https://-bad-.com/o/r",
-            "ftp://x/y/z",
-        ] {
+        for url in ["https://github.com/org/re po", "https://github.com/org/..", "https://-bad-.com/o/r", "ftp://x/y/z"]
+        {
             assert!(RepoUrl::parse(url).is_err(), "{url}");
         }
     }
