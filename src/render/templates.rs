@@ -74,20 +74,19 @@ pub struct Texts {
     pub commit_message: String,
 }
 
+/// The three templates, compiled once.
 #[derive(Debug)]
 pub struct Templates {
-    /// Template name → (where it came from, source).
-    sources: BTreeMap<&'static str, (String, String)>,
+    env: Environment<'static>,
+    /// Template name → the file it came from, for error messages.
+    files: BTreeMap<&'static str, String>,
 }
 
 impl Default for Templates {
     fn default() -> Templates {
-        Templates {
-            sources: BUILTIN
-                .iter()
-                .map(|(name, src)| (*name, (format!("templates/{name}"), src.to_string())))
-                .collect(),
-        }
+        let sources = BUILTIN.iter().map(|(name, src)| (*name, format!("templates/{name}"), src.to_string())).collect();
+        // The built-in templates are tested: they compile.
+        Templates::compile(sources).expect("the built-in templates compile")
     }
 }
 
@@ -98,49 +97,47 @@ impl Templates {
     /// anything is rendered.
     pub fn from_dir(dir: &Path) -> Result<Templates, TemplateError> {
         let shown = dir.display().to_string();
-        let entries =
-            std::fs::read_dir(dir).map_err(|e| TemplateError::Read { path: shown.clone(), message: e.to_string() })?;
-        let mut templates = Templates::default();
+        let read_error = |e: std::io::Error| TemplateError::Read { path: shown.clone(), message: e.to_string() };
         let mut names: Vec<String> = Vec::new();
-        for entry in entries {
-            let entry = entry.map_err(|e| TemplateError::Read { path: shown.clone(), message: e.to_string() })?;
-            names.push(entry.file_name().to_string_lossy().into_owned());
+        for entry in std::fs::read_dir(dir).map_err(read_error)? {
+            names.push(entry.map_err(read_error)?.file_name().to_string_lossy().into_owned());
         }
         names.sort();
+        let mut sources: Vec<(&'static str, String, String)> =
+            BUILTIN.iter().map(|(name, src)| (*name, format!("templates/{name}"), src.to_string())).collect();
         for name in names {
-            let Some((known, _)) = BUILTIN.iter().find(|(n, _)| *n == name) else {
+            let Some(slot) = sources.iter_mut().find(|(n, _, _)| *n == name) else {
                 return Err(TemplateError::Unknown { dir: shown, name });
             };
             let path = dir.join(&name);
-            let source = std::fs::read_to_string(&path)
+            slot.2 = std::fs::read_to_string(&path)
                 .map_err(|e| TemplateError::Read { path: path.display().to_string(), message: e.to_string() })?;
-            templates.sources.insert(known, (path.display().to_string(), source));
+            slot.1 = path.display().to_string();
         }
-        templates.environment()?;
-        Ok(templates)
+        Templates::compile(sources)
     }
 
-    fn environment(&self) -> Result<Environment<'_>, TemplateError> {
+    fn compile(sources: Vec<(&'static str, String, String)>) -> Result<Templates, TemplateError> {
         let mut env = Environment::new();
         // A misspelt variable is an error, not an empty string in a pull request.
         env.set_undefined_behavior(UndefinedBehavior::Strict);
         env.set_keep_trailing_newline(true);
-        for (name, (file, source)) in &self.sources {
-            env.add_template(name, source).map_err(|e| invalid(file, &e))?;
+        let mut files = BTreeMap::new();
+        for (name, file, source) in sources {
+            env.add_template_owned(name, source).map_err(|e| invalid(&file, &e))?;
+            files.insert(name, file);
         }
-        Ok(env)
+        Ok(Templates { env, files })
     }
 
     pub fn render(&self, context: &TemplateContext) -> Result<Texts, TemplateError> {
-        let env = self.environment()?;
         let render = |name: &str| {
-            let file = &self.sources[name].0;
-            env.get_template(name).and_then(|t| t.render(context)).map_err(|e| invalid(file, &e))
+            self.env.get_template(name).and_then(|t| t.render(context)).map_err(|e| invalid(&self.files[name], &e))
         };
         let title = render(TITLE)?.split_whitespace().collect::<Vec<_>>().join(" ");
         if title.is_empty() {
             return Err(TemplateError::Invalid {
-                file: self.sources[TITLE].0.clone(),
+                file: self.files[TITLE].clone(),
                 message: "the pull request title came out empty".into(),
             });
         }
