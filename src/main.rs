@@ -74,8 +74,10 @@ enum Command {
         #[command(flatten)]
         render: Box<RenderArgs>,
     },
-    /// Run Changes' Jobs on this machine, one repository after another, through the same
-    /// rendered manifests: to try a Change on one repository before rolling it out.
+    /// Run Changes' Jobs on this machine through the same rendered manifests.
+    ///
+    /// One repository after another: to try a Change on one repository before rolling it
+    /// out to hundreds.
     ///
     /// Needs bca-runner (beside bca or on PATH), git and the agent CLI on PATH, and the
     /// tokens in GITHUB_TOKEN and COPILOT_TOKEN or GEMINI_API_KEY. Prints each
@@ -158,9 +160,12 @@ struct RenderArgs {
     egress_port: Vec<u16>,
 }
 
+/// Spelt as the Kubernetes kinds, since that is what users copy from their cluster.
 #[derive(Clone, Copy, ValueEnum)]
 enum StoreKind {
+    #[value(name = "ClusterSecretStore")]
     ClusterSecretStore,
+    #[value(name = "SecretStore")]
     SecretStore,
 }
 

@@ -472,3 +472,17 @@ fn broken_template_is_named_with_its_line() {
     let out = run_in(dir.path(), &["render", "change.yaml", "--templates", "tpl"]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("tpl: unknown template pr-title.j2; a templates directory holds any of: pull-request-title.j2, pull-request-body.md.j2, commit-message.j2"));
 }
+
+#[test]
+fn external_secret_for_a_namespaced_store() {
+    let text = stdout(&render_text(
+        CHANGE,
+        &["--external-secret", "team-vault", "--external-secret-store-kind", "SecretStore"],
+    ));
+    let external = documents(&text).into_iter().find(|d| d["kind"] == "ExternalSecret").unwrap();
+    assert_eq!(external["spec"]["secretStoreRef"], serde_json::json!({"kind": "SecretStore", "name": "team-vault"}));
+    assert_eq!(external["spec"]["target"]["name"], "bca-credentials");
+    let keys: Vec<&str> =
+        external["spec"]["data"].as_array().unwrap().iter().map(|d| d["secretKey"].as_str().unwrap()).collect();
+    assert_eq!(keys, ["github-token", "copilot-token"]);
+}
