@@ -10,9 +10,12 @@ pub mod secret;
 pub mod templates;
 pub mod yaml;
 
+use std::collections::HashMap;
+
 use bca_runner::{Agent, RunContract, CONTRACT_VERSION};
 use serde::Serialize;
 
+use crate::change::values::RepoUrl;
 use crate::change::Change;
 pub use options::{NetworkPolicyMode, RenderOptions, Resources, SecretSource};
 
@@ -86,7 +89,8 @@ pub fn render(
         let policy = network_policy::network_policy(&options.namespace, extra_ports);
         rendered.manifests.push(manifest("NetworkPolicy", network_policy::NAME, &policy, None));
     }
-    let mut job_files: Vec<(String, &str)> = Vec::new();
+    // Job name → the file that rendered it; only looked up, never iterated.
+    let mut rendered_by: HashMap<String, &str> = HashMap::new();
     for input in inputs {
         let spec = &input.change.spec;
         let image = match (&options.image, &spec.image) {
@@ -107,49 +111,57 @@ pub fn render(
         }
         let change_id = change_id(input.change);
         for repo in &spec.repos {
-            let repository = repo.canonical();
-            let head_branch = format!("bca/{change_id}");
-            let texts = options.templates.render(&templates::TemplateContext {
-                change_id: &change_id,
-                agent: spec.agent.name(),
-                repository: &repository,
-                base_branch: spec.branch.as_str(),
-                head_branch: &head_branch,
-                ..templates::TemplateContext::new(&spec.prompt)
-            })?;
-            let contract = RunContract {
-                version: CONTRACT_VERSION,
-                change_id: change_id.clone(),
-                repository,
-                base_branch: spec.branch.as_str().to_string(),
-                head_branch,
-                agent: spec.agent,
-                prompt: spec.prompt.clone(),
-                pull_request_title: texts.title,
-                pull_request_body: texts.body,
-                commit_message: texts.commit_message,
-                fork_owner: options.fork_owner.clone(),
-                agentsmd: spec.agentsmd.as_ref().map(|u| u.as_str().to_string()),
-                resources: spec.resources.iter().map(|u| u.as_str().to_string()).collect(),
-            };
-            let labels = labels::job(&change_id, &naming::repository_label(repo.owner(), repo.name()));
-            let job = job::job(
-                &job::JobInput { contract: &contract, owner: repo.owner(), repo: repo.name(), image: &image, labels },
-                options,
-            );
+            let job = repository_job(input.change, repo, &change_id, &image, options)?;
             let name = job.metadata.name.clone().expect("jobs are named");
-            if let Some((_, first)) = job_files.iter().find(|(n, _)| *n == name) {
+            if let Some(first) = rendered_by.insert(name.clone(), input.file) {
                 return Err(RenderError::DuplicateJob {
                     name,
                     first: first.to_string(),
                     second: input.file.to_string(),
                 });
             }
-            job_files.push((name.clone(), input.file));
             rendered.manifests.push(manifest("Job", &name, &job, Some(repo.canonical())));
         }
     }
     Ok(rendered)
+}
+
+/// The Job that makes `change` in one repository, with its run contract.
+fn repository_job(
+    change: &Change,
+    repo: &RepoUrl,
+    change_id: &str,
+    image: &str,
+    options: &RenderOptions,
+) -> Result<k8s_openapi::api::batch::v1::Job, RenderError> {
+    let spec = &change.spec;
+    let repository = repo.canonical();
+    let head_branch = format!("bca/{change_id}");
+    let texts = options.templates.render(&templates::TemplateContext {
+        change_id,
+        agent: spec.agent.name(),
+        repository: &repository,
+        base_branch: spec.branch.as_str(),
+        head_branch: &head_branch,
+        ..templates::TemplateContext::new(&spec.prompt)
+    })?;
+    let contract = RunContract {
+        version: CONTRACT_VERSION,
+        change_id: change_id.to_string(),
+        repository,
+        base_branch: spec.branch.as_str().to_string(),
+        head_branch,
+        agent: spec.agent,
+        prompt: spec.prompt.clone(),
+        pull_request_title: texts.title,
+        pull_request_body: texts.body,
+        commit_message: texts.commit_message,
+        fork_owner: options.fork_owner.clone(),
+        agentsmd: spec.agentsmd.as_ref().map(|u| u.as_str().to_string()),
+        resources: spec.resources.iter().map(|u| u.as_str().to_string()).collect(),
+    };
+    let labels = labels::job(change_id, &naming::repository_label(repo.owner(), repo.name()));
+    Ok(job::job(&job::JobInput { contract: &contract, owner: repo.owner(), repo: repo.name(), image, labels }, options))
 }
 
 fn manifest(kind: &str, name: &str, object: &impl Serialize, repository: Option<String>) -> Manifest {
