@@ -89,6 +89,10 @@ enum Command {
         /// Change files to run; `-` reads standard input.
         #[arg(required = true, value_name = "CHANGE")]
         files: Vec<PathBuf>,
+        /// Run only this repository (OWNER/NAME or its URL; repeatable), to try a Change
+        /// on one repository first.
+        #[arg(long = "repo", value_name = "OWNER/NAME")]
+        only: Vec<String>,
         #[command(flatten)]
         render: Box<RenderArgs>,
     },
@@ -238,8 +242,8 @@ fn main() -> ExitCode {
             let request = render.options().map(|options| DiffRequest { files, options, dir });
             request.and_then(|request| commands::diff::diff(&request, &env, style, bca::terminal::stdout_color()))
         }
-        Command::Run { local: _, files, render } => {
-            let request = render.options().map(|options| RunRequest { files, options });
+        Command::Run { local: _, files, only, render } => {
+            let request = render.options().map(|options| RunRequest { files, options, only });
             request.and_then(|request| commands::run::run_local(&request, &env, style))
         }
         Command::Schema => Ok(Outcome { stdout: bca::change::schema::json_schema(), ..Outcome::default() }),

@@ -33,10 +33,17 @@ fn runner_beside_bca() {
 /// Writes a Change for `repo` with `agent` (and optional extra spec lines) and runs
 /// `bca run --local` on it with the agent CLIs on PATH, the stand-in GitHub's API, the
 /// push token and `env`.
-fn run_local(gh: &GitHub, repo: &str, agent: &str, extra: &str, env: &[(&str, &str)]) -> std::process::Output {
+fn run_local(
+    gh: &GitHub,
+    repos: &str,
+    agent: &str,
+    extra: &str,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> std::process::Output {
     let dir = tempfile::tempdir().unwrap();
     let change = format!(
-        "kind: Change\napiVersion: v1\nspec:\n  prompt: {}\n  repos: [https://github.com/{repo}]\n  agent: {agent}\n{extra}",
+        "kind: Change\napiVersion: v1\nspec:\n  prompt: {}\n  repos: [{repos}]\n  agent: {agent}\n{extra}",
         serde_json::to_string(PROMPT).unwrap()
     );
     std::fs::write(dir.path().join("change.yaml"), change).unwrap();
@@ -44,6 +51,7 @@ fn run_local(gh: &GitHub, repo: &str, agent: &str, extra: &str, env: &[(&str, &s
     bca()
         .current_dir(dir.path())
         .args(["run", "--local", "change.yaml"])
+        .args(args)
         .env("PATH", path)
         .env("GITHUB_TOKEN", TOKEN)
         .env("GITHUB_API_URL", &gh.url)
@@ -58,12 +66,15 @@ fn real_copilot_cli_makes_the_change_and_a_pull_request_comes_out() {
     runner_beside_bca();
     let gh = GitHub::start(TOKEN, "bca-bot");
     gh.add_repo("acme/api", &[("README.md", "# api\n")], &[]);
+    gh.add_repo("acme/later", &[("README.md", "# later\n")], &[]);
     let model = Model::start("echo 'hello from the agent' >> README.md");
     let out = run_local(
         &gh,
-        "acme/api",
+        "https://github.com/acme/api, https://github.com/acme/later",
         "copilot-cli",
         "",
+        // Try the Change on one repository before the fleet.
+        &["--repo", "acme/api"],
         &[
             ("COPILOT_TOKEN", "copilot_token_unused_offline"),
             ("COPILOT_OFFLINE", "true"),
@@ -80,9 +91,11 @@ fn real_copilot_cli_makes_the_change_and_a_pull_request_comes_out() {
     assert!(model.first_user_message().ends_with(&format!("\n\n{PROMPT}")), "{}", model.first_user_message());
     assert_eq!(model.requests().len(), 2, "one tool call, one final answer");
 
-    // The pull request: from the fork's branch into main, titled by the prompt.
+    // The pull request: from the fork's branch into main, titled by the prompt; none for
+    // the repository left for later.
     let pulls = gh.pulls();
     assert_eq!(pulls.len(), 1);
+    assert!(!gh.repo_exists("bca-bot/later"));
     let pull = &pulls[0];
     assert_eq!(pull.repo, "acme/api");
     assert_eq!(pull.base, "main");
@@ -106,9 +119,10 @@ fn real_gemini_cli_makes_the_change_and_a_pull_request_comes_out() {
     let model = GeminiModel::start("echo 'hello from gemini' >> README.md");
     let out = run_local(
         &gh,
-        "acme/web",
+        "https://github.com/acme/web",
         "gemini-cli",
         "  branch: release\n",
+        &[],
         &[("GEMINI_API_KEY", "gemini_key_for_the_scripted_model"), ("GOOGLE_GEMINI_BASE_URL", &model.base_url)],
     );
     assert!(out.status.success(), "{}", shown(&out));
@@ -121,6 +135,27 @@ fn real_gemini_cli_makes_the_change_and_a_pull_request_comes_out() {
     assert_eq!((pulls[0].repo.as_str(), pulls[0].base.as_str()), ("acme/web", "release"));
     let branch = pulls[0].head.split_once(':').unwrap().1;
     assert_eq!(gh.show("bca-bot/web", &format!("{branch}:README.md")), "# web\nhello from gemini\n");
+}
+
+#[test]
+fn run_local_names_a_repository_that_is_not_in_the_change() {
+    let gh = GitHub::start(TOKEN, "bca-bot");
+    let out = run_local(
+        &gh,
+        "https://github.com/acme/api, https://github.com/acme/web",
+        "copilot-cli",
+        "",
+        &["--repo", "acme/wbe"],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", shown(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains(
+            "bca: error: --repo acme/wbe is not one of the Change's repositories; did you mean github.com/acme/web?"
+        ),
+        "{}",
+        shown(&out)
+    );
 }
 
 #[test]

@@ -15,6 +15,21 @@ use crate::render::{self, secret, RenderOptions, SecretSource};
 pub struct RunRequest {
     pub files: Vec<PathBuf>,
     pub options: RenderOptions,
+    /// Run only these repositories (`owner/name`, `host/owner/name` or the URL); all
+    /// when empty.
+    pub only: Vec<String>,
+}
+
+/// `https://github.com/Acme/API.git/` → `github.com/acme/api`.
+fn repository_key(text: &str) -> String {
+    let text = text.trim().trim_start_matches("https://").trim_end_matches('/');
+    text.strip_suffix(".git").unwrap_or(text).to_ascii_lowercase()
+}
+
+/// Whether `filter` names the repository `url` (as `owner/name`, `host/owner/name` or a URL).
+fn names_repository(filter: &str, url: &str) -> bool {
+    let (filter, url) = (repository_key(filter), repository_key(url));
+    url == filter || url.split_once('/').is_some_and(|(_, owner_name)| owner_name == filter)
 }
 
 /// The agent CLI versions bca is tested with, for the install hint.
@@ -47,6 +62,24 @@ pub fn run_local(request: &RunRequest, env: &dyn Fn(&str) -> Option<String>, sty
         Err(outcome) => return Ok(outcome),
     };
     let render_time = started.elapsed();
+    let mut jobs: Vec<&render::Manifest> = rendered.manifests.iter().filter(|m| m.kind == "Job").collect();
+    if !request.only.is_empty() {
+        let repositories: Vec<&str> = jobs.iter().filter_map(|m| m.repository.as_deref()).collect();
+        for filter in &request.only {
+            if !repositories.iter().any(|url| names_repository(filter, url)) {
+                let closest = repositories
+                    .iter()
+                    .map(|url| (strsim::levenshtein(&repository_key(filter), &repository_key(url)), *url))
+                    .min()
+                    .map(|(_, url)| format!("; did you mean {}?", url.trim_start_matches("https://")))
+                    .unwrap_or_default();
+                bail!("--repo {filter} is not one of the Change's repositories{closest}");
+            }
+        }
+        jobs.retain(|m| {
+            m.repository.as_deref().is_some_and(|url| request.only.iter().any(|f| names_repository(f, url)))
+        });
+    }
     let mut agents: Vec<Agent> = changes.iter().map(|(_, c)| c.spec.agent).collect();
     agents.sort();
     agents.dedup();
@@ -74,8 +107,6 @@ pub fn run_local(request: &RunRequest, env: &dyn Fn(&str) -> Option<String>, sty
     let credentials = secret::secret_from_env("local", "local", &agents, env)
         .map_err(|e| anyhow::anyhow!("{}", e.to_string().replace("--secret-from-env", "bca run --local")))?;
     let secret_data = credentials.data.unwrap_or_default().into_iter().map(|(k, v)| (k, v.0)).collect();
-
-    let jobs: Vec<&render::Manifest> = rendered.manifests.iter().filter(|m| m.kind == "Job").collect();
 
     let mut outcome = Outcome::default();
     for warning in &rendered.warnings {
@@ -115,4 +146,20 @@ pub fn run_local(request: &RunRequest, env: &dyn Fn(&str) -> Option<String>, sty
         outcome.stderr.push_str(&format!("bca: {failed} Job(s) failed\n"));
     }
     Ok(outcome)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::names_repository;
+
+    #[test]
+    fn repositories_are_named_as_users_write_them() {
+        let url = "https://github.com/Acme/API";
+        for filter in ["acme/api", "Acme/API", "github.com/acme/api", "https://github.com/acme/api.git/"] {
+            assert!(names_repository(filter, url), "{filter}");
+        }
+        for filter in ["acme", "api", "acme/ap", "other.host/acme/api"] {
+            assert!(!names_repository(filter, url), "{filter}");
+        }
+    }
 }
