@@ -1,6 +1,6 @@
 //! `cargo bench --bench render`: time and peak memory of rendering a Change with 1, 100
-//! and 10,000 repositories, to a YAML stream and to a directory. Prints figures; it
-//! asserts nothing about speed.
+//! and 10,000 repositories, to a YAML stream and to a directory, and the time it takes
+//! to refuse hostile input. Prints figures; it asserts nothing about speed.
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -45,6 +45,34 @@ fn measure(runs: usize, mut f: impl FnMut()) -> (Duration, Option<u64>) {
     (median(samples), grown)
 }
 
+/// Reads (bounded, as `bca validate` does) and parses `bytes`, which must be refused.
+fn refuse(path: &std::path::Path, bytes: &[u8]) -> Duration {
+    std::fs::write(path, bytes).expect("write");
+    let start = Instant::now();
+    let source = bca::change::Source::read(path).expect("readable");
+    assert!(bca::change::parse("hostile.yaml", &source.bytes).is_err(), "hostile input was accepted");
+    start.elapsed()
+}
+
+fn hostile(scratch: &std::path::Path) {
+    let path = scratch.join("hostile.yaml");
+    let mut laughs = String::from("a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n");
+    for (i, name) in ["b", "c", "d", "e", "f", "g", "h", "i"].iter().enumerate() {
+        let prev = ["a", "b", "c", "d", "e", "f", "g", "h"][i];
+        laughs.push_str(&format!("{name}: &{name} [{}]\n", vec![format!("*{prev}"); 9].join(",")));
+    }
+    let cases: Vec<(&str, Vec<u8>)> = vec![
+        ("100 MB file", vec![b'#'; 100 << 20]),
+        ("billion laughs", laughs.into_bytes()),
+        ("5,000-deep flow nesting", format!("k: {}{}", "[".repeat(5000), "]".repeat(5000)).into_bytes()),
+        ("binary garbage (1 MB)", (0..1u32 << 20).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8).collect()),
+    ];
+    println!("\n{:<26}  {:>12}", "hostile input", "refused in");
+    for (name, bytes) in cases {
+        println!("{name:<26}  {:>10.2?}", refuse(&path, &bytes));
+    }
+}
+
 fn main() {
     let scratch = tempfile::tempdir().expect("tempdir");
     println!(
@@ -78,4 +106,5 @@ fn main() {
             peak.map_or("n/a".to_string(), |p| p.to_string())
         );
     }
+    hostile(scratch.path());
 }
