@@ -30,12 +30,12 @@ pub fn parse_documents(text: &str) -> Result<Vec<Value>, String> {
 
 /// One YAML document, without a `---` marker.
 pub fn to_yaml(value: &Value) -> String {
-    let mut out = String::new();
+    let mut out = String::with_capacity(4096);
     match value {
-        Value::Object(map) if !map.is_empty() => write_map(&mut out, map, 0),
-        Value::Array(items) if !items.is_empty() => write_seq(&mut out, items, 0),
+        Value::Object(map) if !map.is_empty() => write_map(&mut out, map, 0, false),
+        Value::Array(items) if !items.is_empty() => write_seq(&mut out, items, 0, false),
         scalar => {
-            out.push_str(&scalar_text(scalar, 0));
+            push_scalar(&mut out, scalar, 0);
             out.push('\n');
         }
     }
@@ -45,16 +45,19 @@ pub fn to_yaml(value: &Value) -> String {
 /// Keys people look for first come first; the rest are sorted (serde_json's map is).
 const LEADING_KEYS: [&str; 7] = ["apiVersion", "kind", "metadata", "name", "namespace", "initContainers", "containers"];
 
-fn ordered(map: &serde_json::Map<String, Value>) -> Vec<(&String, &Value)> {
-    let mut entries: Vec<(&String, &Value)> = map.iter().collect();
-    entries.sort_by_key(|(k, _)| LEADING_KEYS.iter().position(|l| l == k).unwrap_or(LEADING_KEYS.len()));
-    entries
+fn push_indent(out: &mut String, indent: usize) {
+    out.extend(std::iter::repeat_n(' ', indent));
 }
 
-fn write_map(out: &mut String, map: &serde_json::Map<String, Value>, indent: usize) {
-    for (key, value) in ordered(map) {
-        out.push_str(&" ".repeat(indent));
-        out.push_str(&string_text(key, None));
+/// `continued`: the first line already has its indentation (it follows a list's `- `).
+fn write_map(out: &mut String, map: &serde_json::Map<String, Value>, indent: usize, mut continued: bool) {
+    let leading = LEADING_KEYS.iter().filter_map(|k| map.get_key_value(*k));
+    let rest = map.iter().filter(|(k, _)| !LEADING_KEYS.contains(&k.as_str()));
+    for (key, value) in leading.chain(rest) {
+        if !std::mem::take(&mut continued) {
+            push_indent(out, indent);
+        }
+        push_string(out, key, None);
         out.push(':');
         write_value_after_key(out, value, indent);
     }
@@ -64,48 +67,55 @@ fn write_value_after_key(out: &mut String, value: &Value, indent: usize) {
     match value {
         Value::Object(map) if !map.is_empty() => {
             out.push('\n');
-            write_map(out, map, indent + 2);
+            write_map(out, map, indent + 2, false);
         }
         // Kubernetes style: a list's dashes line up with the key that holds it.
         Value::Array(items) if !items.is_empty() => {
             out.push('\n');
-            write_seq(out, items, indent);
+            write_seq(out, items, indent, false);
         }
         scalar => {
             out.push(' ');
-            out.push_str(&scalar_text(scalar, indent + 2));
+            push_scalar(out, scalar, indent + 2);
             out.push('\n');
         }
     }
 }
 
-fn write_seq(out: &mut String, items: &[Value], indent: usize) {
+/// Each item starts with `- ` at `indent`; its content continues at `indent + 2`.
+fn write_seq(out: &mut String, items: &[Value], indent: usize, mut continued: bool) {
     for item in items {
-        let mut block = String::new();
+        if !std::mem::take(&mut continued) {
+            push_indent(out, indent);
+        }
+        out.push_str("- ");
         match item {
-            Value::Object(map) if !map.is_empty() => write_map(&mut block, map, indent + 2),
-            Value::Array(inner) if !inner.is_empty() => write_seq(&mut block, inner, indent + 2),
+            Value::Object(map) if !map.is_empty() => write_map(out, map, indent + 2, true),
+            Value::Array(inner) if !inner.is_empty() => write_seq(out, inner, indent + 2, true),
             scalar => {
-                block.push_str(&" ".repeat(indent + 2));
-                block.push_str(&scalar_text(scalar, indent + 2));
-                block.push('\n');
+                push_scalar(out, scalar, indent + 2);
+                out.push('\n');
             }
         }
-        // The item's first line starts at indent + 2; its dash takes the last two columns.
-        out.push_str(&" ".repeat(indent));
-        out.push_str("- ");
-        out.push_str(&block[indent + 2..]);
     }
 }
 
-fn scalar_text(value: &Value, indent: usize) -> String {
+fn push_scalar(out: &mut String, value: &Value, indent: usize) {
     match value {
-        Value::Null => "null".to_string(),
-        Value::Bool(b) => b.to_string(),
-        Value::Number(n) => n.to_string(),
-        Value::String(s) => string_text(s, Some(indent)),
-        Value::Object(_) => "{}".to_string(),
-        Value::Array(_) => "[]".to_string(),
+        Value::Null => out.push_str("null"),
+        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        Value::Number(n) => out.push_str(&n.to_string()),
+        Value::String(s) => push_string(out, s, Some(indent)),
+        Value::Object(_) => out.push_str("{}"),
+        Value::Array(_) => out.push_str("[]"),
+    }
+}
+
+fn push_string(out: &mut String, s: &str, block_indent: Option<usize>) {
+    if is_plain_safe(s) {
+        out.push_str(s);
+    } else {
+        out.push_str(&string_text(s, block_indent));
     }
 }
 
@@ -158,7 +168,7 @@ fn is_plain_safe(s: &str) -> bool {
     first_ok
         && s.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '/' | '_' | '.' | '-' | '@'))
         && !s.ends_with(['.', '-'])
-        && !RESERVED.contains(&s.to_ascii_lowercase().as_str())
+        && !RESERVED.iter().any(|r| r.eq_ignore_ascii_case(s))
         || is_plain_url(s)
 }
 
