@@ -59,11 +59,7 @@ pub struct JobSummary {
 }
 
 impl JobSummary {
-    pub fn is_empty(&self) -> bool {
-        self.added + self.removed + self.replaced + self.changed == 0
-    }
-
-    /// The closing line: "summary: 1 Job added, 0 removed, 2 replaced, 0 changed in place".
+    /// The closing line: "summary: Jobs: 1 added, 0 removed, 2 replaced, 0 changed in place".
     pub fn totals(&self) -> String {
         format!(
             "summary: Jobs: {} added, {} removed, {} replaced, {} changed in place",

@@ -106,10 +106,6 @@ impl<'a> GitHub<'a> {
         GitHub { base, token, agent }
     }
 
-    pub fn base(&self) -> &str {
-        &self.base
-    }
-
     fn send(&self, method: &str, path: &str, body: Option<&Value>) -> Result<Reply, RunError> {
         let url = format!("{}{path}", self.base);
         let mut backoff = Duration::from_secs(1);
