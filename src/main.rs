@@ -156,6 +156,14 @@ struct RenderArgs {
     /// (any of pull-request-title.j2, pull-request-body.md.j2, commit-message.j2).
     #[arg(long, value_name = "DIR")]
     templates: Option<PathBuf>,
+    /// Model endpoint setting for the agents, NAME=VALUE (repeatable): COPILOT_MODEL,
+    /// COPILOT_OFFLINE, COPILOT_PROVIDER_BASE_URL, COPILOT_PROVIDER_TYPE,
+    /// COPILOT_PROVIDER_WIRE_API, GEMINI_MODEL, GOOGLE_GEMINI_BASE_URL. The endpoint's API
+    /// key goes in the Secret, under the agent's key.
+    // Parsed in options(), not by clap: clap would echo a refused value, which may be a
+    // secret someone put on the wrong flag.
+    #[arg(long, value_name = "NAME=VALUE")]
+    agent_setting: Vec<String>,
     /// Fork into this GitHub organisation instead of the token's own account.
     #[arg(long, value_name = "ORG", value_parser = opts::parse_github_owner)]
     fork_org: Option<String>,
@@ -212,6 +220,11 @@ impl RenderArgs {
             },
             fork_owner: self.fork_org.clone(),
             templates: templates.into(),
+            agent_settings: self
+                .agent_setting
+                .iter()
+                .map(|s| opts::parse_agent_setting(s).map_err(|e| anyhow::anyhow!("--agent-setting: {e}")))
+                .collect::<anyhow::Result<_>>()?,
         })
     }
 }

@@ -73,15 +73,20 @@ fn real_copilot_cli_makes_the_change_and_a_pull_request_comes_out() {
         "https://github.com/acme/api, https://github.com/acme/later",
         "copilot-cli",
         "",
-        // Try the Change on one repository before the fleet.
-        &["--repo", "acme/api"],
         &[
-            ("COPILOT_TOKEN", "copilot_token_unused_offline"),
-            ("COPILOT_OFFLINE", "true"),
-            ("COPILOT_PROVIDER_BASE_URL", &model.base_url),
-            ("COPILOT_PROVIDER_API_KEY", "scripted-key"),
-            ("COPILOT_MODEL", "scripted"),
+            // Try the Change on one repository before the fleet.
+            "--repo",
+            "acme/api",
+            // The model endpoint, rendered into the Job as a cluster would get it; the
+            // secret key copilot-token holds the endpoint's API key.
+            "--agent-setting",
+            "COPILOT_OFFLINE=true",
+            "--agent-setting",
+            &format!("COPILOT_PROVIDER_BASE_URL={}", model.base_url),
+            "--agent-setting",
+            "COPILOT_MODEL=scripted",
         ],
+        &[("COPILOT_TOKEN", "scripted-endpoint-key")],
     );
     assert!(out.status.success(), "{}", shown(&out));
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -90,6 +95,7 @@ fn real_copilot_cli_makes_the_change_and_a_pull_request_comes_out() {
     // The model got the prompt byte-exact (Copilot CLI puts a timestamp before it).
     assert!(model.first_user_message().ends_with(&format!("\n\n{PROMPT}")), "{}", model.first_user_message());
     assert_eq!(model.requests().len(), 2, "one tool call, one final answer");
+    assert_eq!(model.authorization().as_deref(), Some("Bearer scripted-endpoint-key"));
 
     // The pull request: from the fork's branch into main, titled by the prompt; none for
     // the repository left for later.

@@ -486,3 +486,49 @@ fn external_secret_for_a_namespaced_store() {
         external["spec"]["data"].as_array().unwrap().iter().map(|d| d["secretKey"].as_str().unwrap()).collect();
     assert_eq!(keys, ["github-token", "copilot-token"]);
 }
+
+#[test]
+fn agent_settings_reach_the_contract_of_their_agent_only() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("copilot.yaml"), CHANGE).unwrap();
+    std::fs::write(
+        dir.path().join("gemini.yaml"),
+        CHANGE.replace("copilot-cli", "gemini-cli").replace("acme/", "other/"),
+    )
+    .unwrap();
+    let args = [
+        "render",
+        "copilot.yaml",
+        "gemini.yaml",
+        "--agent-setting",
+        "COPILOT_PROVIDER_BASE_URL=https://models.internal/v1",
+        "--agent-setting",
+        "GEMINI_MODEL=gemini-pro",
+    ];
+    let docs = documents(&stdout(&run_in(dir.path(), &args)));
+    let settings: Vec<String> = docs
+        .iter()
+        .filter(|d| d["kind"] == "Job")
+        .map(|job| {
+            let c = contract(job);
+            format!("{}: {:?}", c.agent, c.agent_settings)
+        })
+        .collect();
+    assert_eq!(settings[0], "copilot-cli: {\"COPILOT_PROVIDER_BASE_URL\": \"https://models.internal/v1\"}");
+    assert_eq!(settings[5], "gemini-cli: {\"GEMINI_MODEL\": \"gemini-pro\"}");
+}
+
+#[test]
+fn agent_setting_mistakes_are_named() {
+    for (args, expected) in [
+        (vec!["--agent-setting", "COPILOT_PROVIDER_API_KEY=sk-123"], "COPILOT_PROVIDER_API_KEY is a secret and does not belong in a Job: put it in the credentials Secret under key copilot-token"),
+        (vec!["--agent-setting", "COPILOT_MODLE=x"], "unknown agent setting COPILOT_MODLE; expected one of: COPILOT_MODEL,"),
+        (vec!["--agent-setting", "GEMINI_MODEL=x"], "--agent-setting GEMINI_MODEL is for gemini-cli, which none of the Changes use"),
+    ] {
+        let out = render_text(CHANGE, &args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(expected), "{args:?}: {stderr}");
+        assert!(!stderr.contains("sk-123") && out.stdout.is_empty(), "a refused value was echoed: {stderr}");
+    }
+}

@@ -47,20 +47,35 @@ impl Agent {
 }
 
 impl Agent {
-    /// Model endpoint settings the agent CLI reads, passed from the runner's environment
-    /// to the agent when set, so the same path works against a real or a local endpoint.
-    pub fn passthrough_vars(self) -> &'static [&'static str] {
+    /// Model endpoint settings the agent CLI reads that are not secret: they may come
+    /// from the run contract (`bca render --agent-setting`) or the runner's environment.
+    pub fn endpoint_settings(self) -> &'static [&'static str] {
         match self {
             Agent::CopilotCli => &[
                 "COPILOT_MODEL",
                 "COPILOT_OFFLINE",
                 "COPILOT_PROVIDER_BASE_URL",
-                "COPILOT_PROVIDER_API_KEY",
                 "COPILOT_PROVIDER_TYPE",
                 "COPILOT_PROVIDER_WIRE_API",
             ],
             Agent::GeminiCli => &["GEMINI_MODEL", "GOOGLE_GEMINI_BASE_URL"],
         }
+    }
+
+    /// The variable holding the API key of a self-hosted model endpoint, when it is not
+    /// the agent's token variable itself. Secret: never in the contract.
+    pub fn endpoint_key_var(self) -> Option<&'static str> {
+        match self {
+            Agent::CopilotCli => Some("COPILOT_PROVIDER_API_KEY"),
+            // Gemini CLI sends GEMINI_API_KEY to GOOGLE_GEMINI_BASE_URL too.
+            Agent::GeminiCli => None,
+        }
+    }
+
+    /// Everything passed from the runner's environment to the agent when set, so the
+    /// same path works against a real or a local endpoint.
+    pub fn passthrough_vars(self) -> Vec<&'static str> {
+        self.endpoint_settings().iter().copied().chain(self.endpoint_key_var()).collect()
     }
 }
 

@@ -1,6 +1,8 @@
 //! The run contract: everything a step needs to know about its run, written by
 //! `bca render` into the Job and read by every step the same way.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 use crate::agent::Agent;
@@ -35,6 +37,10 @@ pub struct RunContract {
     pub agentsmd: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub resources: Vec<String>,
+    /// Model endpoint settings for the agent (names from `Agent::endpoint_settings`),
+    /// for clusters that run the agent against their own model endpoint.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub agent_settings: BTreeMap<String, String>,
 }
 
 impl RunContract {
@@ -82,6 +88,7 @@ mod tests {
             fork_owner: None,
             agentsmd: None,
             resources: vec![],
+            agent_settings: BTreeMap::new(),
         }
     }
 

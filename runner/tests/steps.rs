@@ -371,3 +371,37 @@ fn missing_contract_is_a_usage_error() {
     assert_eq!(out.status.code(), Some(2), "{}", shown(&out));
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot read the run contract at"));
 }
+
+#[test]
+fn endpoint_settings_from_the_contract_reach_the_agent_with_the_key_from_the_secret() {
+    let gh = stand_in();
+    let mut c = contract("https://github.com/acme/api", Agent::CopilotCli, PROMPT);
+    c.agent_settings = [("COPILOT_PROVIDER_BASE_URL", "http://models.internal/v1"), ("COPILOT_MODEL", "house-model")]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    let pod = Pod::new(c);
+    let out = pod.run_steps(&gh);
+    assert!(out.status.success(), "{}", shown(&out));
+    let env = pod.agent_env();
+    for line in [
+        "COPILOT_PROVIDER_BASE_URL=http://models.internal/v1",
+        "COPILOT_MODEL=house-model",
+        &format!("COPILOT_PROVIDER_API_KEY={COPILOT_TOKEN}"),
+    ] {
+        assert!(env.lines().any(|l| l == line), "{line} missing from the agent's environment:\n{env}");
+    }
+}
+
+#[test]
+fn a_setting_for_another_agent_in_the_contract_is_refused() {
+    let gh = stand_in();
+    let mut c = contract("https://github.com/acme/api", Agent::GeminiCli, PROMPT);
+    c.agent_settings.insert("COPILOT_MODEL".into(), "x".into());
+    let pod = Pod::new(c);
+    let out = pod.run_steps(&gh);
+    assert_eq!(out.status.code(), Some(2), "{}", shown(&out));
+    assert!(String::from_utf8_lossy(&out.stderr).contains(
+        "the run contract sets COPILOT_MODEL for gemini-cli, which takes only GEMINI_MODEL, GOOGLE_GEMINI_BASE_URL"
+    ));
+}

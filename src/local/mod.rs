@@ -195,7 +195,7 @@ fn command(
     if let Some(path) = env("PATH") {
         cmd.env("PATH", path);
     }
-    let agent_vars = Agent::ALL.iter().flat_map(|a| a.passthrough_vars().iter().copied());
+    let agent_vars = Agent::ALL.iter().flat_map(|a| a.passthrough_vars());
     for var in PASSTHROUGH.into_iter().chain(agent_vars) {
         if let Some(value) = env(var) {
             cmd.env(var, value);

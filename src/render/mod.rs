@@ -49,6 +49,8 @@ pub enum RenderError {
     MissingTokens { missing: Vec<String> },
     #[error(transparent)]
     Template(#[from] templates::TemplateError),
+    #[error("--agent-setting {name} is for {agent}, which none of the Changes use")]
+    UnusedAgentSetting { name: String, agent: Agent },
     #[error(
         "{first} and {second} both render Job {name} (the same repository with the same prompt and settings); \
          remove the repository from one of them"
@@ -73,6 +75,15 @@ pub fn render(
     let mut agents: Vec<Agent> = inputs.iter().map(|i| i.change.spec.agent).collect();
     agents.sort();
     agents.dedup();
+    for name in options.agent_settings.keys() {
+        if !agents.iter().any(|a| a.endpoint_settings().contains(&name.as_str())) {
+            let agent = Agent::ALL.into_iter().find(|a| a.endpoint_settings().contains(&name.as_str()));
+            return Err(RenderError::UnusedAgentSetting {
+                name: name.clone(),
+                agent: agent.expect("parsed names are known"),
+            });
+        }
+    }
     match &options.secret {
         SecretSource::Existing => {}
         SecretSource::FromEnv => {
@@ -159,6 +170,12 @@ fn repository_job(
         fork_owner: options.fork_owner.clone(),
         agentsmd: spec.agentsmd.as_ref().map(|u| u.as_str().to_string()),
         resources: spec.resources.iter().map(|u| u.as_str().to_string()).collect(),
+        agent_settings: options
+            .agent_settings
+            .iter()
+            .filter(|(name, _)| spec.agent.endpoint_settings().contains(&name.as_str()))
+            .map(|(name, value)| (name.clone(), value.clone()))
+            .collect(),
     };
     let labels = labels::job(change_id, &naming::repository_label(repo.owner(), repo.name()));
     Ok(job::job(&job::JobInput { contract: &contract, owner: repo.owner(), repo: repo.name(), image, labels }, options))

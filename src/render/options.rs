@@ -30,6 +30,8 @@ pub struct RenderOptions {
     pub fork_owner: Option<String>,
     /// Pull request and commit texts.
     pub templates: std::sync::Arc<super::templates::Templates>,
+    /// Model endpoint settings for the agents (`--agent-setting NAME=VALUE`).
+    pub agent_settings: std::collections::BTreeMap<String, String>,
 }
 
 impl Default for RenderOptions {
@@ -45,6 +47,7 @@ impl Default for RenderOptions {
             network_policy: NetworkPolicyMode::Restricted { extra_ports: Vec::new() },
             fork_owner: None,
             templates: Default::default(),
+            agent_settings: Default::default(),
         }
     }
 }
@@ -145,6 +148,27 @@ pub fn parse_github_owner(s: &str) -> Result<String, String> {
     }
 }
 
+/// `NAME=VALUE` for `--agent-setting`: a model endpoint setting some agent reads.
+/// Secrets are refused: the contract is in the Job for everyone to read.
+pub fn parse_agent_setting(s: &str) -> Result<(String, String), String> {
+    use bca_runner::Agent;
+    let Some((name, value)) = s.split_once('=') else {
+        return Err("expected NAME=VALUE".to_string());
+    };
+    if let Some(agent) = Agent::ALL.into_iter().find(|a| a.endpoint_key_var() == Some(name)) {
+        return Err(format!(
+            "{name} is a secret and does not belong in a Job: put it in the credentials Secret under key {}; \
+             with a provider base URL set, the runner gives it to {agent} as the endpoint's API key",
+            agent.secret_key()
+        ));
+    }
+    if !Agent::ALL.iter().any(|a| a.endpoint_settings().contains(&name)) {
+        let known: Vec<&str> = Agent::ALL.iter().flat_map(|a| a.endpoint_settings().iter().copied()).collect();
+        return Err(format!("unknown agent setting {name}; expected one of: {}", known.join(", ")));
+    }
+    Ok((name.to_string(), value.to_string()))
+}
+
 pub fn parse_image(s: &str) -> Result<ImageRef, String> {
     ImageRef::parse(s).map_err(|e| match e.help {
         Some(help) => format!("{}; {help}", e.message),
@@ -164,6 +188,14 @@ mod tests {
         for bad in ["", "Gi", "2 Gi", "2GB", "-1", "1..2", "two", "2gi"] {
             assert!(parse_quantity(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn agent_settings() {
+        assert_eq!(parse_agent_setting("COPILOT_MODEL=gpt-5=x"), Ok(("COPILOT_MODEL".into(), "gpt-5=x".into())));
+        assert!(parse_agent_setting("COPILOT_MODEL").unwrap_err().contains("expected NAME=VALUE"));
+        assert!(parse_agent_setting("COPILOT_PROVIDER_API_KEY=k").unwrap_err().contains("under key copilot-token"));
+        assert!(parse_agent_setting("GEMINI_API_KEY=k").unwrap_err().contains("unknown agent setting GEMINI_API_KEY"));
     }
 
     #[test]

@@ -12,6 +12,7 @@ pub struct Model {
     /// The endpoint's base URL, `http://127.0.0.1:PORT/v1`.
     pub base_url: String,
     requests: Arc<Mutex<Vec<Value>>>,
+    authorization: Arc<Mutex<Option<String>>>,
 }
 
 fn chunk(delta: Value, finish: Option<&str>) -> String {
@@ -31,9 +32,12 @@ impl Model {
         let server = Server::http("127.0.0.1:0").unwrap();
         let base_url = format!("http://{}/v1", server.server_addr().to_ip().unwrap());
         let requests = Arc::new(Mutex::new(Vec::new()));
-        let (seen, command) = (requests.clone(), command.to_string());
+        let authorization = Arc::new(Mutex::new(None));
+        let (seen, auth, command) = (requests.clone(), authorization.clone(), command.to_string());
         std::thread::spawn(move || {
             for mut request in server.incoming_requests() {
+                let header = request.headers().iter().find(|h| h.field.equiv("Authorization"));
+                *auth.lock().unwrap() = header.map(|h| h.value.to_string());
                 let mut body = String::new();
                 let _ = std::io::Read::read_to_string(request.as_reader(), &mut body);
                 let body: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
@@ -55,11 +59,16 @@ impl Model {
                 let _ = request.respond(response);
             }
         });
-        Model { base_url, requests }
+        Model { base_url, requests, authorization }
     }
 
     pub fn requests(&self) -> Vec<Value> {
         self.requests.lock().unwrap().clone()
+    }
+
+    /// The Authorization header of the last request.
+    pub fn authorization(&self) -> Option<String> {
+        self.authorization.lock().unwrap().clone()
     }
 
     /// The text of the first user message the model received.

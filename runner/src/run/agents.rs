@@ -2,6 +2,7 @@
 //! (its own token and nothing that can push). Flags checked against the real CLIs:
 //! `@github/copilot` 1.0.102 and `@google/gemini-cli` 0.61.0 (see tests/agent_clis.rs).
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
@@ -46,8 +47,8 @@ pub fn command_line(agent: Agent, prompt: &str, context_dir: Option<&Path>) -> (
 /// refuses to start ("Invalid auth method selected") unless its settings select the API
 /// key. HOME is the pod's fresh emptyDir; an existing settings file (a laptop) is left
 /// alone.
-fn prepare(agent: Agent) -> Result<(), RunError> {
-    if agent != Agent::GeminiCli || std::env::var_os("GOOGLE_GEMINI_BASE_URL").is_none() {
+fn prepare(agent: Agent, custom_endpoint: bool) -> Result<(), RunError> {
+    if agent != Agent::GeminiCli || !custom_endpoint {
         return Ok(());
     }
     let Some(home) = std::env::var_os("HOME") else {
@@ -72,15 +73,30 @@ pub fn run(
     repo: &Path,
     context_dir: Option<&Path>,
     token: &Secret,
+    settings: &BTreeMap<String, String>,
 ) -> Result<(), RunError> {
-    prepare(agent)?;
+    if let Some(name) = settings.keys().find(|k| !agent.endpoint_settings().contains(&k.as_str())) {
+        return Err(RunError::usage(format!(
+            "the run contract sets {name} for {agent}, which takes only {}",
+            agent.endpoint_settings().join(", ")
+        )));
+    }
+    let setting = |name: &str| settings.get(name).cloned().or_else(|| std::env::var(name).ok());
+    prepare(agent, setting("GOOGLE_GEMINI_BASE_URL").is_some())?;
     let (program, args) = command_line(agent, prompt, context_dir);
     let mut cmd = Command::new(&program);
     cmd.args(&args).current_dir(repo).env_clear().stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
     copy_env(&mut cmd, &BASE_ENV);
     copy_env(&mut cmd, &["TERM", "NODE_EXTRA_CA_CERTS"]);
-    copy_env(&mut cmd, agent.passthrough_vars());
+    copy_env(&mut cmd, &agent.passthrough_vars());
+    cmd.envs(settings);
     cmd.env(token_var(agent), token.expose());
+    // Against a self-hosted endpoint, the agent's secret key holds that endpoint's API key.
+    if let Some(key_var) = agent.endpoint_key_var() {
+        if setting("COPILOT_PROVIDER_BASE_URL").is_some() && std::env::var_os(key_var).is_none() {
+            cmd.env(key_var, token.expose());
+        }
+    }
     if agent == Agent::GeminiCli {
         cmd.env("GEMINI_CLI_TRUST_WORKSPACE", "true");
     }

@@ -215,7 +215,7 @@ pub fn agent(paths: &Paths, contract: &RunContract) -> Result<(), RunError> {
         None
     };
     log::info("agent", &format!("running {} in {}", contract.agent, repo.display()));
-    agents::run(contract.agent, &prompt, &repo, context_dir.as_deref(), &token)?;
+    agents::run(contract.agent, &prompt, &repo, context_dir.as_deref(), &token, &contract.agent_settings)?;
     log::info("agent", &format!("{} finished", contract.agent));
     Ok(())
 }

@@ -141,6 +141,7 @@ pub fn contract(repository: &str, agent: Agent, prompt: &str) -> RunContract {
         fork_owner: None,
         agentsmd: None,
         resources: vec![],
+        agent_settings: Default::default(),
     }
 }
 
