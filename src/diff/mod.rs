@@ -143,6 +143,15 @@ mod tests {
     }
 
     #[test]
+    fn colours_like_git() {
+        let coloured = colorize("--- a/x\n+++ b/x\n@@ -1 +1 @@\n same\n-old\n+new\n");
+        assert_eq!(
+            coloured,
+            "\x1b[1m--- a/x\x1b[0m\n\x1b[1m+++ b/x\x1b[0m\n\x1b[36m@@ -1 +1 @@\x1b[0m\n same\n\x1b[31m-old\x1b[0m\n\x1b[32m+new\x1b[0m\n"
+        );
+    }
+
+    #[test]
     fn identical_files_are_not_listed() {
         let new = BTreeMap::from([("a.yaml".to_string(), "x\n".to_string())]);
         let old = BTreeMap::from([("a.yaml".to_string(), Found::Ours("x\n".to_string()))]);
