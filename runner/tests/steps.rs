@@ -405,3 +405,18 @@ fn a_setting_for_another_agent_in_the_contract_is_refused() {
         "the run contract sets COPILOT_MODEL for gemini-cli, which takes only GEMINI_MODEL, GOOGLE_GEMINI_BASE_URL"
     ));
 }
+
+#[test]
+fn commits_the_agent_made_itself_are_published() {
+    let gh = stand_in();
+    let pod = Pod::new(contract("https://github.com/acme/api", Agent::CopilotCli, PROMPT));
+    pod.agent_does(
+        "echo 'committed by the agent' >> README.md\n\
+         git add -A && git -c user.name=agent -c user.email=agent@example.com commit -qm 'agent: update README'",
+    );
+    let out = pod.run_steps(&gh);
+    assert_eq!(result_line(&out)["status"], "opened", "{}", shown(&out));
+    assert_eq!(gh.show("bot/api", "bca/c0ffee1234:README.md"), "# api\ncommitted by the agent\n");
+    let subject = git(&gh.bare("bot/api"), &["log", "-1", "--format=%s", "bca/c0ffee1234"]);
+    assert_eq!(subject.trim(), "agent: update README");
+}

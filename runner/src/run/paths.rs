@@ -44,4 +44,8 @@ impl Paths {
     pub fn pristine_git_config(&self) -> PathBuf {
         self.state.join("git-config")
     }
+    /// The upstream commit the clone started from.
+    pub fn base_commit(&self) -> PathBuf {
+        self.state.join("base-commit")
+    }
 }

@@ -117,8 +117,10 @@ pub fn fork(paths: &Paths, contract: &RunContract) -> Result<(), RunError> {
         }
         None => {
             log::info("fork", &format!("forking {} into {owner}", up.full_name));
-            gh.create_fork(&up.full_name, contract.fork_owner.as_deref())?;
-            wait_for(&gh, &fork_name)?
+            // GitHub names the fork itself (`name-1` when the name is taken): wait for the
+            // repository it announced, not the one asked for.
+            let announced = gh.create_fork(&up.full_name, contract.fork_owner.as_deref())?;
+            wait_for(&gh, &announced.full_name)?
         }
     };
     write_state(
@@ -195,6 +197,8 @@ pub fn clone(paths: &Paths, contract: &RunContract) -> Result<(), RunError> {
     std::fs::copy(repo.join(".git/config"), paths.pristine_git_config())
         .map_err(|e| RunError::usage(format!("cannot save the git config to {}: {e}", paths.state.display())))?;
     let head = git.run(Some(&repo), &["rev-parse", "HEAD"])?;
+    std::fs::write(paths.base_commit(), head.trim())
+        .map_err(|e| RunError::usage(format!("cannot write {}: {e}", paths.base_commit().display())))?;
     log::info("clone", &format!("cloned {} at {} ({})", contract.repository, contract.base_branch, head.trim()));
     Ok(())
 }
@@ -242,8 +246,17 @@ pub fn publish(paths: &Paths, contract: &RunContract) -> Result<Outcome, RunErro
     let repo = paths.repo();
     distrust_agent_git_changes(paths, &repo)?;
     let git = Git::new(Some(&token))?;
+    let base = std::fs::read_to_string(paths.base_commit()).map_err(|e| {
+        RunError::usage(format!("cannot read {}: {e}; run the clone step first", paths.base_commit().display()))
+    })?;
     let status = git.run(Some(&repo), &["status", "--porcelain", "--untracked-files=all"])?;
-    if status.trim().is_empty() {
+    if !status.trim().is_empty() {
+        log::info("publish", &format!("committing {} changed paths", status.lines().count()));
+        git.run(Some(&repo), &["add", "--all"])?;
+        git.run(Some(&repo), &["commit", "--quiet", "--no-verify", "-m", &contract.commit_message])?;
+    }
+    // The agent may have committed its work itself: what counts is where HEAD is now.
+    if git.run(Some(&repo), &["rev-parse", "HEAD"])?.trim() == base.trim() {
         log::info("publish", "the agent changed nothing: no branch, no pull request");
         return Ok(Outcome {
             status: "no-changes".into(),
@@ -253,9 +266,6 @@ pub fn publish(paths: &Paths, contract: &RunContract) -> Result<Outcome, RunErro
             commit: None,
         });
     }
-    log::info("publish", &format!("committing {} changed paths", status.lines().count()));
-    git.run(Some(&repo), &["add", "--all"])?;
-    git.run(Some(&repo), &["commit", "--quiet", "--no-verify", "-m", &contract.commit_message])?;
     let commit = git.run(Some(&repo), &["rev-parse", "HEAD"])?.trim().to_string();
     let refspec = format!("HEAD:refs/heads/{}", contract.head_branch);
     if let Err(e) = git.run(Some(&repo), &["push", "--quiet", "--force", "fork", &refspec]) {
