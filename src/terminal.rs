@@ -3,11 +3,16 @@
 use std::io::IsTerminal;
 
 /// Colour only on a terminal, and never when NO_COLOR is set (https://no-color.org).
-pub fn stderr_color() -> bool {
-    std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stderr().is_terminal()
+fn color(stream: impl IsTerminal) -> bool {
+    std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && stream.is_terminal()
 }
 
-/// The same rule for standard output (diffs).
+/// For errors and warnings.
+pub fn stderr_color() -> bool {
+    color(std::io::stderr())
+}
+
+/// For diffs.
 pub fn stdout_color() -> bool {
-    std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stdout().is_terminal()
+    color(std::io::stdout())
 }

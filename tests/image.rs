@@ -45,9 +45,12 @@ fn user_home_and_directories_match_the_rendered_job() {
         .iter()
         .map(|m| m["mountPath"].as_str().unwrap().to_string())
         .collect();
+    let mkdir = stage.lines().find(|l| l.contains("mkdir -p ")).expect("the image creates the mounted directories");
+    let chown = stage.lines().find(|l| l.contains("chown 10001:10001 ")).expect("and gives them to the runner");
     for dir in [pod::WORKSPACE_DIR, pod::STATE_DIR] {
         assert!(mounts.contains(&dir.to_string()), "the Job does not mount {dir}");
-        assert!(stage.contains(&format!("mkdir -p {} {}", pod::WORKSPACE_DIR, pod::STATE_DIR)), "{stage}");
+        let created = |line: &str| line.split_whitespace().any(|w| w == dir);
+        assert!(created(mkdir) && created(chown), "the image does not create {dir} for the runner:\n{stage}");
     }
     let workdir = pod["containers"][0]["workingDir"].as_str().unwrap();
     assert!(stage.lines().any(|l| l.trim() == format!("WORKDIR {workdir}")), "{stage}");

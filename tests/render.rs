@@ -166,17 +166,21 @@ fn same_bytes_from_any_directory_clock_locale_and_environment() {
 
 #[test]
 fn no_token_from_the_environment_reaches_default_output() {
-    let out = bca()
-        .current_dir(repo_root())
-        .args(["render", "examples/change.yaml", "examples/gemini.yaml", "--external-secret", "vault"])
-        .env("GITHUB_TOKEN", "ghp_SECRET_GITHUB")
-        .env("COPILOT_TOKEN", "SECRET_COPILOT")
-        .env("GEMINI_API_KEY", "SECRET_GEMINI")
-        .output()
-        .unwrap();
-    let text = format!("{}{}", stdout(&out), String::from_utf8_lossy(&out.stderr));
-    for secret in ["SECRET_GITHUB", "SECRET_COPILOT", "SECRET_GEMINI", "U0VDUkVU"] {
-        assert!(!text.contains(secret), "{secret} leaked");
+    // The default (an existing Secret) and the ExternalSecret: neither holds a value.
+    for extra in [&[][..], &["--external-secret", "vault"][..]] {
+        let out = bca()
+            .current_dir(repo_root())
+            .args(["render", "examples/change.yaml", "examples/gemini.yaml"])
+            .args(extra)
+            .env("GITHUB_TOKEN", "ghp_SECRET_GITHUB")
+            .env("COPILOT_TOKEN", "SECRET_COPILOT")
+            .env("GEMINI_API_KEY", "SECRET_GEMINI")
+            .output()
+            .unwrap();
+        let text = format!("{}{}", stdout(&out), String::from_utf8_lossy(&out.stderr));
+        for secret in ["SECRET_GITHUB", "SECRET_COPILOT", "SECRET_GEMINI", "U0VDUkVU"] {
+            assert!(!text.contains(secret), "{secret} leaked with {extra:?}");
+        }
     }
 }
 

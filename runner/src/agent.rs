@@ -29,6 +29,22 @@ impl Agent {
         Agent::ALL.into_iter().find(|a| a.name() == name)
     }
 
+    /// The agent CLI's executable.
+    pub fn program(self) -> &'static str {
+        match self {
+            Agent::CopilotCli => "copilot",
+            Agent::GeminiCli => "gemini",
+        }
+    }
+
+    /// The npm package that provides the CLI (versions pinned in tools/agent-clis).
+    pub fn npm_package(self) -> &'static str {
+        match self {
+            Agent::CopilotCli => "@github/copilot",
+            Agent::GeminiCli => "@google/gemini-cli",
+        }
+    }
+
     /// The key in the credentials Secret that holds this agent's token.
     pub fn secret_key(self) -> &'static str {
         match self {

@@ -1,16 +1,16 @@
 //! `bca diff`: render in memory and compare with a directory written earlier by
 //! `bca render --output-dir`. Writes nothing anywhere.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
 use anyhow::bail;
-use yaml_rust2::YamlLoader;
 
 use super::{render_files, Outcome, Style, EXIT_INVALID};
 use crate::diff::jobs::{job_facts, summarize, JobFacts};
 use crate::diff::{colorize, diff_files, FileStatus};
 use crate::output::{files, read_dir_files, Found};
+use crate::render::yaml::parse_documents;
 use crate::render::{RenderOptions, SecretSource};
 
 pub struct DiffRequest {
@@ -53,10 +53,11 @@ pub fn diff(
             _ => None,
         })
         .collect();
+    let new_by_repository: BTreeMap<&str, &JobFacts> = new_jobs.iter().map(|j| (j.repository.as_str(), j)).collect();
     let renames: BTreeMap<String, String> = old_jobs
         .iter()
         .filter_map(|old| {
-            let new = new_jobs.iter().find(|n| n.repository == old.repository && n.name != old.name)?;
+            let new = new_by_repository.get(old.repository.as_str()).filter(|n| n.name != old.name)?;
             Some((job_file(&old.name), job_file(&new.name)))
         })
         .collect();
@@ -104,18 +105,15 @@ fn job_file(name: &str) -> String {
 /// File names in the order of the committed kustomization.yaml, then any others.
 fn committed_order(found: &BTreeMap<String, Found>) -> Vec<String> {
     let mut order: Vec<String> = match found.get(crate::output::kustomization::FILE_NAME) {
-        Some(Found::Ours(text)) => YamlLoader::load_from_str(text)
+        Some(Found::Ours(text)) => parse_documents(text)
             .ok()
             .and_then(|docs| docs.into_iter().next())
-            .and_then(|doc| doc["resources"].as_vec().cloned())
+            .and_then(|doc| doc["resources"].as_array().cloned())
             .map(|items| items.iter().filter_map(|i| i.as_str().map(str::to_string)).collect())
             .unwrap_or_default(),
         _ => Vec::new(),
     };
-    for name in found.keys() {
-        if !order.contains(name) {
-            order.push(name.clone());
-        }
-    }
+    let listed: BTreeSet<String> = order.iter().cloned().collect();
+    order.extend(found.keys().filter(|name| !listed.contains(*name)).cloned());
     order
 }

@@ -10,7 +10,7 @@ use k8s_openapi::api::batch::v1::Job;
 
 use super::{render_files, Outcome, Style, EXIT_INVALID};
 use crate::local::{find_program, run_job};
-use crate::render::{self, secret, RenderOptions, SecretSource};
+use crate::render::{self, secret, RenderError, RenderOptions, SecretSource};
 
 pub struct RunRequest {
     pub files: Vec<PathBuf>,
@@ -36,22 +36,12 @@ fn names_repository(filter: &str, url: &str) -> bool {
 const AGENT_CLIS: &str = include_str!("../../tools/agent-clis/package.json");
 
 fn install_hint(agent: Agent) -> String {
-    let (program, package) = match agent {
-        Agent::CopilotCli => ("copilot", "@github/copilot"),
-        Agent::GeminiCli => ("gemini", "@google/gemini-cli"),
-    };
+    let package = agent.npm_package();
     let version = serde_json::from_str::<serde_json::Value>(AGENT_CLIS)
         .ok()
         .and_then(|v| v["dependencies"][package].as_str().map(str::to_string))
         .unwrap_or_else(|| "latest".into());
-    format!("{program} ({agent}): npm install -g {package}@{version}")
-}
-
-fn program(agent: Agent) -> &'static str {
-    match agent {
-        Agent::CopilotCli => "copilot",
-        Agent::GeminiCli => "gemini",
-    }
+    format!("{} ({agent}): npm install -g {package}@{version}", agent.program())
 }
 
 pub fn run_local(request: &RunRequest, env: &dyn Fn(&str) -> Option<String>, style: Style) -> anyhow::Result<Outcome> {
@@ -96,7 +86,7 @@ pub fn run_local(request: &RunRequest, env: &dyn Fn(&str) -> Option<String>, sty
         missing.push("git".to_string());
     }
     for agent in &agents {
-        if find_program(program(*agent), None, path.as_deref()).is_none() {
+        if find_program(agent.program(), None, path.as_deref()).is_none() {
             missing.push(install_hint(*agent));
         }
     }
@@ -104,8 +94,13 @@ pub fn run_local(request: &RunRequest, env: &dyn Fn(&str) -> Option<String>, sty
         bail!("bca run --local needs these on PATH:\n  {}", missing.join("\n  "));
     }
     let runner = runner.expect("checked above");
-    let credentials = secret::secret_from_env("local", "local", &agents, env)
-        .map_err(|e| anyhow::anyhow!("{}", e.to_string().replace("--secret-from-env", "bca run --local")))?;
+    let credentials = match secret::secret_from_env("local", "local", &agents, env) {
+        Ok(secret) => secret,
+        Err(RenderError::MissingTokens { missing }) => {
+            bail!("bca run --local needs {} in the environment (they are empty or unset)", missing.join(", "))
+        }
+        Err(e) => return Err(e.into()),
+    };
     let secret_data = credentials.data.unwrap_or_default().into_iter().map(|(k, v)| (k, v.0)).collect();
 
     let mut outcome = Outcome::default();

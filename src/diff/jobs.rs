@@ -4,11 +4,10 @@
 
 use std::collections::BTreeMap;
 
+use crate::render::labels::REPOSITORY_URL;
+use crate::render::yaml::parse_documents;
 use bca_runner::pod::CONTRACT_ANNOTATION;
 use bca_runner::RunContract;
-use yaml_rust2::{Yaml, YamlLoader};
-
-use crate::render::labels::REPOSITORY_URL;
 
 /// The facts about one rendered Job that a summary needs, read back from its YAML.
 #[derive(Debug, Clone, PartialEq)]
@@ -22,9 +21,8 @@ pub struct JobFacts {
 
 /// Reads a Job's facts from one YAML document; `None` for anything else.
 pub fn job_facts(yaml: &str) -> Option<JobFacts> {
-    let docs = YamlLoader::load_from_str(yaml).ok()?;
-    let doc = docs.iter().find(|d| !d.is_null())?;
-    if doc["kind"].as_str() != Some("Job") {
+    let doc = parse_documents(yaml).ok()?.into_iter().next()?;
+    if doc["kind"] != "Job" {
         return None;
     }
     let template = &doc["spec"]["template"];
@@ -34,10 +32,7 @@ pub fn job_facts(yaml: &str) -> Option<JobFacts> {
         contract: template["metadata"]["annotations"][CONTRACT_ANNOTATION]
             .as_str()
             .and_then(|json| RunContract::from_json(json).ok()),
-        image: match &template["spec"]["containers"] {
-            Yaml::Array(containers) => containers.first().and_then(|c| c["image"].as_str()).map(str::to_string),
-            _ => None,
-        },
+        image: template["spec"]["containers"][0]["image"].as_str().map(str::to_string),
         yaml: yaml.to_string(),
     })
 }

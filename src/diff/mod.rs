@@ -43,14 +43,14 @@ pub fn diff_files(
     let mut names: Vec<&String> = new.keys().chain(old.keys()).collect();
     names.sort();
     names.dedup();
+    // New file → the old file it replaces.
+    let replaces: BTreeMap<&String, &String> = renames.iter().map(|(from, to)| (to, from)).collect();
     let mut diffs = Vec::new();
     for name in names {
         if renames.contains_key(name) {
             continue;
         }
-        if let Some((from, Found::Ours(before))) =
-            renames.iter().find(|(_, to)| *to == name).and_then(|(from, _)| Some((from, old.get(from)?)))
-        {
+        if let Some((from, Found::Ours(before))) = replaces.get(name).and_then(|from| Some((*from, old.get(*from)?))) {
             let after = new.get(name).map_or("", String::as_str);
             let unified = TextDiff::from_lines(before.as_str(), after)
                 .unified_diff()

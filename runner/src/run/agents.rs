@@ -29,7 +29,7 @@ pub fn command_line(agent: Agent, prompt: &str, context_dir: Option<&Path>) -> (
             if let Some(dir) = context_dir {
                 args.extend(["--add-dir".into(), dir.display().to_string()]);
             }
-            ("copilot".into(), args)
+            (agent.program().into(), args)
         }
         Agent::GeminiCli => {
             // A fresh clone is never a trusted folder: without --skip-trust, headless
@@ -38,7 +38,7 @@ pub fn command_line(agent: Agent, prompt: &str, context_dir: Option<&Path>) -> (
             if let Some(dir) = context_dir {
                 args.extend(["--include-directories".into(), dir.display().to_string()]);
             }
-            ("gemini".into(), args)
+            (agent.program().into(), args)
         }
     }
 }
