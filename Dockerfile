@@ -43,12 +43,18 @@ RUN npm ci --prefix /opt/agent-clis --no-audit --no-fund \
  && ln -s /opt/agent-clis/node_modules/.bin/copilot /usr/local/bin/copilot \
  && ln -s /opt/agent-clis/node_modules/.bin/gemini /usr/local/bin/gemini
 
+# Gemini CLI reads this root-owned system settings file over a workspace's own: no MCP
+# server, hook or tool discovery command a repository names runs, whatever its
+# .gemini/settings.json says (bca_runner::Agent::GEMINI_SYSTEM_SETTINGS).
+RUN mkdir /etc/gemini-cli \
+ && printf '%s\n' '{"mcp": {"allowed": ["__no_such_server__"], "serverCommand": ""}, "hooksConfig": {"enabled": false}, "tools": {"discoveryCommand": "", "callCommand": ""}}' > /etc/gemini-cli/settings.json
+
 # The user bca renders into runAsUser/runAsGroup, and the directories the Job mounts
 # (emptyDirs at run time; they exist here too so the image also runs without them).
 RUN groupadd --gid 10001 bca \
  && useradd --uid 10001 --gid 10001 --home-dir /home/bca --create-home --shell /bin/bash bca \
- && mkdir -p /workspace /var/lib/bca \
- && chown 10001:10001 /workspace /var/lib/bca
+ && mkdir -p /workspace /var/lib/bca /var/lib/bca-handoff \
+ && chown 10001:10001 /workspace /var/lib/bca /var/lib/bca-handoff
 
 COPY --from=build /usr/local/bin/bca-runner /usr/local/bin/bca-runner
 

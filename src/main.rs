@@ -106,10 +106,15 @@ struct RenderArgs {
     /// Namespace of every rendered object.
     #[arg(short, long, default_value = opts::DEFAULT_NAMESPACE, value_parser = opts::parse_dns_label)]
     namespace: String,
-    /// Runner image for every Job, overriding spec.image and the default (the runner
-    /// image of this bca version). For a mirror or an air-gapped registry.
+    /// The runner image (by default the one of this bca version), for a mirror or an
+    /// air-gapped registry. Every step that holds the GitHub token runs it; the agent's
+    /// step runs spec.image when the Change sets one, and this image otherwise.
     #[arg(long, value_parser = opts::parse_image)]
     image: Option<ImageRef>,
+    /// The GitHub Enterprise host the Changes' repositories are on. The GitHub token is
+    /// sent to that host only; without this flag, only github.com repositories render.
+    #[arg(long, value_name = "HOST", value_parser = opts::parse_github_host)]
+    github_host: Option<String>,
     /// Name of the Secret holding the tokens (keys github-token, copilot-token,
     /// gemini-api-key).
     #[arg(long, default_value = opts::DEFAULT_SECRET_NAME, value_parser = opts::parse_dns_subdomain)]
@@ -137,9 +142,20 @@ struct RenderArgs {
     /// Memory limit of each container.
     #[arg(long, default_value = opts::DEFAULT_MEMORY_LIMIT, value_parser = opts::parse_quantity)]
     memory_limit: String,
-    /// Size limit of the workspace volume the repository is cloned into.
+    /// Size limit of the volumes that hold the repository (the agent's work tree, the
+    /// runner's git directory, the agent's changes on their way to publish).
     #[arg(long, default_value = opts::DEFAULT_WORKSPACE_SIZE, value_parser = opts::parse_quantity)]
     workspace_size: String,
+    /// Size limit of the scratch volumes (the agent's HOME and /tmp, the runner's /tmp).
+    #[arg(long, default_value = opts::DEFAULT_SCRATCH_SIZE, value_parser = opts::parse_quantity)]
+    scratch_size: String,
+    /// Ephemeral-storage request of each container.
+    #[arg(long, default_value = opts::DEFAULT_EPHEMERAL_STORAGE_REQUEST, value_parser = opts::parse_quantity)]
+    ephemeral_storage_request: String,
+    /// Ephemeral-storage limit of each container [default: room for every volume at its
+    /// size limit, plus 1Gi].
+    #[arg(long, value_parser = opts::parse_quantity)]
+    ephemeral_storage_limit: Option<String>,
     /// Seconds a Job may run before Kubernetes stops it (activeDeadlineSeconds).
     #[arg(long, value_name = "SECONDS", default_value_t = opts::DEFAULT_DEADLINE_SECONDS,
           value_parser = clap::value_parser!(i64).range(60..))]
@@ -148,9 +164,9 @@ struct RenderArgs {
     /// GitOps controller would re-create a deleted Job and run the agent again.
     #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(i32).range(0..))]
     ttl: Option<i32>,
-    /// Render no NetworkPolicy (by default the pods get no ingress and egress only to
-    /// DNS and HTTPS).
-    #[arg(long, conflicts_with = "egress_port")]
+    /// Render no NetworkPolicy (by default the pods get no ingress, and egress only to
+    /// the cluster DNS and to HTTPS on public addresses).
+    #[arg(long, conflicts_with_all = ["egress_port", "egress_cidr"])]
     no_network_policy: bool,
     /// Use the pull request and commit templates in DIR instead of the built-in ones
     /// (any of pull-request-title.j2, pull-request-body.md.j2, commit-message.j2).
@@ -170,6 +186,16 @@ struct RenderArgs {
     /// Also allow egress to this TCP port (repeatable), e.g. for GitHub Enterprise on 8443.
     #[arg(long, value_name = "PORT", value_parser = clap::value_parser!(u16).range(1..))]
     egress_port: Vec<u16>,
+    /// Also allow egress to this address range (repeatable), e.g. a GitHub Enterprise or
+    /// model endpoint on a private network. Private ranges are closed by default.
+    #[arg(long, value_name = "CIDR")]
+    egress_cidr: Vec<opts::Cidr>,
+    /// Namespace of the cluster DNS the pods may ask.
+    #[arg(long, value_name = "NAMESPACE", default_value = opts::DEFAULT_DNS_NAMESPACE, value_parser = opts::parse_dns_label)]
+    dns_namespace: String,
+    /// Pod label of the cluster DNS the pods may ask.
+    #[arg(long, value_name = "KEY=VALUE", default_value = opts::DEFAULT_DNS_SELECTOR, value_parser = opts::parse_label)]
+    dns_selector: (String, String),
 }
 
 /// Spelt as the Kubernetes kinds, since that is what users copy from their cluster.
@@ -210,15 +236,24 @@ impl RenderArgs {
                 memory_request: self.memory_request.clone(),
                 memory_limit: self.memory_limit.clone(),
                 workspace_size: self.workspace_size.clone(),
+                scratch_size: self.scratch_size.clone(),
+                ephemeral_storage_request: self.ephemeral_storage_request.clone(),
+                ephemeral_storage_limit: self.ephemeral_storage_limit.clone(),
             },
             deadline_seconds: self.deadline,
             ttl_seconds: self.ttl,
             network_policy: if self.no_network_policy {
                 NetworkPolicyMode::None
             } else {
-                NetworkPolicyMode::Restricted { extra_ports: self.egress_port.clone() }
+                NetworkPolicyMode::Restricted(opts::Egress {
+                    extra_ports: self.egress_port.clone(),
+                    extra_cidrs: self.egress_cidr.clone(),
+                    dns_namespace: self.dns_namespace.clone(),
+                    dns_selector: self.dns_selector.clone(),
+                })
             },
             fork_owner: self.fork_org.clone(),
+            github_host: self.github_host.clone(),
             templates: templates.into(),
             agent_settings: self
                 .agent_setting

@@ -6,7 +6,8 @@ mod support;
 
 use std::process::Command;
 
-use bca_runner::pod;
+use bca_runner::{pod, Agent};
+use serde_json::Value;
 use support::k8s::documents;
 use support::{repo_root, run_in, tools};
 
@@ -39,24 +40,35 @@ fn user_home_and_directories_match_the_rendered_job() {
     assert!(stage.lines().any(|l| l.trim() == format!("USER {uid}:{gid}")), "{stage}");
     assert!(stage.lines().any(|l| l.trim() == format!("ENV HOME={}", pod::HOME_DIR)), "{stage}");
     // Every directory a container mounts and the runner writes exists and is the user's.
-    let mounts: Vec<String> = pod["containers"][0]["volumeMounts"]
-        .as_array()
-        .unwrap()
+    let containers: Vec<&Value> =
+        pod["initContainers"].as_array().unwrap().iter().chain(pod["containers"].as_array().unwrap()).collect();
+    let mounts: Vec<String> = containers
         .iter()
+        .flat_map(|c| c["volumeMounts"].as_array().unwrap())
         .map(|m| m["mountPath"].as_str().unwrap().to_string())
         .collect();
     let mkdir = stage.lines().find(|l| l.contains("mkdir -p ")).expect("the image creates the mounted directories");
     let chown = stage.lines().find(|l| l.contains("chown 10001:10001 ")).expect("and gives them to the runner");
-    for dir in [pod::WORKSPACE_DIR, pod::STATE_DIR] {
+    for dir in [pod::WORKSPACE_DIR, pod::STATE_DIR, pod::HANDOFF_DIR] {
         assert!(mounts.contains(&dir.to_string()), "the Job does not mount {dir}");
         let created = |line: &str| line.split_whitespace().any(|w| w == dir);
         assert!(created(mkdir) && created(chown), "the image does not create {dir} for the runner:\n{stage}");
     }
-    let workdir = pod["containers"][0]["workingDir"].as_str().unwrap();
+    let agent = containers.iter().find(|c| c["name"] == "agent").unwrap();
+    let workdir = agent["workingDir"].as_str().unwrap();
     assert!(stage.lines().any(|l| l.trim() == format!("WORKDIR {workdir}")), "{stage}");
     // The Job runs the binary by name, so the image must have it on PATH.
     let command = pod["containers"][0]["command"][0].as_str().unwrap();
     assert!(stage.contains(&format!("/usr/local/bin/{command}")), "{stage}");
+}
+
+#[test]
+fn gemini_cli_gets_the_system_settings_that_outrank_a_repository() {
+    let stage = runtime_stage().join("\n");
+    let line = format!("printf '%s\\n' '{}' > {}", Agent::GEMINI_SYSTEM_SETTINGS, Agent::GEMINI_SYSTEM_SETTINGS_PATH);
+    assert!(stage.contains(&line), "the image does not write {line}:\n{stage}");
+    let settings: Value = serde_json::from_str(Agent::GEMINI_SYSTEM_SETTINGS).unwrap();
+    assert_eq!(settings["hooksConfig"]["enabled"], false);
 }
 
 #[test]

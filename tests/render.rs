@@ -55,7 +55,19 @@ fn golden_copilot_example() {
 
 #[test]
 fn golden_gemini_example_with_external_secret() {
-    let out = run_in(repo_root(), &["render", "examples/gemini.yaml", "--external-secret", "vault", "--ttl", "3600"]);
+    let out = run_in(
+        repo_root(),
+        &[
+            "render",
+            "examples/gemini.yaml",
+            "--github-host",
+            "ghe.example.com",
+            "--external-secret",
+            "vault",
+            "--ttl",
+            "3600",
+        ],
+    );
     assert_snapshot!(shown(&out));
 }
 
@@ -70,10 +82,15 @@ fn variants() -> Vec<(&'static str, Vec<&'static str>)> {
     ]
 }
 
+/// The Enterprise host the gemini example's repositories are on.
+const GHE: [&str; 2] = ["--github-host", "ghe.example.com"];
+
 fn render_variant(file: &str, args: &[&str]) -> String {
+    let host: &[&str] = if file.ends_with("gemini.yaml") { &GHE } else { &[] };
     let out = bca()
         .current_dir(repo_root())
         .args(["render", file])
+        .args(host)
         .args(args)
         .env("GITHUB_TOKEN", "ghp_example")
         .env("COPILOT_TOKEN", "copilot_example")
@@ -124,7 +141,9 @@ fn output_dir_builds_with_kustomize_to_the_same_objects() {
     let stream = render_variant("examples/gemini.yaml", &["--secret-from-env"]);
     let out = bca()
         .current_dir(repo_root())
-        .args(["render", "examples/gemini.yaml", "--secret-from-env", "--unsafe-write-plaintext-secret", "-o"])
+        .args(["render", "examples/gemini.yaml", "--secret-from-env", "--unsafe-write-plaintext-secret"])
+        .args(GHE)
+        .arg("-o")
         .arg(&out_dir)
         .env("GITHUB_TOKEN", "ghp_example")
         .env("GEMINI_API_KEY", "gemini_example")
@@ -151,6 +170,7 @@ fn same_bytes_from_any_directory_clock_locale_and_environment() {
         .current_dir(elsewhere.path())
         .arg("render")
         .arg(&absolute)
+        .args(GHE)
         .env("TZ", "Pacific/Kiritimati")
         .env("LANG", "tr_TR.UTF-8")
         .env("LC_ALL", "tr_TR.UTF-8")
@@ -170,7 +190,7 @@ fn no_token_from_the_environment_reaches_default_output() {
     for extra in [&[][..], &["--external-secret", "vault"][..]] {
         let out = bca()
             .current_dir(repo_root())
-            .args(["render", "examples/change.yaml", "examples/gemini.yaml"])
+            .args(["render", "examples/change.yaml", "tests/fixtures/valid/original-gemini.yaml"])
             .args(extra)
             .env("GITHUB_TOKEN", "ghp_SECRET_GITHUB")
             .env("COPILOT_TOKEN", "SECRET_COPILOT")
@@ -304,27 +324,69 @@ fn long_repository_names_are_cut_never_the_hash() {
     assert!(hash.bytes().all(|b| b.is_ascii_hexdigit()));
 }
 
-#[test]
-fn only_the_agent_step_mounts_the_agent_token() {
-    let job = documents(&render_variant("examples/gemini.yaml", &[])).into_iter().find(|d| d["kind"] == "Job").unwrap();
+/// Each container of the example's first Job: its image, and what it mounts (volume,
+/// secret key if any, read-only or read-write).
+fn mount_table(job: &Value) -> String {
     let pod = &job["spec"]["template"]["spec"];
-    let volume_key = |name: &str| -> String {
-        let v = pod["volumes"].as_array().unwrap().iter().find(|v| v["name"] == name).unwrap();
-        v["secret"]["items"][0]["key"].as_str().unwrap_or("-").to_string()
-    };
-    let mut seen = Vec::new();
+    let volume = |name: &str| pod["volumes"].as_array().unwrap().iter().find(|v| v["name"] == name).unwrap().clone();
+    let mut table = String::new();
     for c in pod["initContainers"].as_array().unwrap().iter().chain(pod["containers"].as_array().unwrap()) {
         assert!(c.get("envFrom").is_none());
-        let secrets: Vec<String> = c["volumeMounts"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|m| m["mountPath"] == "/var/run/secrets/bca")
-            .map(|m| volume_key(m["name"].as_str().unwrap()))
-            .collect();
-        seen.push(format!("{}={}", c["name"].as_str().unwrap(), secrets.join(",")));
+        table.push_str(&format!("{} ({})\n", c["name"].as_str().unwrap(), c["image"].as_str().unwrap()));
+        for m in c["volumeMounts"].as_array().unwrap() {
+            let v = volume(m["name"].as_str().unwrap());
+            let key = v["secret"]["items"][0]["key"].as_str().map(|k| format!(" key {k}")).unwrap_or_default();
+            let mode = if m["readOnly"] == true { "ro" } else { "rw" };
+            table.push_str(&format!(
+                "  {} {}{key} {mode}\n",
+                m["mountPath"].as_str().unwrap(),
+                m["name"].as_str().unwrap()
+            ));
+        }
     }
-    assert_eq!(seen, ["fork=github-token", "clone=github-token", "agent=gemini-api-key", "publish=github-token"]);
+    table
+}
+
+#[test]
+fn each_step_mounts_only_what_its_side_of_the_boundary_may() {
+    let job = documents(&render_variant("examples/gemini.yaml", &["--image", "mirror.example.com/bca-runner:1.2.3"]))
+        .into_iter()
+        .find(|d| d["kind"] == "Job")
+        .unwrap();
+    // The agent's step: spec.image, its own key, the work tree, its HOME and /tmp; no
+    // GitHub token, no state, no handoff. The token's steps: the runner image, never
+    // the work tree after the agent ran.
+    assert_snapshot!(mount_table(&job), @r"
+    fork (mirror.example.com/bca-runner:1.2.3)
+      /etc/bca run-contract ro
+      /var/lib/bca state rw
+      /tmp runner-tmp rw
+      /var/run/secrets/bca github-token key github-token ro
+    clone (mirror.example.com/bca-runner:1.2.3)
+      /etc/bca run-contract ro
+      /workspace workspace rw
+      /var/lib/bca state rw
+      /tmp runner-tmp rw
+      /var/run/secrets/bca github-token key github-token ro
+    agent (registry.example.com:5000/platform/agent-go:1.23)
+      /etc/bca run-contract ro
+      /workspace workspace rw
+      /home/bca home rw
+      /tmp tmp rw
+      /var/run/secrets/bca agent-token key gemini-api-key ro
+    collect (mirror.example.com/bca-runner:1.2.3)
+      /etc/bca run-contract ro
+      /workspace workspace ro
+      /var/lib/bca state ro
+      /var/lib/bca-handoff handoff rw
+      /tmp runner-tmp rw
+    publish (mirror.example.com/bca-runner:1.2.3)
+      /etc/bca run-contract ro
+      /var/lib/bca state rw
+      /var/lib/bca-handoff handoff ro
+      /tmp runner-tmp rw
+      /var/run/secrets/bca github-token key github-token ro
+    ");
 }
 
 // --- bad input and flags ---
@@ -343,18 +405,31 @@ fn invalid_change_gets_the_validate_errors_and_writes_nothing() {
 fn floating_image_gets_a_warning() {
     let out = render_text(&CHANGE.replace("  agent:", "  image: ghcr.io/acme/runner:latest\n  agent:"), &[]);
     assert!(out.status.success());
-    assert_snapshot!(String::from_utf8_lossy(&out.stderr), @"warning: change.yaml: image ghcr.io/acme/runner:latest is not pinned (no tag, or :latest): each pod may run a different runner; use a version tag or a digest");
+    assert_snapshot!(String::from_utf8_lossy(&out.stderr), @"warning: change.yaml: image ghcr.io/acme/runner:latest is not pinned (no tag, or :latest): each pod may run a different image; use a version tag or a digest");
 }
 
 #[test]
-fn image_flag_overrides_spec_image() {
-    let change = CHANGE.replace("  agent:", "  image: ghcr.io/acme/runner:1\n  agent:");
-    let text = stdout(&render_text(&change, &["--image", "mirror.example.com/bca/runner:1"]));
-    assert!(
-        text.contains("image: mirror.example.com/bca/runner:1")
-            || text.contains("image: \"mirror.example.com/bca/runner:1\"")
-    );
-    assert!(!text.contains("ghcr.io/acme/runner"));
+fn spec_image_runs_only_the_agent_step() {
+    let change = CHANGE.replace("  agent:", "  image: ghcr.io/acme/toolchain:1\n  agent:");
+    for (args, runner) in [
+        (&[][..], bca_runner::pod::default_image()),
+        (&["--image", "mirror.example.com/bca/runner:1"][..], "mirror.example.com/bca/runner:1".to_string()),
+    ] {
+        let docs = documents(&stdout(&render_text(&change, args)));
+        for job in docs.iter().filter(|d| d["kind"] == "Job") {
+            let pod = &job["spec"]["template"]["spec"];
+            let containers =
+                pod["initContainers"].as_array().unwrap().iter().chain(pod["containers"].as_array().unwrap());
+            let images: Vec<String> = containers
+                .map(|c| format!("{}={}", c["name"].as_str().unwrap(), c["image"].as_str().unwrap()))
+                .collect();
+            let want: Vec<String> = ["fork", "clone", "agent", "collect", "publish"]
+                .iter()
+                .map(|s| format!("{s}={}", if *s == "agent" { "ghcr.io/acme/toolchain:1" } else { runner.as_str() }))
+                .collect();
+            assert_eq!(images, want, "{args:?}");
+        }
+    }
 }
 
 #[test]

@@ -95,6 +95,29 @@ impl Agent {
     }
 }
 
+impl Agent {
+    /// Gemini CLI's system settings, verified to win over a workspace's settings: no
+    /// MCP servers, hooks or tool discovery. The runner image writes them to
+    /// [`Agent::GEMINI_SYSTEM_SETTINGS_PATH`] (root-owned, as Gemini CLI requires).
+    pub const GEMINI_SYSTEM_SETTINGS: &'static str = r#"{"mcp": {"allowed": ["__no_such_server__"], "serverCommand": ""}, "hooksConfig": {"enabled": false}, "tools": {"discoveryCommand": "", "callCommand": ""}}"#;
+    pub const GEMINI_SYSTEM_SETTINGS_PATH: &'static str = "/etc/gemini-cli/settings.json";
+
+    /// Repository files the agent CLI would act on at startup in headless mode (run MCP
+    /// servers or hooks, or load variables that send its key to another server). The
+    /// runner keeps them out of the work tree while the agent runs.
+    pub fn startup_config_files(self) -> &'static [&'static str] {
+        match self {
+            // Copilot CLI 1.0.102 with -p --allow-all-tools runs none of these (verified),
+            // unless the folder is trusted; they are kept away in case a version changes that.
+            Agent::CopilotCli => &[".github/hooks", ".github/copilot/settings.json", ".mcp.json", ".github/mcp.json"],
+            // Gemini CLI 0.61.0 loads a trusted workspace's settings (MCP servers, hooks,
+            // tool discovery commands) and, trusted or not, the first .env it finds from
+            // the working directory up (GOOGLE_GEMINI_BASE_URL there redirects the key).
+            Agent::GeminiCli => &[".gemini/settings.json", ".gemini/.env", ".env"],
+        }
+    }
+}
+
 impl std::fmt::Display for Agent {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.name())

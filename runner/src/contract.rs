@@ -9,7 +9,7 @@ use crate::agent::Agent;
 
 /// Bumped whenever a field changes meaning or a required field is added, so a runner
 /// image never silently misreads a Job rendered by another bca version.
-pub const CONTRACT_VERSION: u32 = 1;
+pub const CONTRACT_VERSION: u32 = 2;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -19,6 +19,10 @@ pub struct RunContract {
     pub change_id: String,
     /// The upstream repository, `https://HOST/OWNER/NAME`.
     pub repository: String,
+    /// The GitHub Enterprise host the GitHub token belongs to (`bca render --github-host`);
+    /// github.com when absent. The runner sends the token to this host only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub github_host: Option<String>,
     /// The branch the pull request targets.
     pub base_branch: String,
     /// The branch pushed to the fork, the same for every repository of a Change.
@@ -78,6 +82,7 @@ mod tests {
             version: CONTRACT_VERSION,
             change_id: "0123456789".into(),
             repository: "https://github.com/acme/api".into(),
+            github_host: None,
             base_branch: "main".into(),
             head_branch: "bca/0123456789".into(),
             agent: Agent::GeminiCli,
@@ -100,9 +105,9 @@ mod tests {
 
     #[test]
     fn refuses_another_version() {
-        let json = sample().to_json().replace("\"version\": 1", "\"version\": 2");
+        let json = sample().to_json().replace("\"version\": 2", "\"version\": 3");
         let err = RunContract::from_json(&json).unwrap_err();
-        assert!(err.contains("version 2, this runner reads version 1"), "{err}");
+        assert!(err.contains("version 3, this runner reads version 2"), "{err}");
     }
 
     #[test]

@@ -8,6 +8,7 @@ pub mod agent;
 pub mod contract;
 pub mod exit;
 pub mod pod;
+pub mod process;
 pub mod step;
 
 #[cfg(feature = "client")]

@@ -1,6 +1,9 @@
 //! `bca-runner`: the steps a rendered bca Job runs, one container each, or all of them
 //! in one process with `run`. Exit codes: 0 done, 1 retryable, 2 usage, 3 permanent
 //! (the Job's podFailurePolicy fails at once on 2 and 3).
+//!
+//! In a pod, each step is its own container and sees only what `bca_runner::Step`
+//! allows; `run` has no such walls (see its help).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -33,6 +36,9 @@ struct Cli {
     /// Directory for state the steps pass on and the agent must not touch.
     #[arg(long, global = true, value_name = "DIR")]
     state: Option<PathBuf>,
+    /// Directory where collect leaves the agent's work for publish.
+    #[arg(long, global = true, value_name = "DIR")]
+    handoff: Option<PathBuf>,
     /// Where the result line goes for `kubectl get pod` to show.
     #[arg(long, global = true, value_name = "FILE")]
     termination_log: Option<PathBuf>,
@@ -42,13 +48,21 @@ struct Cli {
 enum StepCommand {
     /// Make sure a fork of the upstream repository exists and is ready.
     Fork,
-    /// Clone the upstream base branch into the workspace, with the fork as push remote.
+    /// Clone the upstream base branch into the state directory, and give the agent a
+    /// work tree of its own in the workspace.
     Clone,
-    /// Run the agent CLI headless on the prompt in the cloned repository.
+    /// Run the agent CLI headless on the prompt in its work tree.
     Agent,
-    /// Commit what the agent changed, push it to the fork, open or update the pull request.
+    /// Bundle what the agent left for publish (holds no token).
+    Collect,
+    /// Check the agent's work, commit it as bca, push it to the fork, open or update the
+    /// pull request.
     Publish,
-    /// All four steps in one process (to run a Job's work outside Kubernetes).
+    /// All five steps in one process, to run a Job's work outside Kubernetes.
+    ///
+    /// There is no isolation between the agent and the GitHub token here: the agent runs
+    /// as the same user, next to the secrets directory. In a pod each step is its own
+    /// container and the agent's never sees the token.
     Run,
 }
 
@@ -60,17 +74,22 @@ impl Cli {
             secrets: self.secrets.clone().unwrap_or(defaults.secrets),
             contract: self.contract.clone().unwrap_or(defaults.contract),
             state: self.state.clone().unwrap_or(defaults.state),
+            handoff: self.handoff.clone().unwrap_or(defaults.handoff),
             termination_log: self.termination_log.clone().unwrap_or(defaults.termination_log),
         }
     }
 }
 
 fn main() -> ExitCode {
+    // Another process of this user (an agent on a laptop) must not read this one's
+    // memory, where tokens pass through.
+    bca_runner::process::make_non_dumpable();
     // git runs this binary as GIT_ASKPASS with its prompt as the only argument.
     if let Some(token_file) = std::env::var_os(askpass::TOKEN_FILE_ENV) {
         let args: Vec<String> = std::env::args().collect();
+        let origin = std::env::var(askpass::ORIGIN_ENV).unwrap_or_default();
         if args.len() == 2 {
-            return match askpass::answer(&args[1], std::path::Path::new(&token_file)) {
+            return match askpass::answer(&args[1], std::path::Path::new(&token_file), &origin) {
                 Some(answer) => {
                     println!("{answer}");
                     ExitCode::SUCCESS
@@ -85,6 +104,7 @@ fn main() -> ExitCode {
         StepCommand::Fork => ("fork", run(&paths, |p, c| steps::fork(p, c).map(|()| None))),
         StepCommand::Clone => ("clone", run(&paths, |p, c| steps::clone(p, c).map(|()| None))),
         StepCommand::Agent => ("agent", run(&paths, |p, c| steps::agent(p, c).map(|()| None))),
+        StepCommand::Collect => ("collect", run(&paths, |p, _| steps::collect(p).map(|()| None))),
         StepCommand::Publish => ("publish", run(&paths, |p, c| steps::publish(p, c).map(Some))),
         StepCommand::Run => (
             "run",
@@ -92,6 +112,7 @@ fn main() -> ExitCode {
                 steps::fork(p, c)?;
                 steps::clone(p, c)?;
                 steps::agent(p, c)?;
+                steps::collect(p)?;
                 steps::publish(p, c).map(Some)
             }),
         ),
@@ -99,7 +120,7 @@ fn main() -> ExitCode {
     match result {
         Ok(Some(outcome)) => {
             steps::report(&paths, &outcome);
-            ExitCode::SUCCESS
+            ExitCode::from(outcome.exit_code())
         }
         Ok(None) => ExitCode::SUCCESS,
         Err((repository, e)) => {

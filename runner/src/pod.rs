@@ -8,13 +8,19 @@ pub const RUNNER_GID: i64 = 10001;
 
 /// The repository is cloned below this directory (an emptyDir shared by all steps).
 pub const WORKSPACE_DIR: &str = "/workspace";
-/// HOME of the runner user (an emptyDir: the agent CLIs keep state there).
+/// HOME of the runner user (an emptyDir: the agent CLIs keep state there). Only the
+/// agent's container mounts it; the runner's steps get their own scratch space.
 pub const HOME_DIR: &str = "/home/bca";
-/// Scratch space (an emptyDir: the root filesystem is read-only).
+/// Scratch space (an emptyDir: the root filesystem is read-only). Each container gets
+/// its own volume here: the agent's, or the runner steps' that the agent never sees.
 pub const TMP_DIR: &str = "/tmp";
-/// State the steps hand on to each other that the agent must not touch (the fork's
-/// URL, the pristine git config): an emptyDir the agent container does not mount.
+/// State the steps hand on to each other that the agent must not touch: the fork's
+/// URL, the base commit and the authoritative git directory. An emptyDir the agent's
+/// container does not mount.
 pub const STATE_DIR: &str = "/var/lib/bca";
+/// What the collect step hands to publish: its verdict on the agent's work tree and a
+/// git bundle of the agent's work. Written without a token, read by publish as data.
+pub const HANDOFF_DIR: &str = "/var/lib/bca-handoff";
 /// Each step sees only the secret keys it needs, as files in this directory.
 pub const SECRETS_DIR: &str = "/var/run/secrets/bca";
 /// Where the result line goes so that `kubectl get pod` can show it.

@@ -272,6 +272,28 @@ impl Decoder {
                 );
             }
         }
+        // One credentials Secret holds one GitHub token, for one host.
+        let first_host = parsed.iter().enumerate().find_map(|(i, r)| r.as_ref().map(|r| (i, r.host())));
+        if let Some((first, host)) = first_host {
+            let other =
+                parsed.iter().enumerate().skip(first + 1).find_map(|(i, r)| {
+                    r.as_ref().filter(|r| !r.host().eq_ignore_ascii_case(host)).map(|r| (i, r.host()))
+                });
+            if let Some((i, other)) = other {
+                self.diagnostics.push(
+                    Diagnostic::new(
+                        items[i].span,
+                        format!("spec.repos[{i}]"),
+                        format!(
+                            "the repositories are on more than one host: {other} here, {host} in spec.repos[{first}] \
+                             (line {}); one GitHub token serves one host",
+                            items[first].span.line
+                        ),
+                    )
+                    .with_help("put the repositories of each host in a Change file of their own"),
+                );
+            }
+        }
         // Any entry that failed already reported why.
         parsed.into_iter().collect()
     }

@@ -9,7 +9,7 @@ use bca_runner::Agent;
 use k8s_openapi::api::batch::v1::Job;
 
 use super::{render_files, Outcome, Style, EXIT_INVALID};
-use crate::local::{find_program, run_job};
+use crate::local::{find_program, hide_tokens, run_job};
 use crate::render::{self, secret, RenderError, RenderOptions, SecretSource};
 
 pub struct RunRequest {
@@ -102,6 +102,7 @@ pub fn run_local(request: &RunRequest, env: &dyn Fn(&str) -> Option<String>, sty
         Err(e) => return Err(e.into()),
     };
     let secret_data = credentials.data.unwrap_or_default().into_iter().map(|(k, v)| (k, v.0)).collect();
+    hide_tokens(&secret::token_vars(&agents));
 
     let mut outcome = Outcome::default();
     for warning in &rendered.warnings {

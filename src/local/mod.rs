@@ -11,7 +11,12 @@
 //!   path flags (`--workspace`, `--secrets`, `--contract`, `--state`,
 //!   `--termination-log`), and `HOME`/`TMPDIR` point at the mounted directories.
 //! - The Secret comes from the environment (as with `render --secret-from-env`), not
-//!   from the cluster; only the keys a step's secret volume projects are written.
+//!   from the cluster. A secret volume's keys are written just before the container
+//!   that mounts it starts and removed when it ends, so the GitHub token is not on
+//!   disk while the agent runs. Still, the agent runs as the same user as `bca`, whose
+//!   shell holds the token: a laptop run has no isolation between the agent and the
+//!   push token. `bca` makes itself non-dumpable so the agent cannot read its memory.
+//! - Read-only mounts are not enforced.
 //! - Besides the container's own `env`, the processes get `PATH` and the variables in
 //!   [`PASSTHROUGH`] and the agents' model endpoint settings from this environment.
 //! - A failed container ends the pod at once: no `backoffLimit` retry, no
@@ -86,7 +91,9 @@ pub fn run_job(
     for volume in pod_spec.volumes.iter().flatten() {
         let dir = root.path().join("volumes").join(&volume.name);
         std::fs::create_dir_all(&dir).map_err(io("creating", &dir))?;
-        fill_volume(volume, &dir, secret, &annotations)?;
+        if volume.secret.is_none() {
+            fill_volume(volume, &dir, &annotations)?;
+        }
         volumes.insert(volume.name.clone(), dir);
     }
     let containers: Vec<&Container> =
@@ -95,8 +102,11 @@ pub fn run_job(
     for container in containers {
         let termination = root.path().join(format!("termination-{}", container.name));
         let mut cmd = command(container, runner, &volumes, &termination, env)?;
+        let secrets = mount_secrets(container, pod_spec.volumes.as_deref().unwrap_or_default(), &volumes, secret)?;
         let started = Instant::now();
-        let status = cmd.status().map_err(io("running", runner))?;
+        let status = cmd.status();
+        secrets.remove();
+        let status = status.map_err(io("running", runner))?;
         run.steps.push(Step { name: container.name.clone(), duration: started.elapsed(), exit_code: status.code() });
         run.message = std::fs::read_to_string(&termination).unwrap_or_default().trim().to_string();
         if !status.success() {
@@ -107,23 +117,55 @@ pub fn run_job(
     Ok(run)
 }
 
-fn fill_volume(
-    volume: &Volume,
-    dir: &Path,
-    secret: &BTreeMap<String, Vec<u8>>,
-    annotations: &BTreeMap<String, String>,
-) -> Result<(), LocalError> {
-    if volume.empty_dir.is_some() {
-        return Ok(());
-    }
-    if let Some(source) = &volume.secret {
-        for item in source.items.iter().flatten() {
-            let value = secret
-                .get(&item.key)
-                .ok_or_else(|| LocalError::Unsupported(format!("the credentials have no key {}", item.key)))?;
-            let path = dir.join(&item.path);
-            std::fs::write(&path, value).map_err(io("writing", &path))?;
+/// Secret files written for one container, removed when it ends.
+struct MountedSecrets(Vec<PathBuf>);
+
+impl MountedSecrets {
+    fn remove(self) {
+        for path in self.0 {
+            let _ = std::fs::remove_file(path);
         }
+    }
+}
+
+/// Writes the keys of the secret volumes `container` mounts, readable by this user only.
+fn mount_secrets(
+    container: &Container,
+    pod_volumes: &[Volume],
+    dirs: &BTreeMap<String, PathBuf>,
+    secret: &BTreeMap<String, Vec<u8>>,
+) -> Result<MountedSecrets, LocalError> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut written = MountedSecrets(Vec::new());
+    for mount in container.volume_mounts.iter().flatten() {
+        let Some(source) = pod_volumes.iter().find(|v| v.name == mount.name).and_then(|v| v.secret.as_ref()) else {
+            continue;
+        };
+        let dir = &dirs[&mount.name];
+        for item in source.items.iter().flatten() {
+            let Some(value) = secret.get(&item.key) else {
+                written.remove();
+                return Err(LocalError::Unsupported(format!("the credentials have no key {}", item.key)));
+            };
+            let path = dir.join(&item.path);
+            let result = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(&path)
+                .and_then(|mut f| std::io::Write::write_all(&mut f, value));
+            written.0.push(path.clone());
+            if let Err(e) = result {
+                written.remove();
+                return Err(io("writing", &path)(e));
+            }
+        }
+    }
+    Ok(written)
+}
+
+fn fill_volume(volume: &Volume, dir: &Path, annotations: &BTreeMap<String, String>) -> Result<(), LocalError> {
+    if volume.empty_dir.is_some() {
         return Ok(());
     }
     if let Some(source) = &volume.downward_api {
@@ -170,9 +212,12 @@ fn command(
     let mut cmd = Command::new(runner);
     // The runner's result line is read from its termination log; its output is log.
     cmd.args(&argv[1..]).env_clear().stdin(Stdio::null()).stdout(std::io::stderr());
-    for (flag, mount) in
-        [("--workspace", pod::WORKSPACE_DIR), ("--secrets", pod::SECRETS_DIR), ("--state", pod::STATE_DIR)]
-    {
+    for (flag, mount) in [
+        ("--workspace", pod::WORKSPACE_DIR),
+        ("--secrets", pod::SECRETS_DIR),
+        ("--state", pod::STATE_DIR),
+        ("--handoff", pod::HANDOFF_DIR),
+    ] {
         if let Some(dir) = host(mount) {
             cmd.arg(flag).arg(dir);
         }
@@ -202,6 +247,16 @@ fn command(
         }
     }
     Ok(cmd)
+}
+
+/// Once the tokens are read: no other process of this user (the agent) can read this
+/// one's memory or its `/proc/<pid>/environ`, and no child inherits the variables.
+pub fn hide_tokens(vars: &[&str]) {
+    bca_runner::process::make_non_dumpable();
+    for var in vars {
+        // Single-threaded here: nothing else reads the environment meanwhile.
+        std::env::remove_var(var);
+    }
 }
 
 /// Finds a program: beside `near` (the running bca), then on `PATH`.

@@ -1,13 +1,16 @@
-//! One Job per repository: four containers (fork, clone, agent, publish) that each
-//! run `bca-runner STEP`, see only the secret key their step needs, and meet the
-//! "restricted" Pod Security Standard.
+//! One Job per repository: five containers (fork, clone, agent, collect, publish) that
+//! each run `bca-runner STEP`, mount only what `bca_runner::Step` allows them (the
+//! trust boundary: the agent's container never sees the GitHub token or the runner's
+//! state; the token's containers run the runner image and never see the agent's work
+//! tree after it ran), and meet the "restricted" Pod Security Standard.
 
 use std::collections::BTreeMap;
 
 use bca_runner::pod::{
-    CONTRACT_ANNOTATION, CONTRACT_DIR, CONTRACT_FILE, HOME_DIR, RUNNER_BINARY, RUNNER_GID, RUNNER_UID, SECRETS_DIR,
-    STATE_DIR, TERMINATION_MESSAGE_PATH, TMP_DIR, WORKSPACE_DIR,
+    CONTRACT_ANNOTATION, CONTRACT_DIR, CONTRACT_FILE, HANDOFF_DIR, HOME_DIR, RUNNER_BINARY, RUNNER_GID, RUNNER_UID,
+    SECRETS_DIR, STATE_DIR, TERMINATION_MESSAGE_PATH, TMP_DIR, WORKSPACE_DIR,
 };
+use bca_runner::step::Access;
 use bca_runner::{Agent, RunContract, Step};
 use k8s_openapi::api::batch::v1::{
     Job, JobSpec, PodFailurePolicy, PodFailurePolicyOnExitCodesRequirement, PodFailurePolicyOnPodConditionsPattern,
@@ -29,14 +32,21 @@ pub struct JobInput<'a> {
     pub contract: &'a RunContract,
     pub owner: &'a str,
     pub repo: &'a str,
-    pub image: &'a str,
+    /// The image of the steps that hold the GitHub token, and of collect.
+    pub runner_image: &'a str,
+    /// The image of the agent's step (`spec.image`, or the runner image).
+    pub agent_image: &'a str,
     pub labels: BTreeMap<String, String>,
 }
 
 const WORKSPACE_VOLUME: &str = "workspace";
+/// The agent's HOME and /tmp.
 const HOME_VOLUME: &str = "home";
 const TMP_VOLUME: &str = "tmp";
+/// The runner steps' HOME and /tmp, which the agent never sees.
+const RUNNER_TMP_VOLUME: &str = "runner-tmp";
 const STATE_VOLUME: &str = "state";
+const HANDOFF_VOLUME: &str = "handoff";
 const CONTRACT_VOLUME: &str = "run-contract";
 const GITHUB_TOKEN_VOLUME: &str = "github-token";
 const AGENT_TOKEN_VOLUME: &str = "agent-token";
@@ -60,7 +70,7 @@ pub fn job(input: &JobInput, options: &RenderOptions) -> Job {
                 annotations: Some(BTreeMap::from([(CONTRACT_ANNOTATION.to_string(), contract_json)])),
                 ..Default::default()
             }),
-            spec: Some(pod_spec(input.image, agent, options)),
+            spec: Some(pod_spec(input, agent, options)),
         },
         ..Default::default()
     };
@@ -109,8 +119,14 @@ fn pod_failure_policy() -> PodFailurePolicy {
     }
 }
 
-fn pod_spec(image: &str, agent: Agent, options: &RenderOptions) -> PodSpec {
-    let mut containers: Vec<Container> = Step::ALL.iter().map(|step| container(*step, image, options)).collect();
+fn pod_spec(input: &JobInput, agent: Agent, options: &RenderOptions) -> PodSpec {
+    let mut containers: Vec<Container> = Step::ALL
+        .iter()
+        .map(|step| {
+            let image = if step.runs_agent_image() { input.agent_image } else { input.runner_image };
+            container(*step, image, options)
+        })
+        .collect();
     let main = containers.pop().expect("publish is the last step");
     PodSpec {
         init_containers: Some(containers),
@@ -135,16 +151,18 @@ fn pod_spec(image: &str, agent: Agent, options: &RenderOptions) -> PodSpec {
 }
 
 fn container(step: Step, image: &str, options: &RenderOptions) -> Container {
-    let secret_volume = if step == Step::Agent { AGENT_TOKEN_VOLUME } else { GITHUB_TOKEN_VOLUME };
+    // The runner's steps keep HOME in their own scratch volume: nothing the agent wrote
+    // to its HOME (a .netrc, a .gitconfig) is there when the token is.
+    let home = if step == Step::Agent { HOME_DIR } else { TMP_DIR };
     Container {
         name: step.name().into(),
         image: Some(image.into()),
         // Tags can be re-pushed; Always makes every pod run what the tag names now.
         image_pull_policy: Some("Always".into()),
         command: Some(vec![RUNNER_BINARY.into(), step.name().into()]),
-        working_dir: Some(WORKSPACE_DIR.into()),
+        working_dir: Some(if step.workspace() == Access::None { TMP_DIR } else { WORKSPACE_DIR }.into()),
         env: Some(vec![
-            EnvVar { name: "HOME".into(), value: Some(HOME_DIR.into()), ..Default::default() },
+            EnvVar { name: "HOME".into(), value: Some(home.into()), ..Default::default() },
             EnvVar { name: "TMPDIR".into(), value: Some(TMP_DIR.into()), ..Default::default() },
         ]),
         resources: Some(resources(&options.resources)),
@@ -156,25 +174,33 @@ fn container(step: Step, image: &str, options: &RenderOptions) -> Container {
             capabilities: Some(Capabilities { drop: Some(vec!["ALL".into()]), add: None }),
             ..Default::default()
         }),
-        volume_mounts: Some(mounts(step, secret_volume)),
+        volume_mounts: Some(mounts(step)),
         termination_message_path: Some(TERMINATION_MESSAGE_PATH.into()),
         termination_message_policy: Some("FallbackToLogsOnError".into()),
         ..Default::default()
     }
 }
 
-fn mounts(step: Step, secret_volume: &str) -> Vec<VolumeMount> {
-    let mut mounts = vec![
-        mount(WORKSPACE_VOLUME, WORKSPACE_DIR, false),
-        mount(HOME_VOLUME, HOME_DIR, false),
-        mount(TMP_VOLUME, TMP_DIR, false),
-        mount(CONTRACT_VOLUME, CONTRACT_DIR, true),
-        mount(secret_volume, SECRETS_DIR, true),
-    ];
-    // The state (fork URL, the git config before the agent ran) is out of the agent's
-    // reach, so publish can trust it while it holds the push token.
-    if step != Step::Agent {
-        mounts.push(mount(STATE_VOLUME, STATE_DIR, false));
+/// The volumes a step mounts, as `Step`'s table says.
+fn mounts(step: Step) -> Vec<VolumeMount> {
+    let mut mounts = vec![mount(CONTRACT_VOLUME, CONTRACT_DIR, true)];
+    let mut add = |access: Access, name: &str, path: &str| match access {
+        Access::None => {}
+        Access::ReadOnly => mounts.push(mount(name, path, true)),
+        Access::ReadWrite => mounts.push(mount(name, path, false)),
+    };
+    add(step.workspace(), WORKSPACE_VOLUME, WORKSPACE_DIR);
+    add(step.state(), STATE_VOLUME, STATE_DIR);
+    add(step.handoff(), HANDOFF_VOLUME, HANDOFF_DIR);
+    if step == Step::Agent {
+        add(Access::ReadWrite, HOME_VOLUME, HOME_DIR);
+        add(Access::ReadWrite, TMP_VOLUME, TMP_DIR);
+        add(Access::ReadOnly, AGENT_TOKEN_VOLUME, SECRETS_DIR);
+    } else {
+        add(Access::ReadWrite, RUNNER_TMP_VOLUME, TMP_DIR);
+        if step.holds_github_token() {
+            add(Access::ReadOnly, GITHUB_TOKEN_VOLUME, SECRETS_DIR);
+        }
     }
     mounts
 }
@@ -189,12 +215,16 @@ fn mount(name: &str, path: &str, read_only: bool) -> VolumeMount {
 }
 
 fn resources(r: &Resources) -> ResourceRequirements {
-    let pair = |cpu: &str, memory: &str| {
-        BTreeMap::from([("cpu".to_string(), Quantity(cpu.into())), ("memory".to_string(), Quantity(memory.into()))])
+    let triple = |cpu: &str, memory: &str, storage: &str| {
+        BTreeMap::from([
+            ("cpu".to_string(), Quantity(cpu.into())),
+            ("ephemeral-storage".to_string(), Quantity(storage.into())),
+            ("memory".to_string(), Quantity(memory.into())),
+        ])
     };
     ResourceRequirements {
-        requests: Some(pair(&r.cpu_request, &r.memory_request)),
-        limits: Some(pair(&r.cpu_limit, &r.memory_limit)),
+        requests: Some(triple(&r.cpu_request, &r.memory_request, &r.ephemeral_storage_request)),
+        limits: Some(triple(&r.cpu_limit, &r.memory_limit, &r.ephemeral_storage_limit())),
         ..Default::default()
     }
 }
@@ -216,11 +246,16 @@ fn volumes(agent: Agent, options: &RenderOptions) -> Vec<Volume> {
         }),
         ..Default::default()
     };
+    let r = &options.resources;
     vec![
-        empty_dir(WORKSPACE_VOLUME, Some(&options.resources.workspace_size)),
-        empty_dir(HOME_VOLUME, None),
-        empty_dir(TMP_VOLUME, None),
-        empty_dir(STATE_VOLUME, None),
+        empty_dir(WORKSPACE_VOLUME, Some(&r.workspace_size)),
+        empty_dir(HOME_VOLUME, Some(&r.scratch_size)),
+        empty_dir(TMP_VOLUME, Some(&r.scratch_size)),
+        empty_dir(RUNNER_TMP_VOLUME, Some(&r.scratch_size)),
+        // The runner's git directory holds the repository once more; the handoff the
+        // agent's changes as a bundle.
+        empty_dir(STATE_VOLUME, Some(&r.workspace_size)),
+        empty_dir(HANDOFF_VOLUME, Some(&r.workspace_size)),
         Volume {
             name: CONTRACT_VOLUME.into(),
             downward_api: Some(DownwardAPIVolumeSource {
@@ -236,7 +271,7 @@ fn volumes(agent: Agent, options: &RenderOptions) -> Vec<Volume> {
             }),
             ..Default::default()
         },
-        secret_key(GITHUB_TOKEN_VOLUME, Step::Fork.secret_key(agent)),
-        secret_key(AGENT_TOKEN_VOLUME, Step::Agent.secret_key(agent)),
+        secret_key(GITHUB_TOKEN_VOLUME, bca_runner::pod::SECRET_KEY_GITHUB_TOKEN),
+        secret_key(AGENT_TOKEN_VOLUME, agent.secret_key()),
     ]
 }

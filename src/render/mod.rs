@@ -56,6 +56,16 @@ pub enum RenderError {
          remove the repository from one of them"
     )]
     DuplicateJob { name: String, first: String, second: String },
+    #[error(
+        "{file}: {repository} is on {host}, and the GitHub token is sent only to github.com: if {host} is your \
+         GitHub Enterprise host, render with --github-host {host}"
+    )]
+    HostNotAllowed { file: String, repository: String, host: String },
+    #[error(
+        "{file}: {repository} is on {host}, but --github-host is {allowed}: one credentials Secret serves one \
+         GitHub host; render the Changes of each host separately"
+    )]
+    OtherHost { file: String, repository: String, host: String, allowed: String },
 }
 
 /// A Change file's name (for messages) and its content.
@@ -96,33 +106,38 @@ pub fn render(
             rendered.manifests.push(manifest("ExternalSecret", &options.secret_name, &external, None));
         }
     }
-    if let NetworkPolicyMode::Restricted { extra_ports } = &options.network_policy {
-        let policy = network_policy::network_policy(&options.namespace, extra_ports);
+    let github_host = github_host(inputs, options)?;
+    if let NetworkPolicyMode::Restricted(egress) = &options.network_policy {
+        let policy = network_policy::network_policy(&options.namespace, egress);
         rendered.manifests.push(manifest("NetworkPolicy", network_policy::NAME, &policy, None));
     }
     // Job name → the file that rendered it; only looked up, never iterated.
     let mut rendered_by: HashMap<String, &str> = HashMap::new();
     for input in inputs {
         let spec = &input.change.spec;
-        let image = match (&options.image, &spec.image) {
-            (Some(flag), _) => flag.as_str().to_string(),
-            (None, Some(image)) => image.as_str().to_string(),
-            (None, None) => bca_runner::pod::default_image(),
-        };
-        let floating = options.image.as_ref().or(spec.image.as_ref()).is_some_and(|i| i.is_floating());
-        if floating {
+        // The token's steps run the runner image chosen here; spec.image (a toolchain
+        // for the agent) runs only the agent's step.
+        let runner_image =
+            options.image.as_ref().map_or_else(bca_runner::pod::default_image, |i| i.as_str().to_string());
+        let agent_image = spec.image.as_ref().map_or_else(|| runner_image.clone(), |i| i.as_str().to_string());
+        for image in [options.image.as_ref(), spec.image.as_ref()].into_iter().flatten() {
+            if !image.is_floating() {
+                continue;
+            }
             let warning = format!(
-                "{}: image {image} is not pinned (no tag, or :latest): each pod may run a different runner; \
+                "{}: image {} is not pinned (no tag, or :latest): each pod may run a different image; \
                  use a version tag or a digest",
-                input.file
+                input.file,
+                image.as_str()
             );
             if !rendered.warnings.contains(&warning) {
                 rendered.warnings.push(warning);
             }
         }
         let change_id = change_id(input.change);
+        let images = Images { runner: &runner_image, agent: &agent_image };
         for repo in &spec.repos {
-            let job = repository_job(input.change, repo, &change_id, &image, options)?;
+            let job = repository_job(input.change, repo, &change_id, &images, github_host.as_deref(), options)?;
             let name = job.metadata.name.clone().expect("jobs are named");
             if let Some(first) = rendered_by.insert(name.clone(), input.file) {
                 return Err(RenderError::DuplicateJob {
@@ -137,12 +152,45 @@ pub fn render(
     Ok(rendered)
 }
 
+/// The one GitHub host of all the Changes' repositories: `None` for github.com, else
+/// the Enterprise host `--github-host` allowed.
+fn github_host(inputs: &[Input], options: &RenderOptions) -> Result<Option<String>, RenderError> {
+    let allowed = options.github_host.as_deref();
+    for input in inputs {
+        for repo in &input.change.spec.repos {
+            let host = repo.host();
+            let error = |allowed: &str| {
+                let (file, repository, host) = (input.file.to_string(), repo.canonical(), host.to_string());
+                match allowed {
+                    GITHUB_COM => RenderError::HostNotAllowed { file, repository, host },
+                    _ => RenderError::OtherHost { file, repository, host, allowed: allowed.to_string() },
+                }
+            };
+            match allowed {
+                Some(allowed) if !host.eq_ignore_ascii_case(allowed) => return Err(error(allowed)),
+                None if !host.eq_ignore_ascii_case(GITHUB_COM) => return Err(error(GITHUB_COM)),
+                _ => {}
+            }
+        }
+    }
+    Ok(allowed.filter(|h| !h.eq_ignore_ascii_case(GITHUB_COM)).map(str::to_ascii_lowercase))
+}
+
+const GITHUB_COM: &str = "github.com";
+
+/// The images of one Change's Jobs.
+struct Images<'a> {
+    runner: &'a str,
+    agent: &'a str,
+}
+
 /// The Job that makes `change` in one repository, with its run contract.
 fn repository_job(
     change: &Change,
     repo: &RepoUrl,
     change_id: &str,
-    image: &str,
+    images: &Images,
+    github_host: Option<&str>,
     options: &RenderOptions,
 ) -> Result<k8s_openapi::api::batch::v1::Job, RenderError> {
     let spec = &change.spec;
@@ -160,6 +208,7 @@ fn repository_job(
         version: CONTRACT_VERSION,
         change_id: change_id.to_string(),
         repository,
+        github_host: github_host.map(str::to_string),
         base_branch: spec.branch.as_str().to_string(),
         head_branch,
         agent: spec.agent,
@@ -178,7 +227,15 @@ fn repository_job(
             .collect(),
     };
     let labels = labels::job(change_id, &naming::repository_label(repo.owner(), repo.name()));
-    Ok(job::job(&job::JobInput { contract: &contract, owner: repo.owner(), repo: repo.name(), image, labels }, options))
+    let input = job::JobInput {
+        contract: &contract,
+        owner: repo.owner(),
+        repo: repo.name(),
+        runner_image: images.runner,
+        agent_image: images.agent,
+        labels,
+    };
+    Ok(job::job(&input, options))
 }
 
 fn manifest(kind: &str, name: &str, object: &impl Serialize, repository: Option<String>) -> Manifest {

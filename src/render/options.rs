@@ -8,6 +8,12 @@ pub const DEFAULT_CPU_LIMIT: &str = "2";
 pub const DEFAULT_MEMORY_REQUEST: &str = "1Gi";
 pub const DEFAULT_MEMORY_LIMIT: &str = "4Gi";
 pub const DEFAULT_WORKSPACE_SIZE: &str = "10Gi";
+/// The agent's HOME and /tmp, and the runner steps' /tmp: caches and build output.
+pub const DEFAULT_SCRATCH_SIZE: &str = "4Gi";
+pub const DEFAULT_EPHEMERAL_STORAGE_REQUEST: &str = "2Gi";
+/// Kubernetes' cluster DNS, which `NetworkPolicy` lets the pods ask (and nothing else on port 53).
+pub const DEFAULT_DNS_NAMESPACE: &str = "kube-system";
+pub const DEFAULT_DNS_SELECTOR: &str = "k8s-app=kube-dns";
 /// Three hours: long enough for an agent on a large repository, short enough that a
 /// stuck one does not hold a node for a day.
 pub const DEFAULT_DEADLINE_SECONDS: i64 = 3 * 60 * 60;
@@ -32,6 +38,9 @@ pub struct RenderOptions {
     pub templates: std::sync::Arc<super::templates::Templates>,
     /// Model endpoint settings for the agents (`--agent-setting NAME=VALUE`).
     pub agent_settings: std::collections::BTreeMap<String, String>,
+    /// The GitHub Enterprise host the Changes' repositories may be on; github.com only
+    /// when `None`. The token is sent to that one host.
+    pub github_host: Option<String>,
 }
 
 impl Default for RenderOptions {
@@ -44,10 +53,11 @@ impl Default for RenderOptions {
             resources: Resources::default(),
             deadline_seconds: DEFAULT_DEADLINE_SECONDS,
             ttl_seconds: None,
-            network_policy: NetworkPolicyMode::Restricted { extra_ports: Vec::new() },
+            network_policy: NetworkPolicyMode::Restricted(Egress::default()),
             fork_owner: None,
             templates: Default::default(),
             agent_settings: Default::default(),
+            github_host: None,
         }
     }
 }
@@ -70,6 +80,10 @@ pub struct Resources {
     pub memory_request: String,
     pub memory_limit: String,
     pub workspace_size: String,
+    pub scratch_size: String,
+    pub ephemeral_storage_request: String,
+    /// `None`: room for every volume at its size limit (see `ephemeral_storage_limit`).
+    pub ephemeral_storage_limit: Option<String>,
 }
 
 impl Default for Resources {
@@ -80,16 +94,119 @@ impl Default for Resources {
             memory_request: DEFAULT_MEMORY_REQUEST.into(),
             memory_limit: DEFAULT_MEMORY_LIMIT.into(),
             workspace_size: DEFAULT_WORKSPACE_SIZE.into(),
+            scratch_size: DEFAULT_SCRATCH_SIZE.into(),
+            ephemeral_storage_request: DEFAULT_EPHEMERAL_STORAGE_REQUEST.into(),
+            ephemeral_storage_limit: None,
         }
     }
 }
 
+impl Resources {
+    /// The containers' ephemeral-storage limit. The kubelet holds a pod's emptyDirs
+    /// against its containers' limits, so the default leaves room for all of them at
+    /// their size limits (three the repository's size, three scratch) plus 1 GiB of logs.
+    pub fn ephemeral_storage_limit(&self) -> String {
+        if let Some(limit) = &self.ephemeral_storage_limit {
+            return limit.clone();
+        }
+        let mib = |q: &str| quantity_bytes(q).map_or(0, |b| b.div_ceil(1 << 20));
+        format!("{}Mi", 3 * mib(&self.workspace_size) + 3 * mib(&self.scratch_size) + 1024)
+    }
+}
+
+/// Bytes in a storage quantity (`10Gi`, `500M`, `1e9`); `None` for fractions of a byte
+/// or an overflow.
+pub fn quantity_bytes(q: &str) -> Option<u64> {
+    let split = q.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(q.len());
+    let (number, suffix) = q.split_at(split);
+    let factor: f64 = match suffix {
+        "" => 1.0,
+        "k" => 1e3,
+        "M" => 1e6,
+        "G" => 1e9,
+        "T" => 1e12,
+        "P" => 1e15,
+        "E" => 1e18,
+        "Ki" => 1024.0,
+        "Mi" => 1024f64.powi(2),
+        "Gi" => 1024f64.powi(3),
+        "Ti" => 1024f64.powi(4),
+        "Pi" => 1024f64.powi(5),
+        "Ei" => 1024f64.powi(6),
+        s if s.starts_with(['e', 'E']) => 10f64.powi(s[1..].parse().ok()?),
+        _ => return None,
+    };
+    let bytes = number.parse::<f64>().ok()? * factor;
+    (bytes.is_finite() && bytes < u64::MAX as f64).then(|| bytes.ceil() as u64)
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum NetworkPolicyMode {
-    /// No ingress; egress to DNS and HTTPS (443) plus these TCP ports.
-    Restricted { extra_ports: Vec<u16> },
+    /// No ingress; egress to the cluster DNS and to HTTPS on public addresses.
+    Restricted(Egress),
     /// Render no NetworkPolicy (the cluster manages egress some other way).
     None,
+}
+
+/// Where the pods may connect.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Egress {
+    /// TCP ports besides 443.
+    pub extra_ports: Vec<u16>,
+    /// Private ranges to allow as well (a GitHub Enterprise or model endpoint inside).
+    pub extra_cidrs: Vec<Cidr>,
+    /// The namespace and pod label of the cluster DNS.
+    pub dns_namespace: String,
+    pub dns_selector: (String, String),
+}
+
+impl Default for Egress {
+    fn default() -> Egress {
+        let (key, value) = DEFAULT_DNS_SELECTOR.split_once('=').expect("KEY=VALUE");
+        Egress {
+            extra_ports: Vec::new(),
+            extra_cidrs: Vec::new(),
+            dns_namespace: DEFAULT_DNS_NAMESPACE.into(),
+            dns_selector: (key.into(), value.into()),
+        }
+    }
+}
+
+/// An IPv4 or IPv6 CIDR block, as `NetworkPolicy` ipBlocks take them.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Cidr(String);
+
+impl Cidr {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::str::FromStr for Cidr {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Cidr, String> {
+        let bad = || {
+            format!("\"{s}\" is not a CIDR block: expected an address and a prefix length, such as 10.20.0.0/16 or fd00::/8")
+        };
+        let (addr, prefix) = s.split_once('/').ok_or_else(bad)?;
+        let prefix: u8 = prefix.parse().map_err(|_| bad())?;
+        let max = match addr.parse::<std::net::IpAddr>().map_err(|_| bad())? {
+            std::net::IpAddr::V4(_) => 32,
+            std::net::IpAddr::V6(_) => 128,
+        };
+        if prefix > max {
+            return Err(bad());
+        }
+        Ok(Cidr(s.to_string()))
+    }
+}
+
+/// `KEY=VALUE` for a label selector flag.
+pub fn parse_label(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((k, v)) if !k.is_empty() && !v.is_empty() && !v.contains('=') => Ok((k.to_string(), v.to_string())),
+        _ => Err(format!("\"{s}\" is not a label: expected KEY=VALUE, such as k8s-app=kube-dns")),
+    }
 }
 
 /// A Kubernetes quantity such as `500m`, `2`, `1.5Gi` (the canonical serialisation
@@ -169,6 +286,14 @@ pub fn parse_agent_setting(s: &str) -> Result<(String, String), String> {
     Ok((name.to_string(), value.to_string()))
 }
 
+/// A GitHub Enterprise host name (`ghe.example.com`, or with a port).
+pub fn parse_github_host(s: &str) -> Result<String, String> {
+    match crate::change::values::RepoUrl::parse(&format!("https://{s}/o/r")) {
+        Ok(url) if url.host() == s => Ok(s.to_ascii_lowercase()),
+        _ => Err(format!("\"{s}\" is not a host name: expected a name such as ghe.example.com, without https://")),
+    }
+}
+
 pub fn parse_image(s: &str) -> Result<ImageRef, String> {
     ImageRef::parse(s).map_err(|e| match e.help {
         Some(help) => format!("{}; {help}", e.message),
@@ -188,6 +313,28 @@ mod tests {
         for bad in ["", "Gi", "2 Gi", "2GB", "-1", "1..2", "two", "2gi"] {
             assert!(parse_quantity(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn storage_quantities_in_bytes() {
+        assert_eq!(quantity_bytes("10Gi"), Some(10 << 30));
+        assert_eq!(quantity_bytes("500M"), Some(500_000_000));
+        assert_eq!(quantity_bytes("1e3"), Some(1000));
+        assert_eq!(quantity_bytes("1.5Ki"), Some(1536));
+        assert_eq!(quantity_bytes("2gi"), None);
+        assert_eq!(Resources::default().ephemeral_storage_limit(), format!("{}Mi", 3 * 10240 + 3 * 4096 + 1024));
+    }
+
+    #[test]
+    fn cidrs_and_labels() {
+        for ok in ["10.0.0.0/8", "192.168.1.7/32", "fd00::/8", "::1/128"] {
+            assert!(ok.parse::<Cidr>().is_ok(), "{ok}");
+        }
+        for bad in ["10.0.0.0", "10.0.0.0/33", "fd00::/129", "host/8", "10.0.0/8"] {
+            assert!(bad.parse::<Cidr>().unwrap_err().contains("is not a CIDR block"), "{bad}");
+        }
+        assert_eq!(parse_label("k8s-app=coredns"), Ok(("k8s-app".into(), "coredns".into())));
+        assert!(parse_label("k8s-app").is_err());
     }
 
     #[test]

@@ -16,6 +16,11 @@ use super::RenderError;
 /// The environment variable `--secret-from-env` reads the GitHub token from.
 pub const GITHUB_TOKEN_ENV: &str = "GITHUB_TOKEN";
 
+/// The environment variables the given agents' tokens come from.
+pub fn token_vars(agents: &[Agent]) -> Vec<&'static str> {
+    keys(agents).into_iter().map(|(_, var)| var).collect()
+}
+
 /// The Secret keys the given agents' Jobs read, with the variable each comes from.
 fn keys(agents: &[Agent]) -> Vec<(&'static str, &'static str)> {
     let mut keys = vec![(SECRET_KEY_GITHUB_TOKEN, GITHUB_TOKEN_ENV)];

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
+use super::quarantine;
 use super::secrets::Secret;
 use super::{copy_env, log, RunError, BASE_ENV};
 use crate::Agent;
@@ -66,15 +67,28 @@ fn prepare(agent: Agent, custom_endpoint: bool) -> Result<(), RunError> {
     write().map_err(|e| RunError::usage(format!("cannot write {}: {e}", settings.display())))
 }
 
-/// Runs the agent in `repo` and streams its output to the log.
-pub fn run(
-    agent: Agent,
-    prompt: &str,
-    repo: &Path,
-    context_dir: Option<&Path>,
-    token: &Secret,
-    settings: &BTreeMap<String, String>,
-) -> Result<(), RunError> {
+/// What one agent run needs besides the agent.
+pub struct Invocation<'a> {
+    pub prompt: &'a str,
+    pub repo: &'a Path,
+    pub context_dir: Option<&'a Path>,
+    /// Where repository files that would run code at the agent's startup are kept meanwhile.
+    pub quarantine: &'a Path,
+    pub token: &'a Secret,
+    pub settings: &'a BTreeMap<String, String>,
+}
+
+/// Runs the agent in the work tree, with the repository's startup configuration kept
+/// away from it, and streams its output to the log.
+pub fn run(agent: Agent, run: &Invocation) -> Result<(), RunError> {
+    let kept = quarantine::isolate(run.repo, agent.startup_config_files(), run.quarantine)?;
+    let result = run_cli(agent, run);
+    kept.restore()?;
+    result
+}
+
+fn run_cli(agent: Agent, run: &Invocation) -> Result<(), RunError> {
+    let Invocation { prompt, repo, context_dir, token, settings, .. } = *run;
     if let Some(name) = settings.keys().find(|k| !agent.endpoint_settings().contains(&k.as_str())) {
         return Err(RunError::usage(format!(
             "the run contract sets {name} for {agent}, which takes only {}",

@@ -1,5 +1,7 @@
 //! The agent's context: the instructions file (`agentsmd`) and extra resources, fetched
-//! over http(s) into a directory beside the repository, so they are read, never committed.
+//! over https into a directory beside the repository, so they are read, never committed.
+//! Plain http is accepted only for a server on this machine (a local stand-in), and a
+//! redirect never leads from https to http.
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -39,9 +41,14 @@ impl Context {
     }
 }
 
+/// Redirects followed for one context file.
+const MAX_REDIRECTS: usize = 5;
+
 pub fn fetch(dir: &Path, agentsmd: Option<&str>, resources: &[String]) -> Result<Context, RunError> {
     let agent = ureq::AgentBuilder::new()
         .timeout(TIMEOUT)
+        // Followed by hand, so each hop is checked.
+        .redirects(0)
         .user_agent(concat!("bca-runner/", env!("CARGO_PKG_VERSION")))
         .build();
     std::fs::create_dir_all(dir.join("resources"))
@@ -60,13 +67,45 @@ pub fn fetch(dir: &Path, agentsmd: Option<&str>, resources: &[String]) -> Result
     Ok(context)
 }
 
+/// Whether a context URL may be fetched: https, or http to this machine only.
+fn allowed(url: &str, after_https: bool) -> bool {
+    if url.starts_with("https://") {
+        return true;
+    }
+    let Some(rest) = url.strip_prefix("http://") else { return false };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    let host = host.rsplit_once(':').filter(|(_, p)| !p.contains(']')).map_or(host, |(h, _)| h);
+    !after_https && matches!(host, "localhost" | "127.0.0.1" | "[::1]")
+}
+
 fn download(agent: &ureq::Agent, url: &str, path: &Path) -> Result<(), RunError> {
-    let response = agent.get(url).call().map_err(|e| match e {
-        ureq::Error::Status(status, _) if (400..500).contains(&status) => {
-            RunError::permanent(format!("fetching {url}: the server answered {status}; check the URL in the Change"))
+    let mut current = url.to_string();
+    let mut was_https = false;
+    let mut hops = 0;
+    let response = loop {
+        if !allowed(&current, was_https) {
+            return Err(RunError::permanent(format!(
+                "fetching {url}: {current} is not https; context files are fetched over https only"
+            )));
         }
-        other => RunError::retryable(format!("fetching {url}: {other}")),
-    })?;
+        was_https |= current.starts_with("https://");
+        let response = agent.get(&current).call().map_err(|e| match e {
+            ureq::Error::Status(status, _) if (400..500).contains(&status) => RunError::permanent(format!(
+                "fetching {url}: the server answered {status}; check the URL in the Change"
+            )),
+            other => RunError::retryable(format!("fetching {url}: {other}")),
+        })?;
+        if !(300..400).contains(&response.status()) {
+            break response;
+        }
+        hops += 1;
+        let location = response.header("location").unwrap_or("").to_string();
+        if hops > MAX_REDIRECTS || location.is_empty() {
+            return Err(RunError::permanent(format!("fetching {url}: too many or empty redirects")));
+        }
+        current = if location.contains("://") { location } else { join(&current, &location) };
+    };
     let mut bytes = Vec::new();
     response
         .into_reader()
@@ -80,6 +119,22 @@ fn download(agent: &ureq::Agent, url: &str, path: &Path) -> Result<(), RunError>
         )));
     }
     std::fs::write(path, bytes).map_err(|e| RunError::usage(format!("writing {}: {e}", path.display())))
+}
+
+/// A relative redirect target resolved against the URL it came from.
+fn join(base: &str, location: &str) -> String {
+    let (scheme, rest) = base.split_once("://").unwrap_or(("https", base));
+    let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
+    let path = path.split(['?', '#']).next().unwrap_or("");
+    if location.starts_with("//") {
+        format!("{scheme}:{location}")
+    } else if location.starts_with('/') {
+        format!("{scheme}://{authority}{location}")
+    } else {
+        let dir = path.rsplit_once('/').map_or("", |(d, _)| d);
+        let dir = if dir.is_empty() { String::new() } else { format!("/{dir}") };
+        format!("{scheme}://{authority}{dir}/{location}")
+    }
 }
 
 /// A safe file name from the last path segment of a URL.
@@ -99,6 +154,25 @@ fn file_name(url: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_https_or_this_machine() {
+        assert!(allowed("https://example.com/a.md", false));
+        assert!(allowed("http://127.0.0.1:8080/a.md", false));
+        assert!(allowed("http://localhost/a.md", false));
+        assert!(!allowed("http://127.0.0.1:8080/a.md", true), "no downgrade after https");
+        assert!(!allowed("http://example.com/a.md", false));
+        assert!(!allowed("http://localhost.example.com/a.md", false));
+        assert!(!allowed("http://127.0.0.1@example.com/a.md", false));
+        assert!(!allowed("ftp://example.com/a.md", false));
+    }
+
+    #[test]
+    fn relative_redirects_resolve() {
+        assert_eq!(join("https://a.example/docs/x.md?q", "y.md"), "https://a.example/docs/y.md");
+        assert_eq!(join("https://a.example/docs/x.md", "/z.md"), "https://a.example/z.md");
+        assert_eq!(join("https://a.example/x.md", "//b.example/z.md"), "https://b.example/z.md");
+    }
 
     #[test]
     fn file_names_are_safe() {

@@ -7,6 +7,7 @@ use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use super::endpoint::Endpoint;
 use super::secrets::Secret;
 use super::RunError;
 
@@ -15,20 +16,6 @@ const ATTEMPTS: u32 = 4;
 /// The longest the runner waits for a rate limit to reset before giving up (the Job
 /// can be retried later).
 const MAX_WAIT: Duration = Duration::from_secs(300);
-
-/// The API base URL for a repository host: api.github.com for github.com, the
-/// Enterprise Server API path for any other host. `GITHUB_API_URL` (as in GitHub
-/// Actions) overrides both.
-pub fn api_base(host: &str, env_override: Option<String>) -> String {
-    if let Some(url) = env_override.filter(|u| !u.is_empty()) {
-        return url.trim_end_matches('/').to_string();
-    }
-    if host.eq_ignore_ascii_case("github.com") {
-        "https://api.github.com".to_string()
-    } else {
-        format!("https://{host}/api/v3")
-    }
-}
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct Owner {
@@ -63,9 +50,10 @@ pub struct GitHub<'a> {
     agent: ureq::Agent,
 }
 
-/// A response: status and body.
+/// A response: status, where a redirect points, and body.
 struct Reply {
     status: u16,
+    location: Option<String>,
     body: String,
 }
 
@@ -97,13 +85,17 @@ impl Reply {
 }
 
 impl<'a> GitHub<'a> {
-    pub fn new(base: String, token: &'a Secret) -> GitHub<'a> {
+    /// A client that sends the token to `endpoint`'s API and nowhere else: redirects
+    /// are not followed (a redirect would carry the Authorization header to wherever it
+    /// points).
+    pub fn new(endpoint: &Endpoint, token: &'a Secret) -> GitHub<'a> {
         let agent = ureq::AgentBuilder::new()
             .timeout_connect(Duration::from_secs(15))
             .timeout(Duration::from_secs(60))
+            .redirects(0)
             .user_agent(concat!("bca-runner/", env!("CARGO_PKG_VERSION")))
             .build();
-        GitHub { base, token, agent }
+        GitHub { base: endpoint.api_base.clone(), token, agent }
     }
 
     fn send(&self, method: &str, path: &str, body: Option<&Value>) -> Result<Reply, RunError> {
@@ -132,8 +124,9 @@ impl<'a> GitHub<'a> {
                     return Err(RunError::retryable(format!("cannot reach GitHub at {url}: {t}")));
                 }
             };
+            let location = response.header("location").map(str::to_string);
             let body = response.into_string().unwrap_or_default();
-            let reply = Reply { status, body };
+            let reply = Reply { status, location, body };
             let again = match wait {
                 Some(wait) if wait > MAX_WAIT => {
                     return Err(RunError::retryable(format!(
@@ -245,6 +238,12 @@ impl<'a> GitHub<'a> {
 fn expect_ok(reply: &Reply, what: &str) -> Result<(), RunError> {
     match reply.status {
         200..=299 => Ok(()),
+        300..=399 => Err(RunError::permanent(format!(
+            "GitHub answered {what} with a redirect ({}) to {}: the repository was renamed or moved; put its \
+             new URL in spec.repos",
+            reply.status,
+            reply.location.as_deref().unwrap_or("an unnamed location")
+        ))),
         403 => Err(RunError::permanent(format!(
             "GitHub refused {what} (403 {}): the token lacks a permission it needs (contents and pull requests: \
              read and write)",
@@ -289,15 +288,6 @@ fn encode(value: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn api_base_follows_the_host() {
-        assert_eq!(api_base("github.com", None), "https://api.github.com");
-        assert_eq!(api_base("GitHub.com", None), "https://api.github.com");
-        assert_eq!(api_base("ghe.example.com", None), "https://ghe.example.com/api/v3");
-        assert_eq!(api_base("github.com", Some("http://127.0.0.1:9/".into())), "http://127.0.0.1:9");
-        assert_eq!(api_base("github.com", Some(String::new())), "https://api.github.com");
-    }
 
     #[test]
     fn query_values_are_encoded() {

@@ -3,13 +3,19 @@
 
 pub mod agents;
 pub mod askpass;
+pub mod collect;
 pub mod context;
+pub mod endpoint;
 pub mod error;
+pub mod files;
 pub mod git;
 pub mod github;
+pub mod import;
 pub mod log;
 pub mod paths;
+pub mod quarantine;
 pub mod secrets;
+pub mod state;
 pub mod steps;
 
 pub use error::RunError;

@@ -11,6 +11,7 @@ pub struct Paths {
     pub secrets: PathBuf,
     pub contract: PathBuf,
     pub state: PathBuf,
+    pub handoff: PathBuf,
     pub termination_log: PathBuf,
 }
 
@@ -21,13 +22,15 @@ impl Default for Paths {
             secrets: pod::SECRETS_DIR.into(),
             contract: PathBuf::from(pod::CONTRACT_DIR).join(pod::CONTRACT_FILE),
             state: pod::STATE_DIR.into(),
+            handoff: pod::HANDOFF_DIR.into(),
             termination_log: pod::TERMINATION_MESSAGE_PATH.into(),
         }
     }
 }
 
 impl Paths {
-    /// The clone of the repository: the agent's working directory.
+    /// The agent's work tree: the repository at the base commit, with a `.git` of its
+    /// own that nothing holding the token ever reads.
     pub fn repo(&self) -> PathBuf {
         self.workspace.join("repo")
     }
@@ -36,16 +39,34 @@ impl Paths {
     pub fn context(&self) -> PathBuf {
         self.workspace.join("context")
     }
+    /// Repository files that would make the agent CLI run code, kept aside while it runs.
+    pub fn quarantine(&self) -> PathBuf {
+        self.workspace.join("quarantine")
+    }
     /// What the fork step learned about the fork.
     pub fn fork_file(&self) -> PathBuf {
         self.state.join("fork.json")
     }
-    /// The clone's git config as the clone step left it, before the agent ran.
-    pub fn pristine_git_config(&self) -> PathBuf {
-        self.state.join("git-config")
+    /// The authoritative git directory (bare): the upstream base, and later the commits
+    /// publish makes. Only steps that never run agent code touch it.
+    pub fn git_dir(&self) -> PathBuf {
+        self.state.join("git")
     }
     /// The upstream commit the clone started from.
     pub fn base_commit(&self) -> PathBuf {
         self.state.join("base-commit")
+    }
+    /// Collect's verdict on the agent's work tree.
+    pub fn verdict(&self) -> PathBuf {
+        self.handoff.join("collect.json")
+    }
+    /// The agent's work as a git bundle, made by collect.
+    pub fn bundle(&self) -> PathBuf {
+        self.handoff.join("agent.bundle")
+    }
+    /// Collect's own git directory and index (its objects borrow from the state's and
+    /// the agent's; its config is its own).
+    pub fn scratch(&self) -> PathBuf {
+        self.handoff.join("scratch")
     }
 }

@@ -1,17 +1,20 @@
-//! The four steps of a run. Each starts from the run contract and the files earlier
-//! steps left in the state directory, so each can run in its own container.
-
-use std::path::Path;
+//! The five steps of a run. Each starts from the run contract and what earlier steps
+//! left in the state and handoff directories, so each can run in its own container.
+//! Which step may reach what is `crate::Step`'s table; this module keeps to it.
 
 use serde::{Deserialize, Serialize};
 
+use super::collect::{self, Status};
+use super::endpoint::Endpoint;
 use super::git::Git;
-use super::github::{api_base, GitHub};
+use super::github::GitHub;
+use super::import::{self, Imported};
 use super::paths::Paths;
 use super::secrets::{self, Secret};
+use super::state::{self, ForkState};
 use super::{agents, context, log, RunError};
 use crate::pod::SECRET_KEY_GITHUB_TOKEN;
-use crate::RunContract;
+use crate::{exit, RunContract};
 
 pub fn load_contract(paths: &Paths) -> Result<RunContract, RunError> {
     let json = std::fs::read_to_string(&paths.contract).map_err(|e| {
@@ -25,7 +28,6 @@ pub fn load_contract(paths: &Paths) -> Result<RunContract, RunError> {
 
 /// `https://host/owner/name` split up.
 struct Upstream<'a> {
-    host: &'a str,
     full_name: String,
     name: &'a str,
 }
@@ -34,8 +36,8 @@ fn upstream(contract: &RunContract) -> Result<Upstream<'_>, RunError> {
     let rest = contract.repository.strip_prefix("https://").unwrap_or(&contract.repository);
     let mut parts = rest.splitn(3, '/');
     match (parts.next(), parts.next(), parts.next()) {
-        (Some(host), Some(owner), Some(name)) if !name.contains('/') => {
-            Ok(Upstream { host, full_name: format!("{owner}/{name}"), name })
+        (Some(_host), Some(owner), Some(name)) if !name.contains('/') => {
+            Ok(Upstream { full_name: format!("{owner}/{name}"), name })
         }
         _ => Err(RunError::usage(format!(
             "the run contract names no repository https://HOST/OWNER/NAME: {}",
@@ -44,39 +46,20 @@ fn upstream(contract: &RunContract) -> Result<Upstream<'_>, RunError> {
     }
 }
 
-fn github<'a>(contract: &RunContract, token: &'a Secret) -> Result<GitHub<'a>, RunError> {
-    let up = upstream(contract)?;
-    Ok(GitHub::new(api_base(up.host, std::env::var("GITHUB_API_URL").ok()), token))
+/// The one place the token may go, for this run.
+fn endpoint(contract: &RunContract) -> Result<Endpoint, RunError> {
+    Endpoint::for_run(contract, std::env::var("GITHUB_API_URL").ok())
 }
 
-/// What the fork step hands to clone and publish.
-#[derive(Debug, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct ForkState {
-    /// The account the branch is pushed to; the upstream's owner when no fork is needed.
-    owner: String,
-    full_name: String,
-    clone_url: String,
-    upstream_clone_url: String,
-}
-
-fn write_state(paths: &Paths, state: &ForkState) -> Result<(), RunError> {
-    std::fs::create_dir_all(&paths.state)
-        .and_then(|()| std::fs::write(paths.fork_file(), serde_json::to_string_pretty(state).expect("serialises")))
-        .map_err(|e| RunError::usage(format!("cannot write {}: {e}", paths.fork_file().display())))
-}
-
-fn read_state(paths: &Paths) -> Result<ForkState, RunError> {
-    let text = std::fs::read_to_string(paths.fork_file()).map_err(|e| {
-        RunError::usage(format!("cannot read {}: {e}; run the fork step first", paths.fork_file().display()))
-    })?;
-    serde_json::from_str(&text).map_err(|e| RunError::usage(format!("{} is damaged: {e}", paths.fork_file().display())))
+fn github_token(paths: &Paths) -> Result<Secret, RunError> {
+    secrets::read(&paths.secrets, SECRET_KEY_GITHUB_TOKEN)
 }
 
 /// Makes sure a fork exists (reusing one that does) and waits until GitHub has made it.
 pub fn fork(paths: &Paths, contract: &RunContract) -> Result<(), RunError> {
-    let token = secrets::read(&paths.secrets, SECRET_KEY_GITHUB_TOKEN)?;
-    let gh = github(contract, &token)?;
+    let token = github_token(paths)?;
+    let endpoint = endpoint(contract)?;
+    let gh = GitHub::new(&endpoint, &token);
     let up = upstream(contract)?;
     let upstream_repo = gh.repo(&up.full_name)?.ok_or_else(|| {
         RunError::permanent(format!(
@@ -84,6 +67,7 @@ pub fn fork(paths: &Paths, contract: &RunContract) -> Result<(), RunError> {
             up.full_name
         ))
     })?;
+    endpoint.check_git_url(&upstream_repo.clone_url)?;
     let owner = match &contract.fork_owner {
         Some(org) => org.clone(),
         None => gh.user()?,
@@ -91,7 +75,7 @@ pub fn fork(paths: &Paths, contract: &RunContract) -> Result<(), RunError> {
     if owner.eq_ignore_ascii_case(&upstream_repo.owner.login) {
         log::info("fork", &format!("{owner} owns {} already: pushing there, no fork needed", up.full_name));
         let clone_url = upstream_repo.clone_url.clone();
-        return write_state(
+        return state::write_fork(
             paths,
             &ForkState {
                 owner,
@@ -123,7 +107,8 @@ pub fn fork(paths: &Paths, contract: &RunContract) -> Result<(), RunError> {
             wait_for(&gh, &announced.full_name)?
         }
     };
-    write_state(
+    endpoint.check_git_url(&fork.clone_url)?;
+    state::write_fork(
         paths,
         &ForkState {
             owner,
@@ -156,34 +141,42 @@ fn wait_for(gh: &GitHub, fork_name: &str) -> Result<super::github::Repo, RunErro
     }
 }
 
-/// Clones the upstream base branch at its current head (shallow), with the fork as the
-/// push remote, and keeps a copy of the git config the agent cannot reach.
+/// Clones the upstream base branch at its current head (shallow) into the runner's own
+/// git directory, with the fork as the push remote, then gives the agent a work tree
+/// with a `.git` of its own, copied from it. Nothing the agent does to its copy
+/// reaches the runner's.
 pub fn clone(paths: &Paths, contract: &RunContract) -> Result<(), RunError> {
-    let token = secrets::read(&paths.secrets, SECRET_KEY_GITHUB_TOKEN)?;
-    let state = read_state(paths)?;
-    let git = Git::new(Some(&token))?;
+    let token = github_token(paths)?;
+    let fork = state::read_fork(paths)?;
+    let endpoint = endpoint(contract)?;
+    // Checked again: the state is the fork step's, but the URLs came from GitHub.
+    endpoint.check_git_url(&fork.upstream_clone_url)?;
+    endpoint.check_git_url(&fork.clone_url)?;
+    let git_dir = paths.git_dir();
     let repo = paths.repo();
-    if repo.exists() {
-        // A retried pod reuses its emptyDir: start from a clean clone.
-        std::fs::remove_dir_all(&repo).map_err(|e| RunError::usage(format!("cannot clear {}: {e}", repo.display())))?;
+    for dir in [&git_dir, &repo] {
+        // A retried step on a laptop reuses its directories: start from a clean clone.
+        if std::fs::symlink_metadata(dir).is_ok() {
+            std::fs::remove_dir_all(dir)
+                .map_err(|e| RunError::usage(format!("cannot clear {}: {e}", dir.display())))?;
+        }
     }
-    let repo_arg = repo.display().to_string();
-    let cloned = git.run(
-        None,
-        &[
-            "clone",
-            "--quiet",
-            "--depth",
-            "1",
-            "--single-branch",
-            "--no-tags",
-            "--branch",
-            &contract.base_branch,
-            "--",
-            &state.upstream_clone_url,
-            &repo_arg,
-        ],
-    );
+    let git = Git::with_token(&token, &endpoint.git)?;
+    let git_dir_arg = git_dir.display().to_string();
+    let cloned = git.run(&[
+        "clone",
+        "--quiet",
+        "--bare",
+        "--depth",
+        "1",
+        "--single-branch",
+        "--no-tags",
+        "--branch",
+        &contract.base_branch,
+        "--",
+        &fork.upstream_clone_url,
+        &git_dir_arg,
+    ]);
     if let Err(e) = cloned {
         if e.message.contains("not found in upstream") || e.message.contains("Remote branch") {
             return Err(RunError::permanent(format!(
@@ -193,21 +186,34 @@ pub fn clone(paths: &Paths, contract: &RunContract) -> Result<(), RunError> {
         }
         return Err(e);
     }
-    git.run(Some(&repo), &["remote", "add", "fork", "--", &state.clone_url])?;
-    std::fs::copy(repo.join(".git/config"), paths.pristine_git_config())
-        .map_err(|e| RunError::usage(format!("cannot save the git config to {}: {e}", paths.state.display())))?;
-    let head = git.run(Some(&repo), &["rev-parse", "HEAD"])?;
-    std::fs::write(paths.base_commit(), head.trim())
-        .map_err(|e| RunError::usage(format!("cannot write {}: {e}", paths.base_commit().display())))?;
-    log::info("clone", &format!("cloned {} at {} ({})", contract.repository, contract.base_branch, head.trim()));
+    let runner_git = Git::with_token(&token, &endpoint.git)?.git_dir(&git_dir);
+    runner_git.run(&["remote", "add", "fork", "--", &fork.clone_url])?;
+    let head = runner_git.run(&["rev-parse", "HEAD"])?.trim().to_string();
+    state::write_base(paths, &head)?;
+
+    // The agent's copy: a local clone of the runner's git directory (no token, no
+    // network), then its remote removed so it names nothing of the runner's.
+    let repo_arg = repo.display().to_string();
+    Git::local().allow_files().run(&[
+        "clone",
+        "--quiet",
+        "--no-local",
+        "--branch",
+        &contract.base_branch,
+        "--",
+        &git_dir_arg,
+        &repo_arg,
+    ])?;
+    Git::local().git_dir(&repo.join(".git")).run(&["remote", "remove", "origin"])?;
+    log::info("clone", &format!("cloned {} at {} ({head})", contract.repository, contract.base_branch));
     Ok(())
 }
 
-/// Fetches the context and runs the agent on the prompt in the clone.
+/// Fetches the context and runs the agent on the prompt in its work tree.
 pub fn agent(paths: &Paths, contract: &RunContract) -> Result<(), RunError> {
     let token = secrets::read(&paths.secrets, contract.agent.secret_key())?;
     let repo = paths.repo();
-    if !repo.join(".git").is_dir() {
+    if !std::fs::symlink_metadata(repo.join(".git")).is_ok_and(|m| m.is_dir()) {
         return Err(RunError::usage(format!("no clone at {}: run the clone step first", repo.display())));
     }
     let mut prompt = contract.prompt.clone();
@@ -219,9 +225,24 @@ pub fn agent(paths: &Paths, contract: &RunContract) -> Result<(), RunError> {
         None
     };
     log::info("agent", &format!("running {} in {}", contract.agent, repo.display()));
-    agents::run(contract.agent, &prompt, &repo, context_dir.as_deref(), &token, &contract.agent_settings)?;
+    agents::run(
+        contract.agent,
+        &agents::Invocation {
+            prompt: &prompt,
+            repo: &repo,
+            context_dir: context_dir.as_deref(),
+            quarantine: &paths.quarantine(),
+            token: &token,
+            settings: &contract.agent_settings,
+        },
+    )?;
     log::info("agent", &format!("{} finished", contract.agent));
     Ok(())
+}
+
+/// Turns the agent's work tree into a verdict and a bundle, holding no token.
+pub fn collect(paths: &Paths) -> Result<(), RunError> {
+    collect::collect(paths).map(|_| ())
 }
 
 /// The result of a run, one JSON line on standard output and in the termination log.
@@ -236,53 +257,85 @@ pub struct Outcome {
     pub branch: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub commit: Option<String>,
+    /// Why nothing was published, for `refused`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
-/// Commits what the agent changed, pushes it to the fork and opens or updates the pull
-/// request. Changes nothing when the agent changed nothing.
-pub fn publish(paths: &Paths, contract: &RunContract) -> Result<Outcome, RunError> {
-    let token = secrets::read(&paths.secrets, SECRET_KEY_GITHUB_TOKEN)?;
-    let state = read_state(paths)?;
-    let repo = paths.repo();
-    distrust_agent_git_changes(paths, &repo)?;
-    let git = Git::new(Some(&token))?;
-    let base = std::fs::read_to_string(paths.base_commit()).map_err(|e| {
-        RunError::usage(format!("cannot read {}: {e}; run the clone step first", paths.base_commit().display()))
-    })?;
-    let status = git.run(Some(&repo), &["status", "--porcelain", "--untracked-files=all"])?;
-    if !status.trim().is_empty() {
-        log::info("publish", &format!("committing {} changed paths", status.lines().count()));
-        git.run(Some(&repo), &["add", "--all"])?;
-        git.run(Some(&repo), &["commit", "--quiet", "--no-verify", "-m", &contract.commit_message])?;
-    }
-    // The agent may have committed its work itself: what counts is where HEAD is now.
-    if git.run(Some(&repo), &["rev-parse", "HEAD"])?.trim() == base.trim() {
-        log::info("publish", "the agent changed nothing: no branch, no pull request");
-        return Ok(Outcome {
-            status: "no-changes".into(),
+impl Outcome {
+    fn new(status: &str, contract: &RunContract) -> Outcome {
+        Outcome {
+            status: status.into(),
             repository: contract.repository.clone(),
             pull_request: None,
             branch: None,
             commit: None,
-        });
+            reason: None,
+        }
     }
-    let commit = git.run(Some(&repo), &["rev-parse", "HEAD"])?.trim().to_string();
-    let refspec = format!("HEAD:refs/heads/{}", contract.head_branch);
-    if let Err(e) = git.run(Some(&repo), &["push", "--quiet", "--force", "fork", &refspec]) {
+
+    fn refused(contract: &RunContract, reason: String) -> Outcome {
+        log::info("publish", &format!("refused: {reason}"));
+        Outcome { reason: Some(reason), ..Outcome::new("refused", contract) }
+    }
+
+    /// A refused run failed for good: the agent left something bca does not publish.
+    pub fn exit_code(&self) -> u8 {
+        if self.status == "refused" {
+            exit::PERMANENT
+        } else {
+            0
+        }
+    }
+}
+
+/// Turns collect's bundle into bca's commits in the runner's own git directory, pushes
+/// them to the fork and opens or updates the pull request. Never reads the work tree.
+pub fn publish(paths: &Paths, contract: &RunContract) -> Result<Outcome, RunError> {
+    // Everything this step trusts is read first, from the state and handoff.
+    let token = github_token(paths)?;
+    let fork = state::read_fork(paths)?;
+    let base = state::read_base(paths)?;
+    let verdict = collect::read_verdict(paths)?;
+    let endpoint = endpoint(contract)?;
+    endpoint.check_git_url(&fork.clone_url)?;
+    match verdict.status {
+        Status::NoChanges => {
+            log::info("publish", "the agent changed nothing: no branch, no pull request");
+            return Ok(Outcome::new("no-changes", contract));
+        }
+        Status::Refused => {
+            let reason = verdict.reason.unwrap_or_else(|| "collect refused the work tree".into());
+            return Ok(Outcome::refused(contract, reason));
+        }
+        Status::Changes => {}
+    }
+    let git = Git::with_token(&token, &endpoint.git)?.git_dir(&paths.git_dir()).allow_files();
+    let (commit, agent_commits) = match import::import(&git, paths, &base, &contract.commit_message)? {
+        Imported::Commit { tip, agent_commits } => (tip, agent_commits),
+        Imported::NoChanges => {
+            log::info("publish", "the agent's changes add up to nothing: no branch, no pull request");
+            return Ok(Outcome::new("no-changes", contract));
+        }
+        Imported::Refused(reason) => return Ok(Outcome::refused(contract, reason)),
+    };
+    log::info("publish", &format!("{commit} on {base}, with {agent_commits} commit(s) the agent made"));
+    let refspec = format!("{commit}:refs/heads/{}", contract.head_branch);
+    if let Err(e) = git.run(&["push", "--quiet", "--force", "fork", &refspec]) {
         // A shallow clone can only be pushed to a fork that has its base commit; a stale
         // fork does not, so fetch the history and push again.
         if !e.message.contains("shallow") {
             return Err(e);
         }
         log::info("publish", "the fork lacks the base commit: fetching history and pushing again");
-        git.run(Some(&repo), &["fetch", "--quiet", "--unshallow", "origin", &contract.base_branch])?;
-        git.run(Some(&repo), &["push", "--quiet", "--force", "fork", &refspec])?;
+        git.run(&["fetch", "--quiet", "--unshallow", "origin", &contract.base_branch])?;
+        git.run(&["push", "--quiet", "--force", "fork", &refspec])?;
     }
-    log::info("publish", &format!("pushed {commit} to {}:{}", state.full_name, contract.head_branch));
+    log::info("publish", &format!("pushed {commit} to {}:{}", fork.full_name, contract.head_branch));
 
-    let gh = github(contract, &token)?;
+    let gh = GitHub::new(&endpoint, &token);
     let up = upstream(contract)?;
-    let head = format!("{}:{}", state.owner, contract.head_branch);
+    let head = format!("{}:{}", fork.owner, contract.head_branch);
     let (title, body) = (&contract.pull_request_title, &contract.pull_request_body);
     let (status, pull) = match gh.open_pull(&up.full_name, &head)? {
         Some(open) => ("updated", gh.update_pull(&up.full_name, open.number, title, body)?),
@@ -290,29 +343,11 @@ pub fn publish(paths: &Paths, contract: &RunContract) -> Result<Outcome, RunErro
     };
     log::info("publish", &format!("pull request {status}: {}", pull.html_url));
     Ok(Outcome {
-        status: status.into(),
-        repository: contract.repository.clone(),
         pull_request: Some(pull.html_url),
         branch: Some(contract.head_branch.clone()),
         commit: Some(commit),
+        ..Outcome::new(status, contract)
     })
-}
-
-/// The agent could have written hooks or config (an fsmonitor command, a credential
-/// helper) that git would run while the GitHub token is mounted: restore the config the
-/// clone step saved and drop the hooks.
-fn distrust_agent_git_changes(paths: &Paths, repo: &Path) -> Result<(), RunError> {
-    if !repo.join(".git").is_dir() {
-        return Err(RunError::usage(format!("no clone at {}: run the clone step first", repo.display())));
-    }
-    std::fs::copy(paths.pristine_git_config(), repo.join(".git/config"))
-        .map_err(|e| RunError::usage(format!("cannot restore the git config from {}: {e}", paths.state.display())))?;
-    let hooks = repo.join(".git/hooks");
-    if hooks.exists() {
-        std::fs::remove_dir_all(&hooks)
-            .map_err(|e| RunError::usage(format!("cannot remove {}: {e}", hooks.display())))?;
-    }
-    Ok(())
 }
 
 /// Writes the outcome as one JSON line to standard output and the termination log.

@@ -26,7 +26,7 @@ impl Pod {
     pub fn new(contract: RunContract) -> Pod {
         let dir = tempfile::tempdir().unwrap();
         let pod = Pod { dir, contract };
-        for sub in ["workspace", "secrets", "state", "bin", "agent-record", "etc"] {
+        for sub in ["workspace", "secrets", "state", "handoff", "bin", "agent-record", "etc"] {
             std::fs::create_dir_all(pod.path(sub)).unwrap();
         }
         std::fs::write(pod.path("secrets/github-token"), format!("{GITHUB_TOKEN}\n")).unwrap();
@@ -104,15 +104,17 @@ impl Pod {
             .arg(self.path("etc/run-contract.json"))
             .arg("--state")
             .arg(self.path("state"))
+            .arg("--handoff")
+            .arg(self.path("handoff"))
             .arg("--termination-log")
             .arg(self.path("termination-log"))
             .timeout(Duration::from_secs(120));
         cmd
     }
 
-    /// Runs the four steps as the pod's containers do, stopping at the first failure.
+    /// Runs the five steps as the pod's containers do, stopping at the first failure.
     pub fn run_steps(&self, github: &github::GitHub) -> std::process::Output {
-        for step in ["fork", "clone", "agent"] {
+        for step in ["fork", "clone", "agent", "collect"] {
             let out = self.runner(step, github);
             if !out.status.success() {
                 return out;
@@ -131,6 +133,7 @@ pub fn contract(repository: &str, agent: Agent, prompt: &str) -> RunContract {
         version: CONTRACT_VERSION,
         change_id: "c0ffee1234".into(),
         repository: repository.into(),
+        github_host: None,
         base_branch: "main".into(),
         head_branch: "bca/c0ffee1234".into(),
         agent,

@@ -1,14 +1,29 @@
 use super::{string_value, Invalid};
 
-/// An http or https URL that the runner downloads (instructions, context files).
+/// An https URL that the runner downloads (instructions, context files). Plain http
+/// only for a server on the same machine (`bca run --local` with a local server): on
+/// the way from anywhere else, anyone could change what the agent is told.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HttpUrl(String);
 
-string_value!(HttpUrl, r"^https?://[^\s/?#]+([/?#]\S*)?$");
+string_value!(HttpUrl, r"^(https://[^\s/?#]+|http://(localhost|127\.0\.0\.1|\[::1\])(:[0-9]+)?)([/?#]\S*)?$");
+
+/// Hosts plain http is accepted for.
+const LOOPBACK: [&str; 3] = ["localhost", "127.0.0.1", "[::1]"];
 
 impl HttpUrl {
     pub fn parse(input: &str) -> Result<HttpUrl, Invalid> {
-        let expected = || format!("expected an http or https URL, found \"{input}\"");
+        let expected = || format!("expected an https URL, found \"{input}\"");
+        if let Some(rest) = input.strip_prefix("http://") {
+            let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+            let host = authority.rsplit_once(':').filter(|(_, p)| !p.contains(']')).map_or(authority, |(h, _)| h);
+            if !LOOPBACK.contains(&host) {
+                return Err(Invalid::new(format!(
+                    "expected an https URL, found \"{input}\": the agent's instructions are fetched over https only"
+                ))
+                .help(format!("use https: https://{rest} (plain http is accepted only for localhost)")));
+            }
+        }
         let Some(rest) = input.strip_prefix("https://").or_else(|| input.strip_prefix("http://")) else {
             return Err(if input.starts_with('/') || input.starts_with('.') || !input.contains("://") {
                 Invalid::new(expected()).help("local files cannot reach the Job; publish the file and give its URL")
@@ -40,9 +55,18 @@ mod tests {
     use super::*;
 
     #[test]
-    fn accepts_http_and_https() {
-        for url in ["https://example.com/agents.md", "http://localhost:8080/x?y=1#z", "https://example.com"] {
+    fn accepts_https_and_http_on_this_machine() {
+        for url in [
+            "https://example.com/agents.md",
+            "http://localhost:8080/x?y=1#z",
+            "http://127.0.0.1/a.md",
+            "https://example.com",
+        ] {
             assert!(HttpUrl::parse(url).is_ok(), "{url}");
+        }
+        for url in ["http://example.com/a.md", "http://localhost.example.com/a", "http://127.0.0.1@evil.example/a"] {
+            let err = HttpUrl::parse(url).unwrap_err();
+            assert!(err.message.contains("fetched over https only"), "{url}: {err:?}");
         }
     }
 

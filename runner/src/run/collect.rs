@@ -1,0 +1,262 @@
+//! The collect step: holds no token, runs the runner's own code, and turns what the
+//! agent left in its work tree into data for publish: a verdict and a git bundle of the
+//! agent's commits plus its uncommitted files. It never runs git over the agent's git
+//! metadata: its git directory is its own, borrowing only the agent's objects, so no
+//! config, hook, filter or `commondir` the agent wrote has any effect. Publish checks
+//! the bundle again; collect's verdict only ever makes a run stop earlier.
+
+use std::fs::FileType;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use super::files::{read_text, ReadError};
+use super::git::Git;
+use super::paths::Paths;
+use super::state::{is_object_id, read_base};
+use super::{log, RunError};
+
+/// The most a bundle of the agent's work may hold: source changes, not build output.
+pub const MAX_BUNDLE_BYTES: u64 = 512 << 20;
+/// A work tree with more entries than this is not one a person could review.
+const MAX_ENTRIES: usize = 2_000_000;
+/// The refs the bundle carries: the agent's own HEAD, and that plus its uncommitted files.
+pub const AGENT_REF: &str = "refs/bca/agent";
+pub const WORKTREE_REF: &str = "refs/bca/worktree";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Status {
+    /// The bundle holds the agent's work.
+    Changes,
+    NoChanges,
+    /// The work tree is not something bca publishes; `reason` says why.
+    Refused,
+}
+
+/// What collect hands to publish.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Verdict {
+    pub status: Status,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// Commits the agent made itself on top of the base.
+    #[serde(default)]
+    pub agent_commits: u32,
+}
+
+impl Verdict {
+    fn refused(reason: impl Into<String>) -> Verdict {
+        Verdict { status: Status::Refused, reason: Some(reason.into()), agent_commits: 0 }
+    }
+}
+
+pub fn collect(paths: &Paths) -> Result<Verdict, RunError> {
+    let base = read_base(paths)?;
+    let repo = paths.repo();
+    let verdict = match inspect(&repo) {
+        Err(reason) => Verdict::refused(reason),
+        Ok(()) => match agent_head(&repo.join(".git")) {
+            Err(reason) => Verdict::refused(reason),
+            Ok(head) => snapshot(paths, &base, &head)?,
+        },
+    };
+    let json = serde_json::to_string(&verdict).expect("a verdict serialises");
+    std::fs::create_dir_all(&paths.handoff)
+        .and_then(|()| std::fs::write(paths.verdict(), json))
+        .map_err(|e| RunError::usage(format!("cannot write {}: {e}", paths.verdict().display())))?;
+    match &verdict.reason {
+        Some(reason) => log::info("collect", &format!("refused: {reason}")),
+        None => {
+            log::info("collect", &format!("{:?}, {} commit(s) by the agent", verdict.status, verdict.agent_commits))
+        }
+    }
+    Ok(verdict)
+}
+
+/// The work tree must be a directory with a real `.git` directory at its top and no
+/// other git repository inside: a nested `.git` would be published as a gitlink, and a
+/// `.git` file, link or `commondir` points git at metadata elsewhere.
+fn inspect(repo: &Path) -> Result<(), String> {
+    let kind = |path: &Path| std::fs::symlink_metadata(path).map(|m| m.file_type());
+    match kind(repo) {
+        Ok(t) if t.is_dir() => {}
+        _ => return Err(format!("the agent removed or replaced the repository directory {}", repo.display())),
+    }
+    let dot_git = repo.join(".git");
+    match kind(&dot_git) {
+        Ok(t) if t.is_dir() => {}
+        Ok(t) if t.is_symlink() => return Err("the repository's .git is a symbolic link".into()),
+        Ok(_) => return Err("the repository's .git is not a directory (a file pointing git elsewhere)".into()),
+        Err(_) => return Err("the agent removed the repository's .git".into()),
+    }
+    if kind(&dot_git.join("commondir")).is_ok() {
+        return Err("the repository's .git/commondir points git at another directory".into());
+    }
+    match kind(&dot_git.join("objects")) {
+        Ok(t) if t.is_dir() => {}
+        _ => return Err("the repository's .git/objects is not a directory".into()),
+    }
+    let mut stack: Vec<PathBuf> = vec![repo.to_path_buf()];
+    let mut entries = 0usize;
+    while let Some(dir) = stack.pop() {
+        let listing = std::fs::read_dir(&dir).map_err(|e| format!("cannot list {}: {e}", dir.display()))?;
+        for entry in listing {
+            let entry = entry.map_err(|e| format!("cannot list {}: {e}", dir.display()))?;
+            entries += 1;
+            if entries > MAX_ENTRIES {
+                return Err(format!("the work tree holds more than {MAX_ENTRIES} files"));
+            }
+            let path = entry.path();
+            let is_top = dir == repo;
+            if entry.file_name().to_string_lossy().eq_ignore_ascii_case(".git") {
+                if is_top {
+                    continue;
+                }
+                let rel = path.strip_prefix(repo).unwrap_or(&path);
+                return Err(format!(
+                    "{} is a nested git repository or submodule; bca publishes files, not repositories",
+                    rel.display()
+                ));
+            }
+            let file_type: FileType = entry.file_type().map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+            if file_type.is_dir() {
+                stack.push(path);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Reads `rel` below `root` as text, refusing a symbolic link at any component.
+fn read_below(root: &Path, rel: &str) -> Result<Option<String>, String> {
+    let mut path = root.to_path_buf();
+    let components: Vec<&str> = rel.split('/').collect();
+    for (i, part) in components.iter().enumerate() {
+        if part.is_empty() || *part == "." || *part == ".." {
+            return Err(format!("the ref name {rel} is not valid"));
+        }
+        path.push(part);
+        if i + 1 < components.len() {
+            match std::fs::symlink_metadata(&path) {
+                Ok(m) if m.file_type().is_dir() => {}
+                Ok(_) => return Err(format!(".git/{rel} passes through something that is not a directory")),
+                Err(_) => return Ok(None),
+            }
+        }
+    }
+    match read_text(&path, 64 * 1024) {
+        Ok(text) => Ok(Some(text)),
+        Err(ReadError::Missing) => Ok(None),
+        Err(e) => Err(format!("cannot read .git/{rel}: {e}")),
+    }
+}
+
+/// The commit the agent's HEAD names, resolved by reading `HEAD`, loose refs and
+/// `packed-refs` as data.
+fn agent_head(dot_git: &Path) -> Result<String, String> {
+    let mut name = "HEAD".to_string();
+    for _ in 0..5 {
+        let value = match read_below(dot_git, &name)? {
+            Some(text) => Some(text.trim().to_string()),
+            None => packed_ref(dot_git, &name)?,
+        };
+        let Some(value) = value else {
+            return Err(format!("the agent's repository has no commit at {name}"));
+        };
+        if let Some(target) = value.strip_prefix("ref: ") {
+            if !target.starts_with("refs/") {
+                return Err(format!("the agent's HEAD points at {target}, which is not a ref"));
+            }
+            name = target.to_string();
+            continue;
+        }
+        if is_object_id(&value) {
+            return Ok(value);
+        }
+        return Err(format!("the agent's {name} does not name a commit"));
+    }
+    Err("the agent's HEAD is a chain of symbolic refs".into())
+}
+
+fn packed_ref(dot_git: &Path, name: &str) -> Result<Option<String>, String> {
+    let Some(text) = read_below(dot_git, "packed-refs")? else {
+        return Ok(None);
+    };
+    Ok(text
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.starts_with('^'))
+        .filter_map(|l| l.split_once(' '))
+        .find(|(_, r)| *r == name)
+        .map(|(id, _)| id.to_string()))
+}
+
+/// Commits the agent's uncommitted files on top of its HEAD, in collect's own git
+/// directory, and bundles everything since the base.
+fn snapshot(paths: &Paths, base: &str, head: &str) -> Result<Verdict, RunError> {
+    let scratch = paths.scratch();
+    let io = |what: &str, e: std::io::Error| RunError::usage(format!("cannot {what} {}: {e}", scratch.display()));
+    if std::fs::symlink_metadata(&scratch).is_ok() {
+        std::fs::remove_dir_all(&scratch).map_err(|e| io("clear", e))?;
+    }
+    std::fs::create_dir_all(&scratch).map_err(|e| io("create", e))?;
+    let git_dir = scratch.join("git");
+    Git::local().run(&["init", "--quiet", "--bare", &git_dir.display().to_string()])?;
+    let alternates =
+        format!("{}\n{}\n", paths.git_dir().join("objects").display(), paths.repo().join(".git/objects").display());
+    std::fs::write(git_dir.join("objects/info/alternates"), alternates).map_err(|e| io("write to", e))?;
+    let git = Git::local().git_dir(&git_dir).work_tree(&paths.repo()).index(&scratch.join("index"));
+    git.run(&["config", "core.bare", "false"])?;
+    if !git.succeeds(&["cat-file", "-e", &format!("{head}^{{commit}}")])? {
+        return Ok(Verdict::refused(format!("the agent's HEAD names {head}, which is not a commit in its repository")));
+    }
+    git.run(&["read-tree", head])?;
+    git.run(&["add", "--all"])?;
+    let tree = git.run(&["write-tree"])?.trim().to_string();
+    let head_tree = git.run(&["rev-parse", &format!("{head}^{{tree}}")])?.trim().to_string();
+    let worktree = if tree == head_tree {
+        head.to_string()
+    } else {
+        let message = b"The agent's uncommitted changes\n";
+        git.run_with_input(&["commit-tree", &tree, "-p", head, "-F", "-"], Some(message))?.trim().to_string()
+    };
+    if head == base && worktree == base {
+        return Ok(Verdict { status: Status::NoChanges, reason: None, agent_commits: 0 });
+    }
+    let agent_commits: u32 =
+        git.run(&["rev-list", "--count", head, &format!("^{base}")])?.trim().parse().unwrap_or(u32::MAX);
+    let mut refs = vec![WORKTREE_REF];
+    git.run(&["update-ref", WORKTREE_REF, &worktree])?;
+    if head != base {
+        git.run(&["update-ref", AGENT_REF, head])?;
+        refs.push(AGENT_REF);
+    }
+    let bundle = paths.bundle();
+    let bundle_arg = bundle.display().to_string();
+    let exclude = format!("^{base}");
+    let mut args = vec!["bundle", "create", "--quiet", bundle_arg.as_str()];
+    args.extend(refs);
+    args.push(&exclude);
+    git.run(&args)?;
+    let size = std::fs::metadata(&bundle).map(|m| m.len()).unwrap_or(u64::MAX);
+    if size > MAX_BUNDLE_BYTES {
+        let _ = std::fs::remove_file(&bundle);
+        return Ok(Verdict::refused(format!(
+            "the agent's changes are {} MiB as a git bundle, more than the {} MiB bca publishes",
+            size >> 20,
+            MAX_BUNDLE_BYTES >> 20
+        )));
+    }
+    Ok(Verdict { status: Status::Changes, reason: None, agent_commits })
+}
+
+/// Reads collect's verdict (publish's side).
+pub fn read_verdict(paths: &Paths) -> Result<Verdict, RunError> {
+    let path = paths.verdict();
+    let text = read_text(&path, 64 * 1024).map_err(|e| match e {
+        ReadError::Missing => RunError::usage(format!("cannot read {}: run the collect step first", path.display())),
+        other => RunError::usage(format!("cannot read {}: {other}", path.display())),
+    })?;
+    serde_json::from_str(&text).map_err(|e| RunError::usage(format!("{} is damaged: {e}", path.display())))
+}

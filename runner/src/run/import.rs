@@ -1,0 +1,162 @@
+//! Publish's side of the handoff: fetch collect's bundle into the runner's own git
+//! directory and turn it into commits bca can push. The bundle was made from what the
+//! agent left, so everything in it is checked: the agent's history must descend from
+//! the base along first parents, no change may add a gitlink or a `.git` path, and the
+//! commits are made anew with bca's author and committer (keeping the agent's messages,
+//! bounded and redacted).
+
+use super::collect::{AGENT_REF, WORKTREE_REF};
+use super::files::open_regular;
+use super::git::Git;
+use super::paths::Paths;
+use super::secrets::redact;
+use super::RunError;
+
+/// More commits than this from one agent run is not a reviewable pull request.
+pub const MAX_AGENT_COMMITS: usize = 200;
+/// The longest commit message kept from the agent.
+const MAX_MESSAGE_BYTES: usize = 16 * 1024;
+
+const IMPORTED_AGENT: &str = "refs/bca/imported/agent";
+const IMPORTED_WORKTREE: &str = "refs/bca/imported/worktree";
+
+/// What the agent's work became.
+pub enum Imported {
+    /// The commit to push, and how many of the agent's own commits it carries.
+    Commit { tip: String, agent_commits: usize },
+    /// The agent's changes add up to nothing.
+    NoChanges,
+    /// The bundle is not something bca publishes.
+    Refused(String),
+}
+
+pub fn import(git: &Git, paths: &Paths, base: &str, commit_message: &str) -> Result<Imported, RunError> {
+    let bundle = paths.bundle();
+    open_regular(&bundle)
+        .map_err(|e| RunError::usage(format!("cannot read the agent's bundle {}: {e}", bundle.display())))?;
+    let bundle_arg = bundle.display().to_string();
+    let refspecs = [format!("+{AGENT_REF}:{IMPORTED_AGENT}"), format!("+{WORKTREE_REF}:{IMPORTED_WORKTREE}")];
+    let heads = git.run(&["bundle", "list-heads", &bundle_arg])?;
+    let mut args = vec!["fetch", "--quiet", "--no-tags", "--no-write-fetch-head", bundle_arg.as_str()];
+    for (spec, r) in refspecs.iter().zip([AGENT_REF, WORKTREE_REF]) {
+        if heads.lines().any(|l| l.split_whitespace().nth(1) == Some(r)) {
+            args.push(spec);
+        }
+    }
+    if let Err(e) = git.run(&args) {
+        // fsck refusing an object (a .git entry, a malformed tree) is the agent's doing.
+        return Ok(Imported::Refused(format!("the agent's commits do not pass git's checks: {}", e.message)));
+    }
+    let resolve = |r: &str| -> Result<Option<String>, RunError> {
+        if git.succeeds(&["rev-parse", "--verify", "--quiet", &format!("{r}^{{commit}}")])? {
+            Ok(Some(git.run(&["rev-parse", &format!("{r}^{{commit}}")])?.trim().to_string()))
+        } else {
+            Ok(None)
+        }
+    };
+    let Some(worktree) = resolve(IMPORTED_WORKTREE)? else {
+        return Ok(Imported::Refused("the agent's bundle holds no work tree commit".into()));
+    };
+    let agent = resolve(IMPORTED_AGENT)?.unwrap_or_else(|| base.to_string());
+
+    let chain = match first_parent_chain(git, base, &agent)? {
+        Ok(chain) => chain,
+        Err(reason) => return Ok(Imported::Refused(reason)),
+    };
+    let worktree_parents = git.run(&["rev-list", "--parents", "-n", "1", &worktree])?;
+    let worktree_parents: Vec<&str> = worktree_parents.split_whitespace().skip(1).collect();
+    let uncommitted = worktree != agent;
+    if uncommitted && worktree_parents != [agent.as_str()] {
+        return Ok(Imported::Refused("the work tree commit does not sit on the agent's HEAD".into()));
+    }
+
+    let mut parent = base.to_string();
+    let mut steps: Vec<(String, String)> = Vec::new();
+    for commit in &chain {
+        steps.push((commit.clone(), agent_message(git, commit)?));
+    }
+    if uncommitted {
+        steps.push((worktree.clone(), commit_message.to_string()));
+    }
+    for (commit, message) in &steps {
+        let tree = git.run(&["rev-parse", &format!("{commit}^{{tree}}")])?.trim().to_string();
+        if let Some(reason) = forbidden_change(git, &parent, &tree)? {
+            return Ok(Imported::Refused(reason));
+        }
+        parent = git
+            .run_with_input(&["commit-tree", &tree, "-p", &parent, "-F", "-"], Some(message.as_bytes()))?
+            .trim()
+            .to_string();
+    }
+    let tree_of = |c: &str| git.run(&["rev-parse", &format!("{c}^{{tree}}")]).map(|t| t.trim().to_string());
+    if tree_of(&parent)? == tree_of(base)? {
+        return Ok(Imported::NoChanges);
+    }
+    Ok(Imported::Commit { tip: parent, agent_commits: chain.len() })
+}
+
+/// The agent's commits from the base's child to its HEAD, oldest first, following
+/// first parents; refused unless that chain starts at the base.
+fn first_parent_chain(git: &Git, base: &str, agent: &str) -> Result<Result<Vec<String>, String>, RunError> {
+    if agent == base {
+        return Ok(Ok(Vec::new()));
+    }
+    let not_descended = || {
+        format!("the agent's history does not descend from the base commit {base}; bca publishes only work on the base")
+    };
+    if !git.succeeds(&["merge-base", "--is-ancestor", base, agent])? {
+        return Ok(Err(not_descended()));
+    }
+    let limit = format!("--max-count={}", MAX_AGENT_COMMITS + 1);
+    let list = git.run(&["rev-list", "--first-parent", "--reverse", &limit, agent, &format!("^{base}")])?;
+    let chain: Vec<String> = list.lines().map(str::to_string).collect();
+    if chain.len() > MAX_AGENT_COMMITS {
+        return Ok(Err(format!("the agent made more than {MAX_AGENT_COMMITS} commits")));
+    }
+    let first = chain.first().map(String::as_str).unwrap_or(agent);
+    let parents = git.run(&["rev-list", "--parents", "-n", "1", first])?;
+    if parents.split_whitespace().nth(1) != Some(base) {
+        return Ok(Err(not_descended()));
+    }
+    Ok(Ok(chain))
+}
+
+/// The message of one of the agent's commits: bounded, redacted, never empty.
+fn agent_message(git: &Git, commit: &str) -> Result<String, RunError> {
+    let raw = git.run(&["cat-file", "commit", commit])?;
+    let message = raw.split_once("\n\n").map(|(_, m)| m).unwrap_or("");
+    let mut message: String = message.chars().filter(|c| *c == '\n' || *c == '\t' || !c.is_control()).collect();
+    if message.len() > MAX_MESSAGE_BYTES {
+        let mut end = MAX_MESSAGE_BYTES;
+        while !message.is_char_boundary(end) {
+            end -= 1;
+        }
+        message.truncate(end);
+        message.push_str("\n[truncated by bca]\n");
+    }
+    let message = redact(&message);
+    Ok(if message.trim().is_empty() { "Change by the agent\n".to_string() } else { message })
+}
+
+/// Why a change from `parent` to `tree` is not published, if it is not: it adds or
+/// changes a gitlink (a submodule commit), or a path with a `.git` component.
+fn forbidden_change(git: &Git, parent: &str, tree: &str) -> Result<Option<String>, RunError> {
+    let diff = git.run(&["diff-tree", "-r", "-z", "--no-renames", "--no-commit-id", parent, tree])?;
+    let mut fields = diff.split('\0');
+    while let Some(meta) = fields.next() {
+        if meta.is_empty() {
+            continue;
+        }
+        let path = fields.next().unwrap_or("");
+        let new_mode = meta.trim_start_matches(':').split(' ').nth(1).unwrap_or("");
+        if new_mode == "160000" {
+            return Ok(Some(format!(
+                "{path} is a gitlink (a submodule commit); bca publishes files, not repositories"
+            )));
+        }
+        if path.split('/').any(|part| part.eq_ignore_ascii_case(".git")) {
+            return Ok(Some(format!("{path} is inside a .git directory")));
+        }
+    }
+    Ok(None)
+}

@@ -1,0 +1,66 @@
+//! What the steps hand on to each other in the state directory, which the agent's
+//! container never mounts: the fork and the base commit. Read without following links.
+
+use serde::{Deserialize, Serialize};
+
+use super::files::{read_text, ReadError};
+use super::paths::Paths;
+use super::RunError;
+
+/// State files are small; anything larger is damage.
+const MAX_STATE_BYTES: u64 = 64 * 1024;
+
+/// What the fork step hands to clone and publish.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ForkState {
+    /// The account the branch is pushed to; the upstream's owner when no fork is needed.
+    pub owner: String,
+    pub full_name: String,
+    pub clone_url: String,
+    pub upstream_clone_url: String,
+}
+
+fn write(paths: &Paths, path: &std::path::Path, text: &str) -> Result<(), RunError> {
+    std::fs::create_dir_all(&paths.state)
+        .and_then(|()| std::fs::write(path, text))
+        .map_err(|e| RunError::usage(format!("cannot write {}: {e}", path.display())))
+}
+
+fn read(path: &std::path::Path, earlier_step: &str) -> Result<String, RunError> {
+    read_text(path, MAX_STATE_BYTES).map_err(|e| match e {
+        ReadError::Missing => RunError::usage(format!(
+            "cannot read {}: it does not exist; run the {earlier_step} step first",
+            path.display()
+        )),
+        other => RunError::usage(format!("cannot read {}: {other}", path.display())),
+    })
+}
+
+pub fn write_fork(paths: &Paths, state: &ForkState) -> Result<(), RunError> {
+    write(paths, &paths.fork_file(), &serde_json::to_string_pretty(state).expect("a struct of strings serialises"))
+}
+
+pub fn read_fork(paths: &Paths) -> Result<ForkState, RunError> {
+    let text = read(&paths.fork_file(), "fork")?;
+    serde_json::from_str(&text).map_err(|e| RunError::usage(format!("{} is damaged: {e}", paths.fork_file().display())))
+}
+
+pub fn write_base(paths: &Paths, commit: &str) -> Result<(), RunError> {
+    write(paths, &paths.base_commit(), commit)
+}
+
+/// The upstream commit the clone started from, checked to be a commit id.
+pub fn read_base(paths: &Paths) -> Result<String, RunError> {
+    let text = read(&paths.base_commit(), "clone")?;
+    let commit = text.trim();
+    if !is_object_id(commit) {
+        return Err(RunError::usage(format!("{} is damaged: not a commit id", paths.base_commit().display())));
+    }
+    Ok(commit.to_string())
+}
+
+/// A full hexadecimal object id (SHA-1 or SHA-256).
+pub fn is_object_id(text: &str) -> bool {
+    (text.len() == 40 || text.len() == 64) && text.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
