@@ -169,6 +169,17 @@ impl GitHub {
         git(&self.bare(full_name), &["show", rev_path])
     }
 
+    /// Whether any object of any repository (every blob, tree and commit) holds `needle`.
+    pub fn any_object_contains(&self, needle: &str) -> bool {
+        self.state.lock().unwrap().repos.keys().cloned().collect::<Vec<_>>().iter().any(|name| {
+            let out = Command::new("git")
+                .args(["--git-dir", self.bare(name).to_str().unwrap(), "cat-file", "--batch-all-objects", "--batch"])
+                .output()
+                .unwrap();
+            out.stdout.windows(needle.len()).any(|w| w == needle.as_bytes())
+        })
+    }
+
     pub fn repo_exists(&self, full_name: &str) -> bool {
         self.state.lock().unwrap().repos.contains_key(full_name)
     }

@@ -9,29 +9,36 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use assert_cmd::Command;
-use bca_runner::{Agent, RunContract, CONTRACT_VERSION};
+use bca_runner::{Agent, RunContract, Step, CONTRACT_VERSION};
 
 pub const GITHUB_TOKEN: &str = "ghp_TESTTOKEN_push_0123456789";
 pub const COPILOT_TOKEN: &str = "copilot_TESTTOKEN_agent_0123456789";
 pub const GEMINI_TOKEN: &str = "gemini_TESTTOKEN_agent_0123456789";
 pub const LOGIN: &str = "bot";
 
-/// One Job's pod, on disk: its volumes and the stand-in tools on PATH.
+/// One Job's pod, on disk: its volumes and the stand-in tools on PATH. The credentials
+/// Secret's values are kept in memory and written for one step at a time, only the keys
+/// that step's container mounts, and removed when it ends: as in the pod, the GitHub
+/// token is nowhere on disk while the agent runs.
 pub struct Pod {
     pub dir: tempfile::TempDir,
     pub contract: RunContract,
+    secrets: std::cell::RefCell<std::collections::BTreeMap<String, String>>,
 }
 
 impl Pod {
     pub fn new(contract: RunContract) -> Pod {
         let dir = tempfile::tempdir().unwrap();
-        let pod = Pod { dir, contract };
-        for sub in ["workspace", "secrets", "state", "handoff", "bin", "agent-record", "etc"] {
+        let secrets = [
+            ("github-token", format!("{GITHUB_TOKEN}\n")),
+            ("copilot-token", COPILOT_TOKEN.to_string()),
+            ("gemini-api-key", GEMINI_TOKEN.to_string()),
+        ];
+        let secrets = secrets.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
+        let pod = Pod { dir, contract, secrets: std::cell::RefCell::new(secrets) };
+        for sub in ["workspace", "state", "handoff", "bin", "agent-record", "etc"] {
             std::fs::create_dir_all(pod.path(sub)).unwrap();
         }
-        std::fs::write(pod.path("secrets/github-token"), format!("{GITHUB_TOKEN}\n")).unwrap();
-        std::fs::write(pod.path("secrets/copilot-token"), COPILOT_TOKEN).unwrap();
-        std::fs::write(pod.path("secrets/gemini-api-key"), GEMINI_TOKEN).unwrap();
         std::fs::write(pod.path("etc/run-contract.json"), pod.contract.to_json()).unwrap();
         pod.install_git_wrapper();
         pod.agent_does("echo 'changed by the agent' >> README.md");
@@ -85,7 +92,32 @@ impl Pod {
 
     /// `bca-runner STEP` with the pod's paths and the stand-in GitHub.
     pub fn runner(&self, step: &str, github: &github::GitHub) -> std::process::Output {
-        self.runner_command(step, github).output().unwrap()
+        let out = self.runner_command(step, github).output().unwrap();
+        let _ = std::fs::remove_dir_all(self.path(&format!("secrets-{step}")));
+        out
+    }
+
+    /// Replaces a value of the credentials Secret.
+    pub fn set_secret(&self, key: &str, value: &str) {
+        self.secrets.borrow_mut().insert(key.into(), value.into());
+    }
+
+    /// Writes the secrets a step's container would mount: only its own key (`run`, all
+    /// steps in one process, gets them all, as on a laptop).
+    fn secrets_for(&self, step: &str) -> PathBuf {
+        let dir = self.path(&format!("secrets-{step}"));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let keys: Vec<String> = match Step::ALL.into_iter().find(|s| s.name() == step) {
+            Some(step) => step.secret_key(self.contract.agent).into_iter().map(str::to_string).collect(),
+            None => self.secrets.borrow().keys().cloned().collect(),
+        };
+        for key in keys {
+            if let Some(value) = self.secrets.borrow().get(&key) {
+                std::fs::write(dir.join(&key), value).unwrap();
+            }
+        }
+        dir
     }
 
     pub fn runner_command(&self, step: &str, github: &github::GitHub) -> Command {
@@ -99,7 +131,7 @@ impl Pod {
             .arg("--workspace")
             .arg(self.path("workspace"))
             .arg("--secrets")
-            .arg(self.path("secrets"))
+            .arg(self.secrets_for(step))
             .arg("--contract")
             .arg(self.path("etc/run-contract.json"))
             .arg("--state")
@@ -112,7 +144,8 @@ impl Pod {
         cmd
     }
 
-    /// Runs the five steps as the pod's containers do, stopping at the first failure.
+    /// Runs the five steps as the pod's containers do, each with only its own secret,
+    /// stopping at the first failure.
     pub fn run_steps(&self, github: &github::GitHub) -> std::process::Output {
         for step in ["fork", "clone", "agent", "collect"] {
             let out = self.runner(step, github);
@@ -145,6 +178,41 @@ pub fn contract(repository: &str, agent: Agent, prompt: &str) -> RunContract {
         agentsmd: None,
         resources: vec![],
         agent_settings: Default::default(),
+    }
+}
+
+/// A second listener that plays the attacker: it records every request that reaches it.
+pub struct Attacker {
+    pub url: String,
+    received: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl Attacker {
+    pub fn start() -> Attacker {
+        let server = tiny_http::Server::http("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", server.server_addr().to_ip().unwrap());
+        let received = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let log = received.clone();
+        std::thread::spawn(move || {
+            for mut request in server.incoming_requests() {
+                let mut text = format!("{} {}\n", request.method(), request.url());
+                for h in request.headers() {
+                    text.push_str(&format!("{}: {}\n", h.field, h.value));
+                }
+                let _ = std::io::Read::read_to_string(request.as_reader(), &mut text);
+                log.lock().unwrap().push(text);
+                // Ask for credentials as a git server would, to see whether any are sent.
+                let response = tiny_http::Response::from_string("").with_status_code(401).with_header(
+                    tiny_http::Header::from_bytes(&b"WWW-Authenticate"[..], &b"Basic realm=\"x\""[..]).unwrap(),
+                );
+                let _ = request.respond(response);
+            }
+        });
+        Attacker { url, received }
+    }
+
+    pub fn received(&self) -> Vec<String> {
+        self.received.lock().unwrap().clone()
     }
 }
 
