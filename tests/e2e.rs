@@ -205,3 +205,52 @@ fn run_without_local_is_a_usage_error() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--local"));
 }
+
+#[test]
+fn run_local_keeps_the_github_token_off_disk_while_the_agent_runs() {
+    runner_beside_bca();
+    let gh = GitHub::start(TOKEN, "bca-bot");
+    gh.add_repo("acme/api", &[("README.md", "# api\n")], &[]);
+    // A stand-in agent that looks for the token everywhere in the local pod and in the
+    // environment of every process it can read, then makes its edit.
+    let bin = tempfile::tempdir().unwrap();
+    let record = bin.path().join("found");
+    let script = format!(
+        "#!/bin/sh\nroot=\"$TMPDIR/../..\"\n{{ grep -rl '{TOKEN}' \"$root\" 2>/dev/null; \
+         for e in /proc/[0-9]*/environ; do grep -l '{TOKEN}' \"$e\" 2>/dev/null; done; }} > '{}'\n\
+         echo x >> README.md\n",
+        record.display()
+    );
+    let copilot = bin.path().join("copilot");
+    std::fs::write(&copilot, script).unwrap();
+    std::fs::set_permissions(&copilot, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("change.yaml"),
+        "kind: Change\napiVersion: v1\nspec:\n  prompt: x\n  repos: [https://github.com/acme/api]\n  agent: copilot-cli\n",
+    )
+    .unwrap();
+    let out = bca()
+        .current_dir(dir.path())
+        .args(["run", "--local", "change.yaml"])
+        .env("PATH", format!("{}:{}", bin.path().display(), std::env::var("PATH").unwrap()))
+        .env("GITHUB_TOKEN", TOKEN)
+        .env("COPILOT_TOKEN", "copilot-key")
+        .env("GITHUB_API_URL", &gh.url)
+        .timeout(std::time::Duration::from_secs(120))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", shown(&out));
+    let found = std::fs::read_to_string(&record).unwrap();
+    // Only the test's own processes (this test binary, which set the variable) may show
+    // it; nothing of bca's or the pod's.
+    let found: Vec<&str> = found
+        .lines()
+        .filter(|l| {
+            let pid = l.trim_start_matches("/proc/").split('/').next().unwrap_or("");
+            !l.starts_with("/proc/") || pid != std::process::id().to_string()
+        })
+        .collect();
+    assert_eq!(found, Vec::<&str>::new(), "the agent found the GitHub token");
+    assert_eq!(gh.pulls().len(), 1);
+}

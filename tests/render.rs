@@ -433,6 +433,73 @@ fn spec_image_runs_only_the_agent_step() {
 }
 
 #[test]
+fn a_github_enterprise_repository_needs_its_host_allowed() {
+    let change = CHANGE.replace("github.com", "ghe.example.com");
+    assert_snapshot!(shown(&render_text(&change, &[])), @r"
+    exit: 2
+    ----- stdout -----
+    ----- stderr -----
+    bca: error: change.yaml: https://ghe.example.com/acme/a is on ghe.example.com, and the GitHub token is sent only to github.com: if ghe.example.com is your GitHub Enterprise host, render with --github-host ghe.example.com
+    ");
+    assert_snapshot!(shown(&render_text(&change, &["--github-host", "other.example.com"])), @r"
+    exit: 2
+    ----- stdout -----
+    ----- stderr -----
+    bca: error: change.yaml: https://ghe.example.com/acme/a is on ghe.example.com, but --github-host is other.example.com: one credentials Secret serves one GitHub host; render the Changes of each host separately
+    ");
+    let docs = documents(&stdout(&render_text(&change, &["--github-host", "GHE.example.com"])));
+    let hosts: Vec<Option<String>> =
+        docs.iter().filter(|d| d["kind"] == "Job").map(|job| contract(job).github_host).collect();
+    assert_eq!(hosts, vec![Some("ghe.example.com".to_string()); 3]);
+    // github.com repositories carry no host: the token is github.com's.
+    let docs = documents(&stdout(&render_text(CHANGE, &[])));
+    assert!(docs.iter().filter(|d| d["kind"] == "Job").all(|job| contract(job).github_host.is_none()));
+}
+
+#[test]
+fn egress_opens_only_what_the_flags_name() {
+    let args = [
+        "--egress-cidr",
+        "10.20.0.0/16",
+        "--egress-cidr",
+        "fd00::/8",
+        "--dns-namespace",
+        "dns",
+        "--dns-selector",
+        "app=coredns",
+    ];
+    let docs = documents(&stdout(&render_text(CHANGE, &args)));
+    let policy = docs.iter().find(|d| d["kind"] == "NetworkPolicy").unwrap();
+    let rules = &policy["spec"]["egress"];
+    assert_eq!(rules[0]["to"][0]["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"], "dns");
+    assert_eq!(rules[0]["to"][0]["podSelector"]["matchLabels"]["app"], "coredns");
+    let blocks: Vec<&str> =
+        rules[1]["to"].as_array().unwrap().iter().map(|p| p["ipBlock"]["cidr"].as_str().unwrap()).collect();
+    assert_eq!(blocks, ["0.0.0.0/0", "::/0", "10.20.0.0/16", "fd00::/8"]);
+    assert!(rules[1]["to"][0]["ipBlock"]["except"].as_array().unwrap().iter().any(|c| c == "10.0.0.0/8"));
+}
+
+#[test]
+fn scratch_volumes_and_ephemeral_storage_are_bounded() {
+    let docs = documents(&stdout(&render_text(CHANGE, &["--workspace-size", "2Gi", "--scratch-size", "1Gi"])));
+    let job = docs.iter().find(|d| d["kind"] == "Job").unwrap();
+    let pod = &job["spec"]["template"]["spec"];
+    let sizes: Vec<String> = pod["volumes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|v| v.get("emptyDir").is_some())
+        .map(|v| format!("{}={}", v["name"].as_str().unwrap(), v["emptyDir"]["sizeLimit"].as_str().unwrap_or("none")))
+        .collect();
+    assert_eq!(sizes, ["workspace=2Gi", "home=1Gi", "tmp=1Gi", "runner-tmp=1Gi", "state=2Gi", "handoff=2Gi"]);
+    for c in pod["initContainers"].as_array().unwrap().iter().chain(pod["containers"].as_array().unwrap()) {
+        assert_eq!(c["resources"]["requests"]["ephemeral-storage"], "2Gi");
+        // Three repository-sized volumes, three scratch ones, 1Gi for logs.
+        assert_eq!(c["resources"]["limits"]["ephemeral-storage"], format!("{}Mi", 3 * 2048 + 3 * 1024 + 1024));
+    }
+}
+
+#[test]
 fn bad_flag_values_are_usage_errors() {
     for (args, expected) in [
         (vec!["--namespace", "Bad_NS"], "is not a valid name"),
@@ -441,6 +508,13 @@ fn bad_flag_values_are_usage_errors() {
         (vec!["--deadline", "5"], "5 is not in 60.."),
         (vec!["--force"], "--output-dir"),
         (vec!["--secret-from-env", "--external-secret", "vault"], "cannot be used with"),
+        (vec!["--egress-cidr", "10.0.0.0/33"], "\"10.0.0.0/33\" is not a CIDR block"),
+        (
+            vec!["--github-host", "https://ghe.example.com"],
+            "is not a host name: expected a name such as ghe.example.com",
+        ),
+        (vec!["--dns-selector", "kube-dns"], "is not a label: expected KEY=VALUE"),
+        (vec!["--scratch-size", "lots"], "is not a Kubernetes quantity"),
     ] {
         let out = render_text(CHANGE, &args);
         assert_eq!(out.status.code(), Some(2), "{args:?}");

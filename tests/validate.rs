@@ -187,6 +187,29 @@ fn resources_that_are_not_http_urls() {
 }
 
 #[test]
+fn plain_http_context_is_refused_with_the_https_fix() {
+    let line = "  agentsmd: http://example.com/agents.md";
+    assert_snapshot!(validate_text("change.yaml", with_spec_line("agentsmd", line)));
+}
+
+#[test]
+fn repositories_on_two_hosts_are_refused() {
+    let repos = "  repos:\n    - https://github.com/acme/api\n    - https://ghe.example.com/acme/web";
+    assert_snapshot!(validate_text("change.yaml", with_spec_line("repos", repos)));
+}
+
+#[test]
+fn a_github_enterprise_host_is_shown_in_the_summary() {
+    let repos = "  repos: [https://ghe.example.com/acme/api]";
+    assert_snapshot!(validate_text("change.yaml", with_spec_line("repos", repos)), @r"
+    exit: 0
+    ----- stdout -----
+    change.yaml: valid: copilot-cli on 1 repository on ghe.example.com into branch main
+    ----- stderr -----
+    ");
+}
+
+#[test]
 fn every_error_of_a_file_is_reported() {
     let text = "kind: Change\napiVersion: v1\nspec:\n  promt: x\n  repos: [\"https://github.com/a/b\", \"https://github.com/a/b\"]\n  agent: gemni-cli\n  branch: \"-x\"\n  image: \"UPPER\"\n";
     assert_snapshot!(validate_text("change.yaml", text));

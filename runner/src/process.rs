@@ -12,8 +12,73 @@ pub fn make_non_dumpable() {
     }
 }
 
+/// Removes `name` from the environment, first overwriting its value where it lies, so
+/// it is gone from `/proc/<pid>/environ` too (which shows the environment the process
+/// was started with, whatever `unsetenv` did later; root can read it even from a
+/// non-dumpable process).
+///
+/// Call it only while no other thread reads the environment.
+pub fn scrub_env_var(name: &str) {
+    let prefix = format!("{name}=");
+    // SAFETY: `environ` is a NULL-terminated array of NUL-terminated strings owned by
+    // the C runtime; each is walked only up to its NUL, and overwritten in place, not
+    // resized. No other thread touches the environment (the caller's promise).
+    unsafe {
+        extern "C" {
+            static mut environ: *mut *mut libc::c_char;
+        }
+        let mut entry = environ;
+        while !entry.is_null() && !(*entry).is_null() {
+            let text = *entry;
+            let len = libc::strlen(text);
+            let bytes = std::slice::from_raw_parts_mut(text.cast::<u8>(), len);
+            if bytes.starts_with(prefix.as_bytes()) {
+                bytes[prefix.len()..].fill(b'x');
+            }
+            entry = entry.add(1);
+        }
+    }
+    std::env::remove_var(name);
+}
+
 /// Whether this process is dumpable (for tests of the above).
 pub fn is_dumpable() -> bool {
     // SAFETY: as above.
     unsafe { libc::prctl(libc::PR_GET_DUMPABLE, 0, 0, 0, 0) == 1 }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_scrubbed_variable_is_gone_from_proc_environ() {
+        // A child started with the variable, so it is in its initial environment block.
+        let out = std::process::Command::new(std::env::current_exe().unwrap())
+            .args(["--exact", "process::tests::scrub_in_child", "--nocapture"])
+            .env("BCA_SCRUB_TEST", "s3cr3t-value")
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains("environ after scrub: clean"), "{text}{}", String::from_utf8_lossy(&out.stderr));
+    }
+
+    #[test]
+    fn scrub_in_child() {
+        if std::env::var_os("BCA_SCRUB_TEST").is_none() {
+            return;
+        }
+        scrub_env_var("BCA_SCRUB_TEST");
+        let environ = std::fs::read("/proc/self/environ").unwrap();
+        let clean = !environ.windows(12).any(|w| w == b"s3cr3t-value");
+        println!("environ after scrub: {}", if clean { "clean" } else { "still there" });
+        assert!(std::env::var_os("BCA_SCRUB_TEST").is_none());
+    }
+
+    #[test]
+    fn becomes_non_dumpable() {
+        assert!(is_dumpable());
+        make_non_dumpable();
+        assert!(!is_dumpable());
+    }
 }

@@ -250,12 +250,13 @@ fn command(
 }
 
 /// Once the tokens are read: no other process of this user (the agent) can read this
-/// one's memory or its `/proc/<pid>/environ`, and no child inherits the variables.
+/// one's memory, the variables are gone from its `/proc/<pid>/environ`, and no child
+/// inherits them.
 pub fn hide_tokens(vars: &[&str]) {
     bca_runner::process::make_non_dumpable();
     for var in vars {
-        // Single-threaded here: nothing else reads the environment meanwhile.
-        std::env::remove_var(var);
+        // bca has started no thread yet: nothing else reads the environment meanwhile.
+        bca_runner::process::scrub_env_var(var);
     }
 }
 
