@@ -82,6 +82,12 @@ enum Command {
     /// Needs bca-runner (beside bca or on PATH), git and the agent CLI on PATH, and the
     /// tokens in GITHUB_TOKEN and COPILOT_TOKEN or GEMINI_API_KEY. Prints each
     /// repository's result line; exits 1 if any Job failed.
+    ///
+    /// A laptop run has no container isolation between the agent and the push token: the
+    /// agent runs as you, and your shell holds GITHUB_TOKEN. bca writes each secret only
+    /// while the step that reads it runs, makes itself non-dumpable and scrubs the token
+    /// variables from its environment; use a token that reaches only the repositories you
+    /// try.
     Run {
         /// Run here, not on a cluster (the only mode; for a cluster use `bca render | kubectl apply -f -`).
         #[arg(long, required = true)]

@@ -73,7 +73,10 @@ pub struct Spec {
     /// URLs of extra context files the agent is given.
     #[serde(default)]
     pub resources: Vec<HttpUrl>,
-    /// The runner image; by default the runner image of the bca version that renders it.
+    /// The agent's image (a toolchain for the agent; it needs bca-runner and the agent
+    /// CLI, as the runner image has). It runs the agent's step only: the steps that hold
+    /// the GitHub token always run the runner image chosen at render time. By default the
+    /// agent's step runs the runner image too.
     #[serde(default)]
     pub image: Option<ImageRef>,
 }
