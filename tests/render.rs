@@ -379,7 +379,7 @@ fn each_step_mounts_only_what_its_side_of_the_boundary_may() {
       /workspace workspace ro
       /var/lib/bca state ro
       /var/lib/bca-handoff handoff rw
-      /tmp runner-tmp rw
+      /tmp collect-tmp rw
     publish (mirror.example.com/bca-runner:1.2.3)
       /etc/bca run-contract ro
       /var/lib/bca state rw
@@ -457,6 +457,26 @@ fn a_github_enterprise_repository_needs_its_host_allowed() {
 }
 
 #[test]
+fn the_push_token_as_the_agents_key_is_refused() {
+    let out = bca()
+        .current_dir(repo_root())
+        .args(["render", "examples/change.yaml", "--secret-from-env"])
+        .env("GITHUB_TOKEN", "ghp_same_token_0123")
+        .env("COPILOT_TOKEN", "ghp_same_token_0123")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", shown(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(
+            "COPILOT_TOKEN holds the same token as GITHUB_TOKEN: the agent would get the token that can push"
+        ),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("ghp_same_token_0123") && out.stdout.is_empty());
+}
+
+#[test]
 fn egress_opens_only_what_the_flags_name() {
     let args = [
         "--egress-cidr",
@@ -491,11 +511,14 @@ fn scratch_volumes_and_ephemeral_storage_are_bounded() {
         .filter(|v| v.get("emptyDir").is_some())
         .map(|v| format!("{}={}", v["name"].as_str().unwrap(), v["emptyDir"]["sizeLimit"].as_str().unwrap_or("none")))
         .collect();
-    assert_eq!(sizes, ["workspace=2Gi", "home=1Gi", "tmp=1Gi", "runner-tmp=1Gi", "state=2Gi", "handoff=2Gi"]);
+    assert_eq!(
+        sizes,
+        ["workspace=2Gi", "home=1Gi", "tmp=1Gi", "runner-tmp=1Gi", "collect-tmp=1Gi", "state=2Gi", "handoff=2Gi"]
+    );
     for c in pod["initContainers"].as_array().unwrap().iter().chain(pod["containers"].as_array().unwrap()) {
         assert_eq!(c["resources"]["requests"]["ephemeral-storage"], "2Gi");
-        // Three repository-sized volumes, three scratch ones, 1Gi for logs.
-        assert_eq!(c["resources"]["limits"]["ephemeral-storage"], format!("{}Mi", 3 * 2048 + 3 * 1024 + 1024));
+        // Three repository-sized volumes, four scratch ones, 1Gi for logs.
+        assert_eq!(c["resources"]["limits"]["ephemeral-storage"], format!("{}Mi", 3 * 2048 + 4 * 1024 + 1024));
     }
 }
 

@@ -62,7 +62,7 @@ fn dash_reads_standard_input() {
     assert_snapshot!(shown(&out), @r"
     exit: 0
     ----- stdout -----
-    <stdin>: valid: copilot-cli on 1 repository into branch main
+    <stdin>: valid: change 52e59e0235, copilot-cli on 1 repository into branch main
     ----- stderr -----
     ");
 }
@@ -107,7 +107,7 @@ fn typo_in_field_name_suggests_fix() {
 
 #[test]
 fn unknown_top_level_field_is_an_error() {
-    assert_snapshot!(validate_text("change.yaml", format!("metadata:\n  name: x\n{VALID}")));
+    assert_snapshot!(validate_text("change.yaml", format!("status:\n  phase: x\n{VALID}")));
 }
 
 #[test]
@@ -187,6 +187,42 @@ fn resources_that_are_not_http_urls() {
 }
 
 #[test]
+fn a_name_that_is_not_a_dns_label_gets_a_fix() {
+    let change = VALID.replace("spec:", "metadata:\n  name: Migrate_Logging\nspec:");
+    assert_snapshot!(validate_text("change.yaml", change));
+}
+
+#[test]
+fn a_named_change_shows_its_name_and_change_id() {
+    let change = VALID.replace("spec:", "metadata:\n  name: migrate-logging\nspec:");
+    assert_snapshot!(validate_text("change.yaml", change), @r"
+    exit: 0
+    ----- stdout -----
+    change.yaml: valid: migrate-logging (change 52e59e0235), copilot-cli on 1 repository into branch main
+    ----- stderr -----
+    ");
+}
+
+#[test]
+fn unknown_metadata_field_is_an_error() {
+    let change = VALID.replace("spec:", "metadata:\n  nmae: x\nspec:");
+    assert_snapshot!(validate_text("change.yaml", change));
+}
+
+#[test]
+fn a_control_character_in_the_prompt_is_refused() {
+    assert_snapshot!(validate_text("change.yaml", with_spec_line("prompt", "  prompt: \"Fix it\\u0000 now\"")));
+}
+
+#[test]
+fn a_prompt_too_large_for_a_pod_annotation_is_refused() {
+    let prompt = format!("  prompt: \"{}\"", "x".repeat(70 * 1024));
+    let out = validate_text("change.yaml", with_spec_line("prompt", &prompt));
+    assert!(out.contains("the prompt is 70 KiB, more than 64 KiB"), "{}", &out[..out.len().min(2000)]);
+    assert!(out.contains("help: keep the prompt short and put the details in a file the agent gets"));
+}
+
+#[test]
 fn plain_http_context_is_refused_with_the_https_fix() {
     let line = "  agentsmd: http://example.com/agents.md";
     assert_snapshot!(validate_text("change.yaml", with_spec_line("agentsmd", line)));
@@ -204,7 +240,7 @@ fn a_github_enterprise_host_is_shown_in_the_summary() {
     assert_snapshot!(validate_text("change.yaml", with_spec_line("repos", repos)), @r"
     exit: 0
     ----- stdout -----
-    change.yaml: valid: copilot-cli on 1 repository on ghe.example.com into branch main
+    change.yaml: valid: change 52e59e0235, copilot-cli on 1 repository on ghe.example.com into branch main
     ----- stderr -----
     ");
 }

@@ -17,6 +17,12 @@ pub struct RunContract {
     pub version: u32,
     /// Identifies the change being made (the Change's intent, not its repository list).
     pub change_id: String,
+    /// The Change's `metadata.name`: its stable identity across edits.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub change_name: Option<String>,
+    /// What shapes the agent's work. A run whose open pull request already holds work of
+    /// this fingerprint ends as `unchanged` without running the agent.
+    pub work: Work,
     /// The upstream repository, `https://HOST/OWNER/NAME`.
     pub repository: String,
     /// The GitHub Enterprise host the GitHub token belongs to (`bca render --github-host`);
@@ -47,7 +53,22 @@ pub struct RunContract {
     pub agent_settings: BTreeMap<String, String>,
 }
 
+/// The fingerprint of the agent's work and what it is made of.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Work {
+    pub fingerprint: String,
+    /// `prompt`, `agent`, `context`, `model`, `baseBranch`: hashes or values, so a re-run
+    /// can say what changed.
+    pub parts: BTreeMap<String, String>,
+}
+
 impl RunContract {
+    /// How the pull request knows its Change: the name, or the change id without one.
+    pub fn identity(&self) -> &str {
+        self.change_name.as_deref().unwrap_or(&self.change_id)
+    }
+
     /// Pretty JSON: it is read by people reviewing rendered Jobs, so one field a line.
     pub fn to_json(&self) -> String {
         // Serialising a struct of strings cannot fail.
@@ -81,6 +102,8 @@ mod tests {
         RunContract {
             version: CONTRACT_VERSION,
             change_id: "0123456789".into(),
+            change_name: None,
+            work: Work { fingerprint: "f".into(), parts: BTreeMap::new() },
             repository: "https://github.com/acme/api".into(),
             github_host: None,
             base_branch: "main".into(),

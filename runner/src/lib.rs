@@ -7,6 +7,7 @@
 pub mod agent;
 pub mod contract;
 pub mod exit;
+pub mod marker;
 pub mod pod;
 pub mod process;
 pub mod step;

@@ -104,7 +104,7 @@ fn main() -> ExitCode {
         StepCommand::Fork => ("fork", run(&paths, |p, c| steps::fork(p, c).map(|()| None))),
         StepCommand::Clone => ("clone", run(&paths, |p, c| steps::clone(p, c).map(|()| None))),
         StepCommand::Agent => ("agent", run(&paths, |p, c| steps::agent(p, c).map(|()| None))),
-        StepCommand::Collect => ("collect", run(&paths, |p, _| steps::collect(p).map(|()| None))),
+        StepCommand::Collect => ("collect", run(&paths, |p, c| steps::collect(p, c).map(|()| None))),
         StepCommand::Publish => ("publish", run(&paths, |p, c| steps::publish(p, c).map(Some))),
         StepCommand::Run => (
             "run",
@@ -112,7 +112,7 @@ fn main() -> ExitCode {
                 steps::fork(p, c)?;
                 steps::clone(p, c)?;
                 steps::agent(p, c)?;
-                steps::collect(p)?;
+                steps::collect(p, c)?;
                 steps::publish(p, c).map(Some)
             }),
         ),

@@ -94,6 +94,41 @@ fn a_gitlink_the_agent_committed_is_refused() {
 }
 
 #[test]
+fn a_dot_git_in_disguise_in_an_earlier_commit_is_refused() {
+    let (gh, attacker, pod) = (stand_in(), Attacker::start(), pod());
+    // A commit with GIT~1/config (the 8.3 name of .git), then one that removes it, so
+    // the work tree at the end is clean.
+    pod.agent_does(
+        "blob=$(echo '[core] fsmonitor = evil' | git hash-object -w --stdin) && \
+         git -c core.protectNTFS=false update-index --add --cacheinfo 100644,$blob,GIT~1/config && \
+         git -c user.name=a -c user.email=a@a commit -qm one && \
+         git -c core.protectNTFS=false rm -q --cached GIT~1/config && \
+         git -c user.name=a -c user.email=a@a commit -qm two && echo x >> README.md",
+    );
+    let out = pod.run_steps(&gh);
+    // git 2.46 and later refuse it in the fetch; older ones (the image's 2.39) load each
+    // tree with git's path checks on, and bca checks the names itself.
+    assert_refused(&out, &gh, &attacker, "");
+}
+
+#[test]
+fn the_agents_messages_claim_no_one_and_skip_no_ci() {
+    let (gh, attacker, pod) = (stand_in(), Attacker::start(), pod());
+    pod.agent_does(
+        "echo one >> README.md && git -c user.name=a -c user.email=a@a commit -qam \
+         'Update README [skip ci]
+
+Signed-off-by: Trusted Maintainer <m@acme.example>
+Co-authored-by: Boss <b@acme.example>'",
+    );
+    let out = pod.run_steps(&gh);
+    assert_eq!(result(&out)["status"], "opened", "{}", shown(&out));
+    let message = git(&gh.bare("bot/api"), &["log", "-1", "--format=%B", BRANCH]);
+    assert_eq!(message.trim_end(), "Update README");
+    assert_nothing_leaked(&gh, &attacker);
+}
+
+#[test]
 fn commondir_pointing_at_the_agents_copy_is_refused() {
     let (gh, attacker, pod) = (stand_in(), Attacker::start(), pod());
     pod.agent_does(&format!(

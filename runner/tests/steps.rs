@@ -46,8 +46,14 @@ fn whole_flow_for_two_repositories() {
         assert_eq!(pull.head, "bot:bca/c0ffee1234");
         assert_eq!(pull.base, "main");
         assert_eq!(pull.title, "Add a line to the README");
-        // Title, body and commit message are the contract's, as bca rendered them.
-        assert_eq!(pull.body, format!("Made by the agent from this prompt:\n\n{PROMPT}\n"));
+        // Title, body and commit message are the contract's, as bca rendered them; the
+        // body ends with the marker a re-run reads back.
+        assert!(pull.body.starts_with(&format!("Made by the agent from this prompt:\n\n{PROMPT}\n\n<!-- bca: ")));
+        let marker = bca_runner::marker::Marker::find(&pull.body).unwrap();
+        assert_eq!(marker.change, "c0ffee1234");
+        assert_eq!(marker.fingerprint, work(PROMPT).fingerprint);
+        let fork = format!("bot/{}", repo.split('/').nth(1).unwrap());
+        assert_eq!(Some(marker.commit), gh.head(&fork, "bca/c0ffee1234"));
     }
     // The fork's branch holds the agent's edit on top of the upstream head.
     assert!(gh.repo_exists("bot/api"));
@@ -60,11 +66,11 @@ fn whole_flow_for_two_repositories() {
 }
 
 #[test]
-fn second_run_updates_the_same_pull_request() {
+fn second_run_with_other_work_updates_the_same_pull_request() {
     let gh = stand_in();
     let first = Pod::new(contract("https://github.com/acme/api", Agent::CopilotCli, PROMPT));
     assert_eq!(result_line(&first.run_steps(&gh))["status"], "opened");
-    let second = Pod::new(contract("https://github.com/acme/api", Agent::CopilotCli, PROMPT));
+    let second = Pod::new(contract("https://github.com/acme/api", Agent::CopilotCli, "Say it again"));
     second.agent_does("echo 'changed again' >> README.md");
     let out = second.run_steps(&gh);
     assert_eq!(result_line(&out)["status"], "updated", "{}", shown(&out));

@@ -6,8 +6,8 @@ use std::collections::HashMap;
 use bca_runner::Agent;
 
 use super::diagnostic::{Diagnostic, Span};
-use super::model::{ApiVersion, Change, Kind, Spec, CHANGE_FIELDS, SPEC_FIELDS};
-use super::values::{BranchName, HttpUrl, ImageRef, Invalid, RepoUrl};
+use super::model::{ApiVersion, Change, Kind, Metadata, Spec, CHANGE_FIELDS, METADATA_FIELDS, SPEC_FIELDS};
+use super::values::{BranchName, ChangeName, HttpUrl, ImageRef, Invalid, RepoUrl};
 use super::yaml::{Node, NodeKind, ScalarType};
 
 pub fn decode(root: &Node) -> Result<Change, Vec<Diagnostic>> {
@@ -18,6 +18,10 @@ pub fn decode(root: &Node) -> Result<Change, Vec<Diagnostic>> {
         _ => Err(d.diagnostics),
     }
 }
+
+/// The longest prompt: it reaches the run contract up to three times (prompt, pull
+/// request body, commit message), and all of it must fit one 256 KiB annotation.
+pub const MAX_PROMPT_BYTES: usize = 64 * 1024;
 
 struct Decoder {
     diagnostics: Vec<Diagnostic>,
@@ -69,15 +73,27 @@ impl Decoder {
         let fields = self.mapping(root, "", Span::START, "a Change: a mapping with kind, apiVersion and spec")?;
         let kind = self.constant(&fields, "", "kind", "Change").map(|()| Kind::Change);
         let api_version = self.constant(&fields, "", "apiVersion", "v1").map(|()| ApiVersion::V1);
+        let anchor_of = |name: &str, node: &Node| {
+            fields.entries.iter().find(|(k, _)| key_text(k) == name).map_or(node.span, |(k, _)| k.span)
+        };
+        let metadata = match self.optional(&fields, "metadata") {
+            Some(node) => self.metadata(node, anchor_of("metadata", node)).map(Some),
+            None => Some(None),
+        };
         let spec = match self.required(&fields, "", "spec") {
-            Some(node) => {
-                let anchor =
-                    fields.entries.iter().find(|(k, _)| key_text(k) == "spec").map_or(node.span, |(k, _)| k.span);
-                self.spec(node, anchor)
-            }
+            Some(node) => self.spec(node, anchor_of("spec", node)),
             None => None,
         };
-        Some(Change { kind: kind?, api_version: api_version?, spec: spec? })
+        Some(Change { kind: kind?, api_version: api_version?, metadata: metadata?, spec: spec? })
+    }
+
+    fn metadata(&mut self, node: &Node, anchor: Span) -> Option<Metadata> {
+        let fields = self.mapping(node, "metadata", anchor, "a mapping with name")?;
+        let name = match self.optional(&fields, "name") {
+            Some(n) => self.value(n, "metadata.name", ChangeName::parse).map(Some),
+            None => Some(None),
+        };
+        Some(Metadata { name: name? })
     }
 
     fn spec(&mut self, node: &Node, anchor: Span) -> Option<Spec> {
@@ -119,8 +135,11 @@ impl Decoder {
             self.error(at, path, format!("expected {expected}, found {}", node.describe()));
             return None;
         };
-        let (known, what): (&[&str], &str) =
-            if path.is_empty() { (&CHANGE_FIELDS, "at the top level") } else { (&SPEC_FIELDS, "in spec") };
+        let (known, what): (&[&str], &str) = match path {
+            "" => (&CHANGE_FIELDS, "at the top level"),
+            "metadata" => (&METADATA_FIELDS, "in metadata"),
+            _ => (&SPEC_FIELDS, "in spec"),
+        };
         let mut typos = Vec::new();
         for (key, _) in entries {
             let name = key_text(key);
@@ -230,6 +249,33 @@ impl Decoder {
             self.diagnostics.push(Diagnostic::new(node.span, "spec.prompt", "the prompt is empty").with_help(
                 "say what the agent should change, e.g. prompt: \"Add error handling to all HTTP handlers\"",
             ));
+            return None;
+        }
+        if let Some(c) = text.chars().find(|c| c.is_control() && !matches!(c, '\n' | '\t' | '\r')) {
+            self.diagnostics.push(
+                Diagnostic::new(
+                    node.span,
+                    "spec.prompt",
+                    format!("the prompt holds the control character U+{:04X}", c as u32),
+                )
+                .with_help("remove it: a prompt is text, and the agent CLI gets it as one argument"),
+            );
+            return None;
+        }
+        if text.len() > MAX_PROMPT_BYTES {
+            self.diagnostics.push(
+                Diagnostic::new(
+                    node.span,
+                    "spec.prompt",
+                    format!(
+                        "the prompt is {} KiB, more than {} KiB: it is in each Job's run contract, a pod annotation, \
+                         and Kubernetes refuses a pod whose annotations pass 256 KiB",
+                        text.len().div_ceil(1024),
+                        MAX_PROMPT_BYTES / 1024
+                    ),
+                )
+                .with_help("keep the prompt short and put the details in a file the agent gets: spec.agentsmd or spec.resources"),
+            );
             return None;
         }
         Some(text.to_string())

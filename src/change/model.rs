@@ -5,7 +5,7 @@ use bca_runner::Agent;
 use schemars::JsonSchema;
 use serde::Serialize;
 
-use super::values::{BranchName, HttpUrl, ImageRef, RepoUrl};
+use super::values::{BranchName, ChangeName, HttpUrl, ImageRef, RepoUrl};
 
 /// A change to make with a coding agent across many repositories, one pull request each.
 #[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
@@ -16,8 +16,29 @@ pub struct Change {
     pub kind: Kind,
     /// Always `v1`.
     pub api_version: ApiVersion,
+    /// The Change's identity.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<Metadata>,
     /// What to change, where, and with which agent.
     pub spec: Spec,
+}
+
+/// The Change's identity.
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Metadata {
+    /// The Change's stable name: its pull requests' branch is `bca/<name>`, so editing
+    /// the prompt updates the same pull requests instead of opening new ones. Without a
+    /// name, the Change is known by a hash of its prompt, agent, branch and context.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<ChangeName>,
+}
+
+impl Change {
+    /// The Change's name, if it has one.
+    pub fn name(&self) -> Option<&ChangeName> {
+        self.metadata.as_ref().and_then(|m| m.name.as_ref())
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -83,5 +104,6 @@ pub struct Spec {
 
 /// The field names, in the order the schema and the README list them. The decoder
 /// checks keys against these; a test keeps them equal to the schema's properties.
-pub const CHANGE_FIELDS: [&str; 3] = ["kind", "apiVersion", "spec"];
+pub const CHANGE_FIELDS: [&str; 4] = ["kind", "apiVersion", "metadata", "spec"];
+pub const METADATA_FIELDS: [&str; 1] = ["name"];
 pub const SPEC_FIELDS: [&str; 7] = ["prompt", "repos", "agent", "branch", "agentsmd", "resources", "image"];

@@ -10,8 +10,13 @@ pub fn summary(name: &str, change: &Change) -> String {
     let n = change.spec.repos.len();
     // github.com goes without saying; an Enterprise host needs `render --github-host`.
     let host = change.spec.repos.first().map(|r| r.host()).filter(|h| !h.eq_ignore_ascii_case("github.com"));
+    let id = crate::render::change_id(change);
+    let identity = match change.name() {
+        Some(named) => format!("{named} (change {id})"),
+        None => format!("change {id}"),
+    };
     format!(
-        "{name}: valid: {} on {n} repositor{}{} into branch {}",
+        "{name}: valid: {identity}, {} on {n} repositor{}{} into branch {}",
         change.spec.agent,
         if n == 1 { "y" } else { "ies" },
         host.map(|h| format!(" on {h}")).unwrap_or_default(),

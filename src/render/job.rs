@@ -43,8 +43,11 @@ const WORKSPACE_VOLUME: &str = "workspace";
 /// The agent's HOME and /tmp.
 const HOME_VOLUME: &str = "home";
 const TMP_VOLUME: &str = "tmp";
-/// The runner steps' HOME and /tmp, which the agent never sees.
+/// The HOME and /tmp of the steps that hold the token, which the agent never sees.
 const RUNNER_TMP_VOLUME: &str = "runner-tmp";
+/// Collect's own: it reads what the agent wrote, so nothing it leaves reaches a step
+/// that holds the token.
+const COLLECT_TMP_VOLUME: &str = "collect-tmp";
 const STATE_VOLUME: &str = "state";
 const HANDOFF_VOLUME: &str = "handoff";
 const CONTRACT_VOLUME: &str = "run-contract";
@@ -196,11 +199,11 @@ fn mounts(step: Step) -> Vec<VolumeMount> {
         add(Access::ReadWrite, HOME_VOLUME, HOME_DIR);
         add(Access::ReadWrite, TMP_VOLUME, TMP_DIR);
         add(Access::ReadOnly, AGENT_TOKEN_VOLUME, SECRETS_DIR);
-    } else {
+    } else if step.holds_github_token() {
         add(Access::ReadWrite, RUNNER_TMP_VOLUME, TMP_DIR);
-        if step.holds_github_token() {
-            add(Access::ReadOnly, GITHUB_TOKEN_VOLUME, SECRETS_DIR);
-        }
+        add(Access::ReadOnly, GITHUB_TOKEN_VOLUME, SECRETS_DIR);
+    } else {
+        add(Access::ReadWrite, COLLECT_TMP_VOLUME, TMP_DIR);
     }
     mounts
 }
@@ -252,6 +255,7 @@ fn volumes(agent: Agent, options: &RenderOptions) -> Vec<Volume> {
         empty_dir(HOME_VOLUME, Some(&r.scratch_size)),
         empty_dir(TMP_VOLUME, Some(&r.scratch_size)),
         empty_dir(RUNNER_TMP_VOLUME, Some(&r.scratch_size)),
+        empty_dir(COLLECT_TMP_VOLUME, Some(&r.scratch_size)),
         // The runner's git directory holds the repository once more; the handoff the
         // agent's changes as a bundle.
         empty_dir(STATE_VOLUME, Some(&r.workspace_size)),

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 pub const NAME: &str = "app.kubernetes.io/name";
 pub const MANAGED_BY: &str = "app.kubernetes.io/managed-by";
 pub const CHANGE: &str = "bca.dev/change";
+pub const CHANGE_NAME: &str = "bca.dev/change-name";
 pub const REPOSITORY: &str = "bca.dev/repository";
 pub const REPOSITORY_URL: &str = "bca.dev/repository-url";
 
@@ -20,9 +21,12 @@ pub fn common() -> BTreeMap<String, String> {
 
 /// Labels of a Job and its pods. They carry only what shapes the Job, so adding a
 /// repository to a Change leaves the other Jobs untouched.
-pub fn job(change_id: &str, repository: &str) -> BTreeMap<String, String> {
+pub fn job(change_id: &str, change_name: Option<&str>, repository: &str) -> BTreeMap<String, String> {
     let mut labels = common();
     labels.insert(CHANGE.to_string(), change_id.to_string());
+    if let Some(name) = change_name {
+        labels.insert(CHANGE_NAME.to_string(), name.to_string());
+    }
     labels.insert(REPOSITORY.to_string(), repository.to_string());
     labels
 }

@@ -10,8 +10,9 @@ pub mod secret;
 pub mod templates;
 pub mod yaml;
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
+use bca_runner::contract::Work;
 use bca_runner::{Agent, RunContract, CONTRACT_VERSION};
 use serde::Serialize;
 
@@ -47,6 +48,11 @@ pub struct Rendered {
 pub enum RenderError {
     #[error("--secret-from-env needs {} in the environment (they are empty or unset)", missing.join(", "))]
     MissingTokens { missing: Vec<String> },
+    #[error(
+        "{var} holds the same token as GITHUB_TOKEN: the agent would get the token that can push. Give the agent \
+         a token of its own (for Copilot CLI, a fine-grained token with only the Copilot Requests permission)"
+    )]
+    AgentHasThePushToken { var: String },
     #[error(transparent)]
     Template(#[from] templates::TemplateError),
     #[error("--agent-setting {name} is for {agent}, which none of the Changes use")]
@@ -195,7 +201,9 @@ fn repository_job(
 ) -> Result<k8s_openapi::api::batch::v1::Job, RenderError> {
     let spec = &change.spec;
     let repository = repo.canonical();
-    let head_branch = format!("bca/{change_id}");
+    let name = change.name().map(|n| n.as_str());
+    // A named Change keeps its branch (and pull requests) across edits of the prompt.
+    let head_branch = format!("bca/{}", name.unwrap_or(change_id));
     let texts = options.templates.render(&templates::TemplateContext {
         change_id,
         agent: spec.agent.name(),
@@ -204,9 +212,17 @@ fn repository_job(
         head_branch: &head_branch,
         ..templates::TemplateContext::new(&spec.prompt)
     })?;
+    let agent_settings: BTreeMap<String, String> = options
+        .agent_settings
+        .iter()
+        .filter(|(name, _)| spec.agent.endpoint_settings().contains(&name.as_str()))
+        .map(|(name, value)| (name.clone(), value.clone()))
+        .collect();
     let contract = RunContract {
         version: CONTRACT_VERSION,
         change_id: change_id.to_string(),
+        change_name: name.map(str::to_string),
+        work: work(change, &agent_settings),
         repository,
         github_host: github_host.map(str::to_string),
         base_branch: spec.branch.as_str().to_string(),
@@ -219,14 +235,9 @@ fn repository_job(
         fork_owner: options.fork_owner.clone(),
         agentsmd: spec.agentsmd.as_ref().map(|u| u.as_str().to_string()),
         resources: spec.resources.iter().map(|u| u.as_str().to_string()).collect(),
-        agent_settings: options
-            .agent_settings
-            .iter()
-            .filter(|(name, _)| spec.agent.endpoint_settings().contains(&name.as_str()))
-            .map(|(name, value)| (name.clone(), value.clone()))
-            .collect(),
+        agent_settings,
     };
-    let labels = labels::job(change_id, &naming::repository_label(repo.owner(), repo.name()));
+    let labels = labels::job(change_id, name, &naming::repository_label(repo.owner(), repo.name()));
     let input = job::JobInput {
         contract: &contract,
         owner: repo.owner(),
@@ -264,6 +275,27 @@ pub fn change_id(change: &Change) -> String {
         resources: spec.resources.iter().map(|u| u.as_str()).collect(),
     };
     naming::short_hash(&serde_json::to_vec(&intent).expect("the intent serialises"))
+}
+
+/// The fingerprint of what shapes the agent's work: the prompt, the agent, its context,
+/// its model settings and the base branch; not resources, deadlines, images or bca's
+/// version, so replacing a Job for those does not run the agent again.
+pub fn work(change: &Change, agent_settings: &BTreeMap<String, String>) -> Work {
+    let spec = &change.spec;
+    let context: (Option<&str>, Vec<&str>) =
+        (spec.agentsmd.as_ref().map(|u| u.as_str()), spec.resources.iter().map(|u| u.as_str()).collect());
+    let parts = BTreeMap::from([
+        ("agent".to_string(), spec.agent.name().to_string()),
+        ("baseBranch".to_string(), spec.branch.as_str().to_string()),
+        ("context".to_string(), json_hash(&context)),
+        ("model".to_string(), json_hash(agent_settings)),
+        ("prompt".to_string(), json_hash(&spec.prompt)),
+    ]);
+    Work { fingerprint: json_hash(&parts), parts }
+}
+
+fn json_hash(value: &impl Serialize) -> String {
+    naming::short_hash(&serde_json::to_vec(value).expect("plain data serialises"))
 }
 
 /// The documents of a render as one YAML stream, for `kubectl apply -f -`.

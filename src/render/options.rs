@@ -104,13 +104,13 @@ impl Default for Resources {
 impl Resources {
     /// The containers' ephemeral-storage limit. The kubelet holds a pod's emptyDirs
     /// against its containers' limits, so the default leaves room for all of them at
-    /// their size limits (three the repository's size, three scratch) plus 1 GiB of logs.
+    /// their size limits (three the repository's size, four scratch) plus 1 GiB of logs.
     pub fn ephemeral_storage_limit(&self) -> String {
         if let Some(limit) = &self.ephemeral_storage_limit {
             return limit.clone();
         }
         let mib = |q: &str| quantity_bytes(q).map_or(0, |b| b.div_ceil(1 << 20));
-        format!("{}Mi", 3 * mib(&self.workspace_size) + 3 * mib(&self.scratch_size) + 1024)
+        format!("{}Mi", 3 * mib(&self.workspace_size) + 4 * mib(&self.scratch_size) + 1024)
     }
 }
 
@@ -322,7 +322,7 @@ mod tests {
         assert_eq!(quantity_bytes("1e3"), Some(1000));
         assert_eq!(quantity_bytes("1.5Ki"), Some(1536));
         assert_eq!(quantity_bytes("2gi"), None);
-        assert_eq!(Resources::default().ephemeral_storage_limit(), format!("{}Mi", 3 * 10240 + 3 * 4096 + 1024));
+        assert_eq!(Resources::default().ephemeral_storage_limit(), format!("{}Mi", 3 * 10240 + 4 * 4096 + 1024));
     }
 
     #[test]

@@ -53,6 +53,13 @@ pub fn secret_from_env(
     if !missing.is_empty() {
         return Err(RenderError::MissingTokens { missing: missing.iter().map(|s| s.to_string()).collect() });
     }
+    // The agent's key goes where the agent runs; the GitHub token must never be it.
+    let github = data.get(SECRET_KEY_GITHUB_TOKEN).cloned();
+    for (key, var) in keys(agents) {
+        if key != SECRET_KEY_GITHUB_TOKEN && data.get(key) == github.as_ref() {
+            return Err(RenderError::AgentHasThePushToken { var: var.to_string() });
+        }
+    }
     Ok(Secret {
         metadata: ObjectMeta {
             name: Some(name.into()),

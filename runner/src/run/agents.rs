@@ -114,12 +114,21 @@ fn run_cli(agent: Agent, run: &Invocation) -> Result<(), RunError> {
     if agent == Agent::GeminiCli {
         cmd.env("GEMINI_CLI_TRUST_WORKSPACE", "true");
     }
+    // Its own process group, so whatever it leaves running is stopped with it (and
+    // cannot hold the log pipes open forever).
+    std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
     let mut child = cmd
         .spawn()
         .map_err(|e| RunError::usage(format!("cannot start {program} ({agent}): {e}; is it installed and on PATH?")))?;
     let out = log::stream(program.clone(), child.stdout.take().expect("piped"));
     let err = log::stream(program.clone(), child.stderr.take().expect("piped"));
     let status = child.wait().map_err(|e| RunError::retryable(format!("waiting for {program}: {e}")))?;
+    if let Ok(group) = i32::try_from(child.id()) {
+        // SAFETY: a plain signal to the process group this runner made for the agent.
+        unsafe {
+            libc::killpg(group, libc::SIGKILL);
+        }
+    }
     let _ = out.join();
     let _ = err.join();
     if status.success() {

@@ -211,9 +211,15 @@ fn snapshot(paths: &Paths, base: &str, head: &str) -> Result<Verdict, RunError> 
     if !git.succeeds(&["cat-file", "-e", &format!("{head}^{{commit}}")])? {
         return Ok(Verdict::refused(format!("the agent's HEAD names {head}, which is not a commit in its repository")));
     }
-    git.run(&["read-tree", head])?;
-    git.run(&["add", "--all"])?;
-    let tree = git.run(&["write-tree"])?.trim().to_string();
+    // git refusing what the agent left (a path it will not check out, a damaged object)
+    // is a verdict on the agent's work, not a failure a retry could fix.
+    let mut tree = String::new();
+    for args in [&["read-tree", head][..], &["add", "--all"], &["write-tree"]] {
+        match git.run(args) {
+            Ok(out) => tree = out.trim().to_string(),
+            Err(e) => return Ok(Verdict::refused(format!("git cannot read the agent's work: {}", e.message))),
+        }
+    }
     let head_tree = git.run(&["rev-parse", &format!("{head}^{{tree}}")])?.trim().to_string();
     let worktree = if tree == head_tree {
         head.to_string()

@@ -132,6 +132,7 @@ mod tests {
             "version": crate::CONTRACT_VERSION, "changeId": "c", "repository": repository,
             "baseBranch": "main", "headBranch": "bca/c", "agent": "copilot-cli", "prompt": "p",
             "pullRequestTitle": "t", "pullRequestBody": "b", "commitMessage": "m",
+            "work": { "fingerprint": "f", "parts": {} },
         });
         let mut c: RunContract = serde_json::from_value(json).unwrap();
         c.github_host = host.map(str::to_string);

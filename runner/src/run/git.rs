@@ -20,13 +20,15 @@ pub const USER_EMAIL: &str = "bca-runner@users.noreply.github.com";
 
 /// Settings that must hold whatever else is configured. The git directories the
 /// runner uses are its own, so this is a second fence, not the only one.
-const SAFE_CONFIG: [&str; 25] = [
+const SAFE_CONFIG: [&str; 27] = [
     "credential.helper=",
     "core.hooksPath=/dev/null",
     "core.fsmonitor=false",
     "core.askPass=",
     "core.sshCommand=",
     "core.gitProxy=",
+    "http.proxy=",
+    "http.sslVerify=true",
     "core.pager=cat",
     "core.editor=false",
     "core.attributesFile=/dev/null",
@@ -50,6 +52,7 @@ const SAFE_CONFIG: [&str; 25] = [
 ];
 
 /// A git command line builder for one repository.
+#[derive(Clone)]
 pub struct Git {
     askpass: PathBuf,
     token: Option<(PathBuf, Origin)>,

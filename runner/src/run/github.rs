@@ -42,6 +42,15 @@ pub struct RepoRef {
 pub struct Pull {
     pub number: u64,
     pub html_url: String,
+    #[serde(default)]
+    pub title: String,
+    /// GitHub sends null for an empty body.
+    #[serde(default, deserialize_with = "null_as_empty")]
+    pub body: String,
+}
+
+fn null_as_empty<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    Ok(Option::<String>::deserialize(d)?.unwrap_or_default())
 }
 
 pub struct GitHub<'a> {

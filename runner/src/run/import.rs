@@ -78,10 +78,17 @@ pub fn import(git: &Git, paths: &Paths, base: &str, commit_message: &str) -> Res
     if uncommitted {
         steps.push((worktree.clone(), commit_message.to_string()));
     }
+    // git's own path checks, whatever git version fetched the bundle (fsck of bundles
+    // came only in git 2.46): every tree must load into an index with them on.
+    let checker = git.clone().index(&paths.state.join("verify-index"));
     for (commit, message) in &steps {
         let tree = git.run(&["rev-parse", &format!("{commit}^{{tree}}")])?.trim().to_string();
         if let Some(reason) = forbidden_change(git, &parent, &tree)? {
             return Ok(Imported::Refused(reason));
+        }
+        if let Err(e) = checker.run(&["-c", "core.protectNTFS=true", "-c", "core.protectHFS=true", "read-tree", &tree])
+        {
+            return Ok(Imported::Refused(format!("commit {commit} holds a path git refuses: {}", e.message)));
         }
         parent = git
             .run_with_input(&["commit-tree", &tree, "-p", &parent, "-F", "-"], Some(message.as_bytes()))?
@@ -121,10 +128,35 @@ fn first_parent_chain(git: &Git, base: &str, agent: &str) -> Result<Result<Vec<S
     Ok(Ok(chain))
 }
 
-/// The message of one of the agent's commits: bounded, redacted, never empty.
+/// A path component a checkout on some filesystem would take for `.git`: any case,
+/// trailing dots or spaces (Windows), or the 8.3 short name.
+fn is_dot_git(part: &str) -> bool {
+    let trimmed = part.trim_end_matches(['.', ' ']);
+    trimmed.eq_ignore_ascii_case(".git") || part.eq_ignore_ascii_case("git~1")
+}
+
+/// Trailers that claim people or steer CI, which the agent has no standing to write.
+const CLAIMS: [&str; 4] = ["signed-off-by:", "co-authored-by:", "reviewed-by:", "acked-by:"];
+const SKIP_CI: [&str; 6] = ["[skip ci]", "[ci skip]", "[no ci]", "[skip actions]", "[actions skip]", "***no_ci***"];
+
+/// The message of one of the agent's commits: bounded, redacted, never empty, without
+/// trailers that claim someone signed or wrote it and without markers that skip CI.
 fn agent_message(git: &Git, commit: &str) -> Result<String, RunError> {
     let raw = git.run(&["cat-file", "commit", commit])?;
     let message = raw.split_once("\n\n").map(|(_, m)| m).unwrap_or("");
+    let message: String = message
+        .lines()
+        .filter(|l| !CLAIMS.iter().any(|c| l.trim_start().to_ascii_lowercase().starts_with(c)))
+        .map(|l| {
+            let mut line = l.to_string();
+            for marker in SKIP_CI {
+                while let Some(i) = line.to_ascii_lowercase().find(marker) {
+                    line.replace_range(i..i + marker.len(), "");
+                }
+            }
+            line + "\n"
+        })
+        .collect();
     let mut message: String = message.chars().filter(|c| *c == '\n' || *c == '\t' || !c.is_control()).collect();
     if message.len() > MAX_MESSAGE_BYTES {
         let mut end = MAX_MESSAGE_BYTES;
@@ -154,9 +186,24 @@ fn forbidden_change(git: &Git, parent: &str, tree: &str) -> Result<Option<String
                 "{path} is a gitlink (a submodule commit); bca publishes files, not repositories"
             )));
         }
-        if path.split('/').any(|part| part.eq_ignore_ascii_case(".git")) {
+        if path.split('/').any(is_dot_git) {
             return Ok(Some(format!("{path} is inside a .git directory")));
         }
     }
     Ok(None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_spelling_of_dot_git_is_caught() {
+        for part in [".git", ".GIT", ".Git. ", ".git...", "GIT~1", "git~1"] {
+            assert!(is_dot_git(part), "{part}");
+        }
+        for part in [".gitignore", ".github", "git", ".git2", "GIT~2"] {
+            assert!(!is_dot_git(part), "{part}");
+        }
+    }
 }

@@ -47,6 +47,15 @@ impl Paths {
     pub fn fork_file(&self) -> PathBuf {
         self.state.join("fork.json")
     }
+    /// The Change's open pull request, if the fork step found one.
+    pub fn open_pull_file(&self) -> PathBuf {
+        self.state.join("open-pull.json")
+    }
+    /// Left by clone for the agent's step when the agent need not run: the agent's
+    /// container does not see the state.
+    pub fn skip_agent(&self) -> PathBuf {
+        self.workspace.join("skip-agent")
+    }
     /// The authoritative git directory (bare): the upstream base, and later the commits
     /// publish makes. Only steps that never run agent code touch it.
     pub fn git_dir(&self) -> PathBuf {

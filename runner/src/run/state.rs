@@ -6,6 +6,8 @@ use serde::{Deserialize, Serialize};
 use super::files::{read_text, ReadError};
 use super::paths::Paths;
 use super::RunError;
+use crate::contract::Work;
+use crate::marker::Marker;
 
 /// State files are small; anything larger is damage.
 const MAX_STATE_BYTES: u64 = 64 * 1024;
@@ -44,6 +46,41 @@ pub fn write_fork(paths: &Paths, state: &ForkState) -> Result<(), RunError> {
 pub fn read_fork(paths: &Paths) -> Result<ForkState, RunError> {
     let text = read(&paths.fork_file(), "fork")?;
     serde_json::from_str(&text).map_err(|e| RunError::usage(format!("{} is damaged: {e}", paths.fork_file().display())))
+}
+
+/// The Change's open pull request as the fork step found it, before the agent ran.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OpenPull {
+    pub number: u64,
+    pub html_url: String,
+    pub title: String,
+    pub body: String,
+}
+
+impl OpenPull {
+    pub fn marker(&self) -> Option<Marker> {
+        Marker::find(&self.body)
+    }
+
+    /// Whether the pull request already holds this work: then the agent need not run.
+    pub fn holds(&self, work: &Work) -> bool {
+        self.marker().is_some_and(|m| m.fingerprint == work.fingerprint)
+    }
+}
+
+pub fn write_open_pull(paths: &Paths, pull: Option<&OpenPull>) -> Result<(), RunError> {
+    write(paths, &paths.open_pull_file(), &serde_json::to_string_pretty(&pull).expect("a struct of strings serialises"))
+}
+
+pub fn read_open_pull(paths: &Paths) -> Result<Option<OpenPull>, RunError> {
+    let path = paths.open_pull_file();
+    // The body is GitHub's, bounded by GitHub (65536 characters).
+    let text = read_text(&path, 1 << 20).map_err(|e| match e {
+        ReadError::Missing => RunError::usage(format!("cannot read {}: run the fork step first", path.display())),
+        other => RunError::usage(format!("cannot read {}: {other}", path.display())),
+    })?;
+    serde_json::from_str(&text).map_err(|e| RunError::usage(format!("{} is damaged: {e}", path.display())))
 }
 
 pub fn write_base(paths: &Paths, commit: &str) -> Result<(), RunError> {

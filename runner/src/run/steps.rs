@@ -11,8 +11,9 @@ use super::github::GitHub;
 use super::import::{self, Imported};
 use super::paths::Paths;
 use super::secrets::{self, Secret};
-use super::state::{self, ForkState};
+use super::state::{self, ForkState, OpenPull};
 use super::{agents, context, log, RunError};
+use crate::marker::{self, Marker};
 use crate::pod::SECRET_KEY_GITHUB_TOKEN;
 use crate::{exit, RunContract};
 
@@ -55,11 +56,36 @@ fn github_token(paths: &Paths) -> Result<Secret, RunError> {
     secrets::read(&paths.secrets, SECRET_KEY_GITHUB_TOKEN)
 }
 
-/// Makes sure a fork exists (reusing one that does) and waits until GitHub has made it.
+/// Makes sure a fork exists (reusing one that does) and waits until GitHub has made it,
+/// then looks up the Change's open pull request: if it already holds this work, the
+/// rest of the run confirms it and the agent does not start.
 pub fn fork(paths: &Paths, contract: &RunContract) -> Result<(), RunError> {
     let token = github_token(paths)?;
     let endpoint = endpoint(contract)?;
     let gh = GitHub::new(&endpoint, &token);
+    let fork = ensure_fork(&gh, &endpoint, contract)?;
+    let up = upstream(contract)?;
+    let head = format!("{}:{}", fork.owner, contract.head_branch);
+    let open = gh.open_pull(&up.full_name, &head)?.map(|p| OpenPull {
+        number: p.number,
+        html_url: p.html_url,
+        title: p.title,
+        body: p.body,
+    });
+    if let Some(pull) = open.as_ref().filter(|p| p.holds(&contract.work)) {
+        log::info(
+            "fork",
+            &format!(
+                "{} already holds this work (fingerprint {}): the agent will not run",
+                pull.html_url, contract.work.fingerprint
+            ),
+        );
+    }
+    state::write_fork(paths, &fork)?;
+    state::write_open_pull(paths, open.as_ref())
+}
+
+fn ensure_fork(gh: &GitHub, endpoint: &Endpoint, contract: &RunContract) -> Result<ForkState, RunError> {
     let up = upstream(contract)?;
     let upstream_repo = gh.repo(&up.full_name)?.ok_or_else(|| {
         RunError::permanent(format!(
@@ -75,15 +101,12 @@ pub fn fork(paths: &Paths, contract: &RunContract) -> Result<(), RunError> {
     if owner.eq_ignore_ascii_case(&upstream_repo.owner.login) {
         log::info("fork", &format!("{owner} owns {} already: pushing there, no fork needed", up.full_name));
         let clone_url = upstream_repo.clone_url.clone();
-        return state::write_fork(
-            paths,
-            &ForkState {
-                owner,
-                full_name: up.full_name.clone(),
-                clone_url: clone_url.clone(),
-                upstream_clone_url: clone_url,
-            },
-        );
+        return Ok(ForkState {
+            owner,
+            full_name: up.full_name.clone(),
+            clone_url: clone_url.clone(),
+            upstream_clone_url: clone_url,
+        });
     }
     let fork_name = format!("{owner}/{}", up.name);
     let fork = match gh.repo(&fork_name)? {
@@ -104,19 +127,22 @@ pub fn fork(paths: &Paths, contract: &RunContract) -> Result<(), RunError> {
             // GitHub names the fork itself (`name-1` when the name is taken): wait for the
             // repository it announced, not the one asked for.
             let announced = gh.create_fork(&up.full_name, contract.fork_owner.as_deref())?;
-            wait_for(&gh, &announced.full_name)?
+            wait_for(gh, &announced.full_name)?
         }
     };
     endpoint.check_git_url(&fork.clone_url)?;
-    state::write_fork(
-        paths,
-        &ForkState {
-            owner,
-            full_name: fork.full_name,
-            clone_url: fork.clone_url,
-            upstream_clone_url: upstream_repo.clone_url,
-        },
-    )
+    Ok(ForkState {
+        owner,
+        full_name: fork.full_name,
+        clone_url: fork.clone_url,
+        upstream_clone_url: upstream_repo.clone_url,
+    })
+}
+
+/// Whether the fork step found the work already done. The agent's step is told through
+/// the workspace, the only volume it shares with clone.
+fn unchanged(paths: &Paths, contract: &RunContract) -> Result<Option<OpenPull>, RunError> {
+    Ok(state::read_open_pull(paths)?.filter(|p| p.holds(&contract.work)))
 }
 
 /// GitHub creates forks in the background: poll with a bounded backoff.
@@ -148,6 +174,12 @@ fn wait_for(gh: &GitHub, fork_name: &str) -> Result<super::github::Repo, RunErro
 pub fn clone(paths: &Paths, contract: &RunContract) -> Result<(), RunError> {
     let token = github_token(paths)?;
     let fork = state::read_fork(paths)?;
+    if let Some(pull) = unchanged(paths, contract)? {
+        log::info("clone", "nothing to clone: the pull request holds this work");
+        return std::fs::create_dir_all(&paths.workspace)
+            .and_then(|()| std::fs::write(paths.skip_agent(), format!("{} holds this work\n", pull.html_url)))
+            .map_err(|e| RunError::usage(format!("cannot write {}: {e}", paths.skip_agent().display())));
+    }
     let endpoint = endpoint(contract)?;
     // Checked again: the state is the fork step's, but the URLs came from GitHub.
     endpoint.check_git_url(&fork.upstream_clone_url)?;
@@ -211,6 +243,10 @@ pub fn clone(paths: &Paths, contract: &RunContract) -> Result<(), RunError> {
 
 /// Fetches the context and runs the agent on the prompt in its work tree.
 pub fn agent(paths: &Paths, contract: &RunContract) -> Result<(), RunError> {
+    if std::fs::symlink_metadata(paths.skip_agent()).is_ok() {
+        log::info("agent", "the pull request already holds this work: not running the agent");
+        return Ok(());
+    }
     let token = secrets::read(&paths.secrets, contract.agent.secret_key())?;
     let repo = paths.repo();
     if !std::fs::symlink_metadata(repo.join(".git")).is_ok_and(|m| m.is_dir()) {
@@ -241,7 +277,11 @@ pub fn agent(paths: &Paths, contract: &RunContract) -> Result<(), RunError> {
 }
 
 /// Turns the agent's work tree into a verdict and a bundle, holding no token.
-pub fn collect(paths: &Paths) -> Result<(), RunError> {
+pub fn collect(paths: &Paths, contract: &RunContract) -> Result<(), RunError> {
+    if unchanged(paths, contract)?.is_some() {
+        log::info("collect", "the agent did not run: nothing to collect");
+        return Ok(());
+    }
     collect::collect(paths).map(|_| ())
 }
 
@@ -257,7 +297,7 @@ pub struct Outcome {
     pub branch: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub commit: Option<String>,
-    /// Why nothing was published, for `refused`.
+    /// Why nothing was published (`refused`, `kept-human-commits`), or what changed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
 }
@@ -295,10 +335,16 @@ pub fn publish(paths: &Paths, contract: &RunContract) -> Result<Outcome, RunErro
     // Everything this step trusts is read first, from the state and handoff.
     let token = github_token(paths)?;
     let fork = state::read_fork(paths)?;
-    let base = state::read_base(paths)?;
-    let verdict = collect::read_verdict(paths)?;
+    let open = state::read_open_pull(paths)?;
     let endpoint = endpoint(contract)?;
     endpoint.check_git_url(&fork.clone_url)?;
+    let gh = GitHub::new(&endpoint, &token);
+    let up = upstream(contract)?;
+    if let Some(pull) = open.as_ref().filter(|p| p.holds(&contract.work)) {
+        return confirm(&gh, &up.full_name, pull, contract);
+    }
+    let base = state::read_base(paths)?;
+    let verdict = collect::read_verdict(paths)?;
     match verdict.status {
         Status::NoChanges => {
             log::info("publish", "the agent changed nothing: no branch, no pull request");
@@ -320,34 +366,124 @@ pub fn publish(paths: &Paths, contract: &RunContract) -> Result<Outcome, RunErro
         Imported::Refused(reason) => return Ok(Outcome::refused(contract, reason)),
     };
     log::info("publish", &format!("{commit} on {base}, with {agent_commits} commit(s) the agent made"));
-    let refspec = format!("{commit}:refs/heads/{}", contract.head_branch);
-    if let Err(e) = git.run(&["push", "--quiet", "--force", "fork", &refspec]) {
-        // A shallow clone can only be pushed to a fork that has its base commit; a stale
-        // fork does not, so fetch the history and push again.
-        if !e.message.contains("shallow") {
-            return Err(e);
+    let previous = open.as_ref().and_then(OpenPull::marker);
+    let remote = remote_head(&git, &contract.head_branch)?;
+    if let Some(remote) = &remote {
+        if previous.as_ref().map(|m| &m.commit) != Some(remote) {
+            if let Some(who) = pushed_by_someone_else(&git, &contract.head_branch, remote)? {
+                let reason = format!(
+                    "{who} pushed {} to {}; bca does not overwrite commits it did not make: merge or close the \
+                     pull request, or delete the branch, and bca will run again",
+                    &remote[..remote.len().min(12)],
+                    contract.head_branch
+                );
+                log::info("publish", &reason);
+                return Ok(Outcome {
+                    pull_request: open.map(|p| p.html_url),
+                    branch: Some(contract.head_branch.clone()),
+                    reason: Some(reason),
+                    ..Outcome::new("kept-human-commits", contract)
+                });
+            }
         }
-        log::info("publish", "the fork lacks the base commit: fetching history and pushing again");
-        git.run(&["fetch", "--quiet", "--unshallow", "origin", &contract.base_branch])?;
-        git.run(&["push", "--quiet", "--force", "fork", &refspec])?;
     }
+    push(&git, &commit, remote.as_deref(), contract)?;
     log::info("publish", &format!("pushed {commit} to {}:{}", fork.full_name, contract.head_branch));
 
-    let gh = GitHub::new(&endpoint, &token);
-    let up = upstream(contract)?;
     let head = format!("{}:{}", fork.owner, contract.head_branch);
-    let (title, body) = (&contract.pull_request_title, &contract.pull_request_body);
+    let body = body_with_marker(contract, &commit, previous.as_ref());
+    let title = &contract.pull_request_title;
+    // Looked up again: someone may have opened or closed it while the agent ran.
     let (status, pull) = match gh.open_pull(&up.full_name, &head)? {
-        Some(open) => ("updated", gh.update_pull(&up.full_name, open.number, title, body)?),
-        None => ("opened", gh.create_pull(&up.full_name, &head, &contract.base_branch, title, body)?),
+        Some(open) => ("updated", gh.update_pull(&up.full_name, open.number, title, &body)?),
+        None => ("opened", gh.create_pull(&up.full_name, &head, &contract.base_branch, title, &body)?),
     };
     log::info("publish", &format!("pull request {status}: {}", pull.html_url));
+    let changed = previous.map(|m| marker::what_changed(&m.parts, &contract.work.parts)).unwrap_or_default();
     Ok(Outcome {
         pull_request: Some(pull.html_url),
         branch: Some(contract.head_branch.clone()),
         commit: Some(commit),
+        reason: (!changed.is_empty()).then(|| changed.join("; ")),
         ..Outcome::new(status, contract)
     })
+}
+
+/// The pull request already holds this work: keep its commits, bring its title and body
+/// up to date (a template may have changed), and say so.
+fn confirm(gh: &GitHub, upstream: &str, pull: &OpenPull, contract: &RunContract) -> Result<Outcome, RunError> {
+    let marker = pull.marker().expect("an open pull request that holds the work has a marker");
+    let body = body_with_marker(contract, &marker.commit, None);
+    if pull.title != contract.pull_request_title || pull.body != body {
+        gh.update_pull(upstream, pull.number, &contract.pull_request_title, &body)?;
+        log::info("publish", &format!("{}: title and body brought up to date", pull.html_url));
+    }
+    log::info("publish", &format!("{} already holds this work: unchanged", pull.html_url));
+    Ok(Outcome {
+        pull_request: Some(pull.html_url.clone()),
+        branch: Some(contract.head_branch.clone()),
+        commit: Some(marker.commit),
+        ..Outcome::new("unchanged", contract)
+    })
+}
+
+/// The rendered body, a line saying what made the agent run again, and the marker.
+fn body_with_marker(contract: &RunContract, commit: &str, previous: Option<&Marker>) -> String {
+    let mut body = contract.pull_request_body.clone();
+    let changed = previous.map(|m| marker::what_changed(&m.parts, &contract.work.parts)).unwrap_or_default();
+    if !changed.is_empty() {
+        body = format!("{}\n\n_bca ran the agent again: {}._", body.trim_end(), changed.join("; "));
+    }
+    let marker = Marker {
+        change: contract.identity().to_string(),
+        fingerprint: contract.work.fingerprint.clone(),
+        parts: contract.work.parts.clone(),
+        commit: commit.to_string(),
+    };
+    marker::with_marker(&body, &marker)
+}
+
+/// The head branch's commit on the fork, if the branch exists.
+fn remote_head(git: &Git, branch: &str) -> Result<Option<String>, RunError> {
+    let refname = format!("refs/heads/{branch}");
+    let out = git.run(&["ls-remote", "fork", &refname])?;
+    Ok(out.lines().filter_map(|l| l.split_once('\t')).find(|(_, r)| *r == refname).map(|(id, _)| id.to_string()))
+}
+
+/// Who made the branch's tip, unless it was bca (a run whose marker was not written).
+fn pushed_by_someone_else(git: &Git, branch: &str, remote: &str) -> Result<Option<String>, RunError> {
+    git.run(&["fetch", "--quiet", "--no-tags", "--depth=1", "fork", &format!("+refs/heads/{branch}:refs/bca/remote")])?;
+    let who = git.run(&["log", "-1", "--format=%cn <%ce>%x00%an <%ae>", remote])?;
+    let (committer, author) = who.trim().split_once('\0').unwrap_or((who.trim(), ""));
+    let bca = format!("{} <{}>", super::git::USER_NAME, super::git::USER_EMAIL);
+    if committer == bca {
+        return Ok(None);
+    }
+    Ok(Some(if author == committer { author.to_string() } else { format!("{author} (committed by {committer})") }))
+}
+
+/// Pushes `commit` to the head branch, only over the tip it was checked against.
+fn push(git: &Git, commit: &str, expected: Option<&str>, contract: &RunContract) -> Result<(), RunError> {
+    let refspec = format!("{commit}:refs/heads/{}", contract.head_branch);
+    let lease = format!("--force-with-lease=refs/heads/{}:{}", contract.head_branch, expected.unwrap_or(""));
+    let Err(e) = git.run(&["push", "--quiet", &lease, "fork", &refspec]) else {
+        return Ok(());
+    };
+    if e.message.contains("stale info") {
+        return Err(RunError::retryable(format!(
+            "someone pushed to {} while the agent ran; the next run will look again: {}",
+            contract.head_branch, e.message
+        )));
+    }
+    // A shallow clone can only be pushed to a fork that has its base commit; a stale
+    // fork does not, so fetch the history and push again.
+    if !e.message.contains("shallow") {
+        return Err(e);
+    }
+    log::info("publish", "the fork lacks the base commit: fetching history and pushing again");
+    git.run(&["fetch", "--quiet", "--unshallow", "origin", &contract.base_branch])?;
+    git.run(&["push", "--quiet", &lease, "fork", &refspec])?;
+    Ok(())
 }
 
 /// Writes the outcome as one JSON line to standard output and the termination log.

@@ -165,6 +165,8 @@ pub fn contract(repository: &str, agent: Agent, prompt: &str) -> RunContract {
     RunContract {
         version: CONTRACT_VERSION,
         change_id: "c0ffee1234".into(),
+        change_name: None,
+        work: work(prompt),
         repository: repository.into(),
         github_host: None,
         base_branch: "main".into(),
@@ -213,6 +215,18 @@ impl Attacker {
 
     pub fn received(&self) -> Vec<String> {
         self.received.lock().unwrap().clone()
+    }
+}
+
+/// A fingerprint that follows the prompt, as bca's does.
+pub fn work(prompt: &str) -> bca_runner::contract::Work {
+    let hash = format!(
+        "{:016x}",
+        prompt.bytes().fold(0xcbf29ce484222325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100000001b3))
+    );
+    bca_runner::contract::Work {
+        fingerprint: hash.clone(),
+        parts: [("prompt".to_string(), hash), ("baseBranch".to_string(), "main".to_string())].into_iter().collect(),
     }
 }
 

@@ -1,0 +1,133 @@
+//! Replacing a Job is cheap and harmless: a re-run whose pull request already holds its
+//! work ends `unchanged` without starting the agent, a branch with someone else's
+//! commits is never overwritten, and a named Change's edits update its pull requests.
+
+mod support;
+
+use bca_runner::Agent;
+use serde_json::Value;
+use support::github::{git, GitHub};
+use support::*;
+
+const PROMPT: &str = "Migrate logging to slog";
+
+fn stand_in() -> GitHub {
+    let gh = GitHub::start(GITHUB_TOKEN, LOGIN);
+    gh.add_repo("acme/api", &[("README.md", "# api\n")], &[]);
+    gh
+}
+
+fn result(out: &std::process::Output) -> Value {
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    serde_json::from_str(stdout.lines().last().unwrap_or("")).unwrap_or_else(|e| panic!("{e}: {}", shown(out)))
+}
+
+/// A named Change's contract, with the prompt given.
+fn named(prompt: &str) -> bca_runner::RunContract {
+    let mut c = contract("https://github.com/acme/api", Agent::CopilotCli, prompt);
+    c.change_name = Some("migrate-logging".into());
+    c.head_branch = "bca/migrate-logging".into();
+    c
+}
+
+/// A pod whose agent appends a line and counts its runs in `counter`.
+fn counting_pod(contract: bca_runner::RunContract, counter: &std::path::Path) -> Pod {
+    let pod = Pod::new(contract);
+    pod.agent_does(&format!("echo run >> '{}'\necho \"edit $(date +%s%N)\" >> README.md", counter.display()));
+    pod
+}
+
+fn runs(counter: &std::path::Path) -> usize {
+    std::fs::read_to_string(counter).map(|s| s.lines().count()).unwrap_or(0)
+}
+
+#[test]
+fn a_replaced_job_with_the_same_work_ends_unchanged_without_the_agent() {
+    let gh = stand_in();
+    let counter = tempfile::NamedTempFile::new().unwrap();
+    let first = counting_pod(named(PROMPT), counter.path());
+    assert_eq!(result(&first.run_steps(&gh))["status"], "opened");
+    let tip = gh.head("bot/api", "bca/migrate-logging").unwrap();
+    // The Job is replaced (a new deadline, a new image: nothing of the agent's work).
+    for _ in 0..2 {
+        let again = counting_pod(named(PROMPT), counter.path());
+        let out = again.run_steps(&gh);
+        assert!(out.status.success(), "{}", shown(&out));
+        let r = result(&out);
+        assert_eq!(r["status"], "unchanged", "{}", shown(&out));
+        assert_eq!(r["pullRequest"], format!("{}/acme/api/pull/1", gh.url));
+        assert_eq!(r["commit"], tip.as_str());
+    }
+    assert_eq!(runs(counter.path()), 1, "the agent ran again");
+    assert_eq!(gh.head("bot/api", "bca/migrate-logging").unwrap(), tip);
+    assert_eq!(gh.pulls().len(), 1);
+    assert!(!gh.log().iter().any(|l| l.starts_with("PATCH")), "nothing to update: {:?}", gh.log());
+}
+
+#[test]
+fn an_unchanged_run_brings_the_title_and_body_up_to_date() {
+    let gh = stand_in();
+    let counter = tempfile::NamedTempFile::new().unwrap();
+    assert_eq!(result(&counting_pod(named(PROMPT), counter.path()).run_steps(&gh))["status"], "opened");
+    let mut edited = named(PROMPT);
+    edited.pull_request_title = "Logging: slog".into();
+    edited.pull_request_body = "A new template.\n".into();
+    let out = counting_pod(edited, counter.path()).run_steps(&gh);
+    assert_eq!(result(&out)["status"], "unchanged", "{}", shown(&out));
+    let pull = &gh.pulls()[0];
+    assert_eq!(pull.title, "Logging: slog");
+    assert!(pull.body.starts_with("A new template.\n\n<!-- bca: "), "{}", pull.body);
+    assert_eq!(runs(counter.path()), 1);
+}
+
+#[test]
+fn editing_a_named_changes_prompt_updates_the_same_pull_request() {
+    let gh = stand_in();
+    let counter = tempfile::NamedTempFile::new().unwrap();
+    assert_eq!(result(&counting_pod(named(PROMPT), counter.path()).run_steps(&gh))["status"], "opened");
+    let edited = named("Migrate logging to slog, and keep the request IDs");
+    let out = counting_pod(edited, counter.path()).run_steps(&gh);
+    let r = result(&out);
+    assert_eq!(r["status"], "updated", "{}", shown(&out));
+    assert_eq!(r["reason"], "the prompt changed");
+    assert_eq!(r["pullRequest"], format!("{}/acme/api/pull/1", gh.url));
+    assert_eq!(runs(counter.path()), 2);
+    let pulls = gh.pulls();
+    assert_eq!(pulls.len(), 1, "a second pull request for the same Change and repository");
+    assert!(pulls[0].body.contains("_bca ran the agent again: the prompt changed._"), "{}", pulls[0].body);
+    // The branch starts again from the base: one commit on top, not a pile.
+    let log = git(&gh.bare("bot/api"), &["rev-list", "--count", "main..bca/migrate-logging"]);
+    assert_eq!(log.trim(), "1");
+}
+
+#[test]
+fn a_human_commit_on_the_branch_is_never_overwritten() {
+    let gh = stand_in();
+    let counter = tempfile::NamedTempFile::new().unwrap();
+    assert_eq!(result(&counting_pod(named(PROMPT), counter.path()).run_steps(&gh))["status"], "opened");
+    // A reviewer pushes a fix onto the pull request's branch.
+    gh.commit("bot/api", "bca/migrate-logging", "FIX.md", "reviewer's fix\n");
+    let human = gh.head("bot/api", "bca/migrate-logging").unwrap();
+    let out = counting_pod(named("Migrate logging to slog, take two"), counter.path()).run_steps(&gh);
+    assert!(out.status.success(), "{}", shown(&out));
+    let r = result(&out);
+    assert_eq!(r["status"], "kept-human-commits", "{}", shown(&out));
+    let reason = r["reason"].as_str().unwrap();
+    assert!(reason.starts_with(&format!("Test <test@example.com> pushed {}", &human[..12])), "{reason}");
+    assert!(reason.contains("bca does not overwrite commits it did not make"), "{reason}");
+    assert_eq!(gh.head("bot/api", "bca/migrate-logging").unwrap(), human, "the reviewer's commit is gone");
+    assert_eq!(gh.pulls().len(), 1);
+}
+
+#[test]
+fn a_branch_bca_pushed_without_a_pull_request_is_taken_over() {
+    // A run that pushed but could not open its pull request (GitHub refused, the pod
+    // died): the next run may replace its own commit.
+    let gh = stand_in();
+    gh.fail("POST", "/repos/acme/api/pulls", 502, &[], r#"{"message":"Server Error"}"#, 4);
+    let first = Pod::new(named(PROMPT));
+    assert_eq!(first.run_steps(&gh).status.code(), Some(1));
+    assert!(gh.head("bot/api", "bca/migrate-logging").is_some());
+    let out = Pod::new(named(PROMPT)).run_steps(&gh);
+    assert_eq!(result(&out)["status"], "opened", "{}", shown(&out));
+}
