@@ -96,7 +96,8 @@ fn main() {
         let rendered = render::render(&inputs, &options, &|_| None).expect("renders");
         let dir: PathBuf = scratch.path().join(format!("out-{repos}"));
         let (dir_time, _) = measure(runs, || {
-            bca::output::write_dir(&dir, &rendered.manifests, false).expect("writes");
+            let settings = bca::output::settings::Settings::current(Default::default());
+            bca::output::write_dir(&dir, &rendered.manifests, &settings, false).expect("writes");
         });
         println!(
             "{repos:>7}  {:>10.2?}  {:>10.2?}  {bytes:>14}  {:>10.2?}  {:>12}",

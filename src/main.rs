@@ -6,12 +6,10 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
-use bca::change::values::ImageRef;
+use bca::commands::args::{given_flags, RenderArgs};
 use bca::commands::{self, diff::DiffRequest, render::RenderRequest, run::RunRequest, Outcome, Style, EXIT_ERROR};
-use bca::render::options::{self as opts, NetworkPolicyMode, RenderOptions, Resources, SecretSource};
-use bca::render::templates::Templates;
 
 #[derive(Parser)]
 #[command(
@@ -62,8 +60,10 @@ enum Command {
     /// Compare Changes with the manifests committed in DIR (by `render --output-dir`).
     ///
     /// Prints nothing and exits 0 when DIR is current; prints a unified diff per file and
-    /// a summary of the Jobs that would be added, removed, replaced or changed, and exits
-    /// 1, when it is not. Takes the flags of `render`. Never writes anything.
+    /// a summary of the Jobs that would be added, removed, replaced or changed (and
+    /// whether their agents run again), and exits 1, when it is not. Renders with the
+    /// flags DIR records; flags given here win, with a note where they differ. Never
+    /// writes anything.
     Diff {
         /// The Change file(s) the directory was rendered from; `-` reads standard input.
         #[arg(required = true, value_name = "CHANGE")]
@@ -71,6 +71,9 @@ enum Command {
         /// The directory `bca render --output-dir` wrote.
         #[arg(value_name = "DIR", required = true)]
         dir: PathBuf,
+        /// Print only the summary, not the diff of each file.
+        #[arg(long)]
+        stat: bool,
         #[command(flatten)]
         render: Box<RenderArgs>,
     },
@@ -106,178 +109,16 @@ enum Command {
     Schema,
 }
 
-/// Flags that shape the rendered objects.
-#[derive(Args)]
-struct RenderArgs {
-    /// Namespace of every rendered object.
-    #[arg(short, long, default_value = opts::DEFAULT_NAMESPACE, value_parser = opts::parse_dns_label)]
-    namespace: String,
-    /// The runner image (by default the one of this bca version), for a mirror or an
-    /// air-gapped registry. Every step that holds the GitHub token runs it; the agent's
-    /// step runs spec.image when the Change sets one, and this image otherwise.
-    #[arg(long, value_parser = opts::parse_image)]
-    image: Option<ImageRef>,
-    /// The GitHub Enterprise host the Changes' repositories are on. The GitHub token is
-    /// sent to that host only; without this flag, only github.com repositories render.
-    #[arg(long, value_name = "HOST", value_parser = opts::parse_github_host)]
-    github_host: Option<String>,
-    /// Name of the Secret holding the tokens (keys github-token, copilot-token,
-    /// gemini-api-key).
-    #[arg(long, default_value = opts::DEFAULT_SECRET_NAME, value_parser = opts::parse_dns_subdomain)]
-    secret_name: String,
-    /// Also render the Secret, with tokens from GITHUB_TOKEN and COPILOT_TOKEN or
-    /// GEMINI_API_KEY. By default the Jobs use a Secret that already exists.
-    #[arg(long, conflicts_with = "external_secret")]
-    secret_from_env: bool,
-    /// Also render an external-secrets.io ExternalSecret that fills the Secret from this
-    /// secret store (remote key: the Secret's name; properties: its keys).
-    #[arg(long, value_name = "STORE", value_parser = opts::parse_dns_subdomain)]
-    external_secret: Option<String>,
-    /// Kind of the secret store named by --external-secret.
-    #[arg(long, value_enum, default_value_t = StoreKind::ClusterSecretStore, requires = "external_secret")]
-    external_secret_store_kind: StoreKind,
-    /// CPU request of each container.
-    #[arg(long, default_value = opts::DEFAULT_CPU_REQUEST, value_parser = opts::parse_quantity)]
-    cpu_request: String,
-    /// CPU limit of each container.
-    #[arg(long, default_value = opts::DEFAULT_CPU_LIMIT, value_parser = opts::parse_quantity)]
-    cpu_limit: String,
-    /// Memory request of each container.
-    #[arg(long, default_value = opts::DEFAULT_MEMORY_REQUEST, value_parser = opts::parse_quantity)]
-    memory_request: String,
-    /// Memory limit of each container.
-    #[arg(long, default_value = opts::DEFAULT_MEMORY_LIMIT, value_parser = opts::parse_quantity)]
-    memory_limit: String,
-    /// Size limit of the volumes that hold the repository (the agent's work tree, the
-    /// runner's git directory, the agent's changes on their way to publish).
-    #[arg(long, default_value = opts::DEFAULT_WORKSPACE_SIZE, value_parser = opts::parse_quantity)]
-    workspace_size: String,
-    /// Size limit of the scratch volumes (the agent's HOME and /tmp, the runner's /tmp).
-    #[arg(long, default_value = opts::DEFAULT_SCRATCH_SIZE, value_parser = opts::parse_quantity)]
-    scratch_size: String,
-    /// Ephemeral-storage request of each container.
-    #[arg(long, default_value = opts::DEFAULT_EPHEMERAL_STORAGE_REQUEST, value_parser = opts::parse_quantity)]
-    ephemeral_storage_request: String,
-    /// Ephemeral-storage limit of each container [default: room for every volume at its
-    /// size limit, plus 1Gi].
-    #[arg(long, value_parser = opts::parse_quantity)]
-    ephemeral_storage_limit: Option<String>,
-    /// Seconds a Job may run before Kubernetes stops it (activeDeadlineSeconds).
-    #[arg(long, value_name = "SECONDS", default_value_t = opts::DEFAULT_DEADLINE_SECONDS,
-          value_parser = clap::value_parser!(i64).range(60..))]
-    deadline: i64,
-    /// Delete finished Jobs after SECONDS (ttlSecondsAfterFinished). Off by default: a
-    /// GitOps controller would re-create a deleted Job and run the agent again.
-    #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(i32).range(0..))]
-    ttl: Option<i32>,
-    /// Render no NetworkPolicy (by default the pods get no ingress, and egress only to
-    /// the cluster DNS and to HTTPS on public addresses).
-    #[arg(long, conflicts_with_all = ["egress_port", "egress_cidr"])]
-    no_network_policy: bool,
-    /// Use the pull request and commit templates in DIR instead of the built-in ones
-    /// (any of pull-request-title.j2, pull-request-body.md.j2, commit-message.j2).
-    #[arg(long, value_name = "DIR")]
-    templates: Option<PathBuf>,
-    /// Model endpoint setting for the agents, NAME=VALUE (repeatable): COPILOT_MODEL,
-    /// COPILOT_OFFLINE, COPILOT_PROVIDER_BASE_URL, COPILOT_PROVIDER_TYPE,
-    /// COPILOT_PROVIDER_WIRE_API, GEMINI_MODEL, GOOGLE_GEMINI_BASE_URL. The endpoint's API
-    /// key goes in the Secret, under the agent's key.
-    // Parsed in options(), not by clap: clap would echo a refused value, which may be a
-    // secret someone put on the wrong flag.
-    #[arg(long, value_name = "NAME=VALUE")]
-    agent_setting: Vec<String>,
-    /// Fork into this GitHub organisation instead of the token's own account.
-    #[arg(long, value_name = "ORG", value_parser = opts::parse_github_owner)]
-    fork_org: Option<String>,
-    /// Also allow egress to this TCP port (repeatable), e.g. for GitHub Enterprise on 8443.
-    #[arg(long, value_name = "PORT", value_parser = clap::value_parser!(u16).range(1..))]
-    egress_port: Vec<u16>,
-    /// Also allow egress to this address range (repeatable), e.g. a GitHub Enterprise or
-    /// model endpoint on a private network. Private ranges are closed by default.
-    #[arg(long, value_name = "CIDR")]
-    egress_cidr: Vec<opts::Cidr>,
-    /// Namespace of the cluster DNS the pods may ask.
-    #[arg(long, value_name = "NAMESPACE", default_value = opts::DEFAULT_DNS_NAMESPACE, value_parser = opts::parse_dns_label)]
-    dns_namespace: String,
-    /// Pod label of the cluster DNS the pods may ask.
-    #[arg(long, value_name = "KEY=VALUE", default_value = opts::DEFAULT_DNS_SELECTOR, value_parser = opts::parse_label)]
-    dns_selector: (String, String),
-}
-
-/// Spelt as the Kubernetes kinds, since that is what users copy from their cluster.
-#[derive(Clone, Copy, ValueEnum)]
-enum StoreKind {
-    #[value(name = "ClusterSecretStore")]
-    ClusterSecretStore,
-    #[value(name = "SecretStore")]
-    SecretStore,
-}
-
-impl RenderArgs {
-    fn options(&self) -> anyhow::Result<RenderOptions> {
-        let secret = match (&self.external_secret, self.secret_from_env) {
-            (Some(store), _) => SecretSource::External {
-                store: store.clone(),
-                store_kind: match self.external_secret_store_kind {
-                    StoreKind::ClusterSecretStore => "ClusterSecretStore",
-                    StoreKind::SecretStore => "SecretStore",
-                }
-                .to_string(),
-            },
-            (None, true) => SecretSource::FromEnv,
-            (None, false) => SecretSource::Existing,
-        };
-        let templates = match &self.templates {
-            Some(dir) => Templates::from_dir(dir)?,
-            None => Templates::default(),
-        };
-        Ok(RenderOptions {
-            namespace: self.namespace.clone(),
-            image: self.image.clone(),
-            secret_name: self.secret_name.clone(),
-            secret,
-            resources: Resources {
-                cpu_request: self.cpu_request.clone(),
-                cpu_limit: self.cpu_limit.clone(),
-                memory_request: self.memory_request.clone(),
-                memory_limit: self.memory_limit.clone(),
-                workspace_size: self.workspace_size.clone(),
-                scratch_size: self.scratch_size.clone(),
-                ephemeral_storage_request: self.ephemeral_storage_request.clone(),
-                ephemeral_storage_limit: self.ephemeral_storage_limit.clone(),
-            },
-            deadline_seconds: self.deadline,
-            ttl_seconds: self.ttl,
-            network_policy: if self.no_network_policy {
-                NetworkPolicyMode::None
-            } else {
-                NetworkPolicyMode::Restricted(opts::Egress {
-                    extra_ports: self.egress_port.clone(),
-                    extra_cidrs: self.egress_cidr.clone(),
-                    dns_namespace: self.dns_namespace.clone(),
-                    dns_selector: self.dns_selector.clone(),
-                })
-            },
-            fork_owner: self.fork_org.clone(),
-            github_host: self.github_host.clone(),
-            templates: templates.into(),
-            agent_settings: self
-                .agent_setting
-                .iter()
-                .map(|s| opts::parse_agent_setting(s).map_err(|e| anyhow::anyhow!("--agent-setting: {e}")))
-                .collect::<anyhow::Result<_>>()?,
-        })
-    }
-}
-
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
-        Ok(cli) => cli,
+    let parsed = Cli::command().try_get_matches().and_then(|m| Cli::from_arg_matches(&m).map(|cli| (cli, m)));
+    let (cli, matches) = match parsed {
+        Ok(parsed) => parsed,
         Err(e) => {
             let _ = e.print();
             return if e.use_stderr() { ExitCode::from(EXIT_ERROR) } else { ExitCode::SUCCESS };
         }
     };
+    let given = matches.subcommand().map(|(_, sub)| given_flags(sub)).unwrap_or_default();
     let style = Style { color: bca::terminal::stderr_color() };
     let env = |name: &str| std::env::var(name).ok();
     let outcome = match cli.command {
@@ -286,14 +127,15 @@ fn main() -> ExitCode {
             let request = render.options().map(|options| RenderRequest {
                 files,
                 options,
+                flags: given,
                 output_dir,
                 force,
                 allow_plaintext_secret: unsafe_write_plaintext_secret,
             });
             request.and_then(|request| commands::render::render(&request, &env, style))
         }
-        Command::Diff { files, dir, render } => {
-            let request = render.options().map(|options| DiffRequest { files, options, dir });
+        Command::Diff { files, dir, stat, render: _ } => {
+            let request: anyhow::Result<DiffRequest> = Ok(DiffRequest { files, given, dir, stat });
             request.and_then(|request| commands::diff::diff(&request, &env, style, bca::terminal::stdout_color()))
         }
         Command::Run { local: _, files, only, render } => {

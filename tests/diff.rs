@@ -51,15 +51,15 @@ fn summary(out: &std::process::Output) -> String {
 
 #[test]
 fn committed_gitops_example_is_current() {
-    let out = run_in(
-        repo_root(),
-        &["diff", "examples/gitops/change.yaml", "examples/gitops/deploy", "--external-secret", "vault"],
-    );
-    assert!(
-        out.status.success() && out.stdout.is_empty(),
-        "examples/gitops/deploy is stale; re-render it with the command in examples/gitops/change.yaml:\n{}",
-        shown(&out)
-    );
+    for dir in ["examples/gitops/platform", "examples/gitops/deploy"] {
+        // No flags: the directory records them.
+        let out = run_in(repo_root(), &["diff", "examples/gitops/change.yaml", dir]);
+        assert!(
+            out.status.success() && out.stdout.is_empty() && out.stderr.is_empty(),
+            "{dir} is stale; re-render it with the command in examples/gitops/change.yaml:\n{}",
+            shown(&out)
+        );
+    }
 }
 
 #[test]
@@ -82,7 +82,7 @@ fn prompt_change_shows_the_new_text_and_replaces_every_job() {
     assert!(stdout.contains("--- a/job-bca-acme-a-"), "{stdout}");
     assert_snapshot!(summary(&out), @r"
     exit: 1
-    3 Jobs replaced: acme/a, acme/b, acme/c (the prompt changed)
+    3 Jobs replaced: acme/a, acme/b, acme/c (the prompt changed; the agent runs again)
     other files differ: kustomization.yaml
     summary: Jobs: 0 added, 0 removed, 3 replaced, 0 changed in place
     ");
@@ -128,16 +128,15 @@ fn image_and_namespace_changes_are_explained() {
     let image = diff_after(dir.path(), CHANGE, &["--image", "mirror.example.com/bca-runner:0.1.0"]);
     assert_snapshot!(summary(&image), @r"
     exit: 1
-    3 Jobs replaced: acme/a, acme/b, acme/c (the image changed)
+    3 Jobs replaced: acme/a, acme/b, acme/c (image ghcr.io/manno/bca-runner:0.1.0 → mirror.example.com/bca-runner:0.1.0 (fork, clone, agent, collect, publish); the new Job only confirms the pull request)
     other files differ: kustomization.yaml
     summary: Jobs: 0 added, 0 removed, 3 replaced, 0 changed in place
     ");
     let namespace = diff_after(dir.path(), CHANGE, &["--namespace", "agents"]);
     assert_snapshot!(summary(&namespace), @r"
     exit: 1
-    3 Jobs changed in place: acme/a, acme/b, acme/c (labels, annotations or namespace)
-    other files differ: networkpolicy-bca-runner-egress.yaml
-    summary: Jobs: 0 added, 0 removed, 0 replaced, 3 changed in place
+    3 Jobs replaced: acme/a, acme/b, acme/c (namespace bca-jobs → agents: every Job is new, and the old ones stay in bca-jobs until deleted; the new Job only confirms the pull request)
+    summary: Jobs: 0 added, 0 removed, 3 replaced, 0 changed in place
     ");
 }
 
@@ -201,4 +200,75 @@ fn secret_from_env_is_refused_so_tokens_are_never_printed() {
     let all = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     assert!(all.contains("bca diff does not take --secret-from-env"), "{all}");
     assert!(!all.contains("SECRET") && !all.contains("U0VDUkVU"));
+}
+
+#[test]
+fn a_directory_rendered_with_flags_needs_none_to_diff() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("change.yaml"), CHANGE).unwrap();
+    let out = run_in(dir.path(), &["render", "change.yaml", "-o", "deploy", "--deadline", "3600", "--cpu-limit", "4"]);
+    assert!(out.status.success(), "{}", shown(&out));
+    let record = std::fs::read_to_string(dir.path().join("deploy/bca-render.yaml")).unwrap();
+    assert!(record.contains("deadline:\n  - \"3600\""), "{record}");
+    assert_snapshot!(shown(&diff_after(dir.path(), CHANGE, &[])), @r"
+    exit: 0
+    ----- stdout -----
+    ----- stderr -----
+    ");
+    // A flag that differs from the record is named, with both values, and wins.
+    let out = diff_after(dir.path(), CHANGE, &["--deadline", "7200", "--stat"]);
+    assert_snapshot!(shown(&out), @r"
+    exit: 1
+    ----- stdout -----
+    3 Jobs replaced: acme/a, acme/b, acme/c (deadline 3600 → 7200; the new Job only confirms the pull request)
+    other files differ: kustomization.yaml
+    summary: Jobs: 0 added, 0 removed, 3 replaced, 0 changed in place
+    ----- stderr -----
+    note: --deadline differs from what deploy was rendered with: 3600 → 7200
+    ");
+}
+
+#[test]
+fn each_kind_of_change_gets_its_reason() {
+    let dir = committed();
+    let named = CHANGE.replace("spec:", "metadata:\n  name: fix-it\nspec:");
+    for (change, args, expected) in [
+        (
+            CHANGE.to_string(),
+            vec!["--deadline", "3600"],
+            "deadline 10800 → 3600; the new Job only confirms the pull request",
+        ),
+        (CHANGE.replace("Fix it", "Fix it well"), vec![], "the prompt changed; the agent runs again"),
+        (
+            CHANGE.replace("  agent:", "  branch: develop\n  agent:"),
+            vec![],
+            "the base branch changed (main → develop); the agent runs again",
+        ),
+        (named, vec![], "the Change's name none → fix-it: a new branch and pull request; the agent runs again"),
+        (CHANGE.replace("  agent:", "  job:\n    memoryLimit: 8Gi\n  agent:"), vec![], "resources ("),
+    ] {
+        let out = diff_after(dir.path(), &change, &[args.as_slice(), &["--stat"]].concat());
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(stdout.contains(expected), "{expected}:\n{stdout}");
+    }
+}
+
+#[test]
+fn a_hand_edit_is_reported_for_what_it_is() {
+    let dir = committed();
+    let job = std::fs::read_dir(dir.path().join("deploy"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.file_name().unwrap().to_string_lossy().starts_with("job-bca-acme-a-"))
+        .unwrap();
+    let text = std::fs::read_to_string(&job).unwrap();
+    std::fs::write(&job, text.replacen("backoffLimit: 1", "backoffLimit: 5", 1)).unwrap();
+    let out = diff_after(dir.path(), CHANGE, &["--stat"]);
+    assert_snapshot!(shown(&out), @r"
+    exit: 1
+    ----- stdout -----
+    1 Job changed in place: acme/a (labels or annotations; the Job stays as it is)
+    summary: Jobs: 0 added, 0 removed, 0 replaced, 1 changed in place
+    ----- stderr -----
+    ");
 }

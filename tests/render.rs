@@ -4,6 +4,7 @@
 
 mod support;
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use bca_runner::RunContract;
@@ -135,28 +136,96 @@ fn output_passes_checkov_except_digest_pinning() {
 }
 
 #[test]
-fn output_dir_builds_with_kustomize_to_the_same_objects() {
+fn the_platform_and_change_directories_build_with_kustomize_to_the_one_shot_objects() {
     let dir = tempfile::tempdir().unwrap();
-    let out_dir = dir.path().join("deploy");
-    let stream = render_variant("examples/gemini.yaml", &["--secret-from-env"]);
-    let out = bca()
-        .current_dir(repo_root())
-        .args(["render", "examples/gemini.yaml", "--secret-from-env", "--unsafe-write-plaintext-secret"])
-        .args(GHE)
-        .arg("-o")
-        .arg(&out_dir)
-        .env("GITHUB_TOKEN", "ghp_example")
-        .env("GEMINI_API_KEY", "gemini_example")
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", shown(&out));
+    let stream = render_variant("examples/gemini.yaml", &["--external-secret", "vault"]);
+    let render_into = |out: &Path, extra: &[&str]| {
+        let out = bca()
+            .current_dir(repo_root())
+            .args(["render", "examples/gemini.yaml"])
+            .args(GHE)
+            .args(extra)
+            .arg("-o")
+            .arg(out)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", shown(&out));
+    };
+    let (platform, deploy) = (dir.path().join("platform"), dir.path().join("deploy"));
+    render_into(&platform, &["--platform", "--external-secret", "vault"]);
+    render_into(&deploy, &[]);
     let key = |v: &Value| format!("{}/{}", v["kind"], v["metadata"]["name"]);
     let mut from_stdout = documents(&stream);
-    let mut from_kustomize = documents(&kustomize(&out_dir));
+    let mut from_kustomize = documents(&kustomize(&platform));
+    let kinds: Vec<String> = from_kustomize.iter().map(|d| d["kind"].as_str().unwrap().to_string()).collect();
+    assert_eq!(kinds, ["Namespace", "ExternalSecret", "NetworkPolicy"]);
+    from_kustomize.extend(documents(&kustomize(&deploy)));
     from_stdout.sort_by_key(key);
     from_kustomize.sort_by_key(key);
-    assert_eq!(from_stdout.len(), 4);
+    assert_eq!(from_stdout.len(), 5);
     assert_eq!(from_kustomize, from_stdout);
+}
+
+#[test]
+fn two_changes_in_two_directories_own_no_object_in_common() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("a.yaml"), CHANGE).unwrap();
+    std::fs::write(
+        dir.path().join("b.yaml"),
+        CHANGE.replace("copilot-cli", "gemini-cli").replace("Fix it", "Fix it too"),
+    )
+    .unwrap();
+    let mut seen: BTreeMap<String, &str> = BTreeMap::new();
+    for name in ["a", "b"] {
+        let out = run_in(dir.path(), &["render", &format!("{name}.yaml"), "-o", name]);
+        assert!(out.status.success(), "{}", shown(&out));
+        for doc in documents(&kustomize(&dir.path().join(name))) {
+            let id = format!("{}/{}/{}", doc["kind"], doc["metadata"]["namespace"], doc["metadata"]["name"]);
+            assert_eq!(doc["kind"], "Job", "{id} in a Change's directory");
+            if let Some(other) = seen.insert(id.clone(), name) {
+                panic!("{id} is in both {other} and {name}");
+            }
+        }
+    }
+    assert_eq!(seen.len(), 6);
+}
+
+#[test]
+fn credentials_in_a_changes_directory_point_to_the_platform_one() {
+    let out = render_text(CHANGE, &["--external-secret", "vault", "-o", "deploy"]);
+    assert_eq!(out.status.code(), Some(2), "{}", shown(&out));
+    assert!(String::from_utf8_lossy(&out.stderr).contains(
+        "the credentials are shared by every Change in the namespace, so a Change's directory does not hold them: \
+         render them into the platform directory with bca render --platform"
+    ));
+}
+
+#[test]
+fn spec_job_shapes_the_jobs_and_flags_win() {
+    let change = CHANGE.replace(
+        "  agent:",
+        "  job:\n    cpuLimit: \"4\"\n    memoryLimit: 16Gi\n    deadline: 7200\n    ttl: 600\n  agent:",
+    );
+    let job = |args: &[&str]| {
+        documents(&stdout(&render_text(&change, args))).into_iter().find(|d| d["kind"] == "Job").unwrap()
+    };
+    let from_change = job(&[]);
+    let limits = &from_change["spec"]["template"]["spec"]["containers"][0]["resources"]["limits"];
+    assert_eq!((limits["cpu"].as_str(), limits["memory"].as_str()), (Some("4"), Some("16Gi")));
+    assert_eq!(from_change["spec"]["activeDeadlineSeconds"], 7200);
+    assert_eq!(from_change["spec"]["ttlSecondsAfterFinished"], 600);
+    let from_flags = job(&["--cpu-limit", "8", "--deadline", "3600"]);
+    let limits = &from_flags["spec"]["template"]["spec"]["containers"][0]["resources"]["limits"];
+    assert_eq!((limits["cpu"].as_str(), limits["memory"].as_str()), (Some("8"), Some("16Gi")));
+    assert_eq!(from_flags["spec"]["activeDeadlineSeconds"], 3600);
+    // A flag below the Change's request is what the cluster would refuse: said first.
+    let out = render_text(&change, &["--memory-limit", "512Mi"]);
+    assert_snapshot!(shown(&out), @r"
+    exit: 2
+    ----- stdout -----
+    ----- stderr -----
+    bca: error: change.yaml: the memory request 1Gi is above the memory limit 512Mi, and Kubernetes refuses such a pod: lower the request or raise the limit (spec.job in the Change, or the render flags)
+    ");
 }
 
 // --- determinism and secrets ---
@@ -215,7 +284,10 @@ fn secret_from_env_renders_exactly_the_needed_keys() {
         .output()
         .unwrap();
     let docs = documents(&stdout(&out));
-    let secret = &docs[0];
+    // A one-shot render works on an empty cluster: the Namespace comes first.
+    assert_eq!(docs[0]["kind"], "Namespace");
+    assert_eq!(docs[0]["metadata"]["labels"]["pod-security.kubernetes.io/enforce"], "restricted");
+    let secret = &docs[1];
     assert_eq!(secret["kind"], "Secret");
     assert_eq!(
         secret["data"],

@@ -223,6 +223,12 @@ fn a_prompt_too_large_for_a_pod_annotation_is_refused() {
 }
 
 #[test]
+fn a_job_request_above_its_limit_is_refused_where_it_is_written() {
+    let job = "  job:\n    memoryRequest: 8Gi\n    memoryLimit: 4Gi\n    deadline: \"1h\"";
+    assert_snapshot!(validate_text("change.yaml", with_spec_line("job", job)));
+}
+
+#[test]
 fn plain_http_context_is_refused_with_the_https_fix() {
     let line = "  agentsmd: http://example.com/agents.md";
     assert_snapshot!(validate_text("change.yaml", with_spec_line("agentsmd", line)));

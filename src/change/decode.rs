@@ -6,8 +6,10 @@ use std::collections::HashMap;
 use bca_runner::Agent;
 
 use super::diagnostic::{Diagnostic, Span};
-use super::model::{ApiVersion, Change, Kind, Metadata, Spec, CHANGE_FIELDS, METADATA_FIELDS, SPEC_FIELDS};
-use super::values::{BranchName, ChangeName, HttpUrl, ImageRef, Invalid, RepoUrl};
+use super::model::{
+    ApiVersion, Change, JobSpec, Kind, Metadata, Spec, CHANGE_FIELDS, JOB_FIELDS, METADATA_FIELDS, SPEC_FIELDS,
+};
+use super::values::{BranchName, ChangeName, HttpUrl, ImageRef, Invalid, Quantity, RepoUrl};
 use super::yaml::{Node, NodeKind, ScalarType};
 
 pub fn decode(root: &Node) -> Result<Change, Vec<Diagnostic>> {
@@ -117,6 +119,13 @@ impl Decoder {
             Some(n) => self.value(n, "spec.image", ImageRef::parse).map(Some),
             None => Some(None),
         };
+        let job = match self.optional(&fields, "job") {
+            Some(n) => {
+                let anchor = fields.entries.iter().find(|(k, _)| key_text(k) == "job").map_or(n.span, |(k, _)| k.span);
+                self.job(n, anchor).map(Some)
+            }
+            None => Some(None),
+        };
         Some(Spec {
             prompt: prompt?,
             repos: repos?,
@@ -125,7 +134,79 @@ impl Decoder {
             agentsmd: agentsmd?,
             resources: resources?,
             image: image?,
+            job: job?,
         })
+    }
+
+    fn job(&mut self, node: &Node, anchor: Span) -> Option<JobSpec> {
+        let fields = self.mapping(node, "spec.job", anchor, "a mapping with cpuRequest, memoryLimit, deadline, ...")?;
+        let quantity = |d: &mut Decoder, name: &str| match d.optional(&fields, name) {
+            Some(n) => d.value(n, &format!("spec.job.{name}"), Quantity::parse).map(|q| Some((q, n.span))),
+            None => Some(None),
+        };
+        let cpu_request = quantity(self, "cpuRequest");
+        let cpu_limit = quantity(self, "cpuLimit");
+        let memory_request = quantity(self, "memoryRequest");
+        let memory_limit = quantity(self, "memoryLimit");
+        let workspace_size = quantity(self, "workspaceSize");
+        let deadline = match self.optional(&fields, "deadline") {
+            Some(n) => self.whole_number(n, "spec.job.deadline", 60, i64::from(i32::MAX), "seconds").map(Some),
+            None => Some(None),
+        };
+        let ttl = match self.optional(&fields, "ttl") {
+            Some(n) => self.whole_number(n, "spec.job.ttl", 0, i64::from(i32::MAX), "seconds").map(|v| Some(v as i32)),
+            None => Some(None),
+        };
+        for (what, request, limit) in [("cpu", &cpu_request, &cpu_limit), ("memory", &memory_request, &memory_limit)] {
+            if let (Some(Some((request, span))), Some(Some((limit, _)))) = (request, limit) {
+                if request.value() > limit.value() {
+                    let path = format!("spec.job.{what}Request");
+                    let message = format!(
+                        "the {what} request {request} is above the {what} limit {limit}: Kubernetes refuses such a pod"
+                    );
+                    self.diagnostics.push(
+                        Diagnostic::new(*span, path, message)
+                            .with_help(format!("lower {what}Request or raise {what}Limit")),
+                    );
+                    return None;
+                }
+            }
+        }
+        let strip = |q: Option<Option<(Quantity, Span)>>| q.map(|q| q.map(|(q, _)| q));
+        Some(JobSpec {
+            cpu_request: strip(cpu_request)?,
+            cpu_limit: strip(cpu_limit)?,
+            memory_request: strip(memory_request)?,
+            memory_limit: strip(memory_limit)?,
+            workspace_size: strip(workspace_size)?,
+            deadline: deadline?,
+            ttl: ttl?,
+        })
+    }
+
+    /// A whole number in `min..=max`, not a string or a fraction.
+    fn whole_number(&mut self, node: &Node, path: &str, min: i64, max: i64, unit: &str) -> Option<i64> {
+        let parsed = match &node.kind {
+            NodeKind::Scalar(s) if s.resolve() == ScalarType::Int => s.value.parse::<i64>().ok(),
+            _ => None,
+        };
+        match parsed {
+            Some(v) if (min..=max).contains(&v) => Some(v),
+            Some(v) => {
+                self.error(node.span, path, format!("{v} {unit} is out of range: expected {min} to {max}"));
+                None
+            }
+            None => {
+                let d = Diagnostic::new(
+                    node.span,
+                    path,
+                    format!("expected a whole number of {unit}, found {}", node.describe()),
+                )
+                .with_help("write the number without quotes or units, e.g. 3600");
+                self.diagnostics.push(d);
+                None
+            }
+        }
     }
 
     /// Checks that `node` is a mapping whose keys are all known fields.
@@ -138,6 +219,7 @@ impl Decoder {
         let (known, what): (&[&str], &str) = match path {
             "" => (&CHANGE_FIELDS, "at the top level"),
             "metadata" => (&METADATA_FIELDS, "in metadata"),
+            "spec.job" => (&JOB_FIELDS, "in spec.job"),
             _ => (&SPEC_FIELDS, "in spec"),
         };
         let mut typos = Vec::new();

@@ -5,7 +5,7 @@ use bca_runner::Agent;
 use schemars::JsonSchema;
 use serde::Serialize;
 
-use super::values::{BranchName, ChangeName, HttpUrl, ImageRef, RepoUrl};
+use super::values::{BranchName, ChangeName, HttpUrl, ImageRef, Quantity, RepoUrl};
 
 /// A change to make with a coding agent across many repositories, one pull request each.
 #[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
@@ -100,10 +100,45 @@ pub struct Spec {
     /// agent's step runs the runner image too.
     #[serde(default)]
     pub image: Option<ImageRef>,
+    /// What this Change needs of its pods. `bca render` flags override these; both
+    /// default to what suits an agent editing one repository.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub job: Option<JobSpec>,
+}
+
+/// Resources and lifetimes of the Change's Jobs.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct JobSpec {
+    /// CPU request of each container (e.g. 500m).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_request: Option<Quantity>,
+    /// CPU limit of each container (e.g. 2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_limit: Option<Quantity>,
+    /// Memory request of each container (e.g. 1Gi).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory_request: Option<Quantity>,
+    /// Memory limit of each container (e.g. 4Gi).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory_limit: Option<Quantity>,
+    /// Size limit of the volumes that hold the repository (e.g. 10Gi).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workspace_size: Option<Quantity>,
+    /// Seconds a Job may run before Kubernetes stops it (activeDeadlineSeconds).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 60))]
+    pub deadline: Option<i64>,
+    /// Seconds after which a finished Job is deleted (ttlSecondsAfterFinished).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0, max = 2147483647))]
+    pub ttl: Option<i32>,
 }
 
 /// The field names, in the order the schema and the README list them. The decoder
 /// checks keys against these; a test keeps them equal to the schema's properties.
 pub const CHANGE_FIELDS: [&str; 4] = ["kind", "apiVersion", "metadata", "spec"];
 pub const METADATA_FIELDS: [&str; 1] = ["name"];
-pub const SPEC_FIELDS: [&str; 7] = ["prompt", "repos", "agent", "branch", "agentsmd", "resources", "image"];
+pub const SPEC_FIELDS: [&str; 8] = ["prompt", "repos", "agent", "branch", "agentsmd", "resources", "image", "job"];
+pub const JOB_FIELDS: [&str; 7] =
+    ["cpuRequest", "cpuLimit", "memoryRequest", "memoryLimit", "workspaceSize", "deadline", "ttl"];

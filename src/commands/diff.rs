@@ -6,17 +6,56 @@ use std::path::PathBuf;
 
 use anyhow::bail;
 
+use super::args::parse_flags;
 use super::{render_files, Outcome, Style, EXIT_INVALID};
 use crate::diff::jobs::{job_facts, summarize, JobFacts};
 use crate::diff::{colorize, diff_files, FileStatus};
+use crate::output::settings::{self, Flags, Settings};
 use crate::output::{files, read_dir_files, Found};
 use crate::render::yaml::parse_documents;
-use crate::render::{RenderOptions, SecretSource};
+use crate::render::{Scope, SecretSource};
 
 pub struct DiffRequest {
     pub files: Vec<PathBuf>,
-    pub options: RenderOptions,
+    /// The render flags given to diff; they win over those the directory records.
+    pub given: Flags,
     pub dir: PathBuf,
+    /// Print only the summary.
+    pub stat: bool,
+}
+
+/// The flags to render with (the directory's record, then the given ones over it), and
+/// a note for each given flag that differs from the record.
+fn flags_and_notes(recorded: Option<&Settings>, given: &Flags, dir: &str) -> (Flags, Vec<String>) {
+    let Some(recorded) = recorded else {
+        return (given.clone(), Vec::new());
+    };
+    let mut notes = Vec::new();
+    if recorded.bca != env!("CARGO_PKG_VERSION") {
+        notes.push(format!(
+            "{dir} was rendered by bca {}, this is bca {}: Jobs on the default runner image change",
+            recorded.bca,
+            env!("CARGO_PKG_VERSION")
+        ));
+    }
+    let show = |values: Option<&Vec<String>>| match values {
+        None => "not given".to_string(),
+        Some(v) if v.is_empty() => "given".to_string(),
+        Some(v) => v.join(", "),
+    };
+    for (name, values) in given {
+        let before = recorded.flags.get(name);
+        if before != Some(values) {
+            notes.push(format!(
+                "--{name} differs from what {dir} was rendered with: {} → {}",
+                show(before),
+                show(Some(values))
+            ));
+        }
+    }
+    let mut flags = recorded.flags.clone();
+    flags.extend(given.iter().map(|(k, v)| (k.clone(), v.clone())));
+    (flags, notes)
 }
 
 pub fn diff(
@@ -25,12 +64,6 @@ pub fn diff(
     style: Style,
     stdout_color: bool,
 ) -> anyhow::Result<Outcome> {
-    if request.options.secret == SecretSource::FromEnv {
-        bail!(
-            "bca diff does not take --secret-from-env: it would print tokens, and a committed directory holds no \
-             plaintext Secret (use --external-secret, or leave the Secret out)"
-        );
-    }
     if !request.dir.is_dir() {
         bail!(
             "{} is not a directory: expected the output of `bca render --output-dir {}`",
@@ -38,11 +71,28 @@ pub fn diff(
             request.dir.display()
         );
     }
-    let rendered = match render_files(&request.files, &request.options, env, style)? {
+    let shown_dir = request.dir.display().to_string();
+    let recorded = settings::read(&request.dir)?;
+    let (flags, notes) = flags_and_notes(recorded.as_ref(), &request.given, &shown_dir);
+    let args = parse_flags(&flags)
+        .map_err(|e| anyhow::anyhow!("the flags {} records do not parse: {}", settings::FILE_NAME, e.kind()))?;
+    let mut options = args.options()?;
+    options.scope = if args.platform { Scope::Platform } else { Scope::Change };
+    if options.secret == SecretSource::FromEnv {
+        bail!(
+            "bca diff does not take --secret-from-env: it would print tokens, and a committed directory holds no \
+             plaintext Secret (use --external-secret, or leave the Secret out)"
+        );
+    }
+    let rendered = match render_files(&request.files, &options, env, style)? {
         Ok((_, rendered)) => rendered,
         Err(outcome) => return Ok(outcome),
     };
-    let new_files = files(&rendered.manifests);
+    let mut stderr = String::new();
+    for note in &notes {
+        stderr.push_str(&format!("note: {note}\n"));
+    }
+    let new_files = files(&rendered.manifests, &Settings::current(flags));
     let old_files = read_dir_files(&request.dir)?;
     let new_jobs: Vec<JobFacts> =
         rendered.manifests.iter().filter_map(|m| new_files.get(&m.file_name())).filter_map(|y| job_facts(y)).collect();
@@ -63,14 +113,16 @@ pub fn diff(
         .collect();
     let diffs = diff_files(&new_files, &old_files, &renames);
     if diffs.is_empty() {
-        return Ok(Outcome::default());
+        return Ok(Outcome { stderr, ..Outcome::default() });
     }
 
     let mut stdout = String::new();
-    for d in &diffs {
-        stdout.push_str(&if stdout_color { colorize(&d.unified) } else { d.unified.clone() });
+    if !request.stat {
+        for d in &diffs {
+            stdout.push_str(&if stdout_color { colorize(&d.unified) } else { d.unified.clone() });
+        }
+        stdout.push('\n');
     }
-    stdout.push('\n');
     let summary = summarize(&old_jobs, &new_jobs);
     for line in &summary.lines {
         stdout.push_str(line);
@@ -87,7 +139,7 @@ pub fn diff(
     }
     let others: Vec<&str> = diffs
         .iter()
-        .filter(|d| d.status != FileStatus::Stray && !d.name.starts_with("job-"))
+        .filter(|d| d.status != FileStatus::Stray && !d.name.starts_with("job-") && d.name != settings::FILE_NAME)
         .map(|d| d.name.as_str())
         .collect();
     if !others.is_empty() {
@@ -95,7 +147,7 @@ pub fn diff(
     }
     stdout.push_str(&summary.totals());
     stdout.push('\n');
-    Ok(Outcome { stdout, stderr: String::new(), code: EXIT_INVALID })
+    Ok(Outcome { stdout, stderr, code: EXIT_INVALID })
 }
 
 fn job_file(name: &str) -> String {

@@ -2,6 +2,7 @@
 //! binary only parses arguments and prints; errors that are not about the input (I/O,
 //! usage) come back as `anyhow::Error` and exit 2.
 
+pub mod args;
 pub mod diff;
 pub mod render;
 pub mod run;
@@ -46,7 +47,7 @@ impl Style {
 
 /// The outcome for one input file.
 pub enum Loaded {
-    Valid { name: String, change: Change },
+    Valid { name: String, change: Box<Change> },
     Invalid(Report),
 }
 
@@ -57,7 +58,7 @@ pub fn load_files(paths: &[PathBuf]) -> anyhow::Result<Vec<Loaded>> {
     for path in paths {
         let source = Source::read(path).with_context(|| format!("reading {}", path.display()))?;
         out.push(match change::parse(&source.name, &source.bytes) {
-            Ok(change) => Loaded::Valid { name: source.name, change },
+            Ok(change) => Loaded::Valid { name: source.name, change: Box::new(change) },
             Err(report) => Loaded::Invalid(report),
         });
     }
@@ -70,7 +71,7 @@ pub fn valid_changes(paths: &[PathBuf], style: Style) -> anyhow::Result<Result<V
     let mut errors = String::new();
     for loaded in load_files(paths)? {
         match loaded {
-            Loaded::Valid { name, change } => changes.push((name, change)),
+            Loaded::Valid { name, change } => changes.push((name, *change)),
             Loaded::Invalid(report) => errors.push_str(&report.render(style.color)),
         }
     }

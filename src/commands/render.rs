@@ -5,12 +5,15 @@ use std::path::PathBuf;
 use anyhow::bail;
 
 use super::{render_files, Outcome, Style};
+use crate::output::settings::{Flags, Settings};
 use crate::output::write_dir;
-use crate::render::{self, RenderOptions, SecretSource};
+use crate::render::{self, RenderOptions, Scope, SecretSource};
 
 pub struct RenderRequest {
     pub files: Vec<PathBuf>,
     pub options: RenderOptions,
+    /// The render flags as given, recorded in --output-dir for `bca diff`.
+    pub flags: Flags,
     pub output_dir: Option<PathBuf>,
     pub force: bool,
     /// The loudly named override that lets a plaintext Secret into `--output-dir`.
@@ -30,7 +33,21 @@ pub fn render(request: &RenderRequest, env: &dyn Fn(&str) -> Option<String>, sty
             );
         }
     }
-    let rendered = match render_files(&request.files, &request.options, env, style)? {
+    let mut options = request.options.clone();
+    if let (Some(dir), Scope::Both) = (&request.output_dir, options.scope) {
+        // A directory is one application's: a Change's Jobs, or (--platform) what the
+        // namespace's Changes share, never both.
+        options.scope = Scope::Change;
+        if options.secret != SecretSource::Existing {
+            bail!(
+                "the credentials are shared by every Change in the namespace, so a Change's directory does not hold \
+                 them: render them into the platform directory with bca render --platform ... --output-dir DIR, and \
+                 {} without the credentials flags",
+                dir.display()
+            );
+        }
+    }
+    let rendered = match render_files(&request.files, &options, env, style)? {
         Ok((_, rendered)) => rendered,
         Err(outcome) => return Ok(outcome),
     };
@@ -41,7 +58,8 @@ pub fn render(request: &RenderRequest, env: &dyn Fn(&str) -> Option<String>, sty
     match &request.output_dir {
         None => outcome.stdout = render::to_stream(&rendered.manifests),
         Some(dir) => {
-            let written = write_dir(dir, &rendered.manifests, request.force)?;
+            let settings = Settings::current(request.flags.clone());
+            let written = write_dir(dir, &rendered.manifests, &settings, request.force)?;
             for name in &written.forced {
                 outcome.stderr.push_str(&style.warning(&format!("--force: deleted {name}, which bca did not write")));
             }

@@ -10,7 +10,7 @@ use k8s_openapi::api::batch::v1::Job;
 
 use super::{render_files, Outcome, Style, EXIT_INVALID};
 use crate::local::{find_program, hide_tokens, run_job};
-use crate::render::{self, secret, RenderError, RenderOptions, SecretSource};
+use crate::render::{self, secret, RenderError, RenderOptions, Scope, SecretSource};
 
 pub struct RunRequest {
     pub files: Vec<PathBuf>,
@@ -45,7 +45,7 @@ fn install_hint(agent: Agent) -> String {
 }
 
 pub fn run_local(request: &RunRequest, env: &dyn Fn(&str) -> Option<String>, style: Style) -> anyhow::Result<Outcome> {
-    let options = RenderOptions { secret: SecretSource::Existing, ..request.options.clone() };
+    let options = RenderOptions { secret: SecretSource::Existing, scope: Scope::Change, ..request.options.clone() };
     let started = Instant::now();
     let (changes, rendered) = match render_files(&request.files, &options, env, style)? {
         Ok(done) => done,

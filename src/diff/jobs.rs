@@ -13,9 +13,15 @@ use bca_runner::RunContract;
 #[derive(Debug, Clone, PartialEq)]
 pub struct JobFacts {
     pub name: String,
+    pub namespace: String,
     pub repository: String,
     pub contract: Option<RunContract>,
-    pub image: Option<String>,
+    /// Per container: `name=image`.
+    pub images: Vec<String>,
+    pub deadline: Option<i64>,
+    pub ttl: Option<i64>,
+    /// The first container's requests and limits, as `cpu 2, memory 4Gi, ...`.
+    pub resources: String,
     pub yaml: String,
 }
 
@@ -26,15 +32,43 @@ pub fn job_facts(yaml: &str) -> Option<JobFacts> {
         return None;
     }
     let template = &doc["spec"]["template"];
+    let pod = &template["spec"];
+    let containers: Vec<&serde_json::Value> = pod["initContainers"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .chain(pod["containers"].as_array().into_iter().flatten())
+        .collect();
+    let images = containers
+        .iter()
+        .map(|c| format!("{}={}", c["name"].as_str().unwrap_or("?"), c["image"].as_str().unwrap_or("?")))
+        .collect();
+    let resources = containers.first().map(|c| resources_text(&c["resources"])).unwrap_or_default();
     Some(JobFacts {
         name: doc["metadata"]["name"].as_str()?.to_string(),
+        namespace: doc["metadata"]["namespace"].as_str().unwrap_or_default().to_string(),
         repository: doc["metadata"]["annotations"][REPOSITORY_URL].as_str()?.to_string(),
         contract: template["metadata"]["annotations"][CONTRACT_ANNOTATION]
             .as_str()
             .and_then(|json| RunContract::from_json(json).ok()),
-        image: template["spec"]["containers"][0]["image"].as_str().map(str::to_string),
+        images,
+        deadline: doc["spec"]["activeDeadlineSeconds"].as_i64(),
+        ttl: doc["spec"]["ttlSecondsAfterFinished"].as_i64(),
+        resources,
         yaml: yaml.to_string(),
     })
+}
+
+fn resources_text(resources: &serde_json::Value) -> String {
+    let mut parts = Vec::new();
+    for kind in ["requests", "limits"] {
+        if let Some(map) = resources[kind].as_object() {
+            for (name, value) in map {
+                parts.push(format!("{name} {kind} {}", value.as_str().unwrap_or("?")));
+            }
+        }
+    }
+    parts.join(", ")
 }
 
 /// A repository as a reviewer names it: `owner/name` on github.com, else `host/owner/name`.
@@ -63,32 +97,83 @@ impl JobSummary {
     }
 }
 
-/// Why a repository's Job got a new name, from its old and new contract and image.
-fn replacement_reason(old: &JobFacts, new: &JobFacts) -> String {
-    let mut reasons = Vec::new();
-    if let (Some(a), Some(b)) = (&old.contract, &new.contract) {
-        if a.prompt != b.prompt {
-            reasons.push("the prompt changed");
+/// Why a repository's Job differs, setting by setting, and whether its agent runs
+/// again: only when the fingerprint of its work changed; otherwise the new Job finds
+/// its pull request holding that work and ends `unchanged`.
+fn reasons(old: &JobFacts, new: &JobFacts) -> String {
+    let mut reasons: Vec<String> = Vec::new();
+    let mut reruns = true;
+    match (&old.contract, &new.contract) {
+        (Some(a), Some(b)) => {
+            reruns = a.work.fingerprint != b.work.fingerprint;
+            let mut changed = bca_runner::marker::what_changed(&a.work.parts, &b.work.parts);
+            reasons.append(&mut changed);
+            let show = |v: &Option<String>| v.clone().unwrap_or_else(|| "none".into());
+            if a.change_name != b.change_name {
+                reasons.push(format!(
+                    "the Change's name {} → {}: a new branch and pull request",
+                    show(&a.change_name),
+                    show(&b.change_name)
+                ));
+                reruns = true;
+            }
+            // The texts quote the Change: only a change of their own is news.
+            if a.work == b.work
+                && a.change_name == b.change_name
+                && (&a.pull_request_title, &a.pull_request_body, &a.commit_message)
+                    != (&b.pull_request_title, &b.pull_request_body, &b.commit_message)
+            {
+                reasons.push("the pull request or commit texts changed".into());
+            }
+            if a.fork_owner != b.fork_owner {
+                reasons.push(format!("the fork owner {} → {}", show(&a.fork_owner), show(&b.fork_owner)));
+            }
+            if a.github_host != b.github_host {
+                reasons.push(format!("the GitHub host {} → {}", show(&a.github_host), show(&b.github_host)));
+            }
         }
-        if a.agent != b.agent {
-            reasons.push("the agent changed");
-        }
-        if a.base_branch != b.base_branch {
-            reasons.push("the base branch changed");
-        }
-        if a.agentsmd != b.agentsmd || a.resources != b.resources {
-            reasons.push("the agent's context (agentsmd, resources) changed");
-        }
-    } else {
-        reasons.push("it was rendered by another bca version");
+        _ => reasons.push("it was rendered by another bca version".into()),
     }
-    if old.image != new.image {
-        reasons.push("the image changed");
+    let show = |v: Option<i64>| v.map_or("none".to_string(), |v| v.to_string());
+    differs(&mut reasons, "deadline", show(old.deadline), show(new.deadline));
+    differs(&mut reasons, "ttl", show(old.ttl), show(new.ttl));
+    if old.namespace != new.namespace {
+        reasons.push(format!(
+            "namespace {} → {}: every Job is new, and the old ones stay in {} until deleted",
+            old.namespace, new.namespace, old.namespace
+        ));
+    }
+    // One line per image change, naming the containers it is for.
+    let mut image_changes: Vec<(String, Vec<&str>)> = Vec::new();
+    for (a, b) in old.images.iter().zip(&new.images).filter(|(a, b)| a != b) {
+        let (container, old_image) = a.split_once('=').unwrap_or((a, ""));
+        let new_image = b.split_once('=').map_or(b.as_str(), |(_, i)| i);
+        let change = format!("image {old_image} → {new_image}");
+        match image_changes.iter_mut().find(|(c, _)| *c == change) {
+            Some((_, containers)) => containers.push(container),
+            None => image_changes.push((change, vec![container])),
+        }
+    }
+    for (change, containers) in image_changes {
+        reasons.push(format!("{change} ({})", containers.join(", ")));
+    }
+    if old.images.len() != new.images.len() {
+        reasons.push("the pod's steps changed (another bca version)".into());
+    }
+    if old.resources != new.resources {
+        reasons.push(format!("resources ({}) → ({})", old.resources, new.resources));
     }
     if reasons.is_empty() {
-        reasons.push("render flags changed (resources, deadline, secret, ttl)");
+        reasons.push("the Job was edited by hand, or another bca version rendered it".into());
     }
-    reasons.join(", ")
+    let effect = if reruns { "the agent runs again" } else { "the new Job only confirms the pull request" };
+    format!("{}; {effect}", reasons.join(", "))
+}
+
+fn differs(reasons: &mut Vec<String>, what: &str, a: String, b: String) {
+    if a != b {
+        reasons.push(format!("{what} {a} → {b}"));
+    }
 }
 
 fn plural(n: usize) -> &'static str {
@@ -122,12 +207,12 @@ pub fn summarize(old: &[JobFacts], new: &[JobFacts]) -> JobSummary {
             continue;
         };
         let repo = short_repository(&job.repository);
-        if before.name != job.name {
+        if before.name != job.name || before.namespace != job.namespace {
             summary.replaced += 1;
-            group("replaced", replacement_reason(before, job), repo);
+            group("replaced", reasons(before, job), repo);
         } else if before.yaml != job.yaml {
             summary.changed += 1;
-            group("changed in place", "labels, annotations or namespace".into(), repo);
+            group("changed in place", "labels or annotations; the Job stays as it is".into(), repo);
         }
     }
     // A repository swapped for another in the list reads best as one replacement.

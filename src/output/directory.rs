@@ -8,6 +8,7 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use super::kustomization::{self, kustomization};
+use super::settings::{self, Settings};
 use crate::render::Manifest;
 
 /// The first line of every file bca writes; how bca recognises its own files.
@@ -45,13 +46,15 @@ pub struct Written {
     pub forced: Vec<String>,
 }
 
-/// The files of a render: one per object and the kustomization, each with the header.
-pub fn files(manifests: &[Manifest]) -> BTreeMap<String, String> {
+/// The files of a render: one per object, the kustomization and the record of the
+/// settings, each with the header.
+pub fn files(manifests: &[Manifest], settings: &Settings) -> BTreeMap<String, String> {
     let mut files = BTreeMap::new();
     for m in manifests {
         files.insert(m.file_name(), format!("{HEADER}{}", m.yaml));
     }
     files.insert(kustomization::FILE_NAME.to_string(), format!("{HEADER}{}", kustomization(manifests)));
+    files.insert(settings::FILE_NAME.to_string(), format!("{HEADER}{}", settings.to_text()));
     files
 }
 
@@ -85,12 +88,12 @@ pub fn read_dir_files(dir: &Path) -> Result<BTreeMap<String, Found>, DirError> {
     Ok(found)
 }
 
-pub fn write_dir(dir: &Path, manifests: &[Manifest], force: bool) -> Result<Written, DirError> {
+pub fn write_dir(dir: &Path, manifests: &[Manifest], settings: &Settings, force: bool) -> Result<Written, DirError> {
     let shown = dir.display().to_string();
     if encloses_working_directory(dir) {
         return Err(DirError::EnclosesWorkingDirectory { dir: shown });
     }
-    let new_files = files(manifests);
+    let new_files = files(manifests, settings);
     let mut removed = Vec::new();
     let mut forced = Vec::new();
     let exists = match fs::symlink_metadata(dir) {

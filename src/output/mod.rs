@@ -3,5 +3,6 @@
 
 pub mod directory;
 pub mod kustomization;
+pub mod settings;
 
 pub use directory::{files, read_dir_files, write_dir, DirError, Found, Written, HEADER};

@@ -26,6 +26,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 use super::naming::{job_name, short_hash};
 use super::options::{RenderOptions, Resources};
+use crate::change::values::Quantity as ChangeQuantity;
 
 /// What one Job needs beyond the flags.
 pub struct JobInput<'a> {
@@ -37,6 +38,8 @@ pub struct JobInput<'a> {
     /// The image of the agent's step (`spec.image`, or the runner image).
     pub agent_image: &'a str,
     pub labels: BTreeMap<String, String>,
+    /// The Change's resources and lifetime, flags over `spec.job` over defaults.
+    pub resources: &'a Resources,
 }
 
 const WORKSPACE_VOLUME: &str = "workspace";
@@ -64,16 +67,16 @@ pub fn job(input: &JobInput, options: &RenderOptions) -> Job {
         // One retry for a transient failure (a node going away); the runner's steps are
         // idempotent, so a retry never opens a second pull request.
         backoff_limit: Some(1),
-        active_deadline_seconds: Some(options.deadline_seconds),
+        active_deadline_seconds: Some(input.resources.deadline_seconds),
         pod_failure_policy: Some(pod_failure_policy()),
-        ttl_seconds_after_finished: options.ttl_seconds,
+        ttl_seconds_after_finished: input.resources.ttl_seconds,
         template: PodTemplateSpec {
             metadata: Some(ObjectMeta {
                 labels: Some(input.labels.clone()),
                 annotations: Some(BTreeMap::from([(CONTRACT_ANNOTATION.to_string(), contract_json)])),
                 ..Default::default()
             }),
-            spec: Some(pod_spec(input, agent, options)),
+            spec: Some(pod_spec(input, agent, &options.secret_name)),
         },
         ..Default::default()
     };
@@ -122,12 +125,12 @@ fn pod_failure_policy() -> PodFailurePolicy {
     }
 }
 
-fn pod_spec(input: &JobInput, agent: Agent, options: &RenderOptions) -> PodSpec {
+fn pod_spec(input: &JobInput, agent: Agent, secret_name: &str) -> PodSpec {
     let mut containers: Vec<Container> = Step::ALL
         .iter()
         .map(|step| {
             let image = if step.runs_agent_image() { input.agent_image } else { input.runner_image };
-            container(*step, image, options)
+            container(*step, image, input.resources)
         })
         .collect();
     let main = containers.pop().expect("publish is the last step");
@@ -148,12 +151,12 @@ fn pod_spec(input: &JobInput, agent: Agent, options: &RenderOptions) -> PodSpec 
             seccomp_profile: Some(SeccompProfile { type_: "RuntimeDefault".into(), ..Default::default() }),
             ..Default::default()
         }),
-        volumes: Some(volumes(agent, options)),
+        volumes: Some(volumes(agent, secret_name, input.resources)),
         ..Default::default()
     }
 }
 
-fn container(step: Step, image: &str, options: &RenderOptions) -> Container {
+fn container(step: Step, image: &str, resources: &Resources) -> Container {
     // The runner's steps keep HOME in their own scratch volume: nothing the agent wrote
     // to its HOME (a .netrc, a .gitconfig) is there when the token is.
     let home = if step == Step::Agent { HOME_DIR } else { TMP_DIR };
@@ -168,7 +171,7 @@ fn container(step: Step, image: &str, options: &RenderOptions) -> Container {
             EnvVar { name: "HOME".into(), value: Some(home.into()), ..Default::default() },
             EnvVar { name: "TMPDIR".into(), value: Some(TMP_DIR.into()), ..Default::default() },
         ]),
-        resources: Some(resources(&options.resources)),
+        resources: Some(requirements(resources)),
         security_context: Some(SecurityContext {
             allow_privilege_escalation: Some(false),
             privileged: Some(false),
@@ -217,22 +220,22 @@ fn mount(name: &str, path: &str, read_only: bool) -> VolumeMount {
     }
 }
 
-fn resources(r: &Resources) -> ResourceRequirements {
-    let triple = |cpu: &str, memory: &str, storage: &str| {
+fn requirements(r: &Resources) -> ResourceRequirements {
+    let triple = |cpu: &ChangeQuantity, memory: &ChangeQuantity, storage: &ChangeQuantity| {
         BTreeMap::from([
-            ("cpu".to_string(), Quantity(cpu.into())),
-            ("ephemeral-storage".to_string(), Quantity(storage.into())),
-            ("memory".to_string(), Quantity(memory.into())),
+            ("cpu".to_string(), Quantity(cpu.as_str().into())),
+            ("ephemeral-storage".to_string(), Quantity(storage.as_str().into())),
+            ("memory".to_string(), Quantity(memory.as_str().into())),
         ])
     };
     ResourceRequirements {
-        requests: Some(triple(&r.cpu_request, &r.memory_request, &r.ephemeral_storage_request)),
+        requests: Some(triple(&r.cpu_request, &r.memory_request, &r.storage.ephemeral_storage_request)),
         limits: Some(triple(&r.cpu_limit, &r.memory_limit, &r.ephemeral_storage_limit())),
         ..Default::default()
     }
 }
 
-fn volumes(agent: Agent, options: &RenderOptions) -> Vec<Volume> {
+fn volumes(agent: Agent, secret_name: &str, r: &Resources) -> Vec<Volume> {
     let empty_dir = |name: &str, size: Option<&str>| Volume {
         name: name.into(),
         empty_dir: Some(EmptyDirVolumeSource { size_limit: size.map(|s| Quantity(s.into())), ..Default::default() }),
@@ -242,24 +245,24 @@ fn volumes(agent: Agent, options: &RenderOptions) -> Vec<Volume> {
     let secret_key = |name: &str, key: &str| Volume {
         name: name.into(),
         secret: Some(SecretVolumeSource {
-            secret_name: Some(options.secret_name.clone()),
+            secret_name: Some(secret_name.to_string()),
             items: Some(vec![KeyToPath { key: key.into(), path: key.into(), mode: None }]),
             default_mode: Some(SECRET_FILE_MODE),
             optional: None,
         }),
         ..Default::default()
     };
-    let r = &options.resources;
+    let (workspace, scratch) = (r.workspace_size.as_str(), r.storage.scratch_size.as_str());
     vec![
-        empty_dir(WORKSPACE_VOLUME, Some(&r.workspace_size)),
-        empty_dir(HOME_VOLUME, Some(&r.scratch_size)),
-        empty_dir(TMP_VOLUME, Some(&r.scratch_size)),
-        empty_dir(RUNNER_TMP_VOLUME, Some(&r.scratch_size)),
-        empty_dir(COLLECT_TMP_VOLUME, Some(&r.scratch_size)),
+        empty_dir(WORKSPACE_VOLUME, Some(workspace)),
+        empty_dir(HOME_VOLUME, Some(scratch)),
+        empty_dir(TMP_VOLUME, Some(scratch)),
+        empty_dir(RUNNER_TMP_VOLUME, Some(scratch)),
+        empty_dir(COLLECT_TMP_VOLUME, Some(scratch)),
         // The runner's git directory holds the repository once more; the handoff the
         // agent's changes as a bundle.
-        empty_dir(STATE_VOLUME, Some(&r.workspace_size)),
-        empty_dir(HANDOFF_VOLUME, Some(&r.workspace_size)),
+        empty_dir(STATE_VOLUME, Some(workspace)),
+        empty_dir(HANDOFF_VOLUME, Some(workspace)),
         Volume {
             name: CONTRACT_VOLUME.into(),
             downward_api: Some(DownwardAPIVolumeSource {

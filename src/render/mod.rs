@@ -3,6 +3,7 @@
 
 pub mod job;
 pub mod labels;
+pub mod namespace;
 pub mod naming;
 pub mod network_policy;
 pub mod options;
@@ -18,7 +19,7 @@ use serde::Serialize;
 
 use crate::change::values::RepoUrl;
 use crate::change::Change;
-pub use options::{NetworkPolicyMode, RenderOptions, Resources, SecretSource};
+pub use options::{NetworkPolicyMode, RenderOptions, Resources, Scope, SecretSource};
 
 /// One rendered object.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -55,6 +56,16 @@ pub enum RenderError {
     AgentHasThePushToken { var: String },
     #[error(transparent)]
     Template(#[from] templates::TemplateError),
+    #[error(
+        "{file}: the {what} request {request} is above the {what} limit {limit}, and Kubernetes refuses such a pod: \
+         lower the request or raise the limit (spec.job in the Change, or the render flags)"
+    )]
+    RequestAboveLimit { file: String, what: &'static str, request: String, limit: String },
+    #[error(
+        "{file}: the run contract of {repository}'s Job is {kib} KiB, and Kubernetes refuses a pod whose \
+         annotations pass 256 KiB: shorten the prompt or the pull request templates"
+    )]
+    ContractTooLarge { file: String, repository: String, kib: usize },
     #[error("--agent-setting {name} is for {agent}, which none of the Changes use")]
     UnusedAgentSetting { name: String, agent: Agent },
     #[error(
@@ -80,8 +91,9 @@ pub struct Input<'a> {
     pub change: &'a Change,
 }
 
-/// Renders in a fixed order: the credentials (if any), the NetworkPolicy (if any), then
-/// the Jobs of each Change in the order of its `spec.repos`.
+/// Renders in a fixed order: the Namespace, the credentials (if any), the NetworkPolicy
+/// (if any), which `options.scope` includes for the platform, then the Jobs of each
+/// Change in the order of its `spec.repos`.
 pub fn render(
     inputs: &[Input],
     options: &RenderOptions,
@@ -100,7 +112,17 @@ pub fn render(
             });
         }
     }
+    let github_host = github_host(inputs, options)?;
+    if options.scope.platform() {
+        rendered.manifests.push(manifest(
+            "Namespace",
+            &options.namespace,
+            &namespace::namespace(&options.namespace),
+            None,
+        ));
+    }
     match &options.secret {
+        _ if !options.scope.platform() => {}
         SecretSource::Existing => {}
         SecretSource::FromEnv => {
             let secret = secret::secret_from_env(&options.secret_name, &options.namespace, &agents, env)?;
@@ -112,14 +134,13 @@ pub fn render(
             rendered.manifests.push(manifest("ExternalSecret", &options.secret_name, &external, None));
         }
     }
-    let github_host = github_host(inputs, options)?;
-    if let NetworkPolicyMode::Restricted(egress) = &options.network_policy {
+    if let (true, NetworkPolicyMode::Restricted(egress)) = (options.scope.platform(), &options.network_policy) {
         let policy = network_policy::network_policy(&options.namespace, egress);
         rendered.manifests.push(manifest("NetworkPolicy", network_policy::NAME, &policy, None));
     }
     // Job name → the file that rendered it; only looked up, never iterated.
     let mut rendered_by: HashMap<String, &str> = HashMap::new();
-    for input in inputs {
+    for input in inputs.iter().filter(|_| options.scope.jobs()) {
         let spec = &input.change.spec;
         // The token's steps run the runner image chosen here; spec.image (a toolchain
         // for the agent) runs only the agent's step.
@@ -142,8 +163,37 @@ pub fn render(
         }
         let change_id = change_id(input.change);
         let images = Images { runner: &runner_image, agent: &agent_image };
+        let resources = Resources::resolve(&options.job, spec.job.as_ref(), &options.storage);
+        if let Some((what, request, limit)) = resources.request_above_limit() {
+            return Err(RenderError::RequestAboveLimit {
+                file: input.file.to_string(),
+                what,
+                request: request.as_str().to_string(),
+                limit: limit.as_str().to_string(),
+            });
+        }
         for repo in &spec.repos {
-            let job = repository_job(input.change, repo, &change_id, &images, github_host.as_deref(), options)?;
+            let target = Target {
+                repo,
+                change_id: &change_id,
+                images: &images,
+                github_host: github_host.as_deref(),
+                resources: &resources,
+            };
+            let job = repository_job(input.change, &target, options)?;
+            let contract_bytes = job
+                .spec
+                .as_ref()
+                .and_then(|s| s.template.metadata.as_ref())
+                .and_then(|m| m.annotations.as_ref())
+                .map_or(0, |a| a.values().map(String::len).sum::<usize>());
+            if contract_bytes > MAX_ANNOTATION_BYTES {
+                return Err(RenderError::ContractTooLarge {
+                    file: input.file.to_string(),
+                    repository: repo.canonical(),
+                    kib: contract_bytes.div_ceil(1024),
+                });
+            }
             let name = job.metadata.name.clone().expect("jobs are named");
             if let Some(first) = rendered_by.insert(name.clone(), input.file) {
                 return Err(RenderError::DuplicateJob {
@@ -184,21 +234,32 @@ fn github_host(inputs: &[Input], options: &RenderOptions) -> Result<Option<Strin
 
 const GITHUB_COM: &str = "github.com";
 
+/// What the API server accepts of a pod's annotations (keys and values together), less
+/// room for the keys and what controllers add.
+const MAX_ANNOTATION_BYTES: usize = 256 * 1024 - 4096;
+
 /// The images of one Change's Jobs.
 struct Images<'a> {
     runner: &'a str,
     agent: &'a str,
 }
 
+/// Where and how one repository's Job runs.
+struct Target<'a> {
+    repo: &'a RepoUrl,
+    change_id: &'a str,
+    images: &'a Images<'a>,
+    github_host: Option<&'a str>,
+    resources: &'a Resources,
+}
+
 /// The Job that makes `change` in one repository, with its run contract.
 fn repository_job(
     change: &Change,
-    repo: &RepoUrl,
-    change_id: &str,
-    images: &Images,
-    github_host: Option<&str>,
+    target: &Target,
     options: &RenderOptions,
 ) -> Result<k8s_openapi::api::batch::v1::Job, RenderError> {
+    let Target { repo, change_id, images, github_host, resources } = *target;
     let spec = &change.spec;
     let repository = repo.canonical();
     let name = change.name().map(|n| n.as_str());
@@ -245,6 +306,7 @@ fn repository_job(
         runner_image: images.runner,
         agent_image: images.agent,
         labels,
+        resources,
     };
     Ok(job::job(&input, options))
 }

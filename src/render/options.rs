@@ -1,6 +1,7 @@
 //! Everything about a render that does not come from the Change file: the flags.
 
-use crate::change::values::ImageRef;
+use crate::change::model::JobSpec;
+use crate::change::values::{ImageRef, Quantity};
 
 /// Sensible defaults for an agent editing one repository: it runs builds and tests.
 pub const DEFAULT_CPU_REQUEST: &str = "500m";
@@ -27,10 +28,9 @@ pub struct RenderOptions {
     pub image: Option<ImageRef>,
     pub secret_name: String,
     pub secret: SecretSource,
-    pub resources: Resources,
-    pub deadline_seconds: i64,
-    /// `ttlSecondsAfterFinished`; off by default (see README, "GitOps").
-    pub ttl_seconds: Option<i32>,
+    /// Resources and lifetime from flags, which win over a Change's `spec.job`.
+    pub job: JobSettings,
+    pub storage: Storage,
     pub network_policy: NetworkPolicyMode,
     /// The GitHub organisation the runner forks into; the token's account when `None`.
     pub fork_owner: Option<String>,
@@ -41,6 +41,27 @@ pub struct RenderOptions {
     /// The GitHub Enterprise host the Changes' repositories may be on; github.com only
     /// when `None`. The token is sent to that one host.
     pub github_host: Option<String>,
+    /// Which objects to render.
+    pub scope: Scope,
+}
+
+/// The namespace-wide objects (Namespace, NetworkPolicy, credentials) are shared by
+/// every Change in the namespace, so one platform directory owns them; a Change's
+/// directory owns only its Jobs. A one-shot render to standard output has both.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    Platform,
+    Change,
+    Both,
+}
+
+impl Scope {
+    pub fn platform(self) -> bool {
+        self != Scope::Change
+    }
+    pub fn jobs(self) -> bool {
+        self != Scope::Platform
+    }
 }
 
 impl Default for RenderOptions {
@@ -50,14 +71,14 @@ impl Default for RenderOptions {
             image: None,
             secret_name: DEFAULT_SECRET_NAME.to_string(),
             secret: SecretSource::Existing,
-            resources: Resources::default(),
-            deadline_seconds: DEFAULT_DEADLINE_SECONDS,
-            ttl_seconds: None,
+            job: JobSettings::default(),
+            storage: Storage::default(),
             network_policy: NetworkPolicyMode::Restricted(Egress::default()),
             fork_owner: None,
             templates: Default::default(),
             agent_settings: Default::default(),
             github_host: None,
+            scope: Scope::Both,
         }
     }
 }
@@ -73,71 +94,94 @@ pub enum SecretSource {
     External { store: String, store_kind: String },
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Resources {
-    pub cpu_request: String,
-    pub cpu_limit: String,
-    pub memory_request: String,
-    pub memory_limit: String,
-    pub workspace_size: String,
-    pub scratch_size: String,
-    pub ephemeral_storage_request: String,
-    /// `None`: room for every volume at its size limit (see `ephemeral_storage_limit`).
-    pub ephemeral_storage_limit: Option<String>,
+/// What the flags say about a Job's resources and lifetime; `None` where no flag was
+/// given, so a Change's `spec.job` and then the defaults apply.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct JobSettings {
+    pub cpu_request: Option<Quantity>,
+    pub cpu_limit: Option<Quantity>,
+    pub memory_request: Option<Quantity>,
+    pub memory_limit: Option<Quantity>,
+    pub workspace_size: Option<Quantity>,
+    pub deadline_seconds: Option<i64>,
+    pub ttl_seconds: Option<i32>,
 }
 
-impl Default for Resources {
-    fn default() -> Resources {
-        Resources {
-            cpu_request: DEFAULT_CPU_REQUEST.into(),
-            cpu_limit: DEFAULT_CPU_LIMIT.into(),
-            memory_request: DEFAULT_MEMORY_REQUEST.into(),
-            memory_limit: DEFAULT_MEMORY_LIMIT.into(),
-            workspace_size: DEFAULT_WORKSPACE_SIZE.into(),
-            scratch_size: DEFAULT_SCRATCH_SIZE.into(),
-            ephemeral_storage_request: DEFAULT_EPHEMERAL_STORAGE_REQUEST.into(),
+/// Scratch space and ephemeral storage, from flags only.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Storage {
+    pub scratch_size: Quantity,
+    pub ephemeral_storage_request: Quantity,
+    /// `None`: room for every volume at its size limit (see `Resources::ephemeral_storage_limit`).
+    pub ephemeral_storage_limit: Option<Quantity>,
+}
+
+impl Default for Storage {
+    fn default() -> Storage {
+        Storage {
+            scratch_size: quantity(DEFAULT_SCRATCH_SIZE),
+            ephemeral_storage_request: quantity(DEFAULT_EPHEMERAL_STORAGE_REQUEST),
             ephemeral_storage_limit: None,
         }
     }
 }
 
+fn quantity(s: &str) -> Quantity {
+    Quantity::parse(s).expect("the defaults are quantities")
+}
+
+/// One Change's Jobs: flag, else `spec.job`, else the default, for each setting.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Resources {
+    pub cpu_request: Quantity,
+    pub cpu_limit: Quantity,
+    pub memory_request: Quantity,
+    pub memory_limit: Quantity,
+    pub workspace_size: Quantity,
+    pub storage: Storage,
+    pub deadline_seconds: i64,
+    pub ttl_seconds: Option<i32>,
+}
+
 impl Resources {
+    pub fn resolve(flags: &JobSettings, change: Option<&JobSpec>, storage: &Storage) -> Resources {
+        let change = change.cloned().unwrap_or_default();
+        let pick = |flag: &Option<Quantity>, spec: Option<Quantity>, default: &str| {
+            flag.clone().or(spec).unwrap_or_else(|| quantity(default))
+        };
+        Resources {
+            cpu_request: pick(&flags.cpu_request, change.cpu_request, DEFAULT_CPU_REQUEST),
+            cpu_limit: pick(&flags.cpu_limit, change.cpu_limit, DEFAULT_CPU_LIMIT),
+            memory_request: pick(&flags.memory_request, change.memory_request, DEFAULT_MEMORY_REQUEST),
+            memory_limit: pick(&flags.memory_limit, change.memory_limit, DEFAULT_MEMORY_LIMIT),
+            workspace_size: pick(&flags.workspace_size, change.workspace_size, DEFAULT_WORKSPACE_SIZE),
+            storage: storage.clone(),
+            deadline_seconds: flags.deadline_seconds.or(change.deadline).unwrap_or(DEFAULT_DEADLINE_SECONDS),
+            ttl_seconds: flags.ttl_seconds.or(change.ttl),
+        }
+    }
+
+    /// A request above its limit, which the API server would refuse: (resource, request, limit).
+    pub fn request_above_limit(&self) -> Option<(&'static str, Quantity, Quantity)> {
+        [
+            ("cpu", self.cpu_request.clone(), self.cpu_limit.clone()),
+            ("memory", self.memory_request.clone(), self.memory_limit.clone()),
+            ("ephemeral-storage", self.storage.ephemeral_storage_request.clone(), self.ephemeral_storage_limit()),
+        ]
+        .into_iter()
+        .find(|(_, request, limit)| request.value() > limit.value())
+    }
+
     /// The containers' ephemeral-storage limit. The kubelet holds a pod's emptyDirs
     /// against its containers' limits, so the default leaves room for all of them at
     /// their size limits (three the repository's size, four scratch) plus 1 GiB of logs.
-    pub fn ephemeral_storage_limit(&self) -> String {
-        if let Some(limit) = &self.ephemeral_storage_limit {
+    pub fn ephemeral_storage_limit(&self) -> Quantity {
+        if let Some(limit) = &self.storage.ephemeral_storage_limit {
             return limit.clone();
         }
-        let mib = |q: &str| quantity_bytes(q).map_or(0, |b| b.div_ceil(1 << 20));
-        format!("{}Mi", 3 * mib(&self.workspace_size) + 4 * mib(&self.scratch_size) + 1024)
+        let mib = 3 * self.workspace_size.mebibytes() + 4 * self.storage.scratch_size.mebibytes() + 1024;
+        quantity(&format!("{mib}Mi"))
     }
-}
-
-/// Bytes in a storage quantity (`10Gi`, `500M`, `1e9`); `None` for fractions of a byte
-/// or an overflow.
-pub fn quantity_bytes(q: &str) -> Option<u64> {
-    let split = q.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(q.len());
-    let (number, suffix) = q.split_at(split);
-    let factor: f64 = match suffix {
-        "" => 1.0,
-        "k" => 1e3,
-        "M" => 1e6,
-        "G" => 1e9,
-        "T" => 1e12,
-        "P" => 1e15,
-        "E" => 1e18,
-        "Ki" => 1024.0,
-        "Mi" => 1024f64.powi(2),
-        "Gi" => 1024f64.powi(3),
-        "Ti" => 1024f64.powi(4),
-        "Pi" => 1024f64.powi(5),
-        "Ei" => 1024f64.powi(6),
-        s if s.starts_with(['e', 'E']) => 10f64.powi(s[1..].parse().ok()?),
-        _ => return None,
-    };
-    let bytes = number.parse::<f64>().ok()? * factor;
-    (bytes.is_finite() && bytes < u64::MAX as f64).then(|| bytes.ceil() as u64)
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -206,25 +250,6 @@ pub fn parse_label(s: &str) -> Result<(String, String), String> {
     match s.split_once('=') {
         Some((k, v)) if !k.is_empty() && !v.is_empty() && !v.contains('=') => Ok((k.to_string(), v.to_string())),
         _ => Err(format!("\"{s}\" is not a label: expected KEY=VALUE, such as k8s-app=kube-dns")),
-    }
-}
-
-/// A Kubernetes quantity such as `500m`, `2`, `1.5Gi` (the canonical serialisation
-/// format of k8s.io/apimachinery's resource.Quantity).
-pub fn parse_quantity(s: &str) -> Result<String, String> {
-    const SUFFIXES: [&str; 16] = ["", "n", "u", "m", "k", "M", "G", "T", "P", "E", "Ki", "Mi", "Gi", "Ti", "Pi", "Ei"];
-    let number_end = s.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(s.len());
-    let (number, suffix) = s.split_at(number_end);
-    let number_ok = !number.is_empty() && number != "." && number.matches('.').count() <= 1;
-    let suffix_ok = SUFFIXES.contains(&suffix)
-        || suffix.strip_prefix(['e', 'E']).is_some_and(|e| {
-            let e = e.strip_prefix(['+', '-']).unwrap_or(e);
-            !e.is_empty() && e.bytes().all(|b| b.is_ascii_digit())
-        });
-    if number_ok && suffix_ok {
-        Ok(s.to_string())
-    } else {
-        Err(format!("\"{s}\" is not a Kubernetes quantity: expected a number with an optional unit, such as 500m, 2, 512Mi or 4Gi"))
     }
 }
 
@@ -306,23 +331,20 @@ mod tests {
     use super::*;
 
     #[test]
-    fn quantities() {
-        for ok in ["500m", "2", "1.5", "4Gi", "512Mi", "1e3", "100k", "0.5"] {
-            assert!(parse_quantity(ok).is_ok(), "{ok}");
-        }
-        for bad in ["", "Gi", "2 Gi", "2GB", "-1", "1..2", "two", "2gi"] {
-            assert!(parse_quantity(bad).is_err(), "{bad}");
-        }
-    }
-
-    #[test]
-    fn storage_quantities_in_bytes() {
-        assert_eq!(quantity_bytes("10Gi"), Some(10 << 30));
-        assert_eq!(quantity_bytes("500M"), Some(500_000_000));
-        assert_eq!(quantity_bytes("1e3"), Some(1000));
-        assert_eq!(quantity_bytes("1.5Ki"), Some(1536));
-        assert_eq!(quantity_bytes("2gi"), None);
-        assert_eq!(Resources::default().ephemeral_storage_limit(), format!("{}Mi", 3 * 10240 + 4 * 4096 + 1024));
+    fn flags_win_over_the_change_and_the_change_over_defaults() {
+        let q = |s: &str| Quantity::parse(s).unwrap();
+        let flags = JobSettings { cpu_limit: Some(q("8")), deadline_seconds: Some(600), ..Default::default() };
+        let change =
+            JobSpec { cpu_limit: Some(q("4")), memory_limit: Some(q("16Gi")), ttl: Some(60), ..Default::default() };
+        let r = Resources::resolve(&flags, Some(&change), &Storage::default());
+        assert_eq!((r.cpu_limit.as_str(), r.memory_limit.as_str(), r.cpu_request.as_str()), ("8", "16Gi", "500m"));
+        assert_eq!((r.deadline_seconds, r.ttl_seconds), (600, Some(60)));
+        assert_eq!(r.request_above_limit(), None);
+        let defaults = Resources::resolve(&JobSettings::default(), None, &Storage::default());
+        assert_eq!(defaults.ephemeral_storage_limit().as_str(), format!("{}Mi", 3 * 10240 + 4 * 4096 + 1024));
+        let too_much = JobSettings { memory_request: Some(q("32Gi")), ..Default::default() };
+        let r = Resources::resolve(&too_much, Some(&change), &Storage::default());
+        assert_eq!(r.request_above_limit(), Some(("memory", q("32Gi"), q("16Gi"))));
     }
 
     #[test]

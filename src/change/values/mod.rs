@@ -6,12 +6,14 @@ mod branch;
 mod http_url;
 mod image;
 mod name;
+mod quantity;
 mod repo;
 
 pub use branch::BranchName;
 pub use http_url::HttpUrl;
 pub use image::ImageRef;
 pub use name::ChangeName;
+pub use quantity::Quantity;
 pub use repo::RepoUrl;
 
 /// Why a value was refused: what was expected, and a fix when one is likely.

@@ -1,0 +1,240 @@
+//! The render flags, shared by `render`, `diff` and `run --local`, and which of them a
+//! command line gave: `render --output-dir` records those in the directory, and `diff`
+//! renders with them again.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use clap::parser::ValueSource;
+use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, ValueEnum};
+
+use crate::change::values::{ImageRef, Quantity};
+use crate::render::options::{
+    self as opts, JobSettings, NetworkPolicyMode, RenderOptions, Scope, SecretSource, Storage,
+};
+use crate::render::templates::Templates;
+
+/// Flags that shape the rendered objects.
+#[derive(Args, Debug, Clone)]
+pub struct RenderArgs {
+    /// Render the namespace-wide objects the Changes share (Namespace, NetworkPolicy,
+    /// credentials) instead of their Jobs: what one platform directory owns. Without it,
+    /// --output-dir gets only the Changes' Jobs, and standard output gets both.
+    #[arg(long)]
+    pub platform: bool,
+    /// Namespace of every rendered object.
+    #[arg(short, long, default_value = opts::DEFAULT_NAMESPACE, value_parser = opts::parse_dns_label)]
+    pub namespace: String,
+    /// The runner image (by default the one of this bca version), for a mirror or an
+    /// air-gapped registry. Every step that holds the GitHub token runs it; the agent's
+    /// step runs spec.image when the Change sets one, and this image otherwise.
+    #[arg(long, value_parser = opts::parse_image)]
+    pub image: Option<ImageRef>,
+    /// The GitHub Enterprise host the Changes' repositories are on. The GitHub token is
+    /// sent to that host only; without this flag, only github.com repositories render.
+    #[arg(long, value_name = "HOST", value_parser = opts::parse_github_host)]
+    pub github_host: Option<String>,
+    /// Name of the Secret holding the tokens (keys github-token, copilot-token,
+    /// gemini-api-key).
+    #[arg(long, default_value = opts::DEFAULT_SECRET_NAME, value_parser = opts::parse_dns_subdomain)]
+    pub secret_name: String,
+    /// Also render the Secret, with tokens from GITHUB_TOKEN and COPILOT_TOKEN or
+    /// GEMINI_API_KEY. By default the Jobs use a Secret that already exists.
+    #[arg(long, conflicts_with = "external_secret")]
+    pub secret_from_env: bool,
+    /// Also render an external-secrets.io ExternalSecret that fills the Secret from this
+    /// secret store (remote key: the Secret's name; properties: its keys).
+    #[arg(long, value_name = "STORE", value_parser = opts::parse_dns_subdomain)]
+    pub external_secret: Option<String>,
+    /// Kind of the secret store named by --external-secret.
+    #[arg(long, value_enum, default_value_t = StoreKind::ClusterSecretStore, requires = "external_secret")]
+    pub external_secret_store_kind: StoreKind,
+    /// CPU request of each container [default: spec.job.cpuRequest, else 500m].
+    #[arg(long, value_name = "QUANTITY")]
+    pub cpu_request: Option<Quantity>,
+    /// CPU limit of each container [default: spec.job.cpuLimit, else 2].
+    #[arg(long, value_name = "QUANTITY")]
+    pub cpu_limit: Option<Quantity>,
+    /// Memory request of each container [default: spec.job.memoryRequest, else 1Gi].
+    #[arg(long, value_name = "QUANTITY")]
+    pub memory_request: Option<Quantity>,
+    /// Memory limit of each container [default: spec.job.memoryLimit, else 4Gi].
+    #[arg(long, value_name = "QUANTITY")]
+    pub memory_limit: Option<Quantity>,
+    /// Size limit of the volumes that hold the repository (the agent's work tree, the
+    /// runner's git directory, the agent's changes on their way to publish) [default:
+    /// spec.job.workspaceSize, else 10Gi].
+    #[arg(long, value_name = "QUANTITY")]
+    pub workspace_size: Option<Quantity>,
+    /// Size limit of the scratch volumes (the agent's HOME and /tmp, the runner's /tmp).
+    #[arg(long, value_name = "QUANTITY", default_value = opts::DEFAULT_SCRATCH_SIZE)]
+    pub scratch_size: Quantity,
+    /// Ephemeral-storage request of each container.
+    #[arg(long, value_name = "QUANTITY", default_value = opts::DEFAULT_EPHEMERAL_STORAGE_REQUEST)]
+    pub ephemeral_storage_request: Quantity,
+    /// Ephemeral-storage limit of each container [default: room for every volume at its
+    /// size limit, plus 1Gi].
+    #[arg(long, value_name = "QUANTITY")]
+    pub ephemeral_storage_limit: Option<Quantity>,
+    /// Seconds a Job may run before Kubernetes stops it (activeDeadlineSeconds)
+    /// [default: spec.job.deadline, else 10800].
+    #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(i64).range(60..))]
+    pub deadline: Option<i64>,
+    /// Delete finished Jobs after SECONDS (ttlSecondsAfterFinished) [default:
+    /// spec.job.ttl, else never: a GitOps controller would re-create a deleted Job].
+    #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(i32).range(0..))]
+    pub ttl: Option<i32>,
+    /// Render no NetworkPolicy (by default the pods get no ingress, and egress only to
+    /// the cluster DNS and to HTTPS on public addresses).
+    #[arg(long, conflicts_with_all = ["egress_port", "egress_cidr"])]
+    pub no_network_policy: bool,
+    /// Use the pull request and commit templates in DIR instead of the built-in ones
+    /// (any of pull-request-title.j2, pull-request-body.md.j2, commit-message.j2).
+    #[arg(long, value_name = "DIR")]
+    pub templates: Option<PathBuf>,
+    /// Model endpoint setting for the agents, NAME=VALUE (repeatable): COPILOT_MODEL,
+    /// COPILOT_OFFLINE, COPILOT_PROVIDER_BASE_URL, COPILOT_PROVIDER_TYPE,
+    /// COPILOT_PROVIDER_WIRE_API, GEMINI_MODEL, GOOGLE_GEMINI_BASE_URL. The endpoint's API
+    /// key goes in the Secret, under the agent's key.
+    // Parsed in options(), not by clap: clap would echo a refused value, which may be a
+    // secret someone put on the wrong flag.
+    #[arg(long, value_name = "NAME=VALUE")]
+    pub agent_setting: Vec<String>,
+    /// Fork into this GitHub organisation instead of the token's own account.
+    #[arg(long, value_name = "ORG", value_parser = opts::parse_github_owner)]
+    pub fork_org: Option<String>,
+    /// Also allow egress to this TCP port (repeatable), e.g. for GitHub Enterprise on 8443.
+    #[arg(long, value_name = "PORT", value_parser = clap::value_parser!(u16).range(1..))]
+    pub egress_port: Vec<u16>,
+    /// Also allow egress to this address range (repeatable), e.g. a GitHub Enterprise or
+    /// model endpoint on a private network. Private ranges are closed by default.
+    #[arg(long, value_name = "CIDR")]
+    pub egress_cidr: Vec<opts::Cidr>,
+    /// Namespace of the cluster DNS the pods may ask.
+    #[arg(long, value_name = "NAMESPACE", default_value = opts::DEFAULT_DNS_NAMESPACE, value_parser = opts::parse_dns_label)]
+    pub dns_namespace: String,
+    /// Pod label of the cluster DNS the pods may ask.
+    #[arg(long, value_name = "KEY=VALUE", default_value = opts::DEFAULT_DNS_SELECTOR, value_parser = opts::parse_label)]
+    pub dns_selector: (String, String),
+}
+
+/// Spelt as the Kubernetes kinds, since that is what users copy from their cluster.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum StoreKind {
+    #[value(name = "ClusterSecretStore")]
+    ClusterSecretStore,
+    #[value(name = "SecretStore")]
+    SecretStore,
+}
+
+impl RenderArgs {
+    pub fn options(&self) -> anyhow::Result<RenderOptions> {
+        let secret = match (&self.external_secret, self.secret_from_env) {
+            (Some(store), _) => SecretSource::External {
+                store: store.clone(),
+                store_kind: match self.external_secret_store_kind {
+                    StoreKind::ClusterSecretStore => "ClusterSecretStore",
+                    StoreKind::SecretStore => "SecretStore",
+                }
+                .to_string(),
+            },
+            (None, true) => SecretSource::FromEnv,
+            (None, false) => SecretSource::Existing,
+        };
+        let templates = match &self.templates {
+            Some(dir) => Templates::from_dir(dir)?,
+            None => Templates::default(),
+        };
+        Ok(RenderOptions {
+            namespace: self.namespace.clone(),
+            image: self.image.clone(),
+            secret_name: self.secret_name.clone(),
+            secret,
+            job: JobSettings {
+                cpu_request: self.cpu_request.clone(),
+                cpu_limit: self.cpu_limit.clone(),
+                memory_request: self.memory_request.clone(),
+                memory_limit: self.memory_limit.clone(),
+                workspace_size: self.workspace_size.clone(),
+                deadline_seconds: self.deadline,
+                ttl_seconds: self.ttl,
+            },
+            storage: Storage {
+                scratch_size: self.scratch_size.clone(),
+                ephemeral_storage_request: self.ephemeral_storage_request.clone(),
+                ephemeral_storage_limit: self.ephemeral_storage_limit.clone(),
+            },
+            network_policy: if self.no_network_policy {
+                NetworkPolicyMode::None
+            } else {
+                NetworkPolicyMode::Restricted(opts::Egress {
+                    extra_ports: self.egress_port.clone(),
+                    extra_cidrs: self.egress_cidr.clone(),
+                    dns_namespace: self.dns_namespace.clone(),
+                    dns_selector: self.dns_selector.clone(),
+                })
+            },
+            fork_owner: self.fork_org.clone(),
+            scope: if self.platform { Scope::Platform } else { Scope::Both },
+            github_host: self.github_host.clone(),
+            templates: templates.into(),
+            agent_settings: self
+                .agent_setting
+                .iter()
+                .map(|s| opts::parse_agent_setting(s).map_err(|e| anyhow::anyhow!("--agent-setting: {e}")))
+                .collect::<anyhow::Result<_>>()?,
+        })
+    }
+}
+
+/// The render flags a command line gave, by long name, with their values as given
+/// (none for a switch). Sorted by name, so the record is the same whatever the order.
+pub type GivenFlags = BTreeMap<String, Vec<String>>;
+
+/// The render flags `matches` (of render, diff or run) holds from the command line.
+pub fn given_flags(matches: &ArgMatches) -> GivenFlags {
+    let mut given = BTreeMap::new();
+    for arg in RenderArgs::augment_args(clap::Command::new("render")).get_arguments() {
+        let id = arg.get_id().as_str();
+        // Subcommands without the render flags have none of these ids.
+        if matches.try_contains_id(id).is_err() || matches.value_source(id) != Some(ValueSource::CommandLine) {
+            continue;
+        }
+        let long = arg.get_long().unwrap_or(id).to_string();
+        let values = if arg.get_action().takes_values() {
+            matches.get_raw(id).into_iter().flatten().map(|v| v.to_string_lossy().into_owned()).collect()
+        } else {
+            Vec::new()
+        };
+        given.insert(long, values);
+    }
+    given
+}
+
+/// The command-line words for `flags`.
+pub fn to_argv(flags: &GivenFlags) -> Vec<String> {
+    let mut argv = Vec::new();
+    for (long, values) in flags {
+        if values.is_empty() {
+            argv.push(format!("--{long}"));
+        }
+        for value in values {
+            argv.push(format!("--{long}={value}"));
+        }
+    }
+    argv
+}
+
+#[derive(Parser)]
+#[command(name = "bca render")]
+struct Recorded {
+    #[command(flatten)]
+    render: RenderArgs,
+}
+
+/// Parses flags back (from a directory's record), with clap's own checks and messages.
+pub fn parse_flags(flags: &GivenFlags) -> Result<RenderArgs, clap::Error> {
+    let argv = std::iter::once("bca render".to_string()).chain(to_argv(flags));
+    let matches = Recorded::command().try_get_matches_from(argv)?;
+    Ok(Recorded::from_arg_matches(&matches)?.render)
+}

@@ -1,0 +1,59 @@
+//! The record of how an output directory was rendered: bca's version and the render
+//! flags given, so `bca diff` in CI renders the same way with no flags of its own.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use super::directory::HEADER;
+use crate::render::yaml;
+
+/// The record's file in an output directory. Not listed in kustomization.yaml: it is
+/// not a Kubernetes object.
+pub const FILE_NAME: &str = "bca-render.yaml";
+
+/// Render flags by long name, with the values given (none for a switch).
+pub type Flags = BTreeMap<String, Vec<String>>;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// The bca version that rendered the directory.
+    pub bca: String,
+    pub flags: Flags,
+}
+
+impl Settings {
+    pub fn current(flags: Flags) -> Settings {
+        Settings { bca: env!("CARGO_PKG_VERSION").to_string(), flags }
+    }
+
+    /// The file's text after the header.
+    pub fn to_text(&self) -> String {
+        let value = serde_json::to_value(self).expect("settings serialise");
+        format!(
+            "# The flags this directory was rendered with: `bca diff` renders with them again.\n{}",
+            yaml::to_yaml(&value)
+        )
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("{path} is damaged ({reason}): render the directory again with bca render --output-dir")]
+pub struct SettingsError {
+    path: String,
+    reason: String,
+}
+
+/// The record in `dir`, if there is one.
+pub fn read(dir: &Path) -> Result<Option<Settings>, SettingsError> {
+    let path = dir.join(FILE_NAME);
+    let Ok(text) = std::fs::read_to_string(&path) else {
+        return Ok(None);
+    };
+    let damaged = |reason: String| SettingsError { path: path.display().to_string(), reason };
+    let body = text.strip_prefix(HEADER).ok_or_else(|| damaged("bca did not write it".into()))?;
+    let doc = yaml::parse_documents(body).map_err(damaged)?.into_iter().next().unwrap_or_default();
+    serde_json::from_value(doc).map(Some).map_err(|e| damaged(e.to_string()))
+}
