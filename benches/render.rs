@@ -1,6 +1,8 @@
-//! `cargo bench --bench render`: time and peak memory of rendering a Change with 1, 100
-//! and 10,000 repositories, to a YAML stream and to a directory, and the time it takes
-//! to refuse hostile input. Prints figures; it asserts nothing about speed.
+//! `cargo bench --bench render`: time and peak memory of rendering a Change with 1 to
+//! 10,000 repositories, one Job per repository and as Indexed Jobs, to a YAML stream and
+//! to a directory; the time `kubectl kustomize` (what Argo CD and Flux run) takes on that
+//! directory; and the time it takes to refuse hostile input. Prints figures; it asserts
+//! nothing about speed.
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -73,39 +75,61 @@ fn hostile(scratch: &std::path::Path) {
     }
 }
 
+/// Seconds `kubectl kustomize DIR` takes, or why it was not measured.
+fn kustomize_time(dir: &std::path::Path) -> String {
+    let start = Instant::now();
+    match std::process::Command::new("kubectl").arg("kustomize").arg(dir).output() {
+        Ok(out) if out.status.success() => format!("{:.2?}", start.elapsed()),
+        Ok(_) => "failed".into(),
+        Err(_) => "no kubectl".into(),
+    }
+}
+
 fn main() {
     let scratch = tempfile::tempdir().expect("tempdir");
     println!(
-        "{:>7}  {:>12}  {:>12}  {:>14}  {:>12}  {:>12}",
-        "repos", "parse", "render+yaml", "stdout bytes", "to dir", "peak +KiB"
+        "{:<22} {:>7}  {:>10}  {:>12}  {:>12}  {:>10}  {:>12}  {:>10}",
+        "mode", "repos", "parse", "render+yaml", "stdout bytes", "to dir", "kustomize", "peak +KiB"
     );
-    for repos in [1usize, 100, 10_000] {
-        let text = change_text(repos);
-        let runs = if repos >= 10_000 { 3 } else { 20 };
-        let (parse_time, _) = measure(runs, || {
-            bca::change::parse("bench.yaml", text.as_bytes()).expect("valid change");
-        });
-        let change = bca::change::parse("bench.yaml", text.as_bytes()).expect("valid change");
-        let options = RenderOptions::default();
-        let inputs = [Input { file: "bench.yaml", change: &change }];
-        let mut bytes = 0;
-        let (render_time, peak) = measure(runs, || {
+    let modes: [(&str, Option<u32>); 2] = [("one Job per repository", None), ("Indexed, parallelism 50", Some(50))];
+    for (mode, parallelism) in modes {
+        for repos in [1usize, 100, 1_000, 10_000] {
+            let text = change_text(repos);
+            let runs = if repos >= 10_000 {
+                3
+            } else if repos >= 1_000 {
+                5
+            } else {
+                20
+            };
+            let (parse_time, _) = measure(runs, || {
+                bca::change::parse("bench.yaml", text.as_bytes()).expect("valid change");
+            });
+            let change = bca::change::parse("bench.yaml", text.as_bytes()).expect("valid change");
+            let options = RenderOptions { parallelism, ..RenderOptions::default() };
+            let inputs = [Input { file: "bench.yaml", change: &change }];
+            let mut bytes = 0;
+            let (render_time, peak) = measure(runs, || {
+                let rendered = render::render(&inputs, &options, &|_| None).expect("renders");
+                bytes = render::to_stream(&rendered.manifests).len();
+            });
             let rendered = render::render(&inputs, &options, &|_| None).expect("renders");
-            bytes = render::to_stream(&rendered.manifests).len();
-        });
-        let rendered = render::render(&inputs, &options, &|_| None).expect("renders");
-        let dir: PathBuf = scratch.path().join(format!("out-{repos}"));
-        let (dir_time, _) = measure(runs, || {
-            let settings = bca::output::settings::Settings::current(Default::default());
-            bca::output::write_dir(&dir, &rendered.manifests, &settings, false).expect("writes");
-        });
-        println!(
-            "{repos:>7}  {:>10.2?}  {:>10.2?}  {bytes:>14}  {:>10.2?}  {:>12}",
-            parse_time,
-            render_time,
-            dir_time,
-            peak.map_or("n/a".to_string(), |p| p.to_string())
-        );
+            let dir: PathBuf = scratch.path().join(format!("out-{repos}-{}", parallelism.unwrap_or(0)));
+            let (dir_time, _) = measure(runs, || {
+                let settings = bca::output::settings::Settings::current(Default::default());
+                bca::output::write_dir(&dir, &rendered.manifests, &settings, false).expect("writes");
+            });
+            // Thousands of Jobs take kustomize minutes (the reason for Indexed Jobs).
+            let kustomize =
+                if parallelism.is_none() && repos > 1_000 { "skipped".into() } else { kustomize_time(&dir) };
+            println!(
+                "{mode:<22} {repos:>7}  {:>10.2?}  {:>12.2?}  {bytes:>12}  {:>10.2?}  {kustomize:>12}  {:>10}",
+                parse_time,
+                render_time,
+                dir_time,
+                peak.map_or("n/a".to_string(), |p| p.to_string())
+            );
+        }
     }
     hostile(scratch.path());
 }

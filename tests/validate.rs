@@ -229,6 +229,12 @@ fn a_job_request_above_its_limit_is_refused_where_it_is_written() {
 }
 
 #[test]
+fn rollout_values_out_of_range_are_named() {
+    let rollout = "  rollout:\n    queue: Agents_Queue\n    parallelism: 0";
+    assert_snapshot!(validate_text("change.yaml", with_spec_line("rollout", rollout)));
+}
+
+#[test]
 fn plain_http_context_is_refused_with_the_https_fix() {
     let line = "  agentsmd: http://example.com/agents.md";
     assert_snapshot!(validate_text("change.yaml", with_spec_line("agentsmd", line)));

@@ -23,8 +23,13 @@ pub struct RunContract {
     /// What shapes the agent's work. A run whose open pull request already holds work of
     /// this fingerprint ends as `unchanged` without running the agent.
     pub work: Work,
-    /// The upstream repository, `https://HOST/OWNER/NAME`.
+    /// The upstream repository, `https://HOST/OWNER/NAME`. Empty in the contract of an
+    /// Indexed Job, which names its repositories in `repositories` instead.
     pub repository: String,
+    /// An Indexed Job's repositories, by completion index: each pod runs the one at its
+    /// `JOB_COMPLETION_INDEX`. The rest of the contract is shared, written once per Job.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub repositories: Vec<String>,
     /// The GitHub Enterprise host the GitHub token belongs to (`bca render --github-host`);
     /// github.com when absent. The runner sends the token to this host only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -63,7 +68,36 @@ pub struct Work {
     pub parts: BTreeMap<String, String>,
 }
 
+/// The variable Kubernetes sets in every container of an Indexed Job's pod.
+pub const COMPLETION_INDEX_ENV: &str = "JOB_COMPLETION_INDEX";
+
 impl RunContract {
+    /// The contract of one repository: this one, or for an Indexed Job the one at
+    /// `index` (`JOB_COMPLETION_INDEX`).
+    pub fn for_index(mut self, index: Option<&str>) -> Result<RunContract, String> {
+        if self.repositories.is_empty() {
+            return Ok(self);
+        }
+        let Some(index) = index else {
+            return Err(format!(
+                "the run contract lists {} repositories, one per completion index, but {COMPLETION_INDEX_ENV} is not \
+                 set: run it as an Indexed Job (or set {COMPLETION_INDEX_ENV})",
+                self.repositories.len()
+            ));
+        };
+        let n: usize =
+            index.trim().parse().map_err(|_| format!("{COMPLETION_INDEX_ENV} is {index:?}, not an index"))?;
+        let repository = self.repositories.get(n).cloned().ok_or_else(|| {
+            format!(
+                "{COMPLETION_INDEX_ENV} is {n}, but the run contract lists {} repositories",
+                self.repositories.len()
+            )
+        })?;
+        self.repository = repository;
+        self.repositories.clear();
+        Ok(self)
+    }
+
     /// How the pull request knows its Change: the name, or the change id without one.
     pub fn identity(&self) -> &str {
         self.change_name.as_deref().unwrap_or(&self.change_id)
@@ -105,6 +139,7 @@ mod tests {
             change_name: None,
             work: Work { fingerprint: "f".into(), parts: BTreeMap::new() },
             repository: "https://github.com/acme/api".into(),
+            repositories: vec![],
             github_host: None,
             base_branch: "main".into(),
             head_branch: "bca/0123456789".into(),
@@ -131,6 +166,17 @@ mod tests {
         let json = sample().to_json().replace("\"version\": 2", "\"version\": 3");
         let err = RunContract::from_json(&json).unwrap_err();
         assert!(err.contains("version 3, this runner reads version 2"), "{err}");
+    }
+
+    #[test]
+    fn an_indexed_contract_gives_the_repository_of_the_index() {
+        let mut c = sample();
+        c.repository = String::new();
+        c.repositories = vec!["https://github.com/acme/a".into(), "https://github.com/acme/b".into()];
+        assert_eq!(c.clone().for_index(Some("1")).unwrap().repository, "https://github.com/acme/b");
+        assert!(c.clone().for_index(Some("2")).unwrap_err().contains("is 2, but the run contract lists 2"));
+        assert!(c.clone().for_index(None).unwrap_err().contains("JOB_COMPLETION_INDEX is not set"));
+        assert_eq!(sample().for_index(None).unwrap(), sample());
     }
 
     #[test]

@@ -7,7 +7,8 @@ use bca_runner::Agent;
 
 use super::diagnostic::{Diagnostic, Span};
 use super::model::{
-    ApiVersion, Change, JobSpec, Kind, Metadata, Spec, CHANGE_FIELDS, JOB_FIELDS, METADATA_FIELDS, SPEC_FIELDS,
+    ApiVersion, Change, JobSpec, Kind, Metadata, Rollout, Spec, CHANGE_FIELDS, JOB_FIELDS, MAX_PARALLELISM,
+    METADATA_FIELDS, ROLLOUT_FIELDS, SPEC_FIELDS,
 };
 use super::values::{BranchName, ChangeName, HttpUrl, ImageRef, Invalid, Quantity, RepoUrl};
 use super::yaml::{Node, NodeKind, ScalarType};
@@ -126,6 +127,14 @@ impl Decoder {
             }
             None => Some(None),
         };
+        let rollout = match self.optional(&fields, "rollout") {
+            Some(n) => {
+                let anchor =
+                    fields.entries.iter().find(|(k, _)| key_text(k) == "rollout").map_or(n.span, |(k, _)| k.span);
+                self.rollout(n, anchor).map(Some)
+            }
+            None => Some(None),
+        };
         Some(Spec {
             prompt: prompt?,
             repos: repos?,
@@ -135,7 +144,28 @@ impl Decoder {
             resources: resources?,
             image: image?,
             job: job?,
+            rollout: rollout?,
         })
+    }
+
+    fn rollout(&mut self, node: &Node, anchor: Span) -> Option<Rollout> {
+        let fields = self.mapping(node, "spec.rollout", anchor, "a mapping with queue and parallelism")?;
+        let queue = match self.optional(&fields, "queue") {
+            Some(n) => self
+                .value(n, "spec.rollout.queue", |s| {
+                    ChangeName::parse(s)
+                        .map_err(|e| Invalid { message: e.message.replace("Change name", "queue name"), ..e })
+                })
+                .map(Some),
+            None => Some(None),
+        };
+        let parallelism = match self.optional(&fields, "parallelism") {
+            Some(n) => self
+                .whole_number(n, "spec.rollout.parallelism", 1, i64::from(MAX_PARALLELISM), "agents at once")
+                .map(|v| Some(v as u32)),
+            None => Some(None),
+        };
+        Some(Rollout { queue: queue?, parallelism: parallelism? })
     }
 
     fn job(&mut self, node: &Node, anchor: Span) -> Option<JobSpec> {
@@ -220,6 +250,7 @@ impl Decoder {
             "" => (&CHANGE_FIELDS, "at the top level"),
             "metadata" => (&METADATA_FIELDS, "in metadata"),
             "spec.job" => (&JOB_FIELDS, "in spec.job"),
+            "spec.rollout" => (&ROLLOUT_FIELDS, "in spec.rollout"),
             _ => (&SPEC_FIELDS, "in spec"),
         };
         let mut typos = Vec::new();

@@ -104,6 +104,26 @@ pub struct Spec {
     /// default to what suits an agent editing one repository.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub job: Option<JobSpec>,
+    /// How fast the Change rolls out across its repositories.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rollout: Option<Rollout>,
+}
+
+/// Pacing: through Kueue, or with Indexed Jobs, or both.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Rollout {
+    /// The Kueue LocalQueue the Jobs are admitted through (label
+    /// `kueue.x-k8s.io/queue-name`): at most as many run at once as its ClusterQueue allows.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub queue: Option<ChangeName>,
+    /// At most this many of the Change's agents run at once, with no controller beyond
+    /// Kubernetes: the repositories are spread over this many Indexed Jobs, each running
+    /// its repositories one after another. Also what scales a Change to thousands of
+    /// repositories (one Job per repository does not).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 1000))]
+    pub parallelism: Option<u32>,
 }
 
 /// Resources and lifetimes of the Change's Jobs.
@@ -139,6 +159,10 @@ pub struct JobSpec {
 /// checks keys against these; a test keeps them equal to the schema's properties.
 pub const CHANGE_FIELDS: [&str; 4] = ["kind", "apiVersion", "metadata", "spec"];
 pub const METADATA_FIELDS: [&str; 1] = ["name"];
-pub const SPEC_FIELDS: [&str; 8] = ["prompt", "repos", "agent", "branch", "agentsmd", "resources", "image", "job"];
+pub const SPEC_FIELDS: [&str; 9] =
+    ["prompt", "repos", "agent", "branch", "agentsmd", "resources", "image", "job", "rollout"];
+pub const ROLLOUT_FIELDS: [&str; 2] = ["queue", "parallelism"];
+/// The most Indexed Jobs one Change renders (`spec.rollout.parallelism`).
+pub const MAX_PARALLELISM: u32 = 1000;
 pub const JOB_FIELDS: [&str; 7] =
     ["cpuRequest", "cpuLimit", "memoryRequest", "memoryLimit", "workspaceSize", "deadline", "ttl"];

@@ -22,6 +22,19 @@ pub struct RenderArgs {
     /// --output-dir gets only the Changes' Jobs, and standard output gets both.
     #[arg(long)]
     pub platform: bool,
+    /// Admit the Jobs through this Kueue LocalQueue (label kueue.x-k8s.io/queue-name),
+    /// over spec.rollout.queue. With --platform, also render the LocalQueue.
+    #[arg(long, value_name = "NAME", value_parser = opts::parse_dns_label)]
+    pub queue: Option<String>,
+    /// With --platform and --queue: the ClusterQueue the LocalQueue points at [default:
+    /// the queue's name].
+    #[arg(long, value_name = "NAME", value_parser = opts::parse_dns_label)]
+    pub cluster_queue: Option<String>,
+    /// Run at most N agents of a Change at once: its repositories spread over N Indexed
+    /// Jobs that run theirs one after another (over spec.rollout.parallelism). Also what
+    /// a fleet of thousands of repositories needs.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub parallelism: Option<u32>,
     /// Namespace of every rendered object.
     #[arg(short, long, default_value = opts::DEFAULT_NAMESPACE, value_parser = opts::parse_dns_label)]
     pub namespace: String,
@@ -176,6 +189,9 @@ impl RenderArgs {
             },
             fork_owner: self.fork_org.clone(),
             scope: if self.platform { Scope::Platform } else { Scope::Both },
+            queue: self.queue.clone(),
+            parallelism: self.parallelism,
+            cluster_queue: self.cluster_queue.clone(),
             github_host: self.github_host.clone(),
             templates: templates.into(),
             agent_settings: self

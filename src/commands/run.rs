@@ -52,9 +52,16 @@ pub fn run_local(request: &RunRequest, env: &dyn Fn(&str) -> Option<String>, sty
         Err(outcome) => return Ok(outcome),
     };
     let render_time = started.elapsed();
-    let mut jobs: Vec<&render::Manifest> = rendered.manifests.iter().filter(|m| m.kind == "Job").collect();
+    // Each run: a Job, and for an Indexed Job the completion index (one per repository).
+    let mut runs: Vec<(&render::Manifest, Option<usize>, &str)> = Vec::new();
+    for manifest in rendered.manifests.iter().filter(|m| m.kind == "Job") {
+        let indexed = manifest.is_indexed_job();
+        for (i, repository) in manifest.repositories.iter().enumerate() {
+            runs.push((manifest, indexed.then_some(i), repository));
+        }
+    }
     if !request.only.is_empty() {
-        let repositories: Vec<&str> = jobs.iter().filter_map(|m| m.repository.as_deref()).collect();
+        let repositories: Vec<&str> = runs.iter().map(|(_, _, r)| *r).collect();
         for filter in &request.only {
             if !repositories.iter().any(|url| names_repository(filter, url)) {
                 let closest = repositories
@@ -66,9 +73,7 @@ pub fn run_local(request: &RunRequest, env: &dyn Fn(&str) -> Option<String>, sty
                 bail!("--repo {filter} is not one of the Change's repositories{closest}");
             }
         }
-        jobs.retain(|m| {
-            m.repository.as_deref().is_some_and(|url| request.only.iter().any(|f| names_repository(f, url)))
-        });
+        runs.retain(|(_, _, url)| request.only.iter().any(|f| names_repository(f, url)));
     }
     let mut agents: Vec<Agent> = changes.iter().map(|(_, c)| c.spec.agent).collect();
     agents.sort();
@@ -109,18 +114,24 @@ pub fn run_local(request: &RunRequest, env: &dyn Fn(&str) -> Option<String>, sty
         outcome.stderr.push_str(&style.warning(warning));
     }
     eprint!("{}", std::mem::take(&mut outcome.stderr));
-    eprintln!("bca: rendered {} Job(s) in {:.2?}", jobs.len(), render_time);
+    eprintln!(
+        "bca: rendered {} Job(s) in {:.2?}",
+        rendered.manifests.iter().filter(|m| m.kind == "Job").count(),
+        render_time
+    );
     let mut failed = 0;
-    for manifest in jobs {
+    for (manifest, index, repository) in runs {
         let value = render::yaml::parse_documents(&manifest.yaml)
             .map_err(anyhow::Error::msg)?
             .into_iter()
             .next()
             .context("a rendered Job is empty")?;
         let job: Job = serde_json::from_value(value).context("reading a rendered Job back")?;
-        let repository = manifest.repository.clone().unwrap_or_default();
-        eprintln!("bca: running Job {} for {repository}", manifest.name);
-        let run = run_job(&job, &runner, &secret_data, env)?;
+        match index {
+            Some(i) => eprintln!("bca: running Job {} index {i} for {repository}", manifest.name),
+            None => eprintln!("bca: running Job {} for {repository}", manifest.name),
+        }
+        let run = run_job(&job, index, &runner, &secret_data, env)?;
         let times: Vec<String> = run.steps.iter().map(|s| format!("{} {:.2?}", s.name, s.duration)).collect();
         eprintln!("bca: {repository}: {}", times.join(", "));
         if run.succeeded {

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::render::labels::REPOSITORY_URL;
+use crate::render::labels::{CHANGE, CHANGE_NAME, REPOSITORY_URL, SHARD};
 use crate::render::yaml::parse_documents;
 use bca_runner::pod::CONTRACT_ANNOTATION;
 use bca_runner::RunContract;
@@ -44,10 +44,20 @@ pub fn job_facts(yaml: &str) -> Option<JobFacts> {
         .map(|c| format!("{}={}", c["name"].as_str().unwrap_or("?"), c["image"].as_str().unwrap_or("?")))
         .collect();
     let resources = containers.first().map(|c| resources_text(&c["resources"])).unwrap_or_default();
+    let labels = &doc["metadata"]["labels"];
+    // An Indexed Job is known by its Change and shard, as a per-repository Job by its
+    // repository.
+    let repository = match doc["metadata"]["annotations"][REPOSITORY_URL].as_str() {
+        Some(url) => url.to_string(),
+        None => {
+            let change = labels[CHANGE_NAME].as_str().or(labels[CHANGE].as_str())?;
+            format!("{change} Indexed Job {}", labels[SHARD].as_str()?)
+        }
+    };
     Some(JobFacts {
         name: doc["metadata"]["name"].as_str()?.to_string(),
         namespace: doc["metadata"]["namespace"].as_str().unwrap_or_default().to_string(),
-        repository: doc["metadata"]["annotations"][REPOSITORY_URL].as_str()?.to_string(),
+        repository,
         contract: template["metadata"]["annotations"][CONTRACT_ANNOTATION]
             .as_str()
             .and_then(|json| RunContract::from_json(json).ok()),
@@ -103,6 +113,7 @@ impl JobSummary {
 fn reasons(old: &JobFacts, new: &JobFacts) -> String {
     let mut reasons: Vec<String> = Vec::new();
     let mut reruns = true;
+    let mut new_repositories = false;
     match (&old.contract, &new.contract) {
         (Some(a), Some(b)) => {
             reruns = a.work.fingerprint != b.work.fingerprint;
@@ -124,6 +135,27 @@ fn reasons(old: &JobFacts, new: &JobFacts) -> String {
                     != (&b.pull_request_title, &b.pull_request_body, &b.commit_message)
             {
                 reasons.push("the pull request or commit texts changed".into());
+            }
+            if a.repositories != b.repositories {
+                let added: Vec<String> = b
+                    .repositories
+                    .iter()
+                    .filter(|r| !a.repositories.contains(r))
+                    .map(|r| short_repository(r))
+                    .collect();
+                let removed: Vec<String> = a
+                    .repositories
+                    .iter()
+                    .filter(|r| !b.repositories.contains(r))
+                    .map(|r| short_repository(r))
+                    .collect();
+                if !added.is_empty() {
+                    reasons.push(format!("{} added", added.join(", ")));
+                    new_repositories = true;
+                }
+                if !removed.is_empty() {
+                    reasons.push(format!("{} removed", removed.join(", ")));
+                }
             }
             if a.fork_owner != b.fork_owner {
                 reasons.push(format!("the fork owner {} → {}", show(&a.fork_owner), show(&b.fork_owner)));
@@ -166,7 +198,11 @@ fn reasons(old: &JobFacts, new: &JobFacts) -> String {
     if reasons.is_empty() {
         reasons.push("the Job was edited by hand, or another bca version rendered it".into());
     }
-    let effect = if reruns { "the agent runs again" } else { "the new Job only confirms the pull request" };
+    let effect = match (reruns, new_repositories) {
+        (true, _) => "the agent runs again",
+        (false, true) => "the agent runs for the added repositories; the others only confirm their pull requests",
+        (false, false) => "the new Job only confirms the pull request",
+    };
     format!("{}; {effect}", reasons.join(", "))
 }
 

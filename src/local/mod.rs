@@ -72,6 +72,7 @@ pub struct PodRun {
 /// command stands for; `secret` holds the credentials Secret's keys.
 pub fn run_job(
     job: &Job,
+    index: Option<usize>,
     runner: &Path,
     secret: &BTreeMap<String, Vec<u8>>,
     env: &dyn Fn(&str) -> Option<String>,
@@ -102,6 +103,10 @@ pub fn run_job(
     for container in containers {
         let termination = root.path().join(format!("termination-{}", container.name));
         let mut cmd = command(container, runner, &volumes, &termination, env)?;
+        if let Some(index) = index {
+            // What the Job controller sets in every container of an Indexed Job's pod.
+            cmd.env(bca_runner::contract::COMPLETION_INDEX_ENV, index.to_string());
+        }
         let secrets = mount_secrets(container, pod_spec.volumes.as_deref().unwrap_or_default(), &volumes, secret)?;
         let started = Instant::now();
         let status = cmd.status();

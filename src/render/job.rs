@@ -28,11 +28,24 @@ use super::naming::{job_name, short_hash};
 use super::options::{RenderOptions, Resources};
 use crate::change::values::Quantity as ChangeQuantity;
 
+/// One repository per Job, or an Indexed Job running its repositories one per index.
+pub enum Mode<'a> {
+    Repository {
+        owner: &'a str,
+        repo: &'a str,
+    },
+    /// `slug` names the Change; `shard` is this Job's place among the Change's Jobs.
+    Indexed {
+        slug: &'a str,
+        shard: u32,
+        repositories: usize,
+    },
+}
+
 /// What one Job needs beyond the flags.
 pub struct JobInput<'a> {
     pub contract: &'a RunContract,
-    pub owner: &'a str,
-    pub repo: &'a str,
+    pub mode: Mode<'a>,
     /// The image of the steps that hold the GitHub token, and of collect.
     pub runner_image: &'a str,
     /// The image of the agent's step (`spec.image`, or the runner image).
@@ -63,16 +76,37 @@ const SECRET_FILE_MODE: i32 = 0o440;
 pub fn job(input: &JobInput, options: &RenderOptions) -> Job {
     let contract_json = input.contract.to_json();
     let agent = input.contract.agent;
+    let indexed = match input.mode {
+        Mode::Indexed { repositories, .. } => Some(i32::try_from(repositories).unwrap_or(i32::MAX)),
+        Mode::Repository { .. } => None,
+    };
     let spec = JobSpec {
         // One retry for a transient failure (a node going away); the runner's steps are
-        // idempotent, so a retry never opens a second pull request.
-        backoff_limit: Some(1),
+        // idempotent, so a retry never opens a second pull request. An Indexed Job
+        // retries each index once, and gives up on an index (not the Job) for good
+        // when its runner says a retry cannot help.
+        backoff_limit: indexed.is_none().then_some(1),
+        backoff_limit_per_index: indexed.map(|_| 1),
+        completion_mode: indexed.map(|_| "Indexed".to_string()),
+        completions: indexed,
+        // The Job's indexes run one after another: the Change's Jobs together run at
+        // most as many agents as it has Jobs.
+        parallelism: indexed.map(|_| 1),
         active_deadline_seconds: Some(input.resources.deadline_seconds),
-        pod_failure_policy: Some(pod_failure_policy()),
+        pod_failure_policy: Some(pod_failure_policy(if indexed.is_some() { "FailIndex" } else { "FailJob" })),
         ttl_seconds_after_finished: input.resources.ttl_seconds,
         template: PodTemplateSpec {
             metadata: Some(ObjectMeta {
-                labels: Some(input.labels.clone()),
+                // Kueue's queue label belongs on the Job: on a pod, Kueue's pod
+                // integration would manage the pod a second time.
+                labels: Some(
+                    input
+                        .labels
+                        .iter()
+                        .filter(|(k, _)| k.as_str() != super::labels::KUEUE_QUEUE)
+                        .map(|(k, v)| (k.clone(), v.clone()))
+                        .collect(),
+                ),
                 annotations: Some(BTreeMap::from([(CONTRACT_ANNOTATION.to_string(), contract_json)])),
                 ..Default::default()
             }),
@@ -82,16 +116,20 @@ pub fn job(input: &JobInput, options: &RenderOptions) -> Job {
     };
     // The name hashes the whole spec: exactly the inputs that shape this Job.
     let spec_json = serde_json::to_vec(&spec).expect("a JobSpec serialises");
-    let name = job_name(input.owner, input.repo, &short_hash(&spec_json));
+    let hash = short_hash(&spec_json);
+    let (name, annotations) = match input.mode {
+        Mode::Repository { owner, repo } => (
+            job_name(&format!("{owner}-{repo}"), &hash),
+            Some(BTreeMap::from([(super::labels::REPOSITORY_URL.to_string(), input.contract.repository.clone())])),
+        ),
+        Mode::Indexed { slug, shard, .. } => (job_name(&format!("{slug}-{shard:03}"), &hash), None),
+    };
     Job {
         metadata: ObjectMeta {
             name: Some(name),
             namespace: Some(options.namespace.clone()),
             labels: Some(input.labels.clone()),
-            annotations: Some(BTreeMap::from([(
-                super::labels::REPOSITORY_URL.to_string(),
-                input.contract.repository.clone(),
-            )])),
+            annotations,
             ..Default::default()
         },
         spec: Some(spec),
@@ -99,13 +137,13 @@ pub fn job(input: &JobInput, options: &RenderOptions) -> Job {
     }
 }
 
-/// Fail the Job at once when a step says a retry cannot help (a rejected token, a
-/// repository that does not exist), and do not count evictions against backoffLimit.
-fn pod_failure_policy() -> PodFailurePolicy {
+/// Fail the Job (or its index) at once when a step says a retry cannot help (a rejected
+/// token, a repository that does not exist), and do not count evictions as failures.
+fn pod_failure_policy(on_permanent: &str) -> PodFailurePolicy {
     PodFailurePolicy {
         rules: vec![
             PodFailurePolicyRule {
-                action: "FailJob".into(),
+                action: on_permanent.into(),
                 on_exit_codes: Some(PodFailurePolicyOnExitCodesRequirement {
                     container_name: None,
                     operator: "In".into(),

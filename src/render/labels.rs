@@ -7,6 +7,10 @@ pub const NAME: &str = "app.kubernetes.io/name";
 pub const MANAGED_BY: &str = "app.kubernetes.io/managed-by";
 pub const CHANGE: &str = "bca.dev/change";
 pub const CHANGE_NAME: &str = "bca.dev/change-name";
+/// An Indexed Job's place among its Change's Jobs.
+pub const SHARD: &str = "bca.dev/shard";
+/// Kueue admits a Job labelled with its LocalQueue within that queue's quota.
+pub const KUEUE_QUEUE: &str = "kueue.x-k8s.io/queue-name";
 pub const REPOSITORY: &str = "bca.dev/repository";
 pub const REPOSITORY_URL: &str = "bca.dev/repository-url";
 
@@ -21,6 +25,14 @@ pub fn common() -> BTreeMap<String, String> {
 
 /// Labels of a Job and its pods. They carry only what shapes the Job, so adding a
 /// repository to a Change leaves the other Jobs untouched.
+/// Labels of an Indexed Job and its pods.
+pub fn indexed_job(change_id: &str, change_name: Option<&str>, shard: u32) -> BTreeMap<String, String> {
+    let mut labels = job(change_id, change_name, "");
+    labels.remove(REPOSITORY);
+    labels.insert(SHARD.to_string(), format!("{shard:03}"));
+    labels
+}
+
 pub fn job(change_id: &str, change_name: Option<&str>, repository: &str) -> BTreeMap<String, String> {
     let mut labels = common();
     labels.insert(CHANGE.to_string(), change_id.to_string());

@@ -7,6 +7,7 @@ pub mod namespace;
 pub mod naming;
 pub mod network_policy;
 pub mod options;
+pub mod queue;
 pub mod secret;
 pub mod templates;
 pub mod yaml;
@@ -27,11 +28,17 @@ pub struct Manifest {
     pub kind: String,
     pub name: String,
     pub yaml: String,
-    /// For Jobs: the repository they change.
-    pub repository: Option<String>,
+    /// For Jobs: the repositories they change (an Indexed Job's in index order).
+    pub repositories: Vec<String>,
+    pub indexed: bool,
 }
 
 impl Manifest {
+    /// Whether this is an Indexed Job, whose pods each run one of `repositories`.
+    pub fn is_indexed_job(&self) -> bool {
+        self.indexed
+    }
+
     /// `<kind>-<name>.yaml`, the file the object gets in `--output-dir`.
     pub fn file_name(&self) -> String {
         format!("{}-{}.yaml", self.kind.to_ascii_lowercase(), self.name)
@@ -56,6 +63,12 @@ pub enum RenderError {
     AgentHasThePushToken { var: String },
     #[error(transparent)]
     Template(#[from] templates::TemplateError),
+    #[error(
+        "{file}: the pull request templates use {{{{ repository }}}}, but an Indexed Job (spec.rollout.parallelism, \
+         --parallelism) shares one run contract among its repositories: drop it from the templates, or render one \
+         Job per repository"
+    )]
+    TemplatesNamePerRepository { file: String },
     #[error(
         "{file}: the {what} request {request} is above the {what} limit {limit}, and Kubernetes refuses such a pod: \
          lower the request or raise the limit (spec.job in the Change, or the render flags)"
@@ -118,7 +131,7 @@ pub fn render(
             "Namespace",
             &options.namespace,
             &namespace::namespace(&options.namespace),
-            None,
+            Vec::new(),
         ));
     }
     match &options.secret {
@@ -126,17 +139,34 @@ pub fn render(
         SecretSource::Existing => {}
         SecretSource::FromEnv => {
             let secret = secret::secret_from_env(&options.secret_name, &options.namespace, &agents, env)?;
-            rendered.manifests.push(manifest("Secret", &options.secret_name, &secret, None));
+            rendered.manifests.push(manifest("Secret", &options.secret_name, &secret, Vec::new()));
         }
         SecretSource::External { store, store_kind } => {
             let external =
                 secret::external_secret(&options.secret_name, &options.namespace, store, store_kind, &agents);
-            rendered.manifests.push(manifest("ExternalSecret", &options.secret_name, &external, None));
+            rendered.manifests.push(manifest("ExternalSecret", &options.secret_name, &external, Vec::new()));
         }
     }
     if let (true, NetworkPolicyMode::Restricted(egress)) = (options.scope.platform(), &options.network_policy) {
         let policy = network_policy::network_policy(&options.namespace, egress);
-        rendered.manifests.push(manifest("NetworkPolicy", network_policy::NAME, &policy, None));
+        rendered.manifests.push(manifest("NetworkPolicy", network_policy::NAME, &policy, Vec::new()));
+    }
+    if options.scope.platform() {
+        // The queues the Jobs name: --queue, or each Change's spec.rollout.queue.
+        let mut queues: Vec<String> = match &options.queue {
+            Some(q) => vec![q.clone()],
+            None => inputs
+                .iter()
+                .filter_map(|i| i.change.spec.rollout.as_ref()?.queue.as_ref().map(|q| q.as_str().to_string()))
+                .collect(),
+        };
+        queues.sort();
+        queues.dedup();
+        for name in &queues {
+            let cluster_queue = options.cluster_queue.as_deref().unwrap_or(name);
+            let local_queue = queue::local_queue(&options.namespace, name, cluster_queue);
+            rendered.manifests.push(manifest("LocalQueue", name, &local_queue, Vec::new()));
+        }
     }
     // Job name → the file that rendered it; only looked up, never iterated.
     let mut rendered_by: HashMap<String, &str> = HashMap::new();
@@ -172,15 +202,37 @@ pub fn render(
                 limit: limit.as_str().to_string(),
             });
         }
-        for repo in &spec.repos {
+        let rollout = spec.rollout.clone().unwrap_or_default();
+        let queue = options.queue.clone().or(rollout.queue.map(|q| q.as_str().to_string()));
+        let groups: Vec<Which> = match options.parallelism.or(rollout.parallelism) {
+            None => spec.repos.iter().map(Which::One).collect(),
+            Some(shards) => {
+                if templates_depend_on_the_repository(&options.templates)? {
+                    return Err(RenderError::TemplatesNamePerRepository { file: input.file.to_string() });
+                }
+                let mut by_shard: BTreeMap<u32, Vec<&RepoUrl>> = BTreeMap::new();
+                for repo in &spec.repos {
+                    by_shard.entry(naming::shard_of(&repo.identity(), shards)).or_default().push(repo);
+                }
+                by_shard
+                    .into_iter()
+                    .map(|(shard, mut repos)| {
+                        repos.sort_by_key(|r| r.identity());
+                        Which::Shard { shard, repos }
+                    })
+                    .collect()
+            }
+        };
+        for which in groups {
             let target = Target {
-                repo,
+                which: &which,
                 change_id: &change_id,
                 images: &images,
                 github_host: github_host.as_deref(),
                 resources: &resources,
+                queue: queue.as_deref(),
             };
-            let job = repository_job(input.change, &target, options)?;
+            let (job, contract) = change_job(input.change, &target, options)?;
             let contract_bytes = job
                 .spec
                 .as_ref()
@@ -190,7 +242,7 @@ pub fn render(
             if contract_bytes > MAX_ANNOTATION_BYTES {
                 return Err(RenderError::ContractTooLarge {
                     file: input.file.to_string(),
-                    repository: repo.canonical(),
+                    repository: which.describe(),
                     kib: contract_bytes.div_ceil(1024),
                 });
             }
@@ -202,7 +254,11 @@ pub fn render(
                     second: input.file.to_string(),
                 });
             }
-            rendered.manifests.push(manifest("Job", &name, &job, Some(repo.canonical())));
+            let (repositories, indexed) = match &which {
+                Which::One(repo) => (vec![repo.canonical()], false),
+                Which::Shard { .. } => (contract.repositories.clone(), true),
+            };
+            rendered.manifests.push(Manifest { indexed, ..manifest("Job", &name, &job, repositories) });
         }
     }
     Ok(rendered)
@@ -244,31 +300,62 @@ struct Images<'a> {
     agent: &'a str,
 }
 
-/// Where and how one repository's Job runs.
+/// The repositories of one Job: one, or an Indexed Job's shard.
+enum Which<'a> {
+    One(&'a RepoUrl),
+    Shard { shard: u32, repos: Vec<&'a RepoUrl> },
+}
+
+impl Which<'_> {
+    /// For messages: the repository, or the shard and its size.
+    fn describe(&self) -> String {
+        match self {
+            Which::One(repo) => repo.canonical(),
+            Which::Shard { shard, repos } => format!("Indexed Job {shard} ({} repositories)", repos.len()),
+        }
+    }
+}
+
+/// Where and how one Job runs.
 struct Target<'a> {
-    repo: &'a RepoUrl,
+    which: &'a Which<'a>,
     change_id: &'a str,
     images: &'a Images<'a>,
     github_host: Option<&'a str>,
     resources: &'a Resources,
+    /// The Kueue LocalQueue, if the Jobs are admitted through one.
+    queue: Option<&'a str>,
 }
 
-/// The Job that makes `change` in one repository, with its run contract.
-fn repository_job(
+/// An Indexed Job's run contract is shared by its repositories, so its texts must be
+/// too: true when the templates print `{{ repository }}`.
+fn templates_depend_on_the_repository(templates: &templates::Templates) -> Result<bool, RenderError> {
+    let texts = |repository: &str| {
+        templates.render(&templates::TemplateContext { repository, ..templates::TemplateContext::new("a prompt") })
+    };
+    Ok(texts("https://github.com/a/one")? != texts("https://github.com/b/two")?)
+}
+
+/// The Job that makes `change` in one repository, or in a shard of them (an Indexed
+/// Job), with its run contract.
+fn change_job(
     change: &Change,
     target: &Target,
     options: &RenderOptions,
-) -> Result<k8s_openapi::api::batch::v1::Job, RenderError> {
-    let Target { repo, change_id, images, github_host, resources } = *target;
+) -> Result<(k8s_openapi::api::batch::v1::Job, RunContract), RenderError> {
+    let Target { which, change_id, images, github_host, resources, queue } = *target;
     let spec = &change.spec;
-    let repository = repo.canonical();
+    let (repository, repositories) = match which {
+        Which::One(repo) => (repo.canonical(), Vec::new()),
+        Which::Shard { repos, .. } => (String::new(), repos.iter().map(|r| r.canonical()).collect::<Vec<_>>()),
+    };
     let name = change.name().map(|n| n.as_str());
     // A named Change keeps its branch (and pull requests) across edits of the prompt.
     let head_branch = format!("bca/{}", name.unwrap_or(change_id));
     let texts = options.templates.render(&templates::TemplateContext {
         change_id,
         agent: spec.agent.name(),
-        repository: &repository,
+        repository: repositories.first().unwrap_or(&repository),
         base_branch: spec.branch.as_str(),
         head_branch: &head_branch,
         ..templates::TemplateContext::new(&spec.prompt)
@@ -285,6 +372,7 @@ fn repository_job(
         change_name: name.map(str::to_string),
         work: work(change, &agent_settings),
         repository,
+        repositories,
         github_host: github_host.map(str::to_string),
         base_branch: spec.branch.as_str().to_string(),
         head_branch,
@@ -298,22 +386,35 @@ fn repository_job(
         resources: spec.resources.iter().map(|u| u.as_str().to_string()).collect(),
         agent_settings,
     };
-    let labels = labels::job(change_id, name, &naming::repository_label(repo.owner(), repo.name()));
+    let slug = naming::indexed_slug(name.unwrap_or(change_id));
+    let (mut labels, mode) = match which {
+        Which::One(repo) => (
+            labels::job(change_id, name, &naming::repository_label(repo.owner(), repo.name())),
+            job::Mode::Repository { owner: repo.owner(), repo: repo.name() },
+        ),
+        Which::Shard { shard, repos } => (
+            labels::indexed_job(change_id, name, *shard),
+            job::Mode::Indexed { slug: &slug, shard: *shard, repositories: repos.len() },
+        ),
+    };
+    if let Some(queue) = queue {
+        labels.insert(labels::KUEUE_QUEUE.to_string(), queue.to_string());
+    }
     let input = job::JobInput {
         contract: &contract,
-        owner: repo.owner(),
-        repo: repo.name(),
+        mode,
         runner_image: images.runner,
         agent_image: images.agent,
         labels,
         resources,
     };
-    Ok(job::job(&input, options))
+    let job = job::job(&input, options);
+    Ok((job, contract))
 }
 
-fn manifest(kind: &str, name: &str, object: &impl Serialize, repository: Option<String>) -> Manifest {
+fn manifest(kind: &str, name: &str, object: &impl Serialize, repositories: Vec<String>) -> Manifest {
     let value = serde_json::to_value(object).expect("Kubernetes objects serialise");
-    Manifest { kind: kind.into(), name: name.into(), yaml: yaml::to_yaml(&value), repository }
+    Manifest { kind: kind.into(), name: name.into(), yaml: yaml::to_yaml(&value), repositories, indexed: false }
 }
 
 /// Identifies what a Change does, independent of where: the prompt, the agent, the

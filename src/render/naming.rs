@@ -21,15 +21,29 @@ pub fn short_hash(bytes: &[u8]) -> String {
     hex
 }
 
-/// `bca-<slug>-<hash>`: the slug is cut to fit 63 characters, never the hash.
-pub fn job_name(owner: &str, repo: &str, hash: &str) -> String {
+/// `bca-<slug>-<hash>`: the slug (`owner-repo`, or a Change and its shard) is cut to fit
+/// 63 characters, never the hash.
+pub fn job_name(text: &str, hash: &str) -> String {
     let budget = MAX_NAME_LEN - "bca-".len() - 1 - hash.len();
-    let slug = slug(&format!("{owner}-{repo}"), budget);
+    let slug = slug(text, budget);
     if slug.is_empty() {
         format!("bca-{hash}")
     } else {
         format!("bca-{slug}-{hash}")
     }
+}
+
+/// The Change's part of an Indexed Job's name: cut so `-NNN` (the shard) and the hash
+/// still fit.
+pub fn indexed_slug(identity: &str) -> String {
+    slug(identity, MAX_NAME_LEN - "bca-".len() - "-000-".len() - HASH_LEN)
+}
+
+/// Which of `shards` Indexed Jobs runs a repository: from a hash of its identity, so a
+/// repository stays in its Job whatever else is added or removed.
+pub fn shard_of(identity: &str, shards: u32) -> u32 {
+    let digest = Sha256::digest(identity.as_bytes());
+    u32::from_be_bytes([digest[0], digest[1], digest[2], digest[3]]) % shards.max(1)
 }
 
 /// Lowercase letters, digits and single dashes, at most `max` characters, no dash at
@@ -84,12 +98,25 @@ mod tests {
             ("_", "_", "bca-"),
         ];
         for (owner, repo, prefix) in cases {
-            let name = job_name(owner, repo, &hash);
+            let name = job_name(&format!("{owner}-{repo}"), &hash);
             assert!(is_dns1123_label(&name), "{name}");
             assert!(name.starts_with(prefix), "{name}");
             assert!(name.ends_with(&format!("-{hash}")), "{name}");
         }
-        assert_eq!(job_name("a", &"r".repeat(200), &hash).len(), 63);
+        assert_eq!(job_name(&format!("a-{}", "r".repeat(200)), &hash).len(), 63);
+        let shard = job_name(&format!("{}-007", indexed_slug(&"long-name-".repeat(10))), &hash);
+        assert!(shard.ends_with(&format!("-007-{hash}")) && shard.len() <= 63, "{shard}");
+    }
+
+    #[test]
+    fn shards_are_stable_and_spread() {
+        let repos: Vec<String> = (0..1000).map(|i| format!("https://github.com/acme/r{i}")).collect();
+        let mut counts = [0usize; 10];
+        for r in &repos {
+            counts[shard_of(r, 10) as usize] += 1;
+        }
+        assert!(counts.iter().all(|c| (60..140).contains(c)), "{counts:?}");
+        assert_eq!(shard_of("https://github.com/acme/r1", 10), shard_of("https://github.com/acme/r1", 10));
     }
 
     #[test]

@@ -43,6 +43,12 @@ pub struct RenderOptions {
     pub github_host: Option<String>,
     /// Which objects to render.
     pub scope: Scope,
+    /// `--queue`: the Kueue LocalQueue, over `spec.rollout.queue`.
+    pub queue: Option<String>,
+    /// `--parallelism`: Indexed Jobs, over `spec.rollout.parallelism`.
+    pub parallelism: Option<u32>,
+    /// `--cluster-queue`: what the LocalQueue `--platform` renders points at.
+    pub cluster_queue: Option<String>,
 }
 
 /// The namespace-wide objects (Namespace, NetworkPolicy, credentials) are shared by
@@ -79,6 +85,9 @@ impl Default for RenderOptions {
             agent_settings: Default::default(),
             github_host: None,
             scope: Scope::Both,
+            queue: None,
+            parallelism: None,
+            cluster_queue: None,
         }
     }
 }

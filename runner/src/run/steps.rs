@@ -24,7 +24,9 @@ pub fn load_contract(paths: &Paths) -> Result<RunContract, RunError> {
             paths.contract.display()
         ))
     })?;
-    RunContract::from_json(&json).map_err(RunError::usage)
+    let contract = RunContract::from_json(&json).map_err(RunError::usage)?;
+    let index = std::env::var(crate::contract::COMPLETION_INDEX_ENV).ok();
+    contract.for_index(index.as_deref()).map_err(RunError::usage)
 }
 
 /// `https://host/owner/name` split up.

@@ -168,6 +168,7 @@ pub fn contract(repository: &str, agent: Agent, prompt: &str) -> RunContract {
         change_name: None,
         work: work(prompt),
         repository: repository.into(),
+        repositories: vec![],
         github_host: None,
         base_branch: "main".into(),
         head_branch: "bca/c0ffee1234".into(),
