@@ -254,3 +254,43 @@ fn run_local_keeps_the_github_token_off_disk_while_the_agent_runs() {
     assert_eq!(found, Vec::<&str>::new(), "the agent found the GitHub token");
     assert_eq!(gh.pulls().len(), 1);
 }
+
+#[test]
+fn real_copilot_cli_fixes_what_verification_finds_on_its_second_run() {
+    runner_beside_bca();
+    let gh = GitHub::start(TOKEN, "bca-bot");
+    gh.add_repo("acme/api", &[("README.md", "# api\n")], &[]);
+    // The model's first edit breaks the check; told so, its second passes (the same
+    // command, which sees its first edit in the work tree).
+    let model = Model::start("if grep -q bad README.md; then echo good > README.md; else echo bad > README.md; fi");
+    let verify = "  verify:\n    commands: [\"grep -q good README.md || { echo 'README.md is not good'; exit 1; }\"]\n";
+    let out = run_local(
+        &gh,
+        "https://github.com/acme/api",
+        "copilot-cli",
+        verify,
+        &[
+            "--agent-setting",
+            "COPILOT_OFFLINE=true",
+            "--agent-setting",
+            &format!("COPILOT_PROVIDER_BASE_URL={}", model.base_url),
+            "--agent-setting",
+            "COPILOT_MODEL=scripted",
+        ],
+        &[("COPILOT_TOKEN", "scripted-endpoint-key")],
+    );
+    assert!(out.status.success(), "{}", shown(&out));
+    let result: serde_json::Value = serde_json::from_str(String::from_utf8_lossy(&out.stdout).trim()).unwrap();
+    assert_eq!(result["status"], "opened", "{}", shown(&out));
+    assert_eq!(result["verification"], "passed after 2 attempts");
+    let pull = &gh.pulls()[0];
+    assert!(!pull.draft);
+    let branch = pull.head.split_once(':').unwrap().1;
+    assert_eq!(gh.show("bca-bot/api", &format!("{branch}:README.md")), "good\n");
+    // Four requests: a tool call and an answer per attempt; the second attempt's prompt
+    // carried the failing check and its output.
+    let requests = model.requests();
+    assert_eq!(requests.len(), 4, "{requests:?}");
+    let second = requests[2].to_string();
+    assert!(second.contains("fails with exit code 1") && second.contains("README.md is not good"), "{second}");
+}

@@ -549,6 +549,22 @@ fn the_push_token_as_the_agents_key_is_refused() {
 }
 
 #[test]
+fn verification_settings_are_in_the_contract_and_the_fingerprint() {
+    let verify = "  verify:\n    commands: [make test]\n    allowedPaths: [\"src/**\"]\n  agent:";
+    let fingerprint = |change: &str| {
+        let docs = documents(&stdout(&render_text(change, &[])));
+        contract(docs.iter().find(|d| d["kind"] == "Job").unwrap())
+    };
+    let plain = fingerprint(CHANGE);
+    let verified = fingerprint(&CHANGE.replace("  agent:", verify));
+    let v = verified.verify.as_ref().unwrap();
+    assert_eq!((v.commands.as_slice(), v.attempts, v.timeout), (&["make test".to_string()][..], 2, 900));
+    assert_ne!(plain.work.fingerprint, verified.work.fingerprint);
+    let stricter = fingerprint(&CHANGE.replace("  agent:", &verify.replace("make test", "make test lint")));
+    assert_ne!(stricter.work.fingerprint, verified.work.fingerprint);
+}
+
+#[test]
 fn egress_opens_only_what_the_flags_name() {
     let args = [
         "--egress-cidr",

@@ -235,6 +235,12 @@ fn rollout_values_out_of_range_are_named() {
 }
 
 #[test]
+fn verify_mistakes_are_each_named() {
+    let verify = "  verify:\n    commands: [make test, \"\"]\n    attempts: 9\n    onFailure: skipp";
+    assert_snapshot!(validate_text("change.yaml", with_spec_line("verify", verify)));
+}
+
+#[test]
 fn plain_http_context_is_refused_with_the_https_fix() {
     let line = "  agentsmd: http://example.com/agents.md";
     assert_snapshot!(validate_text("change.yaml", with_spec_line("agentsmd", line)));

@@ -56,6 +56,58 @@ pub struct RunContract {
     /// for clusters that run the agent against their own model endpoint.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub agent_settings: BTreeMap<String, String>,
+    /// The Change's own checks, run after the agent in its container.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verify: Option<Verify>,
+}
+
+/// `spec.verify`: the repository's own checks, run after the agent, with the agent
+/// given the failure and another try, at most `attempts` agent runs in all.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Verify {
+    /// Shell commands (`sh -c`), run in the repository in order: `make test`, `go vet ./...`.
+    /// The Change author's text, never the prompt's or the agent's.
+    #[cfg_attr(feature = "schema", schemars(length(min = 1)))]
+    pub commands: Vec<String>,
+    /// Agent runs in all, the first included (default 2).
+    #[serde(default = "default_attempts")]
+    #[cfg_attr(feature = "schema", schemars(range(min = 1, max = 5)))]
+    pub attempts: u32,
+    /// Seconds each command may take (default 900).
+    #[serde(default = "default_timeout")]
+    #[cfg_attr(feature = "schema", schemars(range(min = 1, max = 86400)))]
+    pub timeout: u64,
+    /// Globs of the paths the change may touch (`*` within a directory, `**` across
+    /// them); a change elsewhere fails verification, naming the paths.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub allowed_paths: Vec<String>,
+    /// What a failed verification publishes.
+    #[serde(default)]
+    pub on_failure: OnFailure,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "kebab-case")]
+pub enum OnFailure {
+    /// A draft pull request labelled `bca:verify-failed`, with the failure in its body.
+    #[default]
+    Draft,
+    /// No pull request; the result is `verify-failed`.
+    Skip,
+}
+
+pub const DEFAULT_ATTEMPTS: u32 = 2;
+pub const DEFAULT_VERIFY_TIMEOUT: u64 = 15 * 60;
+
+fn default_attempts() -> u32 {
+    DEFAULT_ATTEMPTS
+}
+
+fn default_timeout() -> u64 {
+    DEFAULT_VERIFY_TIMEOUT
 }
 
 /// The fingerprint of the agent's work and what it is made of.
@@ -152,6 +204,7 @@ mod tests {
             agentsmd: None,
             resources: vec![],
             agent_settings: BTreeMap::new(),
+            verify: None,
         }
     }
 

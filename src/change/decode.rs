@@ -7,8 +7,8 @@ use bca_runner::Agent;
 
 use super::diagnostic::{Diagnostic, Span};
 use super::model::{
-    ApiVersion, Change, JobSpec, Kind, Metadata, Rollout, Spec, CHANGE_FIELDS, JOB_FIELDS, MAX_PARALLELISM,
-    METADATA_FIELDS, ROLLOUT_FIELDS, SPEC_FIELDS,
+    ApiVersion, Change, JobSpec, Kind, Metadata, OnFailure, Rollout, Spec, Verify, CHANGE_FIELDS, JOB_FIELDS,
+    MAX_PARALLELISM, METADATA_FIELDS, ROLLOUT_FIELDS, SPEC_FIELDS, VERIFY_FIELDS,
 };
 use super::values::{BranchName, ChangeName, HttpUrl, ImageRef, Invalid, Quantity, RepoUrl};
 use super::yaml::{Node, NodeKind, ScalarType};
@@ -135,6 +135,14 @@ impl Decoder {
             }
             None => Some(None),
         };
+        let verify = match self.optional(&fields, "verify") {
+            Some(n) => {
+                let anchor =
+                    fields.entries.iter().find(|(k, _)| key_text(k) == "verify").map_or(n.span, |(k, _)| k.span);
+                self.verify(n, anchor).map(Some)
+            }
+            None => Some(None),
+        };
         Some(Spec {
             prompt: prompt?,
             repos: repos?,
@@ -145,6 +153,73 @@ impl Decoder {
             image: image?,
             job: job?,
             rollout: rollout?,
+            verify: verify?,
+        })
+    }
+
+    fn verify(&mut self, node: &Node, anchor: Span) -> Option<Verify> {
+        let fields = self.mapping(node, "spec.verify", anchor, "a mapping with commands, attempts, timeout, ...")?;
+        let command = |s: &str| {
+            if s.trim().is_empty() {
+                Err(Invalid::new("the command is empty").help("write the shell command to run, e.g. make test"))
+            } else {
+                Ok(s.to_string())
+            }
+        };
+        let commands = match self.required(&fields, "spec.verify", "commands") {
+            Some(n) => match self.list(n, "spec.verify.commands", "a list of shell commands", command) {
+                Some(list) if list.is_empty() => {
+                    self.diagnostics.push(
+                        Diagnostic::new(n.span, "spec.verify.commands", "the list of commands is empty")
+                            .with_help("add the checks to run, e.g. - make test"),
+                    );
+                    None
+                }
+                other => other,
+            },
+            None => None,
+        };
+        let attempts = match self.optional(&fields, "attempts") {
+            Some(n) => self.whole_number(n, "spec.verify.attempts", 1, 5, "agent runs").map(|v| v as u32),
+            None => Some(bca_runner::contract::DEFAULT_ATTEMPTS),
+        };
+        let timeout = match self.optional(&fields, "timeout") {
+            Some(n) => self.whole_number(n, "spec.verify.timeout", 1, 86_400, "seconds").map(|v| v as u64),
+            None => Some(bca_runner::contract::DEFAULT_VERIFY_TIMEOUT),
+        };
+        let allowed_paths = match self.optional(&fields, "allowedPaths") {
+            Some(n) => self.list(n, "spec.verify.allowedPaths", "a list of path globs", |s: &str| Ok(s.to_string())),
+            None => Some(Vec::new()),
+        };
+        let on_failure = match self.optional(&fields, "onFailure") {
+            Some(n) => {
+                let text = self.string(n, "spec.verify.onFailure");
+                match text {
+                    Some("draft") => Some(OnFailure::Draft),
+                    Some("skip") => Some(OnFailure::Skip),
+                    Some(other) => {
+                        let mut d = Diagnostic::new(
+                            n.span,
+                            "spec.verify.onFailure",
+                            format!("unknown onFailure \"{other}\": expected draft or skip"),
+                        );
+                        if let Some(s) = suggest(other, &["draft", "skip"]) {
+                            d = d.with_help(format!("did you mean \"{s}\"?"));
+                        }
+                        self.diagnostics.push(d);
+                        None
+                    }
+                    None => None,
+                }
+            }
+            None => Some(OnFailure::Draft),
+        };
+        Some(Verify {
+            commands: commands?,
+            attempts: attempts?,
+            timeout: timeout?,
+            allowed_paths: allowed_paths?,
+            on_failure: on_failure?,
         })
     }
 
@@ -251,6 +326,7 @@ impl Decoder {
             "metadata" => (&METADATA_FIELDS, "in metadata"),
             "spec.job" => (&JOB_FIELDS, "in spec.job"),
             "spec.rollout" => (&ROLLOUT_FIELDS, "in spec.rollout"),
+            "spec.verify" => (&VERIFY_FIELDS, "in spec.verify"),
             _ => (&SPEC_FIELDS, "in spec"),
         };
         let mut typos = Vec::new();

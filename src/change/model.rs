@@ -1,6 +1,7 @@
 //! The Change file as types. `schemars` turns these into `schema/change.schema.json`;
 //! the decoder (`decode.rs`) fills them from YAML with located errors.
 
+pub use bca_runner::contract::{OnFailure, Verify};
 use bca_runner::Agent;
 use schemars::JsonSchema;
 use serde::Serialize;
@@ -107,6 +108,10 @@ pub struct Spec {
     /// How fast the Change rolls out across its repositories.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rollout: Option<Rollout>,
+    /// The repository's own checks, run after the agent; a failure goes back to the
+    /// agent for another try, and what still fails is published as a draft (or not at all).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verify: Option<Verify>,
 }
 
 /// Pacing: through Kueue, or with Indexed Jobs, or both.
@@ -159,8 +164,9 @@ pub struct JobSpec {
 /// checks keys against these; a test keeps them equal to the schema's properties.
 pub const CHANGE_FIELDS: [&str; 4] = ["kind", "apiVersion", "metadata", "spec"];
 pub const METADATA_FIELDS: [&str; 1] = ["name"];
-pub const SPEC_FIELDS: [&str; 9] =
-    ["prompt", "repos", "agent", "branch", "agentsmd", "resources", "image", "job", "rollout"];
+pub const SPEC_FIELDS: [&str; 10] =
+    ["prompt", "repos", "agent", "branch", "agentsmd", "resources", "image", "job", "rollout", "verify"];
+pub const VERIFY_FIELDS: [&str; 5] = ["commands", "attempts", "timeout", "allowedPaths", "onFailure"];
 pub const ROLLOUT_FIELDS: [&str; 2] = ["queue", "parallelism"];
 /// The most Indexed Jobs one Change renders (`spec.rollout.parallelism`).
 pub const MAX_PARALLELISM: u32 = 1000;

@@ -385,6 +385,7 @@ fn change_job(
         agentsmd: spec.agentsmd.as_ref().map(|u| u.as_str().to_string()),
         resources: spec.resources.iter().map(|u| u.as_str().to_string()).collect(),
         agent_settings,
+        verify: spec.verify.clone(),
     };
     let slug = naming::indexed_slug(name.unwrap_or(change_id));
     let (mut labels, mode) = match which {
@@ -454,6 +455,10 @@ pub fn work(change: &Change, agent_settings: &BTreeMap<String, String>) -> Work 
         ("model".to_string(), json_hash(agent_settings)),
         ("prompt".to_string(), json_hash(&spec.prompt)),
     ]);
+    let mut parts = parts;
+    if let Some(verify) = &spec.verify {
+        parts.insert("verify".to_string(), json_hash(verify));
+    }
     Work { fingerprint: json_hash(&parts), parts }
 }
 

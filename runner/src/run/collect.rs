@@ -14,7 +14,9 @@ use super::files::{read_text, ReadError};
 use super::git::Git;
 use super::paths::Paths;
 use super::state::{is_object_id, read_base};
+use super::verify::{self, Verification};
 use super::{log, RunError};
+use crate::contract::Verify;
 
 /// The most a bundle of the agent's work may hold: source changes, not build output.
 pub const MAX_BUNDLE_BYTES: u64 = 512 << 20;
@@ -44,24 +46,39 @@ pub struct Verdict {
     /// Commits the agent made itself on top of the base.
     #[serde(default)]
     pub agent_commits: u32,
+    /// How `spec.verify` went, when the Change has it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verification: Option<Verification>,
 }
 
 impl Verdict {
     fn refused(reason: impl Into<String>) -> Verdict {
-        Verdict { status: Status::Refused, reason: Some(reason.into()), agent_commits: 0 }
+        Verdict { status: Status::Refused, reason: Some(reason.into()), agent_commits: 0, verification: None }
     }
 }
 
-pub fn collect(paths: &Paths) -> Result<Verdict, RunError> {
+pub fn collect(paths: &Paths, verify: Option<&Verify>) -> Result<Verdict, RunError> {
     let base = read_base(paths)?;
     let repo = paths.repo();
-    let verdict = match inspect(&repo) {
+    let mut verdict = match inspect(&repo) {
         Err(reason) => Verdict::refused(reason),
         Ok(()) => match agent_head(&repo.join(".git")) {
             Err(reason) => Verdict::refused(reason),
             Ok(head) => snapshot(paths, &base, &head)?,
         },
     };
+    if let (Some(verify), Status::Changes) = (verify, verdict.status) {
+        let mut verification = read_verification(paths);
+        let outside = paths_outside(paths, &base, &verify.allowed_paths)?;
+        if !outside.is_empty() && verification.passed {
+            verification.passed = false;
+            let shown: Vec<&str> = outside.iter().take(20).map(String::as_str).collect();
+            let more = if outside.len() > 20 { format!(" and {} more", outside.len() - 20) } else { String::new() };
+            verification.reason =
+                Some(format!("the change touches paths outside allowedPaths: {}{more}", shown.join(", ")));
+        }
+        verdict.verification = Some(verification);
+    }
     let json = serde_json::to_string(&verdict).expect("a verdict serialises");
     std::fs::create_dir_all(&paths.handoff)
         .and_then(|()| std::fs::write(paths.verdict(), json))
@@ -228,7 +245,7 @@ fn snapshot(paths: &Paths, base: &str, head: &str) -> Result<Verdict, RunError> 
         git.run_with_input(&["commit-tree", &tree, "-p", head, "-F", "-"], Some(message))?.trim().to_string()
     };
     if head == base && worktree == base {
-        return Ok(Verdict { status: Status::NoChanges, reason: None, agent_commits: 0 });
+        return Ok(Verdict { status: Status::NoChanges, reason: None, agent_commits: 0, verification: None });
     }
     let agent_commits: u32 =
         git.run(&["rev-list", "--count", head, &format!("^{base}")])?.trim().parse().unwrap_or(u32::MAX);
@@ -254,7 +271,34 @@ fn snapshot(paths: &Paths, base: &str, head: &str) -> Result<Verdict, RunError> 
             MAX_BUNDLE_BYTES >> 20
         )));
     }
-    Ok(Verdict { status: Status::Changes, reason: None, agent_commits })
+    Ok(Verdict { status: Status::Changes, reason: None, agent_commits, verification: None })
+}
+
+/// The agent step's verification verdict, as data: bounded, not through a link.
+fn read_verification(paths: &Paths) -> Verification {
+    let unread = |reason: String| Verification { passed: false, attempts: 0, checks: Vec::new(), reason: Some(reason) };
+    match read_text(&paths.verification(), 256 * 1024) {
+        Ok(text) => {
+            serde_json::from_str(&text).unwrap_or_else(|e| unread(format!("the verification verdict is damaged: {e}")))
+        }
+        Err(ReadError::Missing) => unread("the checks did not run".into()),
+        Err(e) => unread(format!("cannot read the verification verdict: {e}")),
+    }
+}
+
+/// The paths the change touches that no glob of `allowed` matches (none when no
+/// globs are given).
+fn paths_outside(paths: &Paths, base: &str, allowed: &[String]) -> Result<Vec<String>, RunError> {
+    if allowed.is_empty() {
+        return Ok(Vec::new());
+    }
+    let git = Git::local().git_dir(&paths.scratch().join("git"));
+    let changed = git.run(&["diff", "--name-only", "-z", "--no-renames", base, WORKTREE_REF])?;
+    Ok(changed
+        .split('\0')
+        .filter(|p| !p.is_empty() && !allowed.iter().any(|g| verify::glob_matches(g, p)))
+        .map(str::to_string)
+        .collect())
 }
 
 /// Reads collect's verdict (publish's side).

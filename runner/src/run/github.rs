@@ -221,10 +221,12 @@ impl<'a> GitHub<'a> {
         base: &str,
         title: &str,
         body: &str,
+        draft: bool,
     ) -> Result<Pull, RunError> {
         let path = format!("/repos/{upstream}/pulls");
-        let request =
-            json!({ "title": title, "head": head, "base": base, "body": body, "maintainer_can_modify": true });
+        let request = json!({
+            "title": title, "head": head, "base": base, "body": body, "maintainer_can_modify": true, "draft": draft,
+        });
         let reply = self.send("POST", &path, Some(&request))?;
         if reply.status == 422 {
             return Err(RunError::permanent(format!(
@@ -234,6 +236,23 @@ impl<'a> GitHub<'a> {
         }
         expect_ok(&reply, &format!("POST {path}"))?;
         reply.json(&format!("POST {path}"))
+    }
+
+    /// Adds labels to a pull request (GitHub creates a label that does not exist yet).
+    pub fn add_labels(&self, upstream: &str, number: u64, labels: &[&str]) -> Result<(), RunError> {
+        let path = format!("/repos/{upstream}/issues/{number}/labels");
+        let reply = self.send("POST", &path, Some(&json!({ "labels": labels })))?;
+        expect_ok(&reply, &format!("POST {path}"))
+    }
+
+    /// Removes a label from a pull request; one it does not have is no error.
+    pub fn remove_label(&self, upstream: &str, number: u64, label: &str) -> Result<(), RunError> {
+        let path = format!("/repos/{upstream}/issues/{number}/labels/{}", encode(label));
+        let reply = self.send("DELETE", &path, None)?;
+        if reply.status == 404 {
+            return Ok(());
+        }
+        expect_ok(&reply, &format!("DELETE {path}"))
     }
 
     pub fn update_pull(&self, upstream: &str, number: u64, title: &str, body: &str) -> Result<Pull, RunError> {

@@ -51,6 +51,11 @@ impl Paths {
     pub fn open_pull_file(&self) -> PathBuf {
         self.state.join("open-pull.json")
     }
+    /// The verification verdict the agent's step leaves for collect (outside the
+    /// repository, so never committed).
+    pub fn verification(&self) -> PathBuf {
+        self.workspace.join("verification.json")
+    }
     /// Left by clone for the agent's step when the agent need not run: the agent's
     /// container does not see the state.
     pub fn skip_agent(&self) -> PathBuf {

@@ -12,7 +12,9 @@ use super::import::{self, Imported};
 use super::paths::Paths;
 use super::secrets::{self, Secret};
 use super::state::{self, ForkState, OpenPull};
+use super::verify::{self, Verification};
 use super::{agents, context, log, RunError};
+use crate::contract::OnFailure;
 use crate::marker::{self, Marker};
 use crate::pod::SECRET_KEY_GITHUB_TOKEN;
 use crate::{exit, RunContract};
@@ -262,19 +264,44 @@ pub fn agent(paths: &Paths, contract: &RunContract) -> Result<(), RunError> {
     } else {
         None
     };
-    log::info("agent", &format!("running {} in {}", contract.agent, repo.display()));
-    agents::run(
-        contract.agent,
-        &agents::Invocation {
-            prompt: &prompt,
-            repo: &repo,
-            context_dir: context_dir.as_deref(),
-            quarantine: &paths.quarantine(),
-            token: &token,
-            settings: &contract.agent_settings,
-        },
-    )?;
-    log::info("agent", &format!("{} finished", contract.agent));
+    let attempts = contract.verify.as_ref().map_or(1, |v| v.attempts.max(1));
+    let mut this_prompt = prompt.clone();
+    for attempt in 1..=attempts {
+        log::info(
+            "agent",
+            &format!("running {} in {} (attempt {attempt} of {attempts})", contract.agent, repo.display()),
+        );
+        agents::run(
+            contract.agent,
+            &agents::Invocation {
+                prompt: &this_prompt,
+                repo: &repo,
+                context_dir: context_dir.as_deref(),
+                quarantine: &paths.quarantine(),
+                token: &token,
+                settings: &contract.agent_settings,
+            },
+        )?;
+        log::info("agent", &format!("{} finished", contract.agent));
+        let Some(verify) = &contract.verify else { break };
+        let checks = verify::run_checks(verify, &repo)?;
+        let failed = checks.iter().find(|c| !c.passed).cloned();
+        let done = failed.is_none() || attempt == attempts;
+        if done {
+            let verification = Verification { passed: failed.is_none(), attempts: attempt, checks, reason: None };
+            let json = serde_json::to_string(&verification).expect("a verification serialises");
+            std::fs::write(paths.verification(), json)
+                .map_err(|e| RunError::usage(format!("cannot write {}: {e}", paths.verification().display())))?;
+            log::info(
+                "verify",
+                &format!("{} after {attempt} attempt(s)", if verification.passed { "passed" } else { "failed" }),
+            );
+            break;
+        }
+        let failed = failed.expect("not done, so a check failed");
+        log::info("verify", &format!("{} {}: giving the agent another try", failed.command, failed.failure()));
+        this_prompt = verify::follow_up(&prompt, &failed);
+    }
     Ok(())
 }
 
@@ -284,7 +311,7 @@ pub fn collect(paths: &Paths, contract: &RunContract) -> Result<(), RunError> {
         log::info("collect", "the agent did not run: nothing to collect");
         return Ok(());
     }
-    collect::collect(paths).map(|_| ())
+    collect::collect(paths, contract.verify.as_ref()).map(|_| ())
 }
 
 /// The result of a run, one JSON line on standard output and in the termination log.
@@ -302,6 +329,9 @@ pub struct Outcome {
     /// Why nothing was published (`refused`, `kept-human-commits`), or what changed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// How `spec.verify` went: `passed after 2 attempts`, or what failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub verification: Option<String>,
 }
 
 impl Outcome {
@@ -313,6 +343,7 @@ impl Outcome {
             branch: None,
             commit: None,
             reason: None,
+            verification: None,
         }
     }
 
@@ -368,6 +399,16 @@ pub fn publish(paths: &Paths, contract: &RunContract) -> Result<Outcome, RunErro
         Imported::Refused(reason) => return Ok(Outcome::refused(contract, reason)),
     };
     log::info("publish", &format!("{commit} on {base}, with {agent_commits} commit(s) the agent made"));
+    // The Change's checks, as collect read them: they decide draft or nothing, not
+    // what is pushed.
+    let verification = if contract.verify.is_some() { verdict.verification.as_ref() } else { None };
+    if let (Some(v), Some(verify)) = (verification, &contract.verify) {
+        if !v.passed && verify.on_failure == OnFailure::Skip {
+            let outcome = Outcome { verification: Some(summary(v)), ..Outcome::new("verify-failed", contract) };
+            log::info("publish", &format!("verification {}: nothing published (onFailure: skip)", summary(v)));
+            return Ok(outcome);
+        }
+    }
     let previous = open.as_ref().and_then(OpenPull::marker);
     let remote = remote_head(&git, &contract.head_branch)?;
     if let Some(remote) = &remote {
@@ -393,29 +434,103 @@ pub fn publish(paths: &Paths, contract: &RunContract) -> Result<Outcome, RunErro
     log::info("publish", &format!("pushed {commit} to {}:{}", fork.full_name, contract.head_branch));
 
     let head = format!("{}:{}", fork.owner, contract.head_branch);
-    let body = body_with_marker(contract, &commit, previous.as_ref());
+    let changed = previous.as_ref().map(|m| marker::what_changed(&m.parts, &contract.work.parts)).unwrap_or_default();
+    let sections = sections(verification, &changed);
+    let body = compose(contract, &sections, &commit);
     let title = &contract.pull_request_title;
+    let failed = verification.is_some_and(|v| !v.passed);
     // Looked up again: someone may have opened or closed it while the agent ran.
     let (status, pull) = match gh.open_pull(&up.full_name, &head)? {
         Some(open) => ("updated", gh.update_pull(&up.full_name, open.number, title, &body)?),
-        None => ("opened", gh.create_pull(&up.full_name, &head, &contract.base_branch, title, &body)?),
+        None => ("opened", gh.create_pull(&up.full_name, &head, &contract.base_branch, title, &body, failed)?),
     };
+    if failed {
+        gh.add_labels(&up.full_name, pull.number, &[VERIFY_FAILED_LABEL])?;
+    } else if verification.is_some() && status == "updated" {
+        gh.remove_label(&up.full_name, pull.number, VERIFY_FAILED_LABEL)?;
+    }
     log::info("publish", &format!("pull request {status}: {}", pull.html_url));
-    let changed = previous.map(|m| marker::what_changed(&m.parts, &contract.work.parts)).unwrap_or_default();
     Ok(Outcome {
         pull_request: Some(pull.html_url),
         branch: Some(contract.head_branch.clone()),
         commit: Some(commit),
         reason: (!changed.is_empty()).then(|| changed.join("; ")),
+        verification: verification.map(summary),
         ..Outcome::new(status, contract)
     })
+}
+
+/// The label of a draft pull request whose change failed the Change's checks.
+pub const VERIFY_FAILED_LABEL: &str = "bca:verify-failed";
+
+/// One line for the result: `passed after 2 attempts`, or what failed.
+fn summary(v: &Verification) -> String {
+    let attempts = format!("{} attempt{}", v.attempts, if v.attempts == 1 { "" } else { "s" });
+    if v.passed {
+        return format!("passed after {attempts}");
+    }
+    match (v.checks.iter().find(|c| !c.passed), &v.reason) {
+        (_, Some(reason)) => format!("failed: {reason}"),
+        (Some(check), None) => format!("failed after {attempts}: {} {}", check.command, check.failure()),
+        (None, None) => format!("failed after {attempts}"),
+    }
+}
+
+/// Where bca's own sections of a pull request body start (after the rendered template).
+const SECTIONS: &str = "<!-- bca:sections -->";
+
+/// bca's sections of the body: what verification found, what made the agent run again.
+fn sections(verification: Option<&Verification>, changed: &[String]) -> String {
+    let mut out = String::new();
+    if let Some(v) = verification {
+        out.push_str("## Verification\n\n");
+        for check in &v.checks {
+            let verdict = if check.passed { "passed".to_string() } else { check.failure() };
+            out.push_str(&format!("- `{}`: {verdict}\n", check.command.replace('`', "'")));
+        }
+        if let Some(reason) = &v.reason {
+            out.push_str(&format!("- {reason}\n"));
+        }
+        out.push_str(&format!("\n{} after {} agent run(s).\n", if v.passed { "Passed" } else { "Failed" }, v.attempts));
+        if let Some(check) = v.checks.iter().find(|c| !c.passed) {
+            let fence = verify::fence_for(&check.tail);
+            out.push_str(&format!("\nThe end of its output:\n\n{fence}text\n{}\n{fence}\n", check.tail.trim_end()));
+        }
+    }
+    if !changed.is_empty() {
+        out.push_str(&format!("\n_bca ran the agent again: {}._\n", changed.join("; ")));
+    }
+    out
+}
+
+/// The rendered body, bca's sections, and the marker.
+fn compose(contract: &RunContract, sections: &str, commit: &str) -> String {
+    let mut body = contract.pull_request_body.trim_end().to_string();
+    if !sections.trim().is_empty() {
+        body = format!("{body}\n\n{SECTIONS}\n{}", sections.trim());
+    }
+    let marker = Marker {
+        change: contract.identity().to_string(),
+        fingerprint: contract.work.fingerprint.clone(),
+        parts: contract.work.parts.clone(),
+        commit: commit.to_string(),
+    };
+    marker::with_marker(&body, &marker)
+}
+
+/// The sections of a body bca wrote earlier, to keep them when only the template changed.
+fn sections_of(body: &str) -> String {
+    let Some(start) = body.find(SECTIONS) else { return String::new() };
+    let rest = &body[start + SECTIONS.len()..];
+    let end = rest.rfind("<!-- bca: ").unwrap_or(rest.len());
+    rest[..end].trim().to_string()
 }
 
 /// The pull request already holds this work: keep its commits, bring its title and body
 /// up to date (a template may have changed), and say so.
 fn confirm(gh: &GitHub, upstream: &str, pull: &OpenPull, contract: &RunContract) -> Result<Outcome, RunError> {
     let marker = pull.marker().expect("an open pull request that holds the work has a marker");
-    let body = body_with_marker(contract, &marker.commit, None);
+    let body = compose(contract, &sections_of(&pull.body), &marker.commit);
     if pull.title != contract.pull_request_title || pull.body != body {
         gh.update_pull(upstream, pull.number, &contract.pull_request_title, &body)?;
         log::info("publish", &format!("{}: title and body brought up to date", pull.html_url));
@@ -427,22 +542,6 @@ fn confirm(gh: &GitHub, upstream: &str, pull: &OpenPull, contract: &RunContract)
         commit: Some(marker.commit),
         ..Outcome::new("unchanged", contract)
     })
-}
-
-/// The rendered body, a line saying what made the agent run again, and the marker.
-fn body_with_marker(contract: &RunContract, commit: &str, previous: Option<&Marker>) -> String {
-    let mut body = contract.pull_request_body.clone();
-    let changed = previous.map(|m| marker::what_changed(&m.parts, &contract.work.parts)).unwrap_or_default();
-    if !changed.is_empty() {
-        body = format!("{}\n\n_bca ran the agent again: {}._", body.trim_end(), changed.join("; "));
-    }
-    let marker = Marker {
-        change: contract.identity().to_string(),
-        fingerprint: contract.work.fingerprint.clone(),
-        parts: contract.work.parts.clone(),
-        commit: commit.to_string(),
-    };
-    marker::with_marker(&body, &marker)
 }
 
 /// The head branch's commit on the fork, if the branch exists.

@@ -21,6 +21,8 @@ pub struct Pull {
     pub base: String,
     pub title: String,
     pub body: String,
+    pub draft: bool,
+    pub labels: Vec<String>,
 }
 
 /// An answer to give instead of the normal one, `times` times.
@@ -366,6 +368,8 @@ fn handle(mut request: Request, state: &Mutex<State>, root: &Path, url: &str) {
                     base,
                     title: body["title"].as_str().unwrap_or_default().into(),
                     body: body["body"].as_str().unwrap_or_default().into(),
+                    draft: body["draft"].as_bool().unwrap_or(false),
+                    labels: Vec::new(),
                 };
                 let answer = pull_json(url, &pull);
                 st.pulls.push(pull);
@@ -383,6 +387,32 @@ fn handle(mut request: Request, state: &Mutex<State>, root: &Path, url: &str) {
                 None => (404, json!({ "message": "Not Found" })),
             }
         }
+        // Pull requests are issues: labels go through the issues API.
+        ("POST", ["repos", owner, name, "issues", number, "labels"]) => {
+            let full = format!("{owner}/{name}");
+            match st.pulls.iter_mut().find(|p| p.repo == full && p.number.to_string() == *number) {
+                Some(pull) => {
+                    for label in body["labels"].as_array().into_iter().flatten().filter_map(|l| l.as_str()) {
+                        if !pull.labels.iter().any(|l| l == label) {
+                            pull.labels.push(label.to_string());
+                        }
+                    }
+                    (200, Value::Array(pull.labels.iter().map(|l| json!({ "name": l })).collect()))
+                }
+                None => (404, json!({ "message": "Not Found" })),
+            }
+        }
+        ("DELETE", ["repos", owner, name, "issues", number, "labels", label]) => {
+            let full = format!("{owner}/{name}");
+            let label = decode(label);
+            match st.pulls.iter_mut().find(|p| p.repo == full && p.number.to_string() == *number) {
+                Some(pull) if pull.labels.contains(&label) => {
+                    pull.labels.retain(|l| *l != label);
+                    (200, Value::Array(pull.labels.iter().map(|l| json!({ "name": l })).collect()))
+                }
+                _ => (404, json!({ "message": "Label does not exist" })),
+            }
+        }
         _ => (404, json!({ "message": "Not Found" })),
     };
     drop(st);
@@ -397,6 +427,8 @@ fn pull_json(url: &str, p: &Pull) -> Value {
         "body": p.body,
         "head": { "label": p.head },
         "base": { "ref": p.base },
+        "draft": p.draft,
+        "labels": p.labels.iter().map(|l| json!({ "name": l })).collect::<Vec<_>>(),
     })
 }
 

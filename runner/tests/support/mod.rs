@@ -181,6 +181,7 @@ pub fn contract(repository: &str, agent: Agent, prompt: &str) -> RunContract {
         agentsmd: None,
         resources: vec![],
         agent_settings: Default::default(),
+        verify: None,
     }
 }
 

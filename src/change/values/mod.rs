@@ -24,10 +24,10 @@ pub struct Invalid {
 }
 
 impl Invalid {
-    fn new(message: impl Into<String>) -> Invalid {
+    pub(crate) fn new(message: impl Into<String>) -> Invalid {
         Invalid { message: message.into(), help: None }
     }
-    fn help(mut self, help: impl Into<String>) -> Invalid {
+    pub(crate) fn help(mut self, help: impl Into<String>) -> Invalid {
         self.help = Some(help.into());
         self
     }

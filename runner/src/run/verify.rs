@@ -1,0 +1,223 @@
+//! The Change's own checks, run in the agent's container after the agent: each command
+//! with `sh -c` in the work tree, its own process group, a deadline, no token in its
+//! environment, and its output kept as a bounded, redacted tail. What it finds goes to
+//! collect as data (`Verification`); it decides only whether the pull request is a
+//! draft, never what publish runs or pushes.
+
+use std::io::Read;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+
+use super::secrets::redact;
+use super::{copy_env, log, RunError, BASE_ENV};
+use crate::contract::Verify;
+
+/// The most of a failing command's output the agent and the pull request see.
+pub const TAIL_BYTES: usize = 4096;
+/// The most output read from one command; the rest is drained and dropped.
+const READ_BYTES: usize = 1 << 20;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CheckResult {
+    pub command: String,
+    pub passed: bool,
+    /// The exit code; none when it was stopped at its timeout or by a signal.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exit_code: Option<i32>,
+    #[serde(default)]
+    pub timed_out: bool,
+    /// The end of its standard output and standard error, interleaved, for a failure.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub tail: String,
+}
+
+/// How verification went, over every attempt.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Verification {
+    pub passed: bool,
+    /// Agent runs used.
+    pub attempts: u32,
+    /// The checks of the last attempt, up to the first that failed.
+    pub checks: Vec<CheckResult>,
+    /// Why verification failed when no check says it (paths outside allowedPaths).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+impl CheckResult {
+    /// What the agent is told about a failure.
+    pub fn failure(&self) -> String {
+        if self.timed_out {
+            "was stopped at its timeout".to_string()
+        } else {
+            match self.exit_code {
+                Some(code) => format!("fails with exit code {code}"),
+                None => "was killed by a signal".to_string(),
+            }
+        }
+    }
+}
+
+/// Runs the checks in order, stopping at the first that fails.
+pub fn run_checks(verify: &Verify, repo: &Path) -> Result<Vec<CheckResult>, RunError> {
+    let mut results = Vec::new();
+    for command in &verify.commands {
+        log::info("verify", &format!("running {command}"));
+        let result = run_check(command, repo, Duration::from_secs(verify.timeout))?;
+        log::info("verify", &format!("{command}: {}", if result.passed { "passed".into() } else { result.failure() }));
+        let passed = result.passed;
+        results.push(result);
+        if !passed {
+            break;
+        }
+    }
+    Ok(results)
+}
+
+fn run_check(command: &str, repo: &Path, timeout: Duration) -> Result<CheckResult, RunError> {
+    let (reader, writer) = std::io::pipe().map_err(|e| RunError::usage(format!("cannot make a pipe: {e}")))?;
+    let mut cmd = Command::new("sh");
+    cmd.arg("-c").arg(command).current_dir(repo).env_clear().stdin(Stdio::null());
+    copy_env(&mut cmd, &BASE_ENV);
+    let stderr = writer.try_clone().map_err(|e| RunError::usage(format!("cannot make a pipe: {e}")))?;
+    cmd.stdout(writer).stderr(stderr);
+    std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
+    let mut child = cmd.spawn().map_err(|e| RunError::usage(format!("cannot run sh for {command}: {e}")))?;
+    drop(cmd);
+    let collector = std::thread::spawn(move || {
+        let mut bytes = Vec::new();
+        let mut reader = reader;
+        let _ = (&mut reader).take(READ_BYTES as u64).read_to_end(&mut bytes);
+        let _ = std::io::copy(&mut reader, &mut std::io::sink());
+        bytes
+    });
+    let started = Instant::now();
+    let (status, timed_out) = loop {
+        if let Some(status) =
+            child.try_wait().map_err(|e| RunError::retryable(format!("waiting for {command}: {e}")))?
+        {
+            break (Some(status), false);
+        }
+        if started.elapsed() >= timeout {
+            break (None, true);
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    // The whole group: what the command started dies with it, and the pipe closes.
+    if let Ok(group) = i32::try_from(child.id()) {
+        // SAFETY: a plain signal to the process group made for this command.
+        unsafe {
+            libc::killpg(group, libc::SIGKILL);
+        }
+    }
+    let status = match status {
+        Some(status) => Some(status),
+        None => {
+            // Reaped, so it is not left a zombie; stopped at the timeout, it has no verdict.
+            let _ = child.wait();
+            None
+        }
+    };
+    let output = collector.join().unwrap_or_default();
+    let passed = !timed_out && status.is_some_and(|s| s.success());
+    let mut tail = String::new();
+    if !passed {
+        let text = String::from_utf8_lossy(&output);
+        let mut start = text.len().saturating_sub(TAIL_BYTES);
+        while !text.is_char_boundary(start) {
+            start += 1;
+        }
+        tail = redact(&text[start..]);
+        if timed_out {
+            tail.push_str(&format!("\n[bca: stopped after {}s, the timeout of spec.verify]\n", timeout.as_secs()));
+        }
+    }
+    Ok(CheckResult { command: command.to_string(), passed, exit_code: status.and_then(|s| s.code()), timed_out, tail })
+}
+
+/// The prompt for another try: the task, and what failed.
+pub fn follow_up(prompt: &str, failed: &CheckResult) -> String {
+    let fence = fence_for(&failed.tail);
+    format!(
+        "{prompt}\n\n---\nYou made a change for this task in an earlier run; it is in the working tree. The check \
+         `{}` {}. Its output ends with:\n\n{fence}\n{}\n{fence}\n\nFix the change so that the check passes.",
+        failed.command,
+        failed.failure(),
+        failed.tail.trim_end(),
+    )
+}
+
+/// A Markdown code fence longer than any run of backticks in `text`.
+pub fn fence_for(text: &str) -> String {
+    let longest = text.split(|c| c != '`').map(str::len).max().unwrap_or(0);
+    "`".repeat(longest.max(2) + 1)
+}
+
+/// Whether `path` matches the glob: `*` within a path component, `**` across them.
+pub fn glob_matches(glob: &str, path: &str) -> bool {
+    fn go(g: &[u8], p: &[u8]) -> bool {
+        match g.first() {
+            None => p.is_empty(),
+            Some(b'*') if g.get(1) == Some(&b'*') => {
+                let rest = g[2..].strip_prefix(b"/").unwrap_or(&g[2..]);
+                rest.is_empty() || (0..=p.len()).any(|i| (i == 0 || p[i - 1] == b'/') && go(rest, &p[i..]))
+            }
+            Some(b'*') => (0..=p.len()).take_while(|i| *i == 0 || p[i - 1] != b'/').any(|i| go(&g[1..], &p[i..])),
+            Some(b'?') => !p.is_empty() && p[0] != b'/' && go(&g[1..], &p[1..]),
+            Some(c) => p.first() == Some(c) && go(&g[1..], &p[1..]),
+        }
+    }
+    go(glob.as_bytes(), path.as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn globs() {
+        for (glob, path) in [
+            ("src/**", "src/a/b.rs"),
+            ("src/**/*.rs", "src/main.rs"),
+            ("**/*.go", "cmd/x/main.go"),
+            ("*.md", "README.md"),
+            ("go.mod", "go.mod"),
+        ] {
+            assert!(glob_matches(glob, path), "{glob} {path}");
+        }
+        for (glob, path) in [("*.md", "docs/a.md"), ("src/*", "src/a/b.rs"), ("src/**", "srcx/a"), ("go.mod", "go.sum")]
+        {
+            assert!(!glob_matches(glob, path), "{glob} {path}");
+        }
+    }
+
+    #[test]
+    fn fences_outgrow_the_text() {
+        assert_eq!(fence_for("no ticks"), "```");
+        assert_eq!(fence_for("a ```` b"), "`````");
+    }
+
+    #[test]
+    fn a_hanging_check_is_stopped_at_its_timeout() {
+        let dir = tempfile::tempdir().unwrap();
+        let started = Instant::now();
+        let result = run_check("echo started; sleep 30 & sleep 30", dir.path(), Duration::from_secs(1)).unwrap();
+        assert!(started.elapsed() < Duration::from_secs(10));
+        assert!(result.timed_out && !result.passed);
+        assert!(result.tail.contains("started") && result.tail.contains("stopped after 1s"), "{}", result.tail);
+    }
+
+    #[test]
+    fn output_is_a_bounded_tail() {
+        let dir = tempfile::tempdir().unwrap();
+        let result =
+            run_check("yes line | head -n 100000; echo last >&2; exit 3", dir.path(), Duration::from_secs(30)).unwrap();
+        assert_eq!((result.passed, result.exit_code), (false, Some(3)));
+        assert!(result.tail.len() <= TAIL_BYTES + 1 && result.tail.ends_with("last\n"), "{}", result.tail.len());
+    }
+}

@@ -1,0 +1,156 @@
+//! `spec.verify`: the Change's checks run after the agent, in its step, with the failure
+//! fed back for another try; what they find decides a draft or nothing, never what is
+//! pushed. Stand-in agents against the GitHub stand-in.
+
+mod support;
+
+use bca_runner::contract::{OnFailure, Verify};
+use bca_runner::Agent;
+use serde_json::Value;
+use support::github::GitHub;
+use support::*;
+
+const PROMPT: &str = "Make the check pass";
+
+fn stand_in() -> GitHub {
+    let gh = GitHub::start(GITHUB_TOKEN, LOGIN);
+    gh.add_repo("acme/api", &[("README.md", "# api\n"), ("src/lib.rs", "bad\n")], &[]);
+    gh
+}
+
+fn result(out: &std::process::Output) -> Value {
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    serde_json::from_str(stdout.lines().last().unwrap_or("")).unwrap_or_else(|e| panic!("{e}: {}", shown(out)))
+}
+
+fn verified(commands: &[&str], on_failure: OnFailure) -> bca_runner::RunContract {
+    let mut c = contract("https://github.com/acme/api", Agent::CopilotCli, PROMPT);
+    c.verify = Some(Verify {
+        commands: commands.iter().map(|s| s.to_string()).collect(),
+        attempts: 2,
+        timeout: 30,
+        allowed_paths: vec![],
+        on_failure,
+    });
+    c
+}
+
+/// An agent that writes `good` only once it has been shown the check's failure.
+const LEARNS: &str =
+    "if grep -q 'fails with exit code' \"$rec/arg.1\"; then echo good > src/lib.rs; else echo worse > src/lib.rs; fi\n\
+     cp \"$rec/arg.1\" \"$rec/prompt.$(ls \"$rec\" | grep -c '^prompt')\"";
+
+#[test]
+fn an_agent_that_fixes_the_check_on_its_second_try_opens_a_ready_pull_request() {
+    let gh = stand_in();
+    let pod = Pod::new(verified(
+        &["grep -q good src/lib.rs || { echo 'lib.rs is not good' >&2; exit 1; }"],
+        OnFailure::Draft,
+    ));
+    pod.agent_does(LEARNS);
+    let out = pod.run_steps(&gh);
+    let r = result(&out);
+    assert_eq!(r["status"], "opened", "{}", shown(&out));
+    assert_eq!(r["verification"], "passed after 2 attempts");
+    let pull = &gh.pulls()[0];
+    assert!(!pull.draft && pull.labels.is_empty(), "{pull:?}");
+    assert!(pull.body.contains("## Verification\n\n- `grep -q good src/lib.rs || { echo 'lib.rs is not good' >&2; exit 1; }`: passed\n\nPassed after 2 agent run(s)."), "{}", pull.body);
+    // The follow-up prompt held the task, the command, its exit code and its output.
+    let second = std::fs::read_to_string(pod.path("agent-record/prompt.1")).unwrap();
+    assert!(second.starts_with(PROMPT), "{second}");
+    assert!(second.contains("fails with exit code 1") && second.contains("lib.rs is not good"), "{second}");
+    assert_eq!(gh.show("bot/api", "bca/c0ffee1234:src/lib.rs"), "good\n");
+}
+
+#[test]
+fn an_agent_that_never_fixes_it_gets_a_labelled_draft_with_the_failure() {
+    let gh = stand_in();
+    let pod = Pod::new(verified(&["true", "echo \"nope: $(cat src/lib.rs)\"; exit 4"], OnFailure::Draft));
+    pod.agent_does("echo worse > src/lib.rs");
+    let out = pod.run_steps(&gh);
+    let r = result(&out);
+    assert_eq!(r["status"], "opened", "{}", shown(&out));
+    assert_eq!(
+        r["verification"],
+        "failed after 2 attempts: echo \"nope: $(cat src/lib.rs)\"; exit 4 fails with exit code 4"
+    );
+    let pull = &gh.pulls()[0];
+    assert!(pull.draft, "not a draft");
+    assert_eq!(pull.labels, ["bca:verify-failed"]);
+    assert!(
+        pull.body.contains("- `true`: passed\n- `echo \"nope: $(cat src/lib.rs)\"; exit 4`: fails with exit code 4"),
+        "{}",
+        pull.body
+    );
+    assert!(pull.body.contains("```text\nnope: worse\n```"), "{}", pull.body);
+}
+
+#[test]
+fn on_failure_skip_publishes_nothing() {
+    let gh = stand_in();
+    let pod = Pod::new(verified(&["false"], OnFailure::Skip));
+    pod.agent_does("echo worse > src/lib.rs");
+    let out = pod.run_steps(&gh);
+    assert!(out.status.success(), "{}", shown(&out));
+    let r = result(&out);
+    assert_eq!(r["status"], "verify-failed");
+    assert_eq!(r["verification"], "failed after 2 attempts: false fails with exit code 1");
+    assert!(gh.pulls().is_empty());
+    assert_eq!(gh.head("bot/api", "bca/c0ffee1234"), None, "pushed though verification failed");
+}
+
+#[test]
+fn a_change_outside_allowed_paths_fails_verification_naming_them() {
+    let gh = stand_in();
+    let mut c = verified(&["true"], OnFailure::Skip);
+    c.verify.as_mut().unwrap().allowed_paths = vec!["src/**".into()];
+    let pod = Pod::new(c);
+    pod.agent_does("echo good > src/lib.rs && mkdir -p .github/workflows && echo 'on: push' > .github/workflows/x.yml && echo x >> README.md");
+    let out = pod.run_steps(&gh);
+    let r = result(&out);
+    assert_eq!(r["status"], "verify-failed", "{}", shown(&out));
+    assert_eq!(
+        r["verification"],
+        "failed: the change touches paths outside allowedPaths: .github/workflows/x.yml, README.md"
+    );
+}
+
+#[test]
+fn a_hanging_check_is_stopped_and_said_so() {
+    let gh = stand_in();
+    let mut c = verified(&["sleep 60"], OnFailure::Skip);
+    c.verify.as_mut().unwrap().timeout = 1;
+    c.verify.as_mut().unwrap().attempts = 1;
+    let pod = Pod::new(c);
+    let started = std::time::Instant::now();
+    let out = pod.run_steps(&gh);
+    assert!(started.elapsed() < std::time::Duration::from_secs(40));
+    assert_eq!(
+        result(&out)["verification"],
+        "failed after 1 attempt: sleep 60 was stopped at its timeout",
+        "{}",
+        shown(&out)
+    );
+}
+
+#[test]
+fn a_token_in_the_checks_output_is_redacted() {
+    let gh = stand_in();
+    // The check prints the agent's key (all the agent's step holds).
+    let pod = Pod::new(verified(&["cat ../../secrets-agent/copilot-token; exit 1"], OnFailure::Draft));
+    pod.agent_does("echo worse > src/lib.rs");
+    let out = pod.run_steps(&gh);
+    assert_eq!(result(&out)["status"], "opened", "{}", shown(&out));
+    let body = &gh.pulls()[0].body;
+    assert!(body.contains("[redacted]") && !body.contains(COPILOT_TOKEN), "{body}");
+}
+
+#[test]
+fn verification_settings_are_part_of_the_work() {
+    let gh = stand_in();
+    let pod = Pod::new(verified(&["true"], OnFailure::Draft));
+    assert_eq!(result(&pod.run_steps(&gh))["status"], "opened");
+    // A replaced Job with the same settings confirms; bca's fingerprint changes with them.
+    let again = Pod::new(verified(&["true"], OnFailure::Draft));
+    assert_eq!(result(&again.run_steps(&gh))["status"], "unchanged");
+}
