@@ -565,6 +565,19 @@ fn verification_settings_are_in_the_contract_and_the_fingerprint() {
 }
 
 #[test]
+fn pull_request_settings_reach_the_contract() {
+    let pr = "  pullRequest:\n    title: \"Logging: slog everywhere\"\n    draft: true\n    labels: [fleet]\n    reviewers: [alice]\n  fork: false\n  agent:";
+    let docs = documents(&stdout(&render_text(&CHANGE.replace("  agent:", pr), &[])));
+    let c = contract(docs.iter().find(|d| d["kind"] == "Job").unwrap());
+    assert_eq!(c.pull_request_title, "Logging: slog everywhere");
+    assert!(c.pull_request.draft && c.no_fork);
+    assert_eq!(
+        (c.pull_request.labels, c.pull_request.reviewers),
+        (vec!["fleet".to_string()], vec!["alice".to_string()])
+    );
+}
+
+#[test]
 fn egress_opens_only_what_the_flags_name() {
     let args = [
         "--egress-cidr",

@@ -241,6 +241,12 @@ fn verify_mistakes_are_each_named() {
 }
 
 #[test]
+fn pull_request_mistakes_are_each_named() {
+    let pr = "  pullRequest:\n    draft: \"yes\"\n    reviewers: [\"@alice\"]\n    labels: [\"\"]\n  fork: no";
+    assert_snapshot!(validate_text("change.yaml", with_spec_line("pullRequest", pr)));
+}
+
+#[test]
 fn plain_http_context_is_refused_with_the_https_fix() {
     let line = "  agentsmd: http://example.com/agents.md";
     assert_snapshot!(validate_text("change.yaml", with_spec_line("agentsmd", line)));

@@ -59,6 +59,34 @@ pub struct RunContract {
     /// The Change's own checks, run after the agent in its container.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub verify: Option<Verify>,
+    /// Draft, labels, reviewers and assignees of the pull request.
+    #[serde(default, skip_serializing_if = "PullRequest::is_empty")]
+    pub pull_request: PullRequest,
+    /// Push the branch to the repository itself, not to a fork (`spec.fork: false`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub no_fork: bool,
+}
+
+/// `spec.pullRequest`, less its title (which is rendered into `pull_request_title`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PullRequest {
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub draft: bool,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub labels: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reviewers: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub team_reviewers: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub assignees: Vec<String>,
+}
+
+impl PullRequest {
+    pub fn is_empty(&self) -> bool {
+        *self == PullRequest::default()
+    }
 }
 
 /// `spec.verify`: the repository's own checks, run after the agent, with the agent
@@ -205,6 +233,8 @@ mod tests {
             resources: vec![],
             agent_settings: BTreeMap::new(),
             verify: None,
+            pull_request: Default::default(),
+            no_fork: false,
         }
     }
 

@@ -7,8 +7,8 @@ use bca_runner::Agent;
 
 use super::diagnostic::{Diagnostic, Span};
 use super::model::{
-    ApiVersion, Change, JobSpec, Kind, Metadata, OnFailure, Rollout, Spec, Verify, CHANGE_FIELDS, JOB_FIELDS,
-    MAX_PARALLELISM, METADATA_FIELDS, ROLLOUT_FIELDS, SPEC_FIELDS, VERIFY_FIELDS,
+    ApiVersion, Change, JobSpec, Kind, Metadata, OnFailure, PullRequestSpec, Rollout, Spec, Verify, CHANGE_FIELDS,
+    JOB_FIELDS, MAX_PARALLELISM, METADATA_FIELDS, PULL_REQUEST_FIELDS, ROLLOUT_FIELDS, SPEC_FIELDS, VERIFY_FIELDS,
 };
 use super::values::{BranchName, ChangeName, HttpUrl, ImageRef, Invalid, Quantity, RepoUrl};
 use super::yaml::{Node, NodeKind, ScalarType};
@@ -143,6 +143,18 @@ impl Decoder {
             }
             None => Some(None),
         };
+        let pull_request = match self.optional(&fields, "pullRequest") {
+            Some(n) => {
+                let anchor =
+                    fields.entries.iter().find(|(k, _)| key_text(k) == "pullRequest").map_or(n.span, |(k, _)| k.span);
+                self.pull_request(n, anchor).map(Some)
+            }
+            None => Some(None),
+        };
+        let fork = match self.optional(&fields, "fork") {
+            Some(n) => self.boolean(n, "spec.fork").map(Some),
+            None => Some(None),
+        };
         Some(Spec {
             prompt: prompt?,
             repos: repos?,
@@ -154,6 +166,61 @@ impl Decoder {
             job: job?,
             rollout: rollout?,
             verify: verify?,
+            pull_request: pull_request?,
+            fork: fork?,
+        })
+    }
+
+    fn boolean(&mut self, node: &Node, path: &str) -> Option<bool> {
+        match &node.kind {
+            NodeKind::Scalar(s) if s.resolve() == ScalarType::Bool => Some(s.value.eq_ignore_ascii_case("true")),
+            _ => {
+                let d = Diagnostic::new(node.span, path, format!("expected true or false, found {}", node.describe()));
+                self.diagnostics.push(d.with_help("write true or false, without quotes"));
+                None
+            }
+        }
+    }
+
+    fn pull_request(&mut self, node: &Node, anchor: Span) -> Option<PullRequestSpec> {
+        let fields = self.mapping(node, "spec.pullRequest", anchor, "a mapping with title, draft, labels, ...")?;
+        let title = match self.optional(&fields, "title") {
+            Some(n) => self
+                .value(n, "spec.pullRequest.title", |s: &str| {
+                    let t = s.trim();
+                    if t.is_empty() || t.contains('\n') || t.chars().count() > 256 {
+                        Err(Invalid::new("expected a title of one line, at most 256 characters"))
+                    } else {
+                        Ok(t.to_string())
+                    }
+                })
+                .map(Some),
+            None => Some(None),
+        };
+        let draft = match self.optional(&fields, "draft") {
+            Some(n) => self.boolean(n, "spec.pullRequest.draft"),
+            None => Some(false),
+        };
+        let lists: [(&str, &str); 4] =
+            [("labels", "label"), ("reviewers", "user"), ("teamReviewers", "team slug"), ("assignees", "user")];
+        let mut values: Vec<Option<Vec<String>>> = Vec::new();
+        for (name, what) in lists {
+            let parse = |s: &str| name_of(what, s);
+            values.push(match self.optional(&fields, name) {
+                Some(n) => self.list(n, &format!("spec.pullRequest.{name}"), "a list of names", parse),
+                None => Some(Vec::new()),
+            });
+        }
+        let mut values = values.into_iter();
+        let mut next = || values.next().flatten();
+        let (labels, reviewers, team_reviewers, assignees) = (next(), next(), next(), next());
+        Some(PullRequestSpec {
+            title: title?,
+            draft: draft?,
+            labels: labels?,
+            reviewers: reviewers?,
+            team_reviewers: team_reviewers?,
+            assignees: assignees?,
         })
     }
 
@@ -327,6 +394,7 @@ impl Decoder {
             "spec.job" => (&JOB_FIELDS, "in spec.job"),
             "spec.rollout" => (&ROLLOUT_FIELDS, "in spec.rollout"),
             "spec.verify" => (&VERIFY_FIELDS, "in spec.verify"),
+            "spec.pullRequest" => (&PULL_REQUEST_FIELDS, "in spec.pullRequest"),
             _ => (&SPEC_FIELDS, "in spec"),
         };
         let mut typos = Vec::new();
@@ -545,6 +613,27 @@ impl Decoder {
         };
         self.error(node.span, "spec.agent", message);
         None
+    }
+}
+
+/// A label (any text of 1 to 50 characters), or a GitHub user or team slug.
+fn name_of(what: &str, s: &str) -> Result<String, Invalid> {
+    if what == "label" {
+        return if s.trim().is_empty() || s.chars().count() > 50 {
+            Err(Invalid::new("expected a label of 1 to 50 characters"))
+        } else {
+            Ok(s.to_string())
+        };
+    }
+    let ok = !s.is_empty()
+        && s.len() <= 100
+        && s.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+    if ok {
+        Ok(s.to_string())
+    } else {
+        let help = if s.starts_with('@') { "leave out the @" } else { "write the name as GitHub shows it" };
+        Err(Invalid::new(format!("\"{s}\" is not a GitHub {what}: expected letters, digits, '-', '_' or '.'"))
+            .help(help))
     }
 }
 

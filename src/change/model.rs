@@ -112,6 +112,35 @@ pub struct Spec {
     /// agent for another try, and what still fails is published as a draft (or not at all).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub verify: Option<Verify>,
+    /// The pull request's title, draft state, labels, reviewers and assignees.
+    #[serde(default, rename = "pullRequest", skip_serializing_if = "Option::is_none")]
+    pub pull_request: Option<PullRequestSpec>,
+    /// Push the branch to a fork (the default) or, with `false`, to the repository itself
+    /// (the token then needs write access there).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fork: Option<bool>,
+}
+
+/// `spec.pullRequest`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PullRequestSpec {
+    /// The title; by default the prompt's first line, without Markdown heading or list marks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Open it as a draft.
+    #[serde(default)]
+    pub draft: bool,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub labels: Vec<String>,
+    /// GitHub users asked for a review, once, when it opens.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reviewers: Vec<String>,
+    /// Teams (`org/team` slugs: the part after `/`) asked for a review.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub team_reviewers: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub assignees: Vec<String>,
 }
 
 /// Pacing: through Kueue, or with Indexed Jobs, or both.
@@ -164,9 +193,22 @@ pub struct JobSpec {
 /// checks keys against these; a test keeps them equal to the schema's properties.
 pub const CHANGE_FIELDS: [&str; 4] = ["kind", "apiVersion", "metadata", "spec"];
 pub const METADATA_FIELDS: [&str; 1] = ["name"];
-pub const SPEC_FIELDS: [&str; 10] =
-    ["prompt", "repos", "agent", "branch", "agentsmd", "resources", "image", "job", "rollout", "verify"];
+pub const SPEC_FIELDS: [&str; 12] = [
+    "prompt",
+    "repos",
+    "agent",
+    "branch",
+    "agentsmd",
+    "resources",
+    "image",
+    "job",
+    "rollout",
+    "verify",
+    "pullRequest",
+    "fork",
+];
 pub const VERIFY_FIELDS: [&str; 5] = ["commands", "attempts", "timeout", "allowedPaths", "onFailure"];
+pub const PULL_REQUEST_FIELDS: [&str; 6] = ["title", "draft", "labels", "reviewers", "teamReviewers", "assignees"];
 pub const ROLLOUT_FIELDS: [&str; 2] = ["queue", "parallelism"];
 /// The most Indexed Jobs one Change renders (`spec.rollout.parallelism`).
 pub const MAX_PARALLELISM: u32 = 1000;

@@ -378,7 +378,7 @@ fn change_job(
         head_branch,
         agent: spec.agent,
         prompt: spec.prompt.clone(),
-        pull_request_title: texts.title,
+        pull_request_title: spec.pull_request.as_ref().and_then(|p| p.title.clone()).unwrap_or(texts.title),
         pull_request_body: texts.body,
         commit_message: texts.commit_message,
         fork_owner: options.fork_owner.clone(),
@@ -386,6 +386,18 @@ fn change_job(
         resources: spec.resources.iter().map(|u| u.as_str().to_string()).collect(),
         agent_settings,
         verify: spec.verify.clone(),
+        pull_request: spec
+            .pull_request
+            .as_ref()
+            .map(|p| bca_runner::contract::PullRequest {
+                draft: p.draft,
+                labels: p.labels.clone(),
+                reviewers: p.reviewers.clone(),
+                team_reviewers: p.team_reviewers.clone(),
+                assignees: p.assignees.clone(),
+            })
+            .unwrap_or_default(),
+        no_fork: spec.fork == Some(false),
     };
     let slug = naming::indexed_slug(name.unwrap_or(change_id));
     let (mut labels, mode) = match which {

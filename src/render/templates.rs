@@ -166,8 +166,26 @@ fn invalid(file: &str, e: &minijinja::Error) -> TemplateError {
 }
 
 /// The first non-empty line, cut to `max` characters with an ellipsis.
+/// The prompt's first line as a title: without the marks Markdown puts before a heading,
+/// a list item or a quote.
 fn first_line(text: &str, max: usize) -> String {
-    let line = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("").trim();
+    let mut line = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("").trim();
+    loop {
+        let unmarked = line.trim_start_matches(['#', '>']);
+        let unlisted = match unmarked.strip_prefix(['-', '*', '+']) {
+            Some(rest) if rest.starts_with(' ') => rest,
+            _ => unmarked,
+        };
+        let unnumbered = unlisted
+            .split_once(['.', ')'])
+            .filter(|(n, rest)| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) && rest.starts_with(' '))
+            .map_or(unlisted, |(_, rest)| rest);
+        let next = unnumbered.trim();
+        if next == line || next.is_empty() {
+            break;
+        }
+        line = next;
+    }
     if line.chars().count() <= max {
         line.to_string()
     } else {
@@ -181,6 +199,21 @@ mod tests {
 
     fn context(prompt: &str) -> TemplateContext<'_> {
         TemplateContext { change_id: "abc", agent: "copilot-cli", ..TemplateContext::new(prompt) }
+    }
+
+    #[test]
+    fn titles_lose_markdown_marks() {
+        for (prompt, title) in [
+            ("# Migrate logging to slog\n\nDetails", "Migrate logging to slog"),
+            ("## - Bump deps", "Bump deps"),
+            ("- item one\n- item two", "item one"),
+            ("1. First step", "First step"),
+            ("> quoted", "quoted"),
+            ("#hashtag stays", "hashtag stays"),
+            ("-not a list", "-not a list"),
+        ] {
+            assert_eq!(first_line(prompt, 72), title, "{prompt}");
+        }
     }
 
     #[test]

@@ -245,6 +245,31 @@ impl<'a> GitHub<'a> {
         expect_ok(&reply, &format!("POST {path}"))
     }
 
+    /// Asks for reviews. GitHub refuses (422) a reviewer who is not a collaborator: the
+    /// refusal comes back as a warning, since the pull request itself is fine.
+    pub fn request_reviewers(
+        &self,
+        upstream: &str,
+        number: u64,
+        reviewers: &[String],
+        team_reviewers: &[String],
+    ) -> Result<Option<String>, RunError> {
+        let path = format!("/repos/{upstream}/pulls/{number}/requested_reviewers");
+        let body = json!({ "reviewers": reviewers, "team_reviewers": team_reviewers });
+        let reply = self.send("POST", &path, Some(&body))?;
+        if reply.status == 422 {
+            return Ok(Some(format!("GitHub did not request the reviews ({})", reply.reason())));
+        }
+        expect_ok(&reply, &format!("POST {path}")).map(|()| None)
+    }
+
+    /// Assigns people to a pull request (GitHub silently drops those it cannot assign).
+    pub fn add_assignees(&self, upstream: &str, number: u64, assignees: &[String]) -> Result<(), RunError> {
+        let path = format!("/repos/{upstream}/issues/{number}/assignees");
+        let reply = self.send("POST", &path, Some(&json!({ "assignees": assignees })))?;
+        expect_ok(&reply, &format!("POST {path}"))
+    }
+
     /// Removes a label from a pull request; one it does not have is no error.
     pub fn remove_label(&self, upstream: &str, number: u64, label: &str) -> Result<(), RunError> {
         let path = format!("/repos/{upstream}/issues/{number}/labels/{}", encode(label));

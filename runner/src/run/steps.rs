@@ -90,6 +90,23 @@ pub fn fork(paths: &Paths, contract: &RunContract) -> Result<(), RunError> {
 }
 
 fn ensure_fork(gh: &GitHub, endpoint: &Endpoint, contract: &RunContract) -> Result<ForkState, RunError> {
+    if contract.no_fork {
+        let up = upstream(contract)?;
+        let repo = gh.repo(&up.full_name)?.ok_or_else(|| {
+            RunError::permanent(format!(
+                "repository {} not found, or the token in secret key {SECRET_KEY_GITHUB_TOKEN} has no access to it",
+                up.full_name
+            ))
+        })?;
+        endpoint.check_git_url(&repo.clone_url)?;
+        log::info("fork", &format!("spec.fork is false: pushing the branch to {} itself", up.full_name));
+        return Ok(ForkState {
+            owner: repo.owner.login,
+            full_name: repo.full_name,
+            clone_url: repo.clone_url.clone(),
+            upstream_clone_url: repo.clone_url,
+        });
+    }
     let up = upstream(contract)?;
     let upstream_repo = gh.repo(&up.full_name)?.ok_or_else(|| {
         RunError::permanent(format!(
@@ -332,6 +349,9 @@ pub struct Outcome {
     /// How `spec.verify` went: `passed after 2 attempts`, or what failed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub verification: Option<String>,
+    /// What did not work out but did not stop the run (a reviewer GitHub refused).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 impl Outcome {
@@ -344,6 +364,7 @@ impl Outcome {
             commit: None,
             reason: None,
             verification: None,
+            warnings: Vec::new(),
         }
     }
 
@@ -440,14 +461,36 @@ pub fn publish(paths: &Paths, contract: &RunContract) -> Result<Outcome, RunErro
     let title = &contract.pull_request_title;
     let failed = verification.is_some_and(|v| !v.passed);
     // Looked up again: someone may have opened or closed it while the agent ran.
+    let settings = &contract.pull_request;
+    let draft = settings.draft || failed;
     let (status, pull) = match gh.open_pull(&up.full_name, &head)? {
         Some(open) => ("updated", gh.update_pull(&up.full_name, open.number, title, &body)?),
-        None => ("opened", gh.create_pull(&up.full_name, &head, &contract.base_branch, title, &body, failed)?),
+        None => ("opened", gh.create_pull(&up.full_name, &head, &contract.base_branch, title, &body, draft)?),
     };
+    let mut labels: Vec<&str> = settings.labels.iter().map(String::as_str).collect();
     if failed {
-        gh.add_labels(&up.full_name, pull.number, &[VERIFY_FAILED_LABEL])?;
+        labels.push(VERIFY_FAILED_LABEL);
     } else if verification.is_some() && status == "updated" {
         gh.remove_label(&up.full_name, pull.number, VERIFY_FAILED_LABEL)?;
+    }
+    // Labels are kept on every run; reviewers and assignees are asked once, when the
+    // pull request opens, so a re-run does not ping anyone again.
+    if !labels.is_empty() {
+        gh.add_labels(&up.full_name, pull.number, &labels)?;
+    }
+    let mut warnings = Vec::new();
+    if status == "opened" {
+        if !settings.reviewers.is_empty() || !settings.team_reviewers.is_empty() {
+            let refused =
+                gh.request_reviewers(&up.full_name, pull.number, &settings.reviewers, &settings.team_reviewers)?;
+            warnings.extend(refused);
+        }
+        if !settings.assignees.is_empty() {
+            gh.add_assignees(&up.full_name, pull.number, &settings.assignees)?;
+        }
+    }
+    for warning in &warnings {
+        log::info("publish", &format!("warning: {warning}"));
     }
     log::info("publish", &format!("pull request {status}: {}", pull.html_url));
     Ok(Outcome {
@@ -456,6 +499,7 @@ pub fn publish(paths: &Paths, contract: &RunContract) -> Result<Outcome, RunErro
         commit: Some(commit),
         reason: (!changed.is_empty()).then(|| changed.join("; ")),
         verification: verification.map(summary),
+        warnings,
         ..Outcome::new(status, contract)
     })
 }

@@ -23,6 +23,11 @@ pub struct Pull {
     pub body: String,
     pub draft: bool,
     pub labels: Vec<String>,
+    pub requested_reviewers: Vec<String>,
+    pub requested_teams: Vec<String>,
+    pub assignees: Vec<String>,
+    /// How many times reviews were requested.
+    pub review_requests: u32,
 }
 
 /// An answer to give instead of the normal one, `times` times.
@@ -47,6 +52,8 @@ struct State {
     repos: BTreeMap<String, RepoState>,
     pulls: Vec<Pull>,
     faults: Vec<Fault>,
+    /// Users GitHub refuses to request reviews from (not collaborators).
+    outsiders: Vec<String>,
     files: BTreeMap<String, Vec<u8>>,
     /// "METHOD /path" of every API request, for tests to check what was asked.
     log: Vec<String>,
@@ -102,6 +109,7 @@ impl GitHub {
             repos: BTreeMap::new(),
             pulls: Vec::new(),
             faults: Vec::new(),
+            outsiders: Vec::new(),
             files: BTreeMap::new(),
             log: Vec::new(),
         }));
@@ -169,6 +177,11 @@ impl GitHub {
     /// `git show REV:PATH` in a repository.
     pub fn show(&self, full_name: &str, rev_path: &str) -> String {
         git(&self.bare(full_name), &["show", rev_path])
+    }
+
+    /// A user who is not a collaborator: GitHub answers 422 to a review request for them.
+    pub fn add_outsider(&self, login: &str) {
+        self.state.lock().unwrap().outsiders.push(login.into());
     }
 
     /// Whether any object of any repository (every blob, tree and commit) holds `needle`.
@@ -370,6 +383,10 @@ fn handle(mut request: Request, state: &Mutex<State>, root: &Path, url: &str) {
                     body: body["body"].as_str().unwrap_or_default().into(),
                     draft: body["draft"].as_bool().unwrap_or(false),
                     labels: Vec::new(),
+                    requested_reviewers: Vec::new(),
+                    requested_teams: Vec::new(),
+                    assignees: Vec::new(),
+                    review_requests: 0,
                 };
                 let answer = pull_json(url, &pull);
                 st.pulls.push(pull);
@@ -383,6 +400,49 @@ fn handle(mut request: Request, state: &Mutex<State>, root: &Path, url: &str) {
                     pull.title = body["title"].as_str().unwrap_or(&pull.title).into();
                     pull.body = body["body"].as_str().unwrap_or(&pull.body).into();
                     (200, pull_json(url, pull))
+                }
+                None => (404, json!({ "message": "Not Found" })),
+            }
+        }
+        ("POST", ["repos", owner, name, "pulls", number, "requested_reviewers"]) => {
+            let full = format!("{owner}/{name}");
+            let users: Vec<String> = body["reviewers"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|u| u.as_str().map(str::to_string))
+                .collect();
+            let teams: Vec<String> = body["team_reviewers"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|u| u.as_str().map(str::to_string))
+                .collect();
+            let refused = users.iter().any(|u| st.outsiders.contains(u));
+            match st.pulls.iter_mut().find(|p| p.repo == full && p.number.to_string() == *number) {
+                Some(_) if refused => (
+                    422,
+                    json!({ "message": format!("Reviews may only be requested from collaborators. One or more of the users or teams you specified is not a collaborator of the {full} repository.") }),
+                ),
+                Some(pull) => {
+                    pull.review_requests += 1;
+                    pull.requested_reviewers.extend(users);
+                    pull.requested_teams.extend(teams);
+                    (201, pull_json(url, pull))
+                }
+                None => (404, json!({ "message": "Not Found" })),
+            }
+        }
+        ("POST", ["repos", owner, name, "issues", number, "assignees"]) => {
+            let full = format!("{owner}/{name}");
+            match st.pulls.iter_mut().find(|p| p.repo == full && p.number.to_string() == *number) {
+                Some(pull) => {
+                    for a in body["assignees"].as_array().into_iter().flatten().filter_map(|a| a.as_str()) {
+                        if !pull.assignees.iter().any(|x| x == a) {
+                            pull.assignees.push(a.to_string());
+                        }
+                    }
+                    (201, pull_json(url, pull))
                 }
                 None => (404, json!({ "message": "Not Found" })),
             }

@@ -182,6 +182,8 @@ pub fn contract(repository: &str, agent: Agent, prompt: &str) -> RunContract {
         resources: vec![],
         agent_settings: Default::default(),
         verify: None,
+        pull_request: Default::default(),
+        no_fork: false,
     }
 }
 

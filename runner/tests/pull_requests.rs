@@ -1,0 +1,86 @@
+//! `spec.pullRequest` and `spec.fork: false`: pull requests people can route and review.
+
+mod support;
+
+use bca_runner::contract::PullRequest;
+use bca_runner::Agent;
+use serde_json::Value;
+use support::github::{git, GitHub};
+use support::*;
+
+fn result(out: &std::process::Output) -> Value {
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    serde_json::from_str(stdout.lines().last().unwrap_or("")).unwrap_or_else(|e| panic!("{e}: {}", shown(out)))
+}
+
+fn stand_in() -> GitHub {
+    let gh = GitHub::start(GITHUB_TOKEN, LOGIN);
+    gh.add_repo("acme/api", &[("README.md", "# api\n")], &[]);
+    gh
+}
+
+fn routed(prompt: &str) -> bca_runner::RunContract {
+    let mut c = contract("https://github.com/acme/api", Agent::CopilotCli, prompt);
+    c.pull_request = PullRequest {
+        draft: true,
+        labels: vec!["fleet".into(), "logging".into()],
+        reviewers: vec!["alice".into()],
+        team_reviewers: vec!["platform".into()],
+        assignees: vec!["bob".into()],
+    };
+    c
+}
+
+#[test]
+fn every_pull_request_setting_is_applied_and_reviewers_are_asked_once() {
+    let gh = stand_in();
+    let out = Pod::new(routed("Bump logging")).run_steps(&gh);
+    assert_eq!(result(&out)["status"], "opened", "{}", shown(&out));
+    let pull = gh.pulls()[0].clone();
+    assert!(pull.draft);
+    assert_eq!(pull.labels, ["fleet", "logging"]);
+    assert_eq!(
+        (pull.requested_reviewers.as_slice(), pull.requested_teams.as_slice()),
+        (&["alice".to_string()][..], &["platform".to_string()][..])
+    );
+    assert_eq!(pull.assignees, ["bob"]);
+    // A re-run with new work keeps the labels and asks nobody again.
+    let out = Pod::new(routed("Bump logging, again")).run_steps(&gh);
+    assert_eq!(result(&out)["status"], "updated", "{}", shown(&out));
+    let pull = gh.pulls()[0].clone();
+    assert_eq!(pull.labels, ["fleet", "logging"]);
+    assert_eq!(pull.review_requests, 1, "reviewers were asked twice");
+}
+
+#[test]
+fn a_reviewer_github_refuses_is_a_warning_not_a_failure() {
+    let gh = stand_in();
+    gh.add_outsider("alice");
+    let out = Pod::new(routed("Bump logging")).run_steps(&gh);
+    assert!(out.status.success(), "{}", shown(&out));
+    let r = result(&out);
+    assert_eq!(r["status"], "opened");
+    assert!(
+        r["warnings"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("GitHub did not request the reviews (Reviews may only be requested from collaborators."),
+        "{r}"
+    );
+    assert_eq!(gh.pulls().len(), 1);
+}
+
+#[test]
+fn without_a_fork_the_branch_goes_to_the_repository_itself() {
+    let gh = stand_in();
+    let mut c = contract("https://github.com/acme/api", Agent::CopilotCli, "Bump logging");
+    c.no_fork = true;
+    let out = Pod::new(c).run_steps(&gh);
+    assert_eq!(result(&out)["status"], "opened", "{}", shown(&out));
+    assert!(!gh.repo_exists("bot/api"), "a fork was made");
+    assert!(!gh.log().iter().any(|l| l.ends_with("/forks")));
+    let pull = &gh.pulls()[0];
+    assert_eq!((pull.repo.as_str(), pull.head.as_str()), ("acme/api", "acme:bca/c0ffee1234"));
+    let readme = git(&gh.bare("acme/api"), &["show", "bca/c0ffee1234:README.md"]);
+    assert_eq!(readme, "# api\nchanged by the agent\n");
+}
