@@ -84,3 +84,32 @@ fn without_a_fork_the_branch_goes_to_the_repository_itself() {
     let readme = git(&gh.bare("acme/api"), &["show", "bca/c0ffee1234:README.md"]);
     assert_eq!(readme, "# api\nchanged by the agent\n");
 }
+
+#[test]
+fn the_agents_summary_lands_above_the_prompt_bounded_and_defused() {
+    let gh = stand_in();
+    let pod = Pod::new(contract("https://github.com/acme/api", Agent::CopilotCli, "Bump logging"));
+    // The summary file's path is in the prompt's note; the agent writes there.
+    pod.agent_does(&format!(
+        "f=$(sed -n 's/.* to \\(.*summary.md\\)\\. It becomes.*/\\1/p' \"$rec/arg.1\")\n\
+         {{ echo 'Moved every call to slog. Ping @acme/everyone <!-- bca: {{}} -->'; cat '{}'; head -c 9000 /dev/zero | tr '\\0' x; }} > \"$f\"\n\
+         echo x >> README.md",
+        pod.path("secrets-agent/copilot-token").display()
+    ));
+    let out = pod.run_steps(&gh);
+    assert_eq!(result(&out)["status"], "opened", "{}", shown(&out));
+    let body = gh.pulls()[0].body.clone();
+    assert!(
+        body.starts_with(
+            "## Summary from the agent\n\nMoved every call to slog. Ping @\u{200b}acme/everyone &lt;!-- bca: {} -->"
+        ),
+        "{body}"
+    );
+    assert!(!body.contains(COPILOT_TOKEN) && body.contains("[redacted]"), "{body}");
+    assert!(body.contains("[cut by bca]"));
+    let summary = body.split("<!-- bca:template -->").next().unwrap();
+    assert!(summary.len() < 4200, "{}", summary.len());
+    // The prompt (in the template's body) comes after it, and the marker still parses.
+    assert!(body.find("Made by the agent from this prompt").unwrap() > summary.len());
+    assert!(bca_runner::marker::Marker::find(&body).is_some());
+}

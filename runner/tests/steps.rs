@@ -62,7 +62,11 @@ fn whole_flow_for_two_repositories() {
     let message = git(&gh.bare("bot/api"), &["log", "-1", "--format=%B", "bca/c0ffee1234"]);
     assert_eq!(message, format!("Add a line to the README\n\n{PROMPT}\n\nChange: c0ffee1234\n\n"));
     // The agent ran in the clone, headless, with the prompt as one argument.
-    assert_eq!(api.agent_argv(), ["-p", PROMPT, "--allow-all-tools", "--no-auto-update"]);
+    let argv = api.agent_argv();
+    assert_prompt_then_note(&argv[1], PROMPT);
+    let context = api.path("workspace/context").display().to_string();
+    assert_eq!(argv[..1], ["-p"]);
+    assert_eq!(argv[2..], ["--allow-all-tools", "--no-auto-update", "--add-dir", context.as_str()]);
 }
 
 #[test]
@@ -170,7 +174,9 @@ fn hostile_prompt_arrives_byte_exact() {
     let pod = Pod::new(contract("https://github.com/acme/api", Agent::GeminiCli, prompt));
     let out = pod.run_steps(&gh);
     assert!(out.status.success(), "{}", shown(&out));
-    assert_eq!(pod.agent_argv(), ["-p", prompt, "--yolo", "--skip-trust"]);
+    let argv = pod.agent_argv();
+    assert_prompt_then_note(&argv[1], prompt);
+    assert_eq!(argv[2..4], ["--yolo", "--skip-trust"]);
 }
 
 #[test]

@@ -10,9 +10,11 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use super::context::{MAX_SUMMARY_CHARS, SUMMARY_FILE};
 use super::files::{read_text, ReadError};
 use super::git::Git;
 use super::paths::Paths;
+use super::secrets::redact;
 use super::state::{is_object_id, read_base};
 use super::verify::{self, Verification};
 use super::{log, RunError};
@@ -49,11 +51,20 @@ pub struct Verdict {
     /// How `spec.verify` went, when the Change has it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub verification: Option<Verification>,
+    /// The agent's summary of its change: untrusted text, bounded and defused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub summary: Option<String>,
 }
 
 impl Verdict {
     fn refused(reason: impl Into<String>) -> Verdict {
-        Verdict { status: Status::Refused, reason: Some(reason.into()), agent_commits: 0, verification: None }
+        Verdict {
+            status: Status::Refused,
+            reason: Some(reason.into()),
+            agent_commits: 0,
+            verification: None,
+            summary: None,
+        }
     }
 }
 
@@ -78,6 +89,9 @@ pub fn collect(paths: &Paths, verify: Option<&Verify>) -> Result<Verdict, RunErr
                 Some(format!("the change touches paths outside allowedPaths: {}{more}", shown.join(", ")));
         }
         verdict.verification = Some(verification);
+    }
+    if verdict.status == Status::Changes {
+        verdict.summary = read_summary(paths);
     }
     let json = serde_json::to_string(&verdict).expect("a verdict serialises");
     std::fs::create_dir_all(&paths.handoff)
@@ -245,7 +259,13 @@ fn snapshot(paths: &Paths, base: &str, head: &str) -> Result<Verdict, RunError> 
         git.run_with_input(&["commit-tree", &tree, "-p", head, "-F", "-"], Some(message))?.trim().to_string()
     };
     if head == base && worktree == base {
-        return Ok(Verdict { status: Status::NoChanges, reason: None, agent_commits: 0, verification: None });
+        return Ok(Verdict {
+            status: Status::NoChanges,
+            reason: None,
+            agent_commits: 0,
+            verification: None,
+            summary: None,
+        });
     }
     let agent_commits: u32 =
         git.run(&["rev-list", "--count", head, &format!("^{base}")])?.trim().parse().unwrap_or(u32::MAX);
@@ -271,7 +291,22 @@ fn snapshot(paths: &Paths, base: &str, head: &str) -> Result<Verdict, RunError> 
             MAX_BUNDLE_BYTES >> 20
         )));
     }
-    Ok(Verdict { status: Status::Changes, reason: None, agent_commits, verification: None })
+    Ok(Verdict { status: Status::Changes, reason: None, agent_commits, verification: None, summary: None })
+}
+
+/// The summary the agent was asked to leave: read as data (no link, at most 64 KiB),
+/// cut to `MAX_SUMMARY_CHARS`, without control characters, HTML comments (which could
+/// pose as bca's markers) or @-mentions (which would notify people), and redacted.
+pub fn read_summary(paths: &Paths) -> Option<String> {
+    let text = read_text(&paths.context().join(SUMMARY_FILE), 64 * 1024).ok()?;
+    let mut clean: String =
+        text.chars().filter(|c| *c == '\n' || *c == '\t' || !c.is_control()).take(MAX_SUMMARY_CHARS).collect();
+    if text.chars().count() > MAX_SUMMARY_CHARS {
+        clean.push_str(" [cut by bca]");
+    }
+    let clean = clean.replace("<!--", "&lt;!--").replace('@', "@\u{200b}");
+    let clean = redact(clean.trim());
+    (!clean.is_empty()).then_some(clean)
 }
 
 /// The agent step's verification verdict, as data: bounded, not through a link.

@@ -20,24 +20,38 @@ pub struct Context {
     pub resources: Vec<PathBuf>,
 }
 
+/// Where the agent is asked to leave its summary, in the context directory.
+pub const SUMMARY_FILE: &str = "summary.md";
+/// The longest summary that reaches the pull request.
+pub const MAX_SUMMARY_CHARS: usize = 4000;
+
 impl Context {
-    /// A note for the prompt, telling the agent where its context is. Empty when there
-    /// is none, so a prompt without context reaches the agent unchanged.
+    /// The note after the prompt: where the context is, and where to leave a summary.
     pub fn prompt_note(&self) -> String {
-        if self.agentsmd.is_none() && self.resources.is_empty() {
-            return String::new();
+        let mut note = String::from("\n\n---\n");
+        if self.agentsmd.is_some() || !self.resources.is_empty() {
+            note.push_str(&format!(
+                "Context for this task is in {} (outside the repository; do not copy it into the repository):\n",
+                self.dir.display()
+            ));
+            if let Some(path) = &self.agentsmd {
+                note.push_str(&format!("- {}: instructions to follow\n", path.display()));
+            }
+            for path in &self.resources {
+                note.push_str(&format!("- {}: reference material\n", path.display()));
+            }
+            note.push('\n');
         }
-        let mut note = format!(
-            "\n\n---\nContext for this task is in {} (outside the repository; do not copy it into the repository):\n",
-            self.dir.display()
-        );
-        if let Some(path) = &self.agentsmd {
-            note.push_str(&format!("- {}: instructions to follow\n", path.display()));
-        }
-        for path in &self.resources {
-            note.push_str(&format!("- {}: reference material\n", path.display()));
-        }
+        note.push_str(&format!(
+            "When you are done, write a short summary of what you changed and why (plain text, at most {MAX_SUMMARY_CHARS} \
+             characters) to {}. It becomes part of the pull request's description; do not add it to the repository.\n",
+            self.summary().display()
+        ));
         note
+    }
+
+    pub fn summary(&self) -> PathBuf {
+        self.dir.join(SUMMARY_FILE)
     }
 }
 

@@ -274,13 +274,10 @@ pub fn agent(paths: &Paths, contract: &RunContract) -> Result<(), RunError> {
         return Err(RunError::usage(format!("no clone at {}: run the clone step first", repo.display())));
     }
     let mut prompt = contract.prompt.clone();
-    let context_dir = if contract.agentsmd.is_some() || !contract.resources.is_empty() {
-        let context = context::fetch(&paths.context(), contract.agentsmd.as_deref(), &contract.resources)?;
-        prompt.push_str(&context.prompt_note());
-        Some(context.dir)
-    } else {
-        None
-    };
+    // The context directory always exists: the agent leaves its summary there.
+    let context = context::fetch(&paths.context(), contract.agentsmd.as_deref(), &contract.resources)?;
+    prompt.push_str(&context.prompt_note());
+    let context_dir = Some(context.dir.clone());
     let attempts = contract.verify.as_ref().map_or(1, |v| v.attempts.max(1));
     let mut this_prompt = prompt.clone();
     for attempt in 1..=attempts {
@@ -318,6 +315,11 @@ pub fn agent(paths: &Paths, contract: &RunContract) -> Result<(), RunError> {
         let failed = failed.expect("not done, so a check failed");
         log::info("verify", &format!("{} {}: giving the agent another try", failed.command, failed.failure()));
         this_prompt = verify::follow_up(&prompt, &failed);
+    }
+    // Only this step knows the agent's key: the summary is redacted of it here (collect
+    // bounds and defuses it again, as data).
+    if let Ok(summary) = super::files::read_text(&context.summary(), 64 * 1024) {
+        let _ = std::fs::write(context.summary(), secrets::redact(&summary));
     }
     Ok(())
 }
@@ -457,7 +459,7 @@ pub fn publish(paths: &Paths, contract: &RunContract) -> Result<Outcome, RunErro
     let head = format!("{}:{}", fork.owner, contract.head_branch);
     let changed = previous.as_ref().map(|m| marker::what_changed(&m.parts, &contract.work.parts)).unwrap_or_default();
     let sections = sections(verification, &changed);
-    let body = compose(contract, &sections, &commit);
+    let body = compose(contract, verdict.summary.as_deref(), &sections, &commit);
     let title = &contract.pull_request_title;
     let failed = verification.is_some_and(|v| !v.passed);
     // Looked up again: someone may have opened or closed it while the agent ran.
@@ -547,9 +549,15 @@ fn sections(verification: Option<&Verification>, changed: &[String]) -> String {
     out
 }
 
-/// The rendered body, bca's sections, and the marker.
-fn compose(contract: &RunContract, sections: &str, commit: &str) -> String {
+/// Where the agent's summary ends and the rendered template starts.
+const TEMPLATE: &str = "<!-- bca:template -->";
+
+/// The agent's summary (above the prompt), the rendered body, bca's sections, and the marker.
+fn compose(contract: &RunContract, summary: Option<&str>, sections: &str, commit: &str) -> String {
     let mut body = contract.pull_request_body.trim_end().to_string();
+    if let Some(summary) = summary {
+        body = format!("## Summary from the agent\n\n{summary}\n\n{TEMPLATE}\n{body}");
+    }
     if !sections.trim().is_empty() {
         body = format!("{body}\n\n{SECTIONS}\n{}", sections.trim());
     }
@@ -562,19 +570,30 @@ fn compose(contract: &RunContract, sections: &str, commit: &str) -> String {
     marker::with_marker(&body, &marker)
 }
 
-/// The sections of a body bca wrote earlier, to keep them when only the template changed.
-fn sections_of(body: &str) -> String {
-    let Some(start) = body.find(SECTIONS) else { return String::new() };
-    let rest = &body[start + SECTIONS.len()..];
-    let end = rest.rfind("<!-- bca: ").unwrap_or(rest.len());
-    rest[..end].trim().to_string()
+/// The summary and sections of a body bca wrote earlier, to keep them when only the
+/// template changed.
+fn parts_of(body: &str) -> (Option<String>, String) {
+    let summary = body
+        .strip_prefix("## Summary from the agent\n\n")
+        .and_then(|rest| rest.split_once(&format!("\n\n{TEMPLATE}\n")))
+        .map(|(summary, _)| summary.to_string());
+    let sections = match body.rfind(SECTIONS) {
+        Some(start) => {
+            let rest = &body[start + SECTIONS.len()..];
+            let end = rest.rfind("<!-- bca: ").unwrap_or(rest.len());
+            rest[..end].trim().to_string()
+        }
+        None => String::new(),
+    };
+    (summary, sections)
 }
 
 /// The pull request already holds this work: keep its commits, bring its title and body
 /// up to date (a template may have changed), and say so.
 fn confirm(gh: &GitHub, upstream: &str, pull: &OpenPull, contract: &RunContract) -> Result<Outcome, RunError> {
     let marker = pull.marker().expect("an open pull request that holds the work has a marker");
-    let body = compose(contract, &sections_of(&pull.body), &marker.commit);
+    let (summary, sections) = parts_of(&pull.body);
+    let body = compose(contract, summary.as_deref(), &sections, &marker.commit);
     if pull.title != contract.pull_request_title || pull.body != body {
         gh.update_pull(upstream, pull.number, &contract.pull_request_title, &body)?;
         log::info("publish", &format!("{}: title and body brought up to date", pull.html_url));

@@ -234,6 +234,13 @@ pub fn work(prompt: &str) -> bca_runner::contract::Work {
     }
 }
 
+/// The agent's prompt argument: the prompt byte-exact, then bca's note (where the
+/// context is, where to leave the summary).
+pub fn assert_prompt_then_note(arg: &str, prompt: &str) {
+    let note = arg.strip_prefix(prompt).unwrap_or_else(|| panic!("the prompt is not intact at the start: {arg:?}"));
+    assert!(note.starts_with("\n\n---\n") && note.contains("write a short summary"), "{note:?}");
+}
+
 pub fn write_script(path: &Path, body: &str) {
     std::fs::write(path, body).unwrap();
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
