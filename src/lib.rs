@@ -7,4 +7,5 @@ pub mod diff;
 pub mod local;
 pub mod output;
 pub mod render;
+pub mod status;
 pub mod terminal;

@@ -9,7 +9,9 @@ use std::process::ExitCode;
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use bca::commands::args::{given_flags, RenderArgs};
-use bca::commands::{self, diff::DiffRequest, render::RenderRequest, run::RunRequest, Outcome, Style, EXIT_ERROR};
+use bca::commands::{
+    self, diff::DiffRequest, render::RenderRequest, run::RunRequest, status, Outcome, Style, EXIT_ERROR,
+};
 
 #[derive(Parser)]
 #[command(
@@ -105,6 +107,30 @@ enum Command {
         #[command(flatten)]
         render: Box<RenderArgs>,
     },
+    /// Show where Changes stand: each repository's pull request, checks and review.
+    ///
+    /// Reads GitHub with the token in GITHUB_TOKEN (read access is enough), never the
+    /// cluster: give it `kubectl get pods -l bca.dev/change-name=NAME -o json` with
+    /// --pods for what only the cluster knows. Ends with a burndown line. Exits 0 when
+    /// every repository is merged or needs no change, 1 otherwise (so CI can wait on it).
+    Status {
+        /// The Change files.
+        #[arg(required = true, value_name = "CHANGE")]
+        files: Vec<PathBuf>,
+        /// One JSON object per repository, one per line.
+        #[arg(long, conflicts_with = "markdown")]
+        json: bool,
+        /// A Markdown table, to paste into a tracking issue.
+        #[arg(long)]
+        markdown: bool,
+        /// The output of `kubectl get pods -o json` for the Change's pods; `-` reads
+        /// standard input.
+        #[arg(long, value_name = "FILE")]
+        pods: Option<PathBuf>,
+        /// The organisation the Change forks into (as given to `render --fork-org`).
+        #[arg(long, value_name = "ORG")]
+        fork_org: Option<String>,
+    },
     /// Print the JSON Schema of the Change file (also at schema/change.schema.json).
     Schema,
 }
@@ -141,6 +167,14 @@ fn main() -> ExitCode {
         Command::Run { local: _, files, only, render } => {
             let request = render.options().map(|options| RunRequest { files, options, only });
             request.and_then(|request| commands::run::run_local(&request, &env, style))
+        }
+        Command::Status { files, json, markdown, pods, fork_org } => {
+            let format = match (json, markdown) {
+                (true, _) => status::Format::Json,
+                (_, true) => status::Format::Markdown,
+                _ => status::Format::Table,
+            };
+            commands::status::status(&status::StatusRequest { files, format, pods, fork_org }, &env)
         }
         Command::Schema => Ok(Outcome { stdout: bca::change::schema::json_schema(), ..Outcome::default() }),
     };

@@ -6,6 +6,7 @@ pub mod args;
 pub mod diff;
 pub mod render;
 pub mod run;
+pub mod status;
 pub mod validate;
 
 use std::path::PathBuf;

@@ -95,6 +95,12 @@ impl Endpoint {
                 contract.repository
             )));
         }
+        Endpoint::for_host(token_host, api_override)
+    }
+
+    /// The endpoint of a GitHub host (github.com or an Enterprise host), or of
+    /// `api_override` (`GITHUB_API_URL`) when set.
+    pub fn for_host(token_host: &str, api_override: Option<String>) -> Result<Endpoint, RunError> {
         if let Some(url) = api_override.filter(|u| !u.is_empty()) {
             let parsed = parse_url(&url).filter(|p| !p.userinfo).ok_or_else(|| {
                 RunError::usage(format!("GITHUB_API_URL is {url}: expected an http(s) URL without a user or password"))

@@ -49,6 +49,62 @@ pub struct Pull {
     pub body: String,
 }
 
+/// A pull request as `bca status` reads it.
+#[derive(Debug, Clone, Deserialize)]
+pub struct PullState {
+    pub number: u64,
+    pub html_url: String,
+    /// `open` or `closed`.
+    pub state: String,
+    #[serde(default)]
+    pub draft: bool,
+    #[serde(default)]
+    pub merged_at: Option<String>,
+    pub head: Head,
+    #[serde(default)]
+    pub requested_reviewers: Vec<Owner>,
+    #[serde(default)]
+    pub requested_teams: Vec<Team>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Head {
+    pub sha: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Team {
+    pub slug: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct CheckRun {
+    /// `queued`, `in_progress` or `completed`.
+    pub status: String,
+    #[serde(default)]
+    pub conclusion: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+struct CheckRuns {
+    check_runs: Vec<CheckRun>,
+}
+
+/// The combined commit status: `success`, `failure`, `error` or `pending`. A commit
+/// with no statuses at all is `pending` with `total_count: 0`, which is not pending.
+#[derive(Debug, Clone, Deserialize)]
+pub struct CombinedStatus {
+    pub state: String,
+    pub total_count: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Review {
+    pub user: Option<Owner>,
+    /// `APPROVED`, `CHANGES_REQUESTED`, `COMMENTED`, `DISMISSED`, `PENDING`.
+    pub state: String,
+}
+
 fn null_as_empty<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
     Ok(Option::<String>::deserialize(d)?.unwrap_or_default())
 }
@@ -163,8 +219,8 @@ impl<'a> GitHub<'a> {
                 None => {
                     if status == 401 {
                         return Err(RunError::permanent(format!(
-                            "GitHub refused the token in secret key {} (401 {}): replace it with a valid, unexpired token",
-                            self.token.key,
+                            "GitHub refused the token in {} (401 {}): replace it with a valid, unexpired token",
+                            self.token.source(),
                             reply.reason()
                         )));
                     }
@@ -212,6 +268,41 @@ impl<'a> GitHub<'a> {
         let reply = self.send("GET", &path, None)?;
         expect_ok(&reply, &format!("GET {path}"))?;
         Ok(reply.json::<Vec<Pull>>(&format!("GET {path}"))?.into_iter().next())
+    }
+
+    /// Every pull request (open or not) from `head` (`owner:branch`) into `upstream`,
+    /// newest first.
+    pub fn pulls_from(&self, upstream: &str, head: &str) -> Result<Vec<PullState>, RunError> {
+        let path = format!("/repos/{upstream}/pulls?state=all&head={}&per_page=10", encode(head));
+        let reply = self.send("GET", &path, None)?;
+        if reply.status == 404 {
+            return Err(RunError::permanent(format!(
+                "repository {upstream} not found, or the token has no access to it"
+            )));
+        }
+        expect_ok(&reply, &format!("GET {path}"))?;
+        reply.json(&format!("GET {path}"))
+    }
+
+    pub fn check_runs(&self, upstream: &str, sha: &str) -> Result<Vec<CheckRun>, RunError> {
+        let path = format!("/repos/{upstream}/commits/{sha}/check-runs?per_page=100");
+        let reply = self.send("GET", &path, None)?;
+        expect_ok(&reply, &format!("GET {path}"))?;
+        Ok(reply.json::<CheckRuns>(&format!("GET {path}"))?.check_runs)
+    }
+
+    pub fn combined_status(&self, upstream: &str, sha: &str) -> Result<CombinedStatus, RunError> {
+        let path = format!("/repos/{upstream}/commits/{sha}/status");
+        let reply = self.send("GET", &path, None)?;
+        expect_ok(&reply, &format!("GET {path}"))?;
+        reply.json(&format!("GET {path}"))
+    }
+
+    pub fn reviews(&self, upstream: &str, number: u64) -> Result<Vec<Review>, RunError> {
+        let path = format!("/repos/{upstream}/pulls/{number}/reviews?per_page=100");
+        let reply = self.send("GET", &path, None)?;
+        expect_ok(&reply, &format!("GET {path}"))?;
+        reply.json(&format!("GET {path}"))
     }
 
     pub fn create_pull(

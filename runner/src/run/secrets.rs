@@ -25,6 +25,24 @@ impl Secret {
     }
 }
 
+impl Secret {
+    /// A token from an environment variable (`bca status` reads `GITHUB_TOKEN`), registered
+    /// for redaction like one read from a file.
+    /// Where the token came from, in a user's words.
+    pub fn source(&self) -> String {
+        if self.path.as_os_str().is_empty() {
+            self.key.to_string()
+        } else {
+            format!("secret key {}", self.key)
+        }
+    }
+
+    pub fn from_env(value: &str, var: &'static str) -> Secret {
+        register(value.trim());
+        Secret { value: value.trim().to_string(), path: PathBuf::new(), key: var }
+    }
+}
+
 /// Reads `dir/key`, trimmed of surrounding whitespace (a trailing newline is common in
 /// secrets created with `echo`), and registers it for redaction.
 pub fn read(dir: &Path, key: &'static str) -> Result<Secret, RunError> {

@@ -28,6 +28,11 @@ pub struct Pull {
     pub assignees: Vec<String>,
     /// How many times reviews were requested.
     pub review_requests: u32,
+    /// `open` or `closed`.
+    pub state: String,
+    pub merged: bool,
+    /// (user, `APPROVED` / `CHANGES_REQUESTED` / ...), oldest first.
+    pub reviews: Vec<(String, String)>,
 }
 
 /// An answer to give instead of the normal one, `times` times.
@@ -54,6 +59,9 @@ struct State {
     faults: Vec<Fault>,
     /// Users GitHub refuses to request reviews from (not collaborators).
     outsiders: Vec<String>,
+    /// Check runs and commit statuses by "owner/name@sha".
+    check_runs: BTreeMap<String, Vec<(String, Option<String>)>>,
+    statuses: BTreeMap<String, Vec<String>>,
     files: BTreeMap<String, Vec<u8>>,
     /// "METHOD /path" of every API request, for tests to check what was asked.
     log: Vec<String>,
@@ -110,6 +118,8 @@ impl GitHub {
             pulls: Vec::new(),
             faults: Vec::new(),
             outsiders: Vec::new(),
+            check_runs: BTreeMap::new(),
+            statuses: BTreeMap::new(),
             files: BTreeMap::new(),
             log: Vec::new(),
         }));
@@ -177,6 +187,66 @@ impl GitHub {
     /// `git show REV:PATH` in a repository.
     pub fn show(&self, full_name: &str, rev_path: &str) -> String {
         git(&self.bare(full_name), &["show", rev_path])
+    }
+
+    /// A pull request from `owner`'s fork branch into `repo`'s main, as an earlier run
+    /// would have left it; returns its number and its head commit.
+    pub fn add_pull(&self, repo: &str, owner: &str, branch: &str, draft: bool) -> (u64, String) {
+        let name = repo.split_once('/').unwrap().1;
+        let fork = format!("{owner}/{name}");
+        if !self.repo_exists(&fork) {
+            self.add_fork(&fork, repo);
+        }
+        let bare = self.bare(&fork);
+        git(&bare, &["branch", "-f", branch, "main"]);
+        self.commit(&fork, branch, "CHANGED.md", "by bca\n");
+        let sha = self.head(&fork, branch).unwrap();
+        let mut st = self.state.lock().unwrap();
+        let number = st.pulls.len() as u64 + 1;
+        st.pulls.push(Pull {
+            number,
+            repo: repo.into(),
+            head: format!("{owner}:{branch}"),
+            base: "main".into(),
+            title: "Bump logging".into(),
+            body: String::new(),
+            draft,
+            labels: Vec::new(),
+            requested_reviewers: Vec::new(),
+            requested_teams: Vec::new(),
+            assignees: Vec::new(),
+            review_requests: 0,
+            state: "open".into(),
+            merged: false,
+            reviews: Vec::new(),
+        });
+        (number, sha)
+    }
+
+    /// Merges (`merged`) or closes a pull request, as someone on GitHub would.
+    pub fn finish(&self, repo: &str, number: u64, merged: bool) {
+        let mut st = self.state.lock().unwrap();
+        let pull = st.pulls.iter_mut().find(|p| p.repo == repo && p.number == number).expect("a pull request");
+        pull.state = "closed".into();
+        pull.merged = merged;
+    }
+
+    /// A check run on a commit: `status` (`queued`, `in_progress`, `completed`) and its conclusion.
+    pub fn add_check_run(&self, repo: &str, sha: &str, status: &str, conclusion: Option<&str>) {
+        let mut st = self.state.lock().unwrap();
+        st.check_runs.entry(format!("{repo}@{sha}")).or_default().push((status.into(), conclusion.map(str::to_string)));
+    }
+
+    /// A commit status (`success`, `failure`, `error`, `pending`) on a commit.
+    pub fn add_status(&self, repo: &str, sha: &str, state: &str) {
+        self.state.lock().unwrap().statuses.entry(format!("{repo}@{sha}")).or_default().push(state.into());
+    }
+
+    /// A review of a pull request.
+    pub fn add_review(&self, repo: &str, number: u64, user: &str, state: &str) {
+        let mut st = self.state.lock().unwrap();
+        let pull = st.pulls.iter_mut().find(|p| p.repo == repo && p.number == number).expect("a pull request");
+        pull.reviews.push((user.into(), state.into()));
     }
 
     /// A user who is not a collaborator: GitHub answers 422 to a review request for them.
@@ -346,13 +416,21 @@ fn handle(mut request: Request, state: &Mutex<State>, root: &Path, url: &str) {
         ("GET", ["repos", owner, name, "pulls"]) => {
             let full = format!("{owner}/{name}");
             let head = query.split('&').find_map(|kv| kv.strip_prefix("head=")).map(decode).unwrap_or_default();
-            let open: Vec<Value> = st
+            let state = query.split('&').find_map(|kv| kv.strip_prefix("state=")).unwrap_or("open").to_string();
+            let mut found: Vec<Value> = st
                 .pulls
                 .iter()
                 .filter(|p| p.repo == full && (head.is_empty() || p.head == head))
-                .map(|p| pull_json(url, p))
+                .filter(|p| state == "all" || p.state == state)
+                .map(|p| pull_json(url, root, p))
                 .collect();
-            (200, Value::Array(open))
+            // Newest first, as GitHub sorts them.
+            found.reverse();
+            if st.repos.contains_key(&full) {
+                (200, Value::Array(found))
+            } else {
+                (404, json!({ "message": "Not Found" }))
+            }
         }
         ("POST", ["repos", owner, name, "pulls"]) => {
             let full = format!("{owner}/{name}");
@@ -387,8 +465,11 @@ fn handle(mut request: Request, state: &Mutex<State>, root: &Path, url: &str) {
                     requested_teams: Vec::new(),
                     assignees: Vec::new(),
                     review_requests: 0,
+                    state: "open".into(),
+                    merged: false,
+                    reviews: Vec::new(),
                 };
-                let answer = pull_json(url, &pull);
+                let answer = pull_json(url, root, &pull);
                 st.pulls.push(pull);
                 (201, answer)
             }
@@ -399,7 +480,7 @@ fn handle(mut request: Request, state: &Mutex<State>, root: &Path, url: &str) {
                 Some(pull) => {
                     pull.title = body["title"].as_str().unwrap_or(&pull.title).into();
                     pull.body = body["body"].as_str().unwrap_or(&pull.body).into();
-                    (200, pull_json(url, pull))
+                    (200, pull_json(url, root, pull))
                 }
                 None => (404, json!({ "message": "Not Found" })),
             }
@@ -428,7 +509,7 @@ fn handle(mut request: Request, state: &Mutex<State>, root: &Path, url: &str) {
                     pull.review_requests += 1;
                     pull.requested_reviewers.extend(users);
                     pull.requested_teams.extend(teams);
-                    (201, pull_json(url, pull))
+                    (201, pull_json(url, root, pull))
                 }
                 None => (404, json!({ "message": "Not Found" })),
             }
@@ -442,8 +523,37 @@ fn handle(mut request: Request, state: &Mutex<State>, root: &Path, url: &str) {
                             pull.assignees.push(a.to_string());
                         }
                     }
-                    (201, pull_json(url, pull))
+                    (201, pull_json(url, root, pull))
                 }
+                None => (404, json!({ "message": "Not Found" })),
+            }
+        }
+        ("GET", ["repos", owner, name, "commits", sha, "check-runs"]) => {
+            let runs = st.check_runs.get(&format!("{owner}/{name}@{sha}")).cloned().unwrap_or_default();
+            let runs: Vec<Value> = runs.iter().map(|(s, c)| json!({ "status": s, "conclusion": c })).collect();
+            (200, json!({ "total_count": runs.len(), "check_runs": runs }))
+        }
+        ("GET", ["repos", owner, name, "commits", sha, "status"]) => {
+            let statuses = st.statuses.get(&format!("{owner}/{name}@{sha}")).cloned().unwrap_or_default();
+            // GitHub's combined state: failure wins, then pending; none at all is pending.
+            let state = if statuses.iter().any(|s| s == "failure" || s == "error") {
+                "failure"
+            } else if statuses.is_empty() || statuses.iter().any(|s| s == "pending") {
+                "pending"
+            } else {
+                "success"
+            };
+            (200, json!({ "state": state, "total_count": statuses.len() }))
+        }
+        ("GET", ["repos", owner, name, "pulls", number, "reviews"]) => {
+            let full = format!("{owner}/{name}");
+            match st.pulls.iter().find(|p| p.repo == full && p.number.to_string() == *number) {
+                Some(pull) => (
+                    200,
+                    Value::Array(
+                        pull.reviews.iter().map(|(u, s)| json!({ "user": { "login": u }, "state": s })).collect(),
+                    ),
+                ),
                 None => (404, json!({ "message": "Not Found" })),
             }
         }
@@ -479,16 +589,29 @@ fn handle(mut request: Request, state: &Mutex<State>, root: &Path, url: &str) {
     reply(request, status, &answer);
 }
 
-fn pull_json(url: &str, p: &Pull) -> Value {
+fn pull_json(url: &str, root: &Path, p: &Pull) -> Value {
+    let (head_owner, branch) = p.head.split_once(':').unwrap_or(("", ""));
+    let name = p.repo.split_once('/').map_or("", |(_, n)| n);
+    let sha = Command::new("git")
+        .args(["--git-dir", root.join(format!("{head_owner}/{name}.git")).to_str().unwrap()])
+        .args(["rev-parse", "--verify", "-q", &format!("refs/heads/{branch}")])
+        .output()
+        .ok()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_default();
     json!({
         "number": p.number,
         "html_url": format!("{url}/{}/pull/{}", p.repo, p.number),
         "title": p.title,
         "body": p.body,
-        "head": { "label": p.head },
+        "state": p.state,
+        "merged_at": if p.merged { json!("2026-12-01T00:00:00Z") } else { Value::Null },
+        "head": { "label": p.head, "sha": sha },
         "base": { "ref": p.base },
         "draft": p.draft,
         "labels": p.labels.iter().map(|l| json!({ "name": l })).collect::<Vec<_>>(),
+        "requested_reviewers": p.requested_reviewers.iter().map(|l| json!({ "login": l })).collect::<Vec<_>>(),
+        "requested_teams": p.requested_teams.iter().map(|l| json!({ "slug": l })).collect::<Vec<_>>(),
     })
 }
 

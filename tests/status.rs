@@ -1,0 +1,156 @@
+//! `bca status` against the GitHub stand-in: a fleet mixing merged, open with failing
+//! checks, draft, approved, no pull request, and a pod that failed, in each output.
+
+mod support;
+
+#[path = "../runner/tests/support/github.rs"]
+mod github;
+
+use github::GitHub;
+use insta::assert_snapshot;
+use support::{bca, shown};
+
+const TOKEN: &str = "ghp_status_read_token_0123456789";
+const BRANCH: &str = "bca/bump-logging";
+
+fn change(repos: &[&str]) -> String {
+    let repos: Vec<String> = repos.iter().map(|r| format!("https://github.com/{r}")).collect();
+    format!(
+        "kind: Change\napiVersion: v1\nmetadata:\n  name: bump-logging\nspec:\n  prompt: Bump logging\n  agent: copilot-cli\n  repos: [{}]\n",
+        repos.join(", ")
+    )
+}
+
+/// Five repositories in five states.
+fn fleet() -> GitHub {
+    let gh = GitHub::start(TOKEN, "bca-bot");
+    for repo in ["acme/merged", "acme/failing", "acme/drafted", "acme/approved", "acme/nothing"] {
+        gh.add_repo(repo, &[("README.md", "# x\n")], &[]);
+    }
+    let (n, _) = gh.add_pull("acme/merged", "bca-bot", BRANCH, false);
+    gh.finish("acme/merged", n, true);
+    let (n, sha) = gh.add_pull("acme/failing", "bca-bot", BRANCH, false);
+    gh.add_check_run("acme/failing", &sha, "completed", Some("success"));
+    gh.add_check_run("acme/failing", &sha, "completed", Some("failure"));
+    let _ = n;
+    let (_, sha) = gh.add_pull("acme/drafted", "bca-bot", BRANCH, true);
+    gh.add_check_run("acme/drafted", &sha, "in_progress", None);
+    let (n, sha) = gh.add_pull("acme/approved", "bca-bot", BRANCH, false);
+    // A commit with no statuses is "pending" with total_count 0: that is not pending.
+    gh.add_check_run("acme/approved", &sha, "completed", Some("success"));
+    gh.add_review("acme/approved", n, "carol", "APPROVED");
+    gh
+}
+
+fn status(gh: &GitHub, dir: &std::path::Path, args: &[&str]) -> std::process::Output {
+    bca()
+        .current_dir(dir)
+        .args(["status", "change.yaml"])
+        .args(args)
+        .env("GITHUB_TOKEN", TOKEN)
+        .env("GITHUB_API_URL", &gh.url)
+        .output()
+        .unwrap()
+}
+
+/// What `kubectl get pods -o json` shows for the repository whose clone failed.
+fn pods_json() -> String {
+    let contract = serde_json::json!({
+        "version": bca_runner::CONTRACT_VERSION, "changeId": "x", "changeName": "bump-logging",
+        "work": {"fingerprint": "f", "parts": {}}, "repository": "https://github.com/acme/nothing",
+        "baseBranch": "main", "headBranch": BRANCH, "agent": "copilot-cli", "prompt": "Bump logging",
+        "pullRequestTitle": "t", "pullRequestBody": "b", "commitMessage": "m",
+    });
+    serde_json::json!({
+        "apiVersion": "v1", "kind": "List",
+        "items": [{
+            "metadata": { "name": "p", "creationTimestamp": "2026-12-01T10:00:00Z",
+                          "annotations": { "bca.dev/run-contract": contract.to_string() } },
+            "status": { "phase": "Failed", "initContainerStatuses": [
+                { "name": "fork", "state": { "terminated": { "exitCode": 0 } } },
+                { "name": "clone", "state": { "terminated": { "exitCode": 3,
+                  "message": "clone: https://github.com/acme/nothing: the base branch main does not exist in https://github.com/acme/nothing: fix spec.branch in the Change" } } }
+            ] }
+        }]
+    })
+    .to_string()
+}
+
+fn setup() -> (GitHub, tempfile::TempDir) {
+    let gh = fleet();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("change.yaml"),
+        change(&["acme/merged", "acme/failing", "acme/drafted", "acme/approved", "acme/nothing"]),
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("pods.json"), pods_json()).unwrap();
+    (gh, dir)
+}
+
+fn filtered(gh: &GitHub, text: String) -> String {
+    text.replace(&gh.url, "http://github.test")
+}
+
+#[test]
+fn the_table_shows_every_repository_and_the_burndown() {
+    let (gh, dir) = setup();
+    let out = status(&gh, dir.path(), &["--pods", "pods.json"]);
+    assert_snapshot!(filtered(&gh, shown(&out)));
+}
+
+#[test]
+fn json_has_one_object_per_repository() {
+    let (gh, dir) = setup();
+    let out = status(&gh, dir.path(), &["--json"]);
+    assert_snapshot!(filtered(&gh, shown(&out)));
+}
+
+#[test]
+fn markdown_for_a_tracking_issue() {
+    let (gh, dir) = setup();
+    let out = status(&gh, dir.path(), &["--markdown", "--pods", "pods.json"]);
+    assert_snapshot!(filtered(&gh, shown(&out)));
+}
+
+#[test]
+fn a_fleet_that_is_all_merged_exits_0() {
+    let gh = fleet();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("change.yaml"), change(&["acme/merged"])).unwrap();
+    let out = status(&gh, dir.path(), &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", shown(&out));
+}
+
+#[test]
+fn errors_a_user_can_meet_are_named() {
+    let (gh, dir) = setup();
+    let no_token = bca().current_dir(dir.path()).args(["status", "change.yaml"]).output().unwrap();
+    assert_eq!(no_token.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&no_token.stderr).contains("bca status reads GitHub with the token in GITHUB_TOKEN")
+    );
+    let rejected = bca()
+        .current_dir(dir.path())
+        .args(["status", "change.yaml"])
+        .env("GITHUB_TOKEN", "ghp_wrong_token_00000")
+        .env("GITHUB_API_URL", &gh.url)
+        .output()
+        .unwrap();
+    assert_eq!(rejected.status.code(), Some(2), "{}", shown(&rejected));
+    assert!(
+        String::from_utf8_lossy(&rejected.stderr)
+            .contains("GitHub refused the token in GITHUB_TOKEN (401 Bad credentials)"),
+        "{}",
+        shown(&rejected)
+    );
+    std::fs::write(dir.path().join("change.yaml"), change(&["acme/gone"])).unwrap();
+    let missing = status(&gh, dir.path(), &[]);
+    assert_eq!(missing.status.code(), Some(2), "{}", shown(&missing));
+    assert!(
+        String::from_utf8_lossy(&missing.stderr)
+            .contains("repository acme/gone not found, or the token has no access to it"),
+        "{}",
+        shown(&missing)
+    );
+}
