@@ -2,7 +2,6 @@
 //! exit code the library chose (0 ok, 1 invalid input or differences, 2 usage, I/O or
 //! internal error).
 
-use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -179,11 +178,7 @@ fn main() -> ExitCode {
         Command::Schema => Ok(Outcome { stdout: bca::change::schema::json_schema(), ..Outcome::default() }),
     };
     match outcome {
-        Ok(outcome) => {
-            let _ = std::io::stdout().lock().write_all(outcome.stdout.as_bytes());
-            let _ = std::io::stderr().lock().write_all(outcome.stderr.as_bytes());
-            ExitCode::from(outcome.code)
-        }
+        Ok(outcome) => ExitCode::from(bca::terminal::emit(&outcome)),
         Err(e) => {
             eprintln!("bca: error: {e:#}");
             ExitCode::from(EXIT_ERROR)

@@ -58,13 +58,25 @@ fn tag_crate_version_and_default_image_agree() {
     assert!(release.contains("if [ \"v$crate\" != \"$TAG\" ]; then"));
     assert!(release.contains("--tag \"$IMAGE:$VERSION\""));
     assert!(!release.contains(":latest"), "the release must never push latest");
-    assert_eq!(pod::default_image(), format!("{}:{version}", pod::RUNNER_IMAGE_REPOSITORY));
+    // What the workflow publishes and what Cargo.toml says, read from the files
+    // themselves, against what bca renders: three sources that must agree.
+    let image = release.lines().find_map(|l| l.trim().strip_prefix("IMAGE: ")).expect("release.yml sets IMAGE").trim();
+    let cargo = std::fs::read_to_string(repo_root().join("Cargo.toml")).unwrap();
+    let cargo_version = cargo
+        .lines()
+        .find_map(|l| l.strip_prefix("version = \"").and_then(|v| v.strip_suffix('"')))
+        .expect("Cargo.toml has a workspace version");
+    assert_eq!(cargo_version, version);
     let out = run_in(repo_root(), &["render", "examples/change.yaml"]);
+    let mut checked = 0;
     for doc in documents(&String::from_utf8(out.stdout).unwrap()).iter().filter(|d| d["kind"] == "Job") {
-        for c in doc["spec"]["template"]["spec"]["containers"].as_array().unwrap() {
-            assert_eq!(c["image"], pod::default_image());
+        let pod = &doc["spec"]["template"]["spec"];
+        for c in pod["initContainers"].as_array().unwrap().iter().chain(pod["containers"].as_array().unwrap()) {
+            assert_eq!(c["image"].as_str().unwrap(), format!("{image}:{cargo_version}"));
+            checked += 1;
         }
     }
+    assert_eq!(checked, 10, "two Jobs of five containers");
     let dockerfile = std::fs::read_to_string(repo_root().join("Dockerfile")).unwrap();
     assert!(dockerfile.contains(&format!("ARG VERSION={version}")), "Dockerfile's default VERSION is not {version}");
 }

@@ -267,8 +267,11 @@ fn no_token_from_the_environment_reaches_default_output() {
             .output()
             .unwrap();
         let text = format!("{}{}", stdout(&out), String::from_utf8_lossy(&out.stderr));
-        for secret in ["SECRET_GITHUB", "SECRET_COPILOT", "SECRET_GEMINI", "U0VDUkVU"] {
+        for secret in ["ghp_SECRET_GITHUB", "SECRET_COPILOT", "SECRET_GEMINI"] {
             assert!(!text.contains(secret), "{secret} leaked with {extra:?}");
+            for encoded in support::base64_forms(secret) {
+                assert!(!text.contains(&encoded), "{secret} leaked base64-encoded ({encoded}) with {extra:?}");
+            }
         }
     }
 }
@@ -808,4 +811,35 @@ fn agent_setting_mistakes_are_named() {
         assert!(stderr.contains(expected), "{args:?}: {stderr}");
         assert!(!stderr.contains("sk-123") && out.stdout.is_empty(), "a refused value was echoed: {stderr}");
     }
+}
+
+#[test]
+fn the_leak_probe_finds_a_token_rendered_on_purpose() {
+    // The check above can fail: a rendered Secret holds exactly these encodings.
+    let out = bca()
+        .current_dir(repo_root())
+        .args(["render", "examples/change.yaml", "--secret-from-env"])
+        .env("GITHUB_TOKEN", "ghp_SECRET_GITHUB")
+        .env("COPILOT_TOKEN", "prefix-SECRET_COPILOT")
+        .output()
+        .unwrap();
+    let text = stdout(&out);
+    for secret in ["ghp_SECRET_GITHUB", "SECRET_COPILOT"] {
+        assert!(support::base64_forms(secret).iter().any(|e| text.contains(e)), "{secret} not found encoded");
+    }
+}
+
+#[test]
+fn output_that_cannot_be_written_is_an_error_not_a_success() {
+    let full = std::fs::OpenOptions::new().write(true).open("/dev/full").unwrap();
+    let out = std::process::Command::new(assert_cmd::cargo::cargo_bin("bca"))
+        .current_dir(repo_root())
+        .args(["render", "examples/change.yaml"])
+        .stdout(full)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("bca: error: writing standard output: No space left on device")
+    );
 }

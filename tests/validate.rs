@@ -247,6 +247,27 @@ fn pull_request_mistakes_are_each_named() {
 }
 
 #[test]
+fn a_missing_file_among_others_does_not_hide_them() {
+    let out = run_in(repo_root(), &["validate", "examples/change.yaml", "missing.yaml", "examples/gemini.yaml"]);
+    assert_eq!(out.status.code(), Some(2));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("examples/change.yaml: valid") && stdout.contains("examples/gemini.yaml: valid"),
+        "{stdout}"
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("bca: error: reading missing.yaml: No such file or directory")
+    );
+}
+
+#[test]
+fn standard_input_twice_is_refused() {
+    let out = bca().args(["validate", "-", "-"]).write_stdin(VALID).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("- (standard input) is given more than once"));
+}
+
+#[test]
 fn plain_http_context_is_refused_with_the_https_fix() {
     let line = "  agentsmd: http://example.com/agents.md";
     assert_snapshot!(validate_text("change.yaml", with_spec_line("agentsmd", line)));

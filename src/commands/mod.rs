@@ -55,15 +55,25 @@ pub enum Loaded {
 /// Reads and checks each file. An I/O error (missing file, unreadable stdin) is an
 /// error; a file that is read but invalid is a `Loaded::Invalid`.
 pub fn load_files(paths: &[PathBuf]) -> anyhow::Result<Vec<Loaded>> {
-    let mut out = Vec::with_capacity(paths.len());
-    for path in paths {
-        let source = Source::read(path).with_context(|| format!("reading {}", path.display()))?;
-        out.push(match change::parse(&source.name, &source.bytes) {
-            Ok(change) => Loaded::Valid { name: source.name, change: Box::new(change) },
-            Err(report) => Loaded::Invalid(report),
-        });
+    once_from_stdin(paths)?;
+    paths.iter().map(|path| load_file(path)).collect()
+}
+
+/// Standard input can be read once.
+pub fn once_from_stdin(paths: &[PathBuf]) -> anyhow::Result<()> {
+    if paths.iter().filter(|p| p.as_os_str() == "-").count() > 1 {
+        anyhow::bail!("- (standard input) is given more than once; it can be read only once");
     }
-    Ok(out)
+    Ok(())
+}
+
+/// Reads and checks one file.
+pub fn load_file(path: &std::path::Path) -> anyhow::Result<Loaded> {
+    let source = Source::read(path).with_context(|| format!("reading {}", path.display()))?;
+    Ok(match change::parse(&source.name, &source.bytes) {
+        Ok(change) => Loaded::Valid { name: source.name, change: Box::new(change) },
+        Err(report) => Loaded::Invalid(report),
+    })
 }
 
 /// The valid Changes, or the rendered errors of the invalid ones.

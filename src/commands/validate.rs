@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use super::{load_files, Loaded, Outcome, Style, EXIT_INVALID};
+use super::{load_file, once_from_stdin, Loaded, Outcome, Style, EXIT_ERROR, EXIT_INVALID};
 use crate::change::Change;
 
 /// One line a person can read at a glance.
@@ -25,8 +25,19 @@ pub fn summary(name: &str, change: &Change) -> String {
 }
 
 pub fn validate(paths: &[PathBuf], quiet: bool, style: Style) -> anyhow::Result<Outcome> {
+    once_from_stdin(paths)?;
     let mut outcome = Outcome::default();
-    for loaded in load_files(paths)? {
+    let mut unreadable = false;
+    // Every file is reported, whatever happened to the others.
+    for path in paths {
+        let loaded = match load_file(path) {
+            Ok(loaded) => loaded,
+            Err(e) => {
+                outcome.stderr.push_str(&format!("bca: error: {e:#}\n"));
+                unreadable = true;
+                continue;
+            }
+        };
         match loaded {
             Loaded::Valid { name, change } => {
                 if !quiet {
@@ -39,6 +50,9 @@ pub fn validate(paths: &[PathBuf], quiet: bool, style: Style) -> anyhow::Result<
                 outcome.stderr.push_str(&report.render(style.color));
             }
         }
+    }
+    if unreadable {
+        outcome.code = EXIT_ERROR;
     }
     Ok(outcome)
 }

@@ -46,3 +46,31 @@ pub fn validate_text(name: &str, content: impl AsRef<[u8]>) -> String {
 pub fn repo_root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
+
+/// Every way `secret` can appear base64-encoded inside a longer value (a Secret's data
+/// encodes the whole value, so the secret may start at any of three byte alignments):
+/// the characters that depend on the secret alone.
+pub fn base64_forms(secret: &str) -> Vec<String> {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let encode = |bytes: &[u8]| -> String {
+        let mut out = String::new();
+        for chunk in bytes.chunks(3) {
+            let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+            let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+            for i in 0..=chunk.len() {
+                out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
+            }
+        }
+        out
+    };
+    (0..3)
+        .map(|offset| {
+            let mut bytes = vec![b'x'; offset];
+            bytes.extend_from_slice(secret.as_bytes());
+            let text = encode(&bytes);
+            // Drop the characters mixed with the prefix, and the last, mixed with what follows.
+            let skip = if offset == 0 { 0 } else { (offset * 8).div_ceil(6) };
+            text[skip..text.len().saturating_sub(2)].to_string()
+        })
+        .collect()
+}
