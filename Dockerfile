@@ -41,7 +41,9 @@ COPY tools/agent-clis/package.json tools/agent-clis/package-lock.json /opt/agent
 RUN npm ci --prefix /opt/agent-clis --no-audit --no-fund \
  && npm cache clean --force \
  && ln -s /opt/agent-clis/node_modules/.bin/copilot /usr/local/bin/copilot \
- && ln -s /opt/agent-clis/node_modules/.bin/gemini /usr/local/bin/gemini
+ && ln -s /opt/agent-clis/node_modules/.bin/gemini /usr/local/bin/gemini \
+ && ln -s /opt/agent-clis/node_modules/.bin/claude /usr/local/bin/claude \
+ && ln -s /opt/agent-clis/node_modules/.bin/codex /usr/local/bin/codex
 
 # Gemini CLI reads this root-owned system settings file over a workspace's own: no MCP
 # server, hook or tool discovery command a repository names runs, whatever its

@@ -78,7 +78,7 @@ fn agent_clis_come_from_the_lockfile_the_tests_install() {
     assert!(stage.contains("npm ci --prefix /opt/agent-clis"));
     let install = std::fs::read_to_string(repo_root().join("scripts/install-tools")).unwrap();
     assert!(install.contains("tools/agent-clis/package-lock.json") && install.contains("npm ci --prefix"));
-    for program in ["copilot", "gemini"] {
+    for program in Agent::ALL.map(|a| a.program()) {
         assert!(stage.contains(&format!("/opt/agent-clis/node_modules/.bin/{program} /usr/local/bin/{program}")));
     }
 }

@@ -97,7 +97,15 @@ fn typo_in_agent_suggests_fix() {
 
 #[test]
 fn unknown_agent_lists_the_known_ones() {
-    assert_snapshot!(validate_text("change.yaml", with_spec_line("agent", "  agent: claude-code")));
+    assert_snapshot!(validate_text("change.yaml", with_spec_line("agent", "  agent: cursor-agent")));
+}
+
+#[test]
+fn short_agent_names_suggest_the_full_ones() {
+    for (given, meant) in [("claude", "claude-code"), ("codex", "codex-cli"), ("copilot", "copilot-cli")] {
+        let out = validate_text("change.yaml", with_spec_line("agent", &format!("  agent: {given}")));
+        assert!(out.contains(&format!("unknown agent \"{given}\": did you mean \"{meant}\"?")), "{out}");
+    }
 }
 
 #[test]

@@ -12,16 +12,24 @@ pub enum Agent {
     /// Google Gemini CLI (`@google/gemini-cli`).
     #[serde(rename = "gemini-cli")]
     GeminiCli,
+    /// Anthropic Claude Code (`@anthropic-ai/claude-code`).
+    #[serde(rename = "claude-code")]
+    ClaudeCode,
+    /// OpenAI Codex CLI (`@openai/codex`).
+    #[serde(rename = "codex-cli")]
+    CodexCli,
 }
 
 impl Agent {
-    pub const ALL: [Agent; 2] = [Agent::CopilotCli, Agent::GeminiCli];
+    pub const ALL: [Agent; 4] = [Agent::CopilotCli, Agent::GeminiCli, Agent::ClaudeCode, Agent::CodexCli];
 
     /// The name used in Change files and the run contract.
     pub fn name(self) -> &'static str {
         match self {
             Agent::CopilotCli => "copilot-cli",
             Agent::GeminiCli => "gemini-cli",
+            Agent::ClaudeCode => "claude-code",
+            Agent::CodexCli => "codex-cli",
         }
     }
 
@@ -34,6 +42,8 @@ impl Agent {
         match self {
             Agent::CopilotCli => "copilot",
             Agent::GeminiCli => "gemini",
+            Agent::ClaudeCode => "claude",
+            Agent::CodexCli => "codex",
         }
     }
 
@@ -42,6 +52,8 @@ impl Agent {
         match self {
             Agent::CopilotCli => "@github/copilot",
             Agent::GeminiCli => "@google/gemini-cli",
+            Agent::ClaudeCode => "@anthropic-ai/claude-code",
+            Agent::CodexCli => "@openai/codex",
         }
     }
 
@@ -50,6 +62,8 @@ impl Agent {
         match self {
             Agent::CopilotCli => crate::pod::SECRET_KEY_COPILOT_TOKEN,
             Agent::GeminiCli => crate::pod::SECRET_KEY_GEMINI_API_KEY,
+            Agent::ClaudeCode => crate::pod::SECRET_KEY_ANTHROPIC_API_KEY,
+            Agent::CodexCli => crate::pod::SECRET_KEY_OPENAI_API_KEY,
         }
     }
 
@@ -58,6 +72,8 @@ impl Agent {
         match self {
             Agent::CopilotCli => "COPILOT_TOKEN",
             Agent::GeminiCli => "GEMINI_API_KEY",
+            Agent::ClaudeCode => "ANTHROPIC_API_KEY",
+            Agent::CodexCli => "OPENAI_API_KEY",
         }
     }
 }
@@ -75,6 +91,9 @@ impl Agent {
                 "COPILOT_PROVIDER_WIRE_API",
             ],
             Agent::GeminiCli => &["GEMINI_MODEL", "GOOGLE_GEMINI_BASE_URL"],
+            Agent::ClaudeCode => &["ANTHROPIC_BASE_URL", "ANTHROPIC_MODEL"],
+            // Codex CLI ignores OPENAI_BASE_URL itself: the runner makes these a model provider.
+            Agent::CodexCli => &["OPENAI_BASE_URL", "OPENAI_MODEL"],
         }
     }
 
@@ -83,8 +102,9 @@ impl Agent {
     pub fn endpoint_key_var(self) -> Option<&'static str> {
         match self {
             Agent::CopilotCli => Some("COPILOT_PROVIDER_API_KEY"),
-            // Gemini CLI sends GEMINI_API_KEY to GOOGLE_GEMINI_BASE_URL too.
-            Agent::GeminiCli => None,
+            // Gemini CLI sends GEMINI_API_KEY to GOOGLE_GEMINI_BASE_URL, Claude Code its
+            // key to ANTHROPIC_BASE_URL, Codex CLI its key to its provider: the agent's key.
+            Agent::GeminiCli | Agent::ClaudeCode | Agent::CodexCli => None,
         }
     }
 
@@ -114,6 +134,11 @@ impl Agent {
             // tool discovery commands) and, trusted or not, the first .env it finds from
             // the working directory up (GOOGLE_GEMINI_BASE_URL there redirects the key).
             Agent::GeminiCli => &[".gemini/settings.json", ".gemini/.env", ".env"],
+            // Claude Code with --setting-sources user reads none of these (verified); they
+            // run hooks, an apiKeyHelper and MCP servers, and set env, in other modes.
+            Agent::ClaudeCode => &[".claude/settings.json", ".claude/settings.local.json", ".mcp.json"],
+            // Codex CLI ignores an untrusted project's .codex (verified); never trusted here.
+            Agent::CodexCli => &[".codex/config.toml", ".codex/hooks.json"],
         }
     }
 }

@@ -40,6 +40,10 @@ pub const SECRET_KEY_GITHUB_TOKEN: &str = "github-token";
 pub const SECRET_KEY_COPILOT_TOKEN: &str = "copilot-token";
 /// Secret key holding the Gemini API key.
 pub const SECRET_KEY_GEMINI_API_KEY: &str = "gemini-api-key";
+/// Secret key holding the Anthropic API key (Claude Code).
+pub const SECRET_KEY_ANTHROPIC_API_KEY: &str = "anthropic-api-key";
+/// Secret key holding the OpenAI API key (Codex CLI).
+pub const SECRET_KEY_OPENAI_API_KEY: &str = "openai-api-key";
 
 /// The binary every container runs.
 pub const RUNNER_BINARY: &str = "bca-runner";

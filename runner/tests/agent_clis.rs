@@ -41,10 +41,16 @@ fn check(agent: Agent) {
         "{program} --version says {version}, tools/agent-clis pins {}",
         pinned(package)
     );
-    let help = output(&bin, &["--help"]);
-    let (name, args) = command_line(agent, "prompt", Some(Path::new("/workspace/context")));
+    // Codex CLI's headless mode is its `exec` subcommand, with flags of its own.
+    let help = match agent {
+        Agent::CodexCli => output(&bin, &["exec", "--help"]),
+        _ => output(&bin, &["--help"]),
+    };
+    // Every setting given, so the flags they add are checked too.
+    let settings = |name: &str| Some(format!("value-of-{name}"));
+    let (name, args) = command_line(agent, "prompt", Some(Path::new("/workspace/context")), &settings);
     assert_eq!(name, program);
-    for flag in args.iter().filter(|a| a.starts_with('-')) {
+    for flag in args.iter().filter(|a| a.starts_with('-') && *a != "--") {
         let listed = help.lines().any(|line| line.split([' ', ',', '=']).any(|word| word == flag));
         assert!(listed, "{program} --help does not list {flag}:\n{help}");
     }
@@ -58,4 +64,14 @@ fn copilot_cli_knows_every_flag_the_runner_passes() {
 #[test]
 fn gemini_cli_knows_every_flag_the_runner_passes() {
     check(Agent::GeminiCli);
+}
+
+#[test]
+fn claude_code_knows_every_flag_the_runner_passes() {
+    check(Agent::ClaudeCode);
+}
+
+#[test]
+fn codex_cli_knows_every_flag_the_runner_passes() {
+    check(Agent::CodexCli);
 }

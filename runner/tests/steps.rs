@@ -180,14 +180,17 @@ fn hostile_prompt_arrives_byte_exact() {
 }
 
 #[test]
-fn gemini_gets_its_key_and_a_trusted_workspace() {
+fn gemini_gets_its_key_and_its_endpoint_explicitly() {
     let gh = stand_in();
     let pod = Pod::new(contract("https://github.com/acme/api", Agent::GeminiCli, PROMPT));
     let out = pod.run_steps(&gh);
     assert!(out.status.success(), "{}", shown(&out));
     let env = pod.agent_env();
     assert!(env.contains(&format!("GEMINI_API_KEY={GEMINI_TOKEN}\n")));
-    assert!(env.contains("GEMINI_CLI_TRUST_WORKSPACE=true\n"));
+    // Set, so a repository's .gemini/.env cannot set it; and no trusted workspace, whose
+    // settings would start MCP servers and hooks.
+    assert!(env.contains("GOOGLE_GEMINI_BASE_URL=https://generativelanguage.googleapis.com\n"), "{env}");
+    assert!(!env.contains("GEMINI_CLI_TRUST_WORKSPACE"), "{env}");
     assert!(!env.contains(COPILOT_TOKEN));
 }
 

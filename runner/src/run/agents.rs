@@ -1,6 +1,7 @@
 //! How each agent CLI is run headless: its command line, and the environment it gets
 //! (its own token and nothing that can push). Flags checked against the real CLIs:
-//! `@github/copilot` 1.0.102 and `@google/gemini-cli` 0.61.0 (see tests/agent_clis.rs).
+//! `@github/copilot` 1.0.102, `@google/gemini-cli` 0.61.0, `@anthropic-ai/claude-code`
+//! 2.1.332 and `@openai/codex` 0.171.0 (see tests/agent_clis.rs and tests/e2e.rs).
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -18,13 +19,78 @@ pub fn token_var(agent: Agent) -> &'static str {
         // only the first is ever set, to the Copilot token.
         Agent::CopilotCli => "COPILOT_GITHUB_TOKEN",
         Agent::GeminiCli => "GEMINI_API_KEY",
+        Agent::ClaudeCode => "ANTHROPIC_API_KEY",
+        // The custom model provider's env_key names it too.
+        Agent::CodexCli => "OPENAI_API_KEY",
     }
 }
 
+/// Gemini's API, set explicitly so a repository's `.gemini/.env` cannot set another
+/// (a variable already in the environment is not overridden).
+pub const GEMINI_DEFAULT_BASE_URL: &str = "https://generativelanguage.googleapis.com";
+/// The model provider the runner defines for Codex CLI from OPENAI_BASE_URL.
+const CODEX_PROVIDER: &str = "bca";
+
+/// A TOML string, for Codex CLI's `-c key=value`.
+fn toml_string(value: &str) -> String {
+    format!("\"{}\"", value.replace('\\', "\\\\").replace('"', "\\\""))
+}
+
 /// The program and its arguments. The prompt is one argument, never shell text.
-pub fn command_line(agent: Agent, prompt: &str, context_dir: Option<&Path>) -> (String, Vec<String>) {
+/// `setting` gives the agent's model endpoint settings.
+pub fn command_line(
+    agent: Agent,
+    prompt: &str,
+    context_dir: Option<&Path>,
+    setting: &dyn Fn(&str) -> Option<String>,
+) -> (String, Vec<String>) {
     let mut args: Vec<String>;
     match agent {
+        Agent::ClaudeCode => {
+            // --setting-sources user: no repository settings (hooks, apiKeyHelper, env,
+            // MCP servers); acceptEdits with Bash allowed edits without a person to ask.
+            args = ["-p", prompt, "--permission-mode", "acceptEdits", "--allowedTools", "Bash"]
+                .into_iter()
+                .chain(["--setting-sources", "user", "--strict-mcp-config", "--no-session-persistence"])
+                .map(str::to_string)
+                .collect();
+            if let Some(model) = setting("ANTHROPIC_MODEL") {
+                args.extend(["--model".into(), model]);
+            }
+            if let Some(dir) = context_dir {
+                args.extend(["--add-dir".into(), dir.display().to_string()]);
+            }
+            (agent.program().into(), args)
+        }
+        Agent::CodexCli => {
+            // The pod is the sandbox: Codex's own needs user namespaces, and without
+            // one it runs read-only and exits 0 having done nothing. Never --trust.
+            args = ["exec", "--dangerously-bypass-approvals-and-sandbox", "--ephemeral", "--disable", "plugins"]
+                .into_iter()
+                .chain(["-c", "analytics.enabled=false"])
+                .map(str::to_string)
+                .collect();
+            if let Some(base_url) = setting("OPENAI_BASE_URL") {
+                for (key, value) in [
+                    ("model_provider", toml_string(CODEX_PROVIDER)),
+                    (&format!("model_providers.{CODEX_PROVIDER}.name"), toml_string(CODEX_PROVIDER)),
+                    (&format!("model_providers.{CODEX_PROVIDER}.base_url"), toml_string(&base_url)),
+                    (&format!("model_providers.{CODEX_PROVIDER}.env_key"), toml_string(token_var(agent))),
+                    (&format!("model_providers.{CODEX_PROVIDER}.wire_api"), toml_string("responses")),
+                ] {
+                    args.extend(["-c".into(), format!("{key}={value}")]);
+                }
+            }
+            if let Some(model) = setting("OPENAI_MODEL") {
+                args.extend(["-m".into(), model]);
+            }
+            if let Some(dir) = context_dir {
+                args.extend(["--add-dir".into(), dir.display().to_string()]);
+            }
+            // After `--`, a prompt that starts with `-` is still the prompt.
+            args.extend(["--".into(), prompt.into()]);
+            (agent.program().into(), args)
+        }
         Agent::CopilotCli => {
             args = vec!["-p".into(), prompt.into(), "--allow-all-tools".into(), "--no-auto-update".into()];
             if let Some(dir) = context_dir {
@@ -42,6 +108,28 @@ pub fn command_line(agent: Agent, prompt: &str, context_dir: Option<&Path>) -> (
             (agent.program().into(), args)
         }
     }
+}
+
+/// A directory that is removed when dropped.
+struct TempDir(std::path::PathBuf);
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn tempfile_dir(what: &str) -> Result<TempDir, RunError> {
+    let base = std::env::var_os("TMPDIR").map(std::path::PathBuf::from).unwrap_or_else(std::env::temp_dir);
+    for n in 0..1000u32 {
+        let dir = base.join(format!("bca-{what}-{}-{n}", std::process::id()));
+        match std::fs::create_dir(&dir) {
+            Ok(()) => return Ok(TempDir(dir)),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(RunError::usage(format!("cannot create {}: {e}", dir.display()))),
+        }
+    }
+    Err(RunError::usage(format!("cannot create a {what} directory in {}", base.display())))
 }
 
 /// Gemini CLI picks a "gateway" auth type when GOOGLE_GEMINI_BASE_URL is set and then
@@ -96,8 +184,10 @@ fn run_cli(agent: Agent, run: &Invocation) -> Result<(), RunError> {
         )));
     }
     let setting = |name: &str| settings.get(name).cloned().or_else(|| std::env::var(name).ok());
-    prepare(agent, setting("GOOGLE_GEMINI_BASE_URL").is_some())?;
-    let (program, args) = command_line(agent, prompt, context_dir);
+    // Gemini CLI always gets its endpoint explicitly (so a repository's .gemini/.env
+    // cannot set it), and with it the settings that select the API key.
+    prepare(agent, agent == Agent::GeminiCli)?;
+    let (program, args) = command_line(agent, prompt, context_dir, &setting);
     let mut cmd = Command::new(&program);
     cmd.args(&args).current_dir(repo).env_clear().stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
     copy_env(&mut cmd, &BASE_ENV);
@@ -111,9 +201,26 @@ fn run_cli(agent: Agent, run: &Invocation) -> Result<(), RunError> {
             cmd.env(key_var, token.expose());
         }
     }
-    if agent == Agent::GeminiCli {
-        cmd.env("GEMINI_CLI_TRUST_WORKSPACE", "true");
-    }
+    let _codex_home = match agent {
+        Agent::GeminiCli => {
+            if setting("GOOGLE_GEMINI_BASE_URL").is_none() {
+                cmd.env("GOOGLE_GEMINI_BASE_URL", GEMINI_DEFAULT_BASE_URL);
+            }
+            None
+        }
+        Agent::ClaudeCode => {
+            // No calls beyond the model's API; errors retried a bounded number of times.
+            cmd.env("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1").env("CLAUDE_CODE_MAX_RETRIES", "2");
+            None
+        }
+        Agent::CodexCli => {
+            // A fresh, existing CODEX_HOME per run: no state or trust carried over.
+            let home = tempfile_dir("codex-home")?;
+            cmd.env("CODEX_HOME", &home.0);
+            Some(home)
+        }
+        Agent::CopilotCli => None,
+    };
     // Its own process group, so whatever it leaves running is stopped with it (and
     // cannot hold the log pipes open forever).
     std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
@@ -148,9 +255,11 @@ mod tests {
     fn the_prompt_is_one_argument() {
         let prompt = "a \"b\" $(c) `d`\n'e'";
         for agent in Agent::ALL {
-            let (_, args) = command_line(agent, prompt, None);
-            assert_eq!(args[0], "-p");
-            assert_eq!(args[1], prompt);
+            let (_, args) = command_line(agent, prompt, None, &|_| None);
+            match agent {
+                Agent::CodexCli => assert_eq!(args[args.len() - 2..], ["--", prompt]),
+                _ => assert_eq!(args[..2], ["-p", prompt]),
+            }
         }
     }
 }
