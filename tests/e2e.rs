@@ -297,3 +297,65 @@ fn real_copilot_cli_fixes_what_verification_finds_on_its_second_run() {
     let second = requests[2].to_string();
     assert!(second.contains("fails with exit code 1") && second.contains("README.md is not good"), "{second}");
 }
+
+#[test]
+fn real_claude_code_makes_the_change_and_a_pull_request_comes_out() {
+    runner_beside_bca();
+    let gh = GitHub::start(TOKEN, "bca-bot");
+    gh.add_repo("acme/api", &[("README.md", "# api\n")], &[]);
+    let model = support::model::AnthropicModel::start("echo 'hello from claude' >> README.md");
+    let out = run_local(
+        &gh,
+        "https://github.com/acme/api",
+        "claude-code",
+        "",
+        &[
+            "--agent-setting",
+            &format!("ANTHROPIC_BASE_URL={}", model.base_url),
+            "--agent-setting",
+            "ANTHROPIC_MODEL=scripted",
+        ],
+        &[("ANTHROPIC_API_KEY", "sk-ant-scripted-key")],
+    );
+    assert!(out.status.success(), "{}", shown(&out));
+    let result: serde_json::Value = serde_json::from_str(String::from_utf8_lossy(&out.stdout).trim()).unwrap();
+    assert_eq!(result["status"], "opened", "{}", shown(&out));
+    let pull = &gh.pulls()[0];
+    let branch = pull.head.split_once(':').unwrap().1;
+    assert_eq!(gh.show("bca-bot/api", &format!("{branch}:README.md")), "# api\nhello from claude\n");
+    // Byte-exact, with bca's note after it; the key from the Secret authenticates; no
+    // request carried the push token.
+    assert!(model.first_prompt().contains(&format!("{PROMPT}\n\n---\n")), "{}", model.first_prompt());
+    assert!(model.seen.keys().iter().all(|k| k.as_deref() == Some("sk-ant-scripted-key")), "{:?}", model.seen.keys());
+    assert!(model.seen.paths().iter().all(|p| p.starts_with("/v1/messages")), "{:?}", model.seen.paths());
+    assert!(!model.seen.bodies().iter().any(|b| b.to_string().contains(TOKEN)));
+}
+
+#[test]
+fn real_codex_cli_makes_the_change_and_a_pull_request_comes_out() {
+    runner_beside_bca();
+    let gh = GitHub::start(TOKEN, "bca-bot");
+    gh.add_repo("acme/api", &[("README.md", "# api\n")], &[]);
+    let model = support::model::ResponsesModel::start("echo 'hello from codex' >> README.md");
+    let out = run_local(
+        &gh,
+        "https://github.com/acme/api",
+        "codex-cli",
+        "",
+        &["--agent-setting", &format!("OPENAI_BASE_URL={}", model.base_url), "--agent-setting", "OPENAI_MODEL=scripted"],
+        &[("OPENAI_API_KEY", "sk-openai-scripted-key")],
+    );
+    assert!(out.status.success(), "{}", shown(&out));
+    let result: serde_json::Value = serde_json::from_str(String::from_utf8_lossy(&out.stdout).trim()).unwrap();
+    assert_eq!(result["status"], "opened", "{}", shown(&out));
+    let pull = &gh.pulls()[0];
+    let branch = pull.head.split_once(':').unwrap().1;
+    assert_eq!(gh.show("bca-bot/api", &format!("{branch}:README.md")), "# api\nhello from codex\n");
+    assert!(model.first_prompt().contains(&format!("{PROMPT}\n\n---\n")), "{}", model.first_prompt());
+    assert!(
+        model.seen.keys().iter().all(|k| k.as_deref() == Some("Bearer sk-openai-scripted-key")),
+        "{:?}",
+        model.seen.keys()
+    );
+    assert!(!model.seen.bodies().iter().any(|b| b.to_string().contains(TOKEN)));
+}

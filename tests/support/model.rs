@@ -173,3 +173,166 @@ impl GeminiModel {
         self.requests.lock().unwrap().iter().filter(|(url, _)| url.contains(":streamGenerateContent")).count()
     }
 }
+
+/// What a scripted model server saw: every request's path, headers of interest and body.
+#[derive(Clone, Default)]
+pub struct Seen(Arc<Mutex<Vec<(String, Option<String>, Value)>>>);
+
+impl Seen {
+    fn push(&self, path: String, key: Option<String>, body: Value) {
+        self.0.lock().unwrap().push((path, key, body));
+    }
+    pub fn bodies(&self) -> Vec<Value> {
+        self.0.lock().unwrap().iter().map(|(_, _, b)| b.clone()).collect()
+    }
+    pub fn paths(&self) -> Vec<String> {
+        self.0.lock().unwrap().iter().map(|(p, _, _)| p.clone()).collect()
+    }
+    /// The credential each request carried.
+    pub fn keys(&self) -> Vec<Option<String>> {
+        self.0.lock().unwrap().iter().map(|(_, k, _)| k.clone()).collect()
+    }
+}
+
+fn sse(events: &[(&str, Value)]) -> String {
+    events.iter().map(|(name, data)| format!("event: {name}\ndata: {data}\n\n")).collect()
+}
+
+fn serve(handle: impl Fn(&str, &Value) -> String + Send + 'static, key_header: &'static str) -> (String, Seen) {
+    let server = Server::http("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", server.server_addr().to_ip().unwrap());
+    let seen = Seen::default();
+    let record = seen.clone();
+    std::thread::spawn(move || {
+        for mut request in server.incoming_requests() {
+            let path = request.url().to_string();
+            let key = request.headers().iter().find(|h| h.field.equiv(key_header)).map(|h| h.value.to_string());
+            let mut body = String::new();
+            let _ = std::io::Read::read_to_string(request.as_reader(), &mut body);
+            let body: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
+            record.push(path.clone(), key, body.clone());
+            let response = Response::from_string(handle(&path, &body))
+                .with_header(Header::from_bytes("Content-Type", "text/event-stream").unwrap());
+            let _ = request.respond(response);
+        }
+    });
+    (base, seen)
+}
+
+/// A scripted Claude model behind the Anthropic Messages API (streaming) on 127.0.0.1,
+/// for the real Claude Code (ANTHROPIC_BASE_URL): one call of its `Bash` tool, then,
+/// once a tool result comes back, a short answer. The key arrives in `x-api-key`.
+pub struct AnthropicModel {
+    /// `http://127.0.0.1:PORT`.
+    pub base_url: String,
+    pub seen: Seen,
+}
+
+impl AnthropicModel {
+    pub fn start(command: &str) -> AnthropicModel {
+        let command = command.to_string();
+        let (base_url, seen) = serve(
+            move |_, body| {
+                let answered = body["messages"].as_array().is_some_and(|m| {
+                    m.iter().any(|m| {
+                        m["content"].as_array().is_some_and(|c| c.iter().any(|p| p["type"] == "tool_result"))
+                    })
+                });
+                let start = json!({ "type": "message_start", "message": { "id": "msg_scripted", "type": "message",
+                    "role": "assistant", "model": "scripted", "content": [], "stop_reason": null,
+                    "stop_sequence": null, "usage": { "input_tokens": 1, "output_tokens": 1 } } });
+                let (block, delta, stop) = if answered {
+                    (
+                        json!({ "type": "text", "text": "" }),
+                        json!({ "type": "text_delta", "text": "Done: the change is made." }),
+                        "end_turn",
+                    )
+                } else {
+                    (
+                        json!({ "type": "tool_use", "id": "toolu_scripted", "name": "Bash", "input": {} }),
+                        json!({ "type": "input_json_delta",
+                                "partial_json": json!({ "command": command, "description": "make the change" }).to_string() }),
+                        "tool_use",
+                    )
+                };
+                sse(&[
+                    ("message_start", start),
+                    ("content_block_start", json!({ "type": "content_block_start", "index": 0, "content_block": block })),
+                    ("content_block_delta", json!({ "type": "content_block_delta", "index": 0, "delta": delta })),
+                    ("content_block_stop", json!({ "type": "content_block_stop", "index": 0 })),
+                    ("message_delta", json!({ "type": "message_delta", "delta": { "stop_reason": stop, "stop_sequence": null },
+                                              "usage": { "output_tokens": 1 } })),
+                    ("message_stop", json!({ "type": "message_stop" })),
+                ])
+            },
+            "x-api-key",
+        );
+        AnthropicModel { base_url, seen }
+    }
+
+    /// The prompt as the model got it: the text of the first user message.
+    pub fn first_prompt(&self) -> String {
+        let body = self.seen.bodies().into_iter().find(|b| b["messages"].is_array()).expect("a messages request");
+        let first = &body["messages"][0]["content"];
+        match first {
+            Value::String(s) => s.clone(),
+            Value::Array(parts) => parts.iter().filter_map(|p| p["text"].as_str()).collect::<Vec<_>>().join("\n"),
+            _ => String::new(),
+        }
+    }
+}
+
+/// A scripted model behind the OpenAI Responses API (streaming) on 127.0.0.1, for the
+/// real Codex CLI with a custom provider: one `exec_command` call, then, once its output
+/// comes back, a short answer. The key arrives as `Authorization: Bearer`.
+pub struct ResponsesModel {
+    /// `http://127.0.0.1:PORT/v1`.
+    pub base_url: String,
+    pub seen: Seen,
+}
+
+impl ResponsesModel {
+    pub fn start(command: &str) -> ResponsesModel {
+        let command = command.to_string();
+        let (base, seen) = serve(
+            move |_, body| {
+                let answered = body["input"].as_array().is_some_and(|i| i.iter().any(|x| x["type"] == "function_call_output"));
+                let item = if answered {
+                    json!({ "type": "message", "id": "msg_scripted", "role": "assistant", "status": "completed",
+                            "content": [{ "type": "output_text", "text": "Done: the change is made.", "annotations": [] }] })
+                } else {
+                    json!({ "type": "function_call", "id": "fc_scripted", "call_id": "call_scripted", "status": "completed",
+                            "name": "exec_command", "arguments": json!({ "cmd": command }).to_string() })
+                };
+                let usage = json!({ "input_tokens": 1, "input_tokens_details": { "cached_tokens": 0 }, "output_tokens": 1,
+                                    "output_tokens_details": { "reasoning_tokens": 0 }, "total_tokens": 2 });
+                let response = |status: &str, output: Value| {
+                    json!({ "id": "resp_scripted", "object": "response", "created_at": 0, "status": status,
+                            "model": "scripted", "output": output, "usage": usage })
+                };
+                sse(&[
+                    ("response.created", json!({ "type": "response.created", "response": response("in_progress", json!([])) })),
+                    ("response.output_item.added", json!({ "type": "response.output_item.added", "output_index": 0, "item": item })),
+                    ("response.output_item.done", json!({ "type": "response.output_item.done", "output_index": 0, "item": item })),
+                    ("response.completed", json!({ "type": "response.completed", "response": response("completed", json!([item])) })),
+                ])
+            },
+            "Authorization",
+        );
+        ResponsesModel { base_url: format!("{base}/v1"), seen }
+    }
+
+    /// The prompt as the model got it: the user's input text.
+    pub fn first_prompt(&self) -> String {
+        let body = self.seen.bodies().into_iter().find(|b| b["input"].is_array()).expect("a responses request");
+        body["input"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|i| i["role"] == "user")
+            .flat_map(|i| i["content"].as_array().cloned().unwrap_or_default())
+            .filter_map(|c| c["text"].as_str().map(str::to_string))
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+}
