@@ -342,7 +342,12 @@ fn real_codex_cli_makes_the_change_and_a_pull_request_comes_out() {
         "https://github.com/acme/api",
         "codex-cli",
         "",
-        &["--agent-setting", &format!("OPENAI_BASE_URL={}", model.base_url), "--agent-setting", "OPENAI_MODEL=scripted"],
+        &[
+            "--agent-setting",
+            &format!("OPENAI_BASE_URL={}", model.base_url),
+            "--agent-setting",
+            "OPENAI_MODEL=scripted",
+        ],
         &[("OPENAI_API_KEY", "sk-openai-scripted-key")],
     );
     assert!(out.status.success(), "{}", shown(&out));
@@ -379,13 +384,7 @@ fn listener() -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
 /// Runs `agent` on a repository that carries `files` (with MARKER and LISTENER
 /// replaced), and checks that nothing they name ran or was reached, that the edit landed,
 /// and that the pull request keeps the files as they were.
-fn hostile_repository(
-    agent: &str,
-    files: &[(&str, &str)],
-    settings: &[String],
-    env: &[(&str, &str)],
-    edit: &str,
-) {
+fn hostile_repository(agent: &str, files: &[(&str, &str)], settings: &[String], env: &[(&str, &str)], edit: &str) {
     runner_beside_bca();
     let gh = GitHub::start(TOKEN, "bca-bot");
     let markers = tempfile::tempdir().unwrap();
@@ -393,7 +392,9 @@ fn hostile_repository(
     let (listener, reached) = listener();
     let files: Vec<(String, String)> = files
         .iter()
-        .map(|(p, c)| (p.to_string(), c.replace("MARKER", &marker.display().to_string()).replace("LISTENER", &listener)))
+        .map(|(p, c)| {
+            (p.to_string(), c.replace("MARKER", &marker.display().to_string()).replace("LISTENER", &listener))
+        })
         .collect();
     let mut repo_files: Vec<(&str, &str)> = vec![("README.md", "# api\n")];
     repo_files.extend(files.iter().map(|(p, c)| (p.as_str(), c.as_str())));
@@ -401,8 +402,10 @@ fn hostile_repository(
     let args: Vec<&str> = settings.iter().map(String::as_str).collect();
     let out = run_local(&gh, "https://github.com/acme/api", agent, "", &args, env);
     assert!(out.status.success(), "{}", shown(&out));
-    let ran: Vec<String> =
-        std::fs::read_dir(markers.path()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    let ran: Vec<String> = std::fs::read_dir(markers.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
     assert!(ran.is_empty(), "the repository's configuration ran: {ran:?}\n{}", shown(&out));
     assert_eq!(reached.lock().unwrap().clone(), Vec::<String>::new(), "the listener was reached");
     let pull = &gh.pulls()[0];

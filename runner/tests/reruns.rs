@@ -131,3 +131,27 @@ fn a_branch_bca_pushed_without_a_pull_request_is_taken_over() {
     let out = Pod::new(named(PROMPT)).run_steps(&gh);
     assert_eq!(result(&out)["status"], "opened", "{}", shown(&out));
 }
+
+#[test]
+fn an_agent_whose_every_tool_call_was_denied_is_blocked_not_done() {
+    let gh = stand_in();
+    let pod = Pod::new(contract("https://github.com/acme/api", Agent::ClaudeCode, PROMPT));
+    // Claude Code's transcript when it was not allowed to run anything: exit 0, no change.
+    pod.agent_does(
+        r#"echo '{"type":"assistant","message":{"content":[{"type":"tool_use","name":"Bash","input":{"command":"sed -i s/x/y/ README.md"}}]}}'
+echo '{"type":"user","message":{"content":[{"type":"tool_result","is_error":true,"content":"Claude requested permissions to use Bash, but you have not granted it yet."}]}}'
+echo '{"type":"result","subtype":"success","is_error":false}'"#,
+    );
+    let out = pod.run_steps(&gh);
+    assert_eq!(out.status.code(), Some(3), "{}", shown(&out));
+    let r = result(&out);
+    assert_eq!(r["status"], "agent-blocked");
+    assert_eq!(
+        r["reason"],
+        "all 1 of the agent's tool calls failed; the first: Claude requested permissions to use Bash, but you have not granted it yet."
+    );
+    // An agent that looked and had nothing to do is still no-changes.
+    let idle = Pod::new(contract("https://github.com/acme/api", Agent::ClaudeCode, PROMPT));
+    idle.agent_does(r#"echo '{"type":"result","subtype":"success","is_error":false}'"#);
+    assert_eq!(result(&idle.run_steps(&gh))["status"], "no-changes");
+}

@@ -174,9 +174,12 @@ impl GeminiModel {
     }
 }
 
+/// One request: its path, the credential it carried, its body.
+type Request = (String, Option<String>, Value);
+
 /// What a scripted model server saw: every request's path, headers of interest and body.
 #[derive(Clone, Default)]
-pub struct Seen(Arc<Mutex<Vec<(String, Option<String>, Value)>>>);
+pub struct Seen(Arc<Mutex<Vec<Request>>>);
 
 impl Seen {
     fn push(&self, path: String, key: Option<String>, body: Value) {
@@ -234,9 +237,8 @@ impl AnthropicModel {
         let (base_url, seen) = serve(
             move |_, body| {
                 let answered = body["messages"].as_array().is_some_and(|m| {
-                    m.iter().any(|m| {
-                        m["content"].as_array().is_some_and(|c| c.iter().any(|p| p["type"] == "tool_result"))
-                    })
+                    m.iter()
+                        .any(|m| m["content"].as_array().is_some_and(|c| c.iter().any(|p| p["type"] == "tool_result")))
                 });
                 let start = json!({ "type": "message_start", "message": { "id": "msg_scripted", "type": "message",
                     "role": "assistant", "model": "scripted", "content": [], "stop_reason": null,
@@ -257,11 +259,17 @@ impl AnthropicModel {
                 };
                 sse(&[
                     ("message_start", start),
-                    ("content_block_start", json!({ "type": "content_block_start", "index": 0, "content_block": block })),
+                    (
+                        "content_block_start",
+                        json!({ "type": "content_block_start", "index": 0, "content_block": block }),
+                    ),
                     ("content_block_delta", json!({ "type": "content_block_delta", "index": 0, "delta": delta })),
                     ("content_block_stop", json!({ "type": "content_block_stop", "index": 0 })),
-                    ("message_delta", json!({ "type": "message_delta", "delta": { "stop_reason": stop, "stop_sequence": null },
-                                              "usage": { "output_tokens": 1 } })),
+                    (
+                        "message_delta",
+                        json!({ "type": "message_delta", "delta": { "stop_reason": stop, "stop_sequence": null },
+                                              "usage": { "output_tokens": 1 } }),
+                    ),
                     ("message_stop", json!({ "type": "message_stop" })),
                 ])
             },
@@ -296,7 +304,8 @@ impl ResponsesModel {
         let command = command.to_string();
         let (base, seen) = serve(
             move |_, body| {
-                let answered = body["input"].as_array().is_some_and(|i| i.iter().any(|x| x["type"] == "function_call_output"));
+                let answered =
+                    body["input"].as_array().is_some_and(|i| i.iter().any(|x| x["type"] == "function_call_output"));
                 let item = if answered {
                     json!({ "type": "message", "id": "msg_scripted", "role": "assistant", "status": "completed",
                             "content": [{ "type": "output_text", "text": "Done: the change is made.", "annotations": [] }] })
@@ -311,10 +320,22 @@ impl ResponsesModel {
                             "model": "scripted", "output": output, "usage": usage })
                 };
                 sse(&[
-                    ("response.created", json!({ "type": "response.created", "response": response("in_progress", json!([])) })),
-                    ("response.output_item.added", json!({ "type": "response.output_item.added", "output_index": 0, "item": item })),
-                    ("response.output_item.done", json!({ "type": "response.output_item.done", "output_index": 0, "item": item })),
-                    ("response.completed", json!({ "type": "response.completed", "response": response("completed", json!([item])) })),
+                    (
+                        "response.created",
+                        json!({ "type": "response.created", "response": response("in_progress", json!([])) }),
+                    ),
+                    (
+                        "response.output_item.added",
+                        json!({ "type": "response.output_item.added", "output_index": 0, "item": item }),
+                    ),
+                    (
+                        "response.output_item.done",
+                        json!({ "type": "response.output_item.done", "output_index": 0, "item": item }),
+                    ),
+                    (
+                        "response.completed",
+                        json!({ "type": "response.completed", "response": response("completed", json!([item])) }),
+                    ),
                 ])
             },
             "Authorization",

@@ -9,6 +9,7 @@ use std::process::{Command, Stdio};
 
 use super::quarantine;
 use super::secrets::Secret;
+use super::transcript::Transcript;
 use super::{copy_env, log, RunError, BASE_ENV};
 use crate::Agent;
 
@@ -52,6 +53,8 @@ pub fn command_line(
             args = ["-p", prompt, "--permission-mode", "acceptEdits", "--allowedTools", "Bash"]
                 .into_iter()
                 .chain(["--setting-sources", "user", "--strict-mcp-config", "--no-session-persistence"])
+                // A transcript to tell a blocked agent from one with nothing to do.
+                .chain(["--output-format", "stream-json", "--verbose"])
                 .map(str::to_string)
                 .collect();
             if let Some(model) = setting("ANTHROPIC_MODEL") {
@@ -67,7 +70,7 @@ pub fn command_line(
             // one it runs read-only and exits 0 having done nothing. Never --trust.
             args = ["exec", "--dangerously-bypass-approvals-and-sandbox", "--ephemeral", "--disable", "plugins"]
                 .into_iter()
-                .chain(["-c", "analytics.enabled=false"])
+                .chain(["-c", "analytics.enabled=false", "--json"])
                 .map(str::to_string)
                 .collect();
             if let Some(base_url) = setting("OPENAI_BASE_URL") {
@@ -168,14 +171,14 @@ pub struct Invocation<'a> {
 
 /// Runs the agent in the work tree, with the repository's startup configuration kept
 /// away from it, and streams its output to the log.
-pub fn run(agent: Agent, run: &Invocation) -> Result<(), RunError> {
+pub fn run(agent: Agent, run: &Invocation) -> Result<Transcript, RunError> {
     let kept = quarantine::isolate(run.repo, agent.startup_config_files(), run.quarantine)?;
     let result = run_cli(agent, run);
     kept.restore()?;
     result
 }
 
-fn run_cli(agent: Agent, run: &Invocation) -> Result<(), RunError> {
+fn run_cli(agent: Agent, run: &Invocation) -> Result<Transcript, RunError> {
     let Invocation { prompt, repo, context_dir, token, settings, .. } = *run;
     if let Some(name) = settings.keys().find(|k| !agent.endpoint_settings().contains(&k.as_str())) {
         return Err(RunError::usage(format!(
@@ -227,7 +230,11 @@ fn run_cli(agent: Agent, run: &Invocation) -> Result<(), RunError> {
     let mut child = cmd
         .spawn()
         .map_err(|e| RunError::usage(format!("cannot start {program} ({agent}): {e}; is it installed and on PATH?")))?;
-    let out = log::stream(program.clone(), child.stdout.take().expect("piped"));
+    let transcript = std::sync::Arc::new(std::sync::Mutex::new(Transcript::default()));
+    let seen = transcript.clone();
+    let out = log::observe(program.clone(), child.stdout.take().expect("piped"), move |line| {
+        seen.lock().unwrap_or_else(|e| e.into_inner()).observe(agent, line);
+    });
     let err = log::stream(program.clone(), child.stderr.take().expect("piped"));
     let status = child.wait().map_err(|e| RunError::retryable(format!("waiting for {program}: {e}")))?;
     if let Ok(group) = i32::try_from(child.id()) {
@@ -239,7 +246,8 @@ fn run_cli(agent: Agent, run: &Invocation) -> Result<(), RunError> {
     let _ = out.join();
     let _ = err.join();
     if status.success() {
-        Ok(())
+        let transcript = transcript.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        Ok(transcript)
     } else {
         Err(RunError::retryable(format!(
             "{program} ({agent}) failed ({status}); its output is above. Nothing was committed or pushed"

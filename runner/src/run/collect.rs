@@ -16,6 +16,7 @@ use super::git::Git;
 use super::paths::Paths;
 use super::secrets::redact;
 use super::state::{is_object_id, read_base};
+use super::transcript::Transcript;
 use super::verify::{self, Verification};
 use super::{log, RunError};
 use crate::contract::Verify;
@@ -54,17 +55,18 @@ pub struct Verdict {
     /// The agent's summary of its change: untrusted text, bounded and defused.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub summary: Option<String>,
+    /// What the agent's transcript said about its tool calls.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transcript: Option<Transcript>,
 }
 
 impl Verdict {
+    fn new(status: Status) -> Verdict {
+        Verdict { status, reason: None, agent_commits: 0, verification: None, summary: None, transcript: None }
+    }
+
     fn refused(reason: impl Into<String>) -> Verdict {
-        Verdict {
-            status: Status::Refused,
-            reason: Some(reason.into()),
-            agent_commits: 0,
-            verification: None,
-            summary: None,
-        }
+        Verdict { reason: Some(reason.into()), ..Verdict::new(Status::Refused) }
     }
 }
 
@@ -93,6 +95,9 @@ pub fn collect(paths: &Paths, verify: Option<&Verify>) -> Result<Verdict, RunErr
     if verdict.status == Status::Changes {
         verdict.summary = read_summary(paths);
     }
+    // Bounded and parsed as data; it only ever turns no-changes into agent-blocked.
+    verdict.transcript =
+        read_text(&paths.transcript(), 64 * 1024).ok().and_then(|text| serde_json::from_str(&text).ok());
     let json = serde_json::to_string(&verdict).expect("a verdict serialises");
     std::fs::create_dir_all(&paths.handoff)
         .and_then(|()| std::fs::write(paths.verdict(), json))
@@ -259,13 +264,7 @@ fn snapshot(paths: &Paths, base: &str, head: &str) -> Result<Verdict, RunError> 
         git.run_with_input(&["commit-tree", &tree, "-p", head, "-F", "-"], Some(message))?.trim().to_string()
     };
     if head == base && worktree == base {
-        return Ok(Verdict {
-            status: Status::NoChanges,
-            reason: None,
-            agent_commits: 0,
-            verification: None,
-            summary: None,
-        });
+        return Ok(Verdict::new(Status::NoChanges));
     }
     let agent_commits: u32 =
         git.run(&["rev-list", "--count", head, &format!("^{base}")])?.trim().parse().unwrap_or(u32::MAX);
@@ -291,7 +290,7 @@ fn snapshot(paths: &Paths, base: &str, head: &str) -> Result<Verdict, RunError> 
             MAX_BUNDLE_BYTES >> 20
         )));
     }
-    Ok(Verdict { status: Status::Changes, reason: None, agent_commits, verification: None, summary: None })
+    Ok(Verdict { agent_commits, ..Verdict::new(Status::Changes) })
 }
 
 /// The summary the agent was asked to leave: read as data (no link, at most 64 KiB),

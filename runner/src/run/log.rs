@@ -13,6 +13,15 @@ pub fn info(step: &str, message: &str) {
 
 /// Copies a subprocess's output to the log line by line, redacted, as it arrives.
 pub fn stream(prefix: String, from: impl Read + Send + 'static) -> JoinHandle<()> {
+    observe(prefix, from, |_| {})
+}
+
+/// Like [`stream`], and hands each line (before redaction) to `seen`.
+pub fn observe(
+    prefix: String,
+    from: impl Read + Send + 'static,
+    mut seen: impl FnMut(&str) + Send + 'static,
+) -> JoinHandle<()> {
     std::thread::spawn(move || {
         let mut reader = BufReader::new(from);
         let mut buf = Vec::new();
@@ -21,6 +30,7 @@ pub fn stream(prefix: String, from: impl Read + Send + 'static) -> JoinHandle<()
                 break;
             }
             let text = String::from_utf8_lossy(&buf);
+            seen(text.trim_end());
             let line = redact(&format!("[{prefix}] {}\n", text.trim_end_matches(['\n', '\r'])));
             let _ = std::io::stderr().lock().write_all(line.as_bytes());
             buf.clear();

@@ -17,6 +17,7 @@ pub mod quarantine;
 pub mod secrets;
 pub mod state;
 pub mod steps;
+pub mod transcript;
 pub mod verify;
 
 pub use error::RunError;

@@ -56,6 +56,10 @@ impl Paths {
     pub fn verification(&self) -> PathBuf {
         self.workspace.join("verification.json")
     }
+    /// What the agent's transcript said about its tool calls (for agent-blocked).
+    pub fn transcript(&self) -> PathBuf {
+        self.workspace.join("transcript.json")
+    }
     /// Left by clone for the agent's step when the agent need not run: the agent's
     /// container does not see the state.
     pub fn skip_agent(&self) -> PathBuf {

@@ -12,6 +12,7 @@ use super::import::{self, Imported};
 use super::paths::Paths;
 use super::secrets::{self, Secret};
 use super::state::{self, ForkState, OpenPull};
+use super::transcript::Transcript;
 use super::verify::{self, Verification};
 use super::{agents, context, log, RunError};
 use crate::contract::OnFailure;
@@ -285,7 +286,7 @@ pub fn agent(paths: &Paths, contract: &RunContract) -> Result<(), RunError> {
             "agent",
             &format!("running {} in {} (attempt {attempt} of {attempts})", contract.agent, repo.display()),
         );
-        agents::run(
+        let transcript = agents::run(
             contract.agent,
             &agents::Invocation {
                 prompt: &this_prompt,
@@ -297,6 +298,8 @@ pub fn agent(paths: &Paths, contract: &RunContract) -> Result<(), RunError> {
             },
         )?;
         log::info("agent", &format!("{} finished", contract.agent));
+        let _ =
+            std::fs::write(paths.transcript(), serde_json::to_string(&transcript).expect("a transcript serialises"));
         let Some(verify) = &contract.verify else { break };
         let checks = verify::run_checks(verify, &repo)?;
         let failed = checks.iter().find(|c| !c.passed).cloned();
@@ -375,9 +378,10 @@ impl Outcome {
         Outcome { reason: Some(reason), ..Outcome::new("refused", contract) }
     }
 
-    /// A refused run failed for good: the agent left something bca does not publish.
+    /// A refused run failed for good: the agent left something bca does not publish; a
+    /// blocked agent could not act (its tools were denied), which a retry does not change.
     pub fn exit_code(&self) -> u8 {
-        if self.status == "refused" {
+        if self.status == "refused" || self.status == "agent-blocked" {
             exit::PERMANENT
         } else {
             0
@@ -402,10 +406,7 @@ pub fn publish(paths: &Paths, contract: &RunContract) -> Result<Outcome, RunErro
     let base = state::read_base(paths)?;
     let verdict = collect::read_verdict(paths)?;
     match verdict.status {
-        Status::NoChanges => {
-            log::info("publish", "the agent changed nothing: no branch, no pull request");
-            return Ok(Outcome::new("no-changes", contract));
-        }
+        Status::NoChanges => return Ok(nothing_changed(contract, verdict.transcript.as_ref())),
         Status::Refused => {
             let reason = verdict.reason.unwrap_or_else(|| "collect refused the work tree".into());
             return Ok(Outcome::refused(contract, reason));
@@ -415,10 +416,7 @@ pub fn publish(paths: &Paths, contract: &RunContract) -> Result<Outcome, RunErro
     let git = Git::with_token(&token, &endpoint.git)?.git_dir(&paths.git_dir()).allow_files();
     let (commit, agent_commits) = match import::import(&git, paths, &base, &contract.commit_message)? {
         Imported::Commit { tip, agent_commits } => (tip, agent_commits),
-        Imported::NoChanges => {
-            log::info("publish", "the agent's changes add up to nothing: no branch, no pull request");
-            return Ok(Outcome::new("no-changes", contract));
-        }
+        Imported::NoChanges => return Ok(nothing_changed(contract, verdict.transcript.as_ref())),
         Imported::Refused(reason) => return Ok(Outcome::refused(contract, reason)),
     };
     log::info("publish", &format!("{commit} on {base}, with {agent_commits} commit(s) the agent made"));
@@ -504,6 +502,23 @@ pub fn publish(paths: &Paths, contract: &RunContract) -> Result<Outcome, RunErro
         warnings,
         ..Outcome::new(status, contract)
     })
+}
+
+/// No change: the agent had nothing to do, or (its transcript says) every tool call it
+/// made failed, which is not the same thing.
+fn nothing_changed(contract: &RunContract, transcript: Option<&Transcript>) -> Outcome {
+    match transcript.filter(|t| t.blocked()) {
+        Some(t) => {
+            let first = t.first_error.clone().unwrap_or_else(|| "no error text".into());
+            let reason = format!("all {} of the agent's tool calls failed; the first: {first}", t.tool_calls);
+            log::info("publish", &format!("agent blocked: {reason}"));
+            Outcome { reason: Some(reason), ..Outcome::new("agent-blocked", contract) }
+        }
+        None => {
+            log::info("publish", "the agent changed nothing: no branch, no pull request");
+            Outcome::new("no-changes", contract)
+        }
+    }
 }
 
 /// The label of a draft pull request whose change failed the Change's checks.

@@ -33,6 +33,8 @@ impl Pod {
             ("github-token", format!("{GITHUB_TOKEN}\n")),
             ("copilot-token", COPILOT_TOKEN.to_string()),
             ("gemini-api-key", GEMINI_TOKEN.to_string()),
+            ("anthropic-api-key", "anthropic_TESTTOKEN_agent_0123456789".to_string()),
+            ("openai-api-key", "openai_TESTTOKEN_agent_0123456789".to_string()),
         ];
         let secrets = secrets.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
         let pod = Pod { dir, contract, secrets: std::cell::RefCell::new(secrets) };
@@ -76,8 +78,9 @@ impl Pod {
              echo $i > \"$rec/argc\"\nenv > \"$rec/env\"\npwd > \"$rec/pwd\"\n{script}\n",
             rec = record.display()
         );
-        write_script(&self.path("bin/copilot"), &body);
-        write_script(&self.path("bin/gemini"), &body);
+        for agent in Agent::ALL {
+            write_script(&self.path(&format!("bin/{}", agent.program())), &body);
+        }
     }
 
     /// The argv the agent got, without the program name.
