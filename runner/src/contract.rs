@@ -65,6 +65,10 @@ pub struct RunContract {
     /// Push the branch to the repository itself, not to a fork (`spec.fork: false`).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub no_fork: bool,
+    /// Seconds the agent may run in all (the Job's `activeDeadlineSeconds`), so a local
+    /// run and a hung CLI are bounded too.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent_deadline: Option<u64>,
 }
 
 /// `spec.pullRequest`, less its title (which is rendered into `pull_request_title`).
@@ -235,6 +239,7 @@ mod tests {
             verify: None,
             pull_request: Default::default(),
             no_fork: false,
+            agent_deadline: None,
         }
     }
 

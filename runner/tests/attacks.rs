@@ -7,7 +7,6 @@
 mod support;
 
 use bca_runner::Agent;
-use serde_json::Value;
 use support::github::{git, GitHub};
 use support::*;
 
@@ -20,15 +19,10 @@ fn stand_in() -> GitHub {
     gh
 }
 
-fn result(out: &std::process::Output) -> Value {
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    serde_json::from_str(stdout.lines().last().unwrap_or("")).unwrap_or_else(|e| panic!("{e}: {}", shown(out)))
-}
-
 /// The run was refused for `reason`, and nothing of it left the pod.
 fn assert_refused(out: &std::process::Output, gh: &GitHub, attacker: &Attacker, reason: &str) {
     assert_eq!(out.status.code(), Some(3), "{}", shown(out));
-    let result = result(out);
+    let result = result_line(out);
     assert_eq!(result["status"], "refused", "{}", shown(out));
     let said = result["reason"].as_str().unwrap_or_default();
     assert!(said.contains(reason), "reason {said:?} does not say {reason:?}");
@@ -122,7 +116,7 @@ Signed-off-by: Trusted Maintainer <m@acme.example>
 Co-authored-by: Boss <b@acme.example>'",
     );
     let out = pod.run_steps(&gh);
-    assert_eq!(result(&out)["status"], "opened", "{}", shown(&out));
+    assert_eq!(result_line(&out)["status"], "opened", "{}", shown(&out));
     let message = git(&gh.bare("bot/api"), &["log", "-1", "--format=%B", BRANCH]);
     assert_eq!(message.trim_end(), "Update README");
     assert_nothing_leaked(&gh, &attacker);
@@ -173,7 +167,7 @@ fn a_git_config_symlinked_into_the_state_changes_nothing_of_the_runners() {
         base_file.display()
     ));
     let out = pod.run_steps(&gh);
-    assert_eq!(result(&out)["status"], "opened", "{}", shown(&out));
+    assert_eq!(result_line(&out)["status"], "opened", "{}", shown(&out));
     // Nothing wrote through the link: the base is the upstream head, and the push holds
     // the edit on top of it.
     assert_eq!(std::fs::read_to_string(&base_file).unwrap().trim(), gh.head("acme/api", "main").unwrap());
@@ -204,7 +198,7 @@ fn the_agents_commits_are_published_as_bca_with_their_messages() {
          commit -qam 'First step' && echo two >> README.md",
     );
     let out = pod.run_steps(&gh);
-    assert_eq!(result(&out)["status"], "opened", "{}", shown(&out));
+    assert_eq!(result_line(&out)["status"], "opened", "{}", shown(&out));
     let log = git(&gh.bare("bot/api"), &["log", "--format=%an <%ae>|%cn <%ce>|%s", &format!("main..{BRANCH}")]);
     let bca = "bca-runner <bca-runner@users.noreply.github.com>";
     assert_eq!(log, format!("{bca}|{bca}|{PROMPT}\n{bca}|{bca}|First step\n"));
@@ -259,7 +253,7 @@ fn the_agent_step_never_sees_the_github_token() {
         marker.display()
     ));
     let out = pod.run_steps(&gh);
-    assert_eq!(result(&out)["status"], "opened", "{}", shown(&out));
+    assert_eq!(result_line(&out)["status"], "opened", "{}", shown(&out));
     // What the agent's step could list: its own key only.
     let listing = std::fs::read_to_string(&marker).unwrap();
     assert!(!listing.contains("github-token"), "{listing}");
@@ -285,7 +279,7 @@ fn repository_agent_config_is_kept_from_the_agent_and_restored() {
     let seen = pod.path("agent-record/seen");
     pod.agent_does(&format!("ls -a .gemini > '{}' 2>&1; echo x >> README.md", seen.display()));
     let out = pod.run_steps(&gh);
-    assert_eq!(result(&out)["status"], "opened", "{}", shown(&out));
+    assert_eq!(result_line(&out)["status"], "opened", "{}", shown(&out));
     let listing = std::fs::read_to_string(&seen).unwrap();
     assert!(!listing.contains("settings.json") && !listing.contains(".env"), "the agent saw: {listing}");
     // The pull request does not delete them.

@@ -4,14 +4,8 @@ mod support;
 
 use bca_runner::contract::PullRequest;
 use bca_runner::Agent;
-use serde_json::Value;
 use support::github::{git, GitHub};
 use support::*;
-
-fn result(out: &std::process::Output) -> Value {
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    serde_json::from_str(stdout.lines().last().unwrap_or("")).unwrap_or_else(|e| panic!("{e}: {}", shown(out)))
-}
 
 fn stand_in() -> GitHub {
     let gh = GitHub::start(GITHUB_TOKEN, LOGIN);
@@ -35,7 +29,7 @@ fn routed(prompt: &str) -> bca_runner::RunContract {
 fn every_pull_request_setting_is_applied_and_reviewers_are_asked_once() {
     let gh = stand_in();
     let out = Pod::new(routed("Bump logging")).run_steps(&gh);
-    assert_eq!(result(&out)["status"], "opened", "{}", shown(&out));
+    assert_eq!(result_line(&out)["status"], "opened", "{}", shown(&out));
     let pull = gh.pulls()[0].clone();
     assert!(pull.draft);
     assert_eq!(pull.labels, ["fleet", "logging"]);
@@ -46,7 +40,7 @@ fn every_pull_request_setting_is_applied_and_reviewers_are_asked_once() {
     assert_eq!(pull.assignees, ["bob"]);
     // A re-run with new work keeps the labels and asks nobody again.
     let out = Pod::new(routed("Bump logging, again")).run_steps(&gh);
-    assert_eq!(result(&out)["status"], "updated", "{}", shown(&out));
+    assert_eq!(result_line(&out)["status"], "updated", "{}", shown(&out));
     let pull = gh.pulls()[0].clone();
     assert_eq!(pull.labels, ["fleet", "logging"]);
     assert_eq!(pull.review_requests, 1, "reviewers were asked twice");
@@ -58,7 +52,7 @@ fn a_reviewer_github_refuses_is_a_warning_not_a_failure() {
     gh.add_outsider("alice");
     let out = Pod::new(routed("Bump logging")).run_steps(&gh);
     assert!(out.status.success(), "{}", shown(&out));
-    let r = result(&out);
+    let r = result_line(&out);
     assert_eq!(r["status"], "opened");
     assert!(
         r["warnings"][0]
@@ -76,7 +70,7 @@ fn without_a_fork_the_branch_goes_to_the_repository_itself() {
     let mut c = contract("https://github.com/acme/api", Agent::CopilotCli, "Bump logging");
     c.no_fork = true;
     let out = Pod::new(c).run_steps(&gh);
-    assert_eq!(result(&out)["status"], "opened", "{}", shown(&out));
+    assert_eq!(result_line(&out)["status"], "opened", "{}", shown(&out));
     assert!(!gh.repo_exists("bot/api"), "a fork was made");
     assert!(!gh.log().iter().any(|l| l.ends_with("/forks")));
     let pull = &gh.pulls()[0];
@@ -97,7 +91,7 @@ fn the_agents_summary_lands_above_the_prompt_bounded_and_defused() {
         pod.path("secrets-agent/copilot-token").display()
     ));
     let out = pod.run_steps(&gh);
-    assert_eq!(result(&out)["status"], "opened", "{}", shown(&out));
+    assert_eq!(result_line(&out)["status"], "opened", "{}", shown(&out));
     let body = gh.pulls()[0].body.clone();
     assert!(
         body.starts_with(

@@ -5,7 +5,6 @@
 mod support;
 
 use bca_runner::Agent;
-use serde_json::Value;
 use support::github::{git, GitHub};
 use support::*;
 
@@ -15,11 +14,6 @@ fn stand_in() -> GitHub {
     let gh = GitHub::start(GITHUB_TOKEN, LOGIN);
     gh.add_repo("acme/api", &[("README.md", "# api\n")], &[]);
     gh
-}
-
-fn result(out: &std::process::Output) -> Value {
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    serde_json::from_str(stdout.lines().last().unwrap_or("")).unwrap_or_else(|e| panic!("{e}: {}", shown(out)))
 }
 
 /// A named Change's contract, with the prompt given.
@@ -46,14 +40,14 @@ fn a_replaced_job_with_the_same_work_ends_unchanged_without_the_agent() {
     let gh = stand_in();
     let counter = tempfile::NamedTempFile::new().unwrap();
     let first = counting_pod(named(PROMPT), counter.path());
-    assert_eq!(result(&first.run_steps(&gh))["status"], "opened");
+    assert_eq!(result_line(&first.run_steps(&gh))["status"], "opened");
     let tip = gh.head("bot/api", "bca/migrate-logging").unwrap();
     // The Job is replaced (a new deadline, a new image: nothing of the agent's work).
     for _ in 0..2 {
         let again = counting_pod(named(PROMPT), counter.path());
         let out = again.run_steps(&gh);
         assert!(out.status.success(), "{}", shown(&out));
-        let r = result(&out);
+        let r = result_line(&out);
         assert_eq!(r["status"], "unchanged", "{}", shown(&out));
         assert_eq!(r["pullRequest"], format!("{}/acme/api/pull/1", gh.url));
         assert_eq!(r["commit"], tip.as_str());
@@ -68,12 +62,12 @@ fn a_replaced_job_with_the_same_work_ends_unchanged_without_the_agent() {
 fn an_unchanged_run_brings_the_title_and_body_up_to_date() {
     let gh = stand_in();
     let counter = tempfile::NamedTempFile::new().unwrap();
-    assert_eq!(result(&counting_pod(named(PROMPT), counter.path()).run_steps(&gh))["status"], "opened");
+    assert_eq!(result_line(&counting_pod(named(PROMPT), counter.path()).run_steps(&gh))["status"], "opened");
     let mut edited = named(PROMPT);
     edited.pull_request_title = "Logging: slog".into();
     edited.pull_request_body = "A new template.\n".into();
     let out = counting_pod(edited, counter.path()).run_steps(&gh);
-    assert_eq!(result(&out)["status"], "unchanged", "{}", shown(&out));
+    assert_eq!(result_line(&out)["status"], "unchanged", "{}", shown(&out));
     let pull = &gh.pulls()[0];
     assert_eq!(pull.title, "Logging: slog");
     assert!(pull.body.starts_with("A new template.\n\n<!-- bca: "), "{}", pull.body);
@@ -84,10 +78,10 @@ fn an_unchanged_run_brings_the_title_and_body_up_to_date() {
 fn editing_a_named_changes_prompt_updates_the_same_pull_request() {
     let gh = stand_in();
     let counter = tempfile::NamedTempFile::new().unwrap();
-    assert_eq!(result(&counting_pod(named(PROMPT), counter.path()).run_steps(&gh))["status"], "opened");
+    assert_eq!(result_line(&counting_pod(named(PROMPT), counter.path()).run_steps(&gh))["status"], "opened");
     let edited = named("Migrate logging to slog, and keep the request IDs");
     let out = counting_pod(edited, counter.path()).run_steps(&gh);
-    let r = result(&out);
+    let r = result_line(&out);
     assert_eq!(r["status"], "updated", "{}", shown(&out));
     assert_eq!(r["reason"], "the prompt changed");
     assert_eq!(r["pullRequest"], format!("{}/acme/api/pull/1", gh.url));
@@ -104,13 +98,13 @@ fn editing_a_named_changes_prompt_updates_the_same_pull_request() {
 fn a_human_commit_on_the_branch_is_never_overwritten() {
     let gh = stand_in();
     let counter = tempfile::NamedTempFile::new().unwrap();
-    assert_eq!(result(&counting_pod(named(PROMPT), counter.path()).run_steps(&gh))["status"], "opened");
+    assert_eq!(result_line(&counting_pod(named(PROMPT), counter.path()).run_steps(&gh))["status"], "opened");
     // A reviewer pushes a fix onto the pull request's branch.
     gh.commit("bot/api", "bca/migrate-logging", "FIX.md", "reviewer's fix\n");
     let human = gh.head("bot/api", "bca/migrate-logging").unwrap();
     let out = counting_pod(named("Migrate logging to slog, take two"), counter.path()).run_steps(&gh);
     assert!(out.status.success(), "{}", shown(&out));
-    let r = result(&out);
+    let r = result_line(&out);
     assert_eq!(r["status"], "kept-human-commits", "{}", shown(&out));
     let reason = r["reason"].as_str().unwrap();
     assert!(reason.starts_with(&format!("Test <test@example.com> pushed {}", &human[..12])), "{reason}");
@@ -129,7 +123,7 @@ fn a_branch_bca_pushed_without_a_pull_request_is_taken_over() {
     assert_eq!(first.run_steps(&gh).status.code(), Some(1));
     assert!(gh.head("bot/api", "bca/migrate-logging").is_some());
     let out = Pod::new(named(PROMPT)).run_steps(&gh);
-    assert_eq!(result(&out)["status"], "opened", "{}", shown(&out));
+    assert_eq!(result_line(&out)["status"], "opened", "{}", shown(&out));
 }
 
 #[test]
@@ -144,7 +138,7 @@ echo '{"type":"result","subtype":"success","is_error":false}'"#,
     );
     let out = pod.run_steps(&gh);
     assert_eq!(out.status.code(), Some(3), "{}", shown(&out));
-    let r = result(&out);
+    let r = result_line(&out);
     assert_eq!(r["status"], "agent-blocked");
     assert_eq!(
         r["reason"],
@@ -153,5 +147,5 @@ echo '{"type":"result","subtype":"success","is_error":false}'"#,
     // An agent that looked and had nothing to do is still no-changes.
     let idle = Pod::new(contract("https://github.com/acme/api", Agent::ClaudeCode, PROMPT));
     idle.agent_does(r#"echo '{"type":"result","subtype":"success","is_error":false}'"#);
-    assert_eq!(result(&idle.run_steps(&gh))["status"], "no-changes");
+    assert_eq!(result_line(&idle.run_steps(&gh))["status"], "no-changes");
 }

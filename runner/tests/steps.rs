@@ -4,7 +4,6 @@
 mod support;
 
 use bca_runner::Agent;
-use serde_json::Value;
 use support::github::{git, GitHub};
 use support::*;
 
@@ -15,11 +14,6 @@ fn stand_in() -> GitHub {
     gh.add_repo("acme/api", &[("README.md", "# api\n"), ("src/main.rs", "fn main() {}\n")], &["release/2.x"]);
     gh.add_repo("acme/web", &[("README.md", "# web\n")], &[]);
     gh
-}
-
-fn result_line(out: &std::process::Output) -> Value {
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    serde_json::from_str(stdout.lines().last().unwrap_or("")).unwrap_or_else(|e| panic!("{e}: {}", shown(out)))
 }
 
 #[test]
@@ -435,4 +429,26 @@ fn commits_the_agent_made_itself_are_published() {
     assert_eq!(gh.show("bot/api", "bca/c0ffee1234:README.md"), "# api\ncommitted by the agent\n");
     let subject = git(&gh.bare("bot/api"), &["log", "-1", "--format=%s", "bca/c0ffee1234"]);
     assert_eq!(subject.trim(), "agent: update README");
+}
+
+#[test]
+fn an_agent_that_hangs_is_stopped_at_the_deadline_with_all_it_started() {
+    let gh = stand_in();
+    let mut c = contract("https://github.com/acme/api", Agent::CodexCli, PROMPT);
+    c.agent_deadline = Some(2);
+    let pod = Pod::new(c);
+    // Like Codex retrying a refused connection forever, with a child of its own.
+    pod.agent_does(&format!("sleep 300 &\necho $! > '{}'\nsleep 300", pod.path("child.pid").display()));
+    for step in ["fork", "clone"] {
+        assert!(pod.runner(step, &gh).status.success());
+    }
+    let started = std::time::Instant::now();
+    let out = pod.runner("agent", &gh);
+    assert!(started.elapsed() < std::time::Duration::from_secs(60));
+    assert_eq!(out.status.code(), Some(1), "{}", shown(&out));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("codex (codex-cli) was stopped after 2s, the Job's deadline"));
+    let child = std::fs::read_to_string(pod.path("child.pid")).unwrap();
+    let alive = std::path::Path::new(&format!("/proc/{}", child.trim())).exists()
+        && !std::fs::read_to_string(format!("/proc/{}/stat", child.trim())).unwrap_or_default().contains(") Z ");
+    assert!(!alive, "the agent's child outlived it");
 }

@@ -6,7 +6,6 @@ mod support;
 
 use bca_runner::contract::{OnFailure, Verify};
 use bca_runner::Agent;
-use serde_json::Value;
 use support::github::GitHub;
 use support::*;
 
@@ -16,11 +15,6 @@ fn stand_in() -> GitHub {
     let gh = GitHub::start(GITHUB_TOKEN, LOGIN);
     gh.add_repo("acme/api", &[("README.md", "# api\n"), ("src/lib.rs", "bad\n")], &[]);
     gh
-}
-
-fn result(out: &std::process::Output) -> Value {
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    serde_json::from_str(stdout.lines().last().unwrap_or("")).unwrap_or_else(|e| panic!("{e}: {}", shown(out)))
 }
 
 fn verified(commands: &[&str], on_failure: OnFailure) -> bca_runner::RunContract {
@@ -49,7 +43,7 @@ fn an_agent_that_fixes_the_check_on_its_second_try_opens_a_ready_pull_request() 
     ));
     pod.agent_does(LEARNS);
     let out = pod.run_steps(&gh);
-    let r = result(&out);
+    let r = result_line(&out);
     assert_eq!(r["status"], "opened", "{}", shown(&out));
     assert_eq!(r["verification"], "passed after 2 attempts");
     let pull = &gh.pulls()[0];
@@ -68,7 +62,7 @@ fn an_agent_that_never_fixes_it_gets_a_labelled_draft_with_the_failure() {
     let pod = Pod::new(verified(&["true", "echo \"nope: $(cat src/lib.rs)\"; exit 4"], OnFailure::Draft));
     pod.agent_does("echo worse > src/lib.rs");
     let out = pod.run_steps(&gh);
-    let r = result(&out);
+    let r = result_line(&out);
     assert_eq!(r["status"], "opened", "{}", shown(&out));
     assert_eq!(
         r["verification"],
@@ -92,7 +86,7 @@ fn on_failure_skip_publishes_nothing() {
     pod.agent_does("echo worse > src/lib.rs");
     let out = pod.run_steps(&gh);
     assert!(out.status.success(), "{}", shown(&out));
-    let r = result(&out);
+    let r = result_line(&out);
     assert_eq!(r["status"], "verify-failed");
     assert_eq!(r["verification"], "failed after 2 attempts: false fails with exit code 1");
     assert!(gh.pulls().is_empty());
@@ -107,7 +101,7 @@ fn a_change_outside_allowed_paths_fails_verification_naming_them() {
     let pod = Pod::new(c);
     pod.agent_does("echo good > src/lib.rs && mkdir -p .github/workflows && echo 'on: push' > .github/workflows/x.yml && echo x >> README.md");
     let out = pod.run_steps(&gh);
-    let r = result(&out);
+    let r = result_line(&out);
     assert_eq!(r["status"], "verify-failed", "{}", shown(&out));
     assert_eq!(
         r["verification"],
@@ -126,7 +120,7 @@ fn a_hanging_check_is_stopped_and_said_so() {
     let out = pod.run_steps(&gh);
     assert!(started.elapsed() < std::time::Duration::from_secs(40));
     assert_eq!(
-        result(&out)["verification"],
+        result_line(&out)["verification"],
         "failed after 1 attempt: sleep 60 was stopped at its timeout",
         "{}",
         shown(&out)
@@ -140,7 +134,7 @@ fn a_token_in_the_checks_output_is_redacted() {
     let pod = Pod::new(verified(&["cat ../../secrets-agent/copilot-token; exit 1"], OnFailure::Draft));
     pod.agent_does("echo worse > src/lib.rs");
     let out = pod.run_steps(&gh);
-    assert_eq!(result(&out)["status"], "opened", "{}", shown(&out));
+    assert_eq!(result_line(&out)["status"], "opened", "{}", shown(&out));
     let body = &gh.pulls()[0].body;
     assert!(body.contains("[redacted]") && !body.contains(COPILOT_TOKEN), "{body}");
 }
@@ -149,8 +143,8 @@ fn a_token_in_the_checks_output_is_redacted() {
 fn verification_settings_are_part_of_the_work() {
     let gh = stand_in();
     let pod = Pod::new(verified(&["true"], OnFailure::Draft));
-    assert_eq!(result(&pod.run_steps(&gh))["status"], "opened");
+    assert_eq!(result_line(&pod.run_steps(&gh))["status"], "opened");
     // A replaced Job with the same settings confirms; bca's fingerprint changes with them.
     let again = Pod::new(verified(&["true"], OnFailure::Draft));
-    assert_eq!(result(&again.run_steps(&gh))["status"], "unchanged");
+    assert_eq!(result_line(&again.run_steps(&gh))["status"], "unchanged");
 }

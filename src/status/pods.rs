@@ -51,9 +51,13 @@ fn pod_state(pod: &Value) -> String {
         if container["name"] == "publish" && !message.is_empty() {
             if let Ok(result) = serde_json::from_str::<Value>(message) {
                 let outcome = result["status"].as_str().unwrap_or("done");
-                return match result["reason"].as_str() {
+                let state = match result["reason"].as_str() {
                     Some(reason) if outcome != "updated" => format!("{outcome}: {reason}"),
                     _ => outcome.to_string(),
+                };
+                return match result["verification"].as_str() {
+                    Some(verification) => format!("{state} (verification {verification})"),
+                    None => state,
                 };
             }
         }

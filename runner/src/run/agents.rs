@@ -167,6 +167,8 @@ pub struct Invocation<'a> {
     pub quarantine: &'a Path,
     pub token: &'a Secret,
     pub settings: &'a BTreeMap<String, String>,
+    /// How long the agent may run (the Job's deadline), if bounded.
+    pub deadline: Option<std::time::Duration>,
 }
 
 /// Runs the agent in the work tree, with the repository's startup configuration kept
@@ -236,13 +238,34 @@ fn run_cli(agent: Agent, run: &Invocation) -> Result<Transcript, RunError> {
         seen.lock().unwrap_or_else(|e| e.into_inner()).observe(agent, line);
     });
     let err = log::stream(program.clone(), child.stderr.take().expect("piped"));
-    let status = child.wait().map_err(|e| RunError::retryable(format!("waiting for {program}: {e}")))?;
+    // A CLI can wait forever (Codex retries a refused connection without end): the
+    // agent gets the Job's deadline, then its whole process group is stopped.
+    let started = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) =
+            child.try_wait().map_err(|e| RunError::retryable(format!("waiting for {program}: {e}")))?
+        {
+            break Some(status);
+        }
+        if run.deadline.is_some_and(|d| started.elapsed() >= d) {
+            break None;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
     if let Ok(group) = i32::try_from(child.id()) {
         // SAFETY: a plain signal to the process group this runner made for the agent.
         unsafe {
             libc::killpg(group, libc::SIGKILL);
         }
     }
+    let Some(status) = status else {
+        let _ = child.wait();
+        let _ = (out.join(), err.join());
+        return Err(RunError::retryable(format!(
+            "{program} ({agent}) was stopped after {}s, the Job's deadline; nothing was committed or pushed",
+            run.deadline.map_or(0, |d| d.as_secs())
+        )));
+    };
     let _ = out.join();
     let _ = err.join();
     if status.success() {

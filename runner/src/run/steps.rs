@@ -90,16 +90,22 @@ pub fn fork(paths: &Paths, contract: &RunContract) -> Result<(), RunError> {
     state::write_open_pull(paths, open.as_ref())
 }
 
+/// The upstream repository as GitHub describes it, its git URL checked.
+fn upstream_repo(gh: &GitHub, endpoint: &Endpoint, full_name: &str) -> Result<super::github::Repo, RunError> {
+    let repo = gh.repo(full_name)?.ok_or_else(|| {
+        RunError::permanent(format!(
+            "repository {full_name} not found, or the token in secret key {SECRET_KEY_GITHUB_TOKEN} has no access to it"
+        ))
+    })?;
+    endpoint.check_git_url(&repo.clone_url)?;
+    Ok(repo)
+}
+
 fn ensure_fork(gh: &GitHub, endpoint: &Endpoint, contract: &RunContract) -> Result<ForkState, RunError> {
+    let up = upstream(contract)?;
+    let upstream_repo = upstream_repo(gh, endpoint, &up.full_name)?;
     if contract.no_fork {
-        let up = upstream(contract)?;
-        let repo = gh.repo(&up.full_name)?.ok_or_else(|| {
-            RunError::permanent(format!(
-                "repository {} not found, or the token in secret key {SECRET_KEY_GITHUB_TOKEN} has no access to it",
-                up.full_name
-            ))
-        })?;
-        endpoint.check_git_url(&repo.clone_url)?;
+        let repo = upstream_repo;
         log::info("fork", &format!("spec.fork is false: pushing the branch to {} itself", up.full_name));
         return Ok(ForkState {
             owner: repo.owner.login,
@@ -108,14 +114,6 @@ fn ensure_fork(gh: &GitHub, endpoint: &Endpoint, contract: &RunContract) -> Resu
             upstream_clone_url: repo.clone_url,
         });
     }
-    let up = upstream(contract)?;
-    let upstream_repo = gh.repo(&up.full_name)?.ok_or_else(|| {
-        RunError::permanent(format!(
-            "repository {} not found, or the token in secret key {SECRET_KEY_GITHUB_TOKEN} has no access to it",
-            up.full_name
-        ))
-    })?;
-    endpoint.check_git_url(&upstream_repo.clone_url)?;
     let owner = match &contract.fork_owner {
         Some(org) => org.clone(),
         None => gh.user()?,
@@ -295,6 +293,7 @@ pub fn agent(paths: &Paths, contract: &RunContract) -> Result<(), RunError> {
                 quarantine: &paths.quarantine(),
                 token: &token,
                 settings: &contract.agent_settings,
+                deadline: contract.agent_deadline.map(std::time::Duration::from_secs),
             },
         )?;
         log::info("agent", &format!("{} finished", contract.agent));

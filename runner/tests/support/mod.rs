@@ -187,6 +187,7 @@ pub fn contract(repository: &str, agent: Agent, prompt: &str) -> RunContract {
         verify: None,
         pull_request: Default::default(),
         no_fork: false,
+        agent_deadline: None,
     }
 }
 
@@ -242,6 +243,12 @@ pub fn work(prompt: &str) -> bca_runner::contract::Work {
 pub fn assert_prompt_then_note(arg: &str, prompt: &str) {
     let note = arg.strip_prefix(prompt).unwrap_or_else(|| panic!("the prompt is not intact at the start: {arg:?}"));
     assert!(note.starts_with("\n\n---\n") && note.contains("write a short summary"), "{note:?}");
+}
+
+/// The runner's result line: the last line of its standard output.
+pub fn result_line(out: &std::process::Output) -> serde_json::Value {
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    serde_json::from_str(stdout.lines().last().unwrap_or("")).unwrap_or_else(|e| panic!("{e}: {}", shown(out)))
 }
 
 pub fn write_script(path: &Path, body: &str) {
