@@ -130,6 +130,28 @@ enum Command {
         #[arg(long, value_name = "ORG")]
         fork_org: Option<String>,
     },
+    /// Close a Change's open pull requests, with a comment saying why, and delete their
+    /// branches.
+    ///
+    /// All of them, those of --repo, or with --orphaned those of repositories no longer
+    /// in the Change. Prints what it would do and exits 1 unless --yes is given.
+    Close {
+        /// The Change files.
+        #[arg(required = true, value_name = "CHANGE")]
+        files: Vec<PathBuf>,
+        /// Only this repository (OWNER/NAME or its URL; repeatable).
+        #[arg(long = "repo", value_name = "OWNER/NAME", conflicts_with = "orphaned")]
+        only: Vec<String>,
+        /// The pull requests of repositories removed from the (named) Change.
+        #[arg(long)]
+        orphaned: bool,
+        /// Close them; without it, only say what would be closed.
+        #[arg(long)]
+        yes: bool,
+        /// The organisation the Change forks into (as given to `render --fork-org`).
+        #[arg(long, value_name = "ORG")]
+        fork_org: Option<String>,
+    },
     /// Print the JSON Schema of the Change file (also at schema/change.schema.json).
     Schema,
 }
@@ -174,6 +196,10 @@ fn main() -> ExitCode {
                 _ => status::Format::Table,
             };
             commands::status::status(&status::StatusRequest { files, format, pods, fork_org }, &env)
+        }
+        Command::Close { files, only, orphaned, yes, fork_org } => {
+            let request = commands::close::CloseRequest { files, only, orphaned, yes, fork_org };
+            commands::close::close(&request, &env)
         }
         Command::Schema => Ok(Outcome { stdout: bca::change::schema::json_schema(), ..Outcome::default() }),
     };

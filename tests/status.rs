@@ -24,7 +24,7 @@ fn change(repos: &[&str]) -> String {
 /// Five repositories in five states.
 fn fleet() -> GitHub {
     let gh = GitHub::start(TOKEN, "bca-bot");
-    for repo in ["acme/merged", "acme/failing", "acme/drafted", "acme/approved", "acme/nothing"] {
+    for repo in ["acme/merged", "acme/failing", "acme/drafted", "acme/approved", "acme/nothing", "acme/removed"] {
         gh.add_repo(repo, &[("README.md", "# x\n")], &[]);
     }
     let (n, _) = gh.add_pull("acme/merged", "bca-bot", BRANCH, false);
@@ -39,6 +39,8 @@ fn fleet() -> GitHub {
     // A commit with no statuses is "pending" with total_count 0: that is not pending.
     gh.add_check_run("acme/approved", &sha, "completed", Some("success"));
     gh.add_review("acme/approved", n, "carol", "APPROVED");
+    // A repository since removed from the Change, its pull request still open.
+    gh.add_pull("acme/removed", "bca-bot", BRANCH, false);
     gh
 }
 
@@ -153,4 +155,59 @@ fn errors_a_user_can_meet_are_named() {
         "{}",
         shown(&missing)
     );
+}
+
+#[test]
+fn close_orphaned_says_what_it_would_do_then_closes_exactly_those() {
+    let (gh, dir) = setup();
+    let close = |extra: &[&str]| {
+        bca()
+            .current_dir(dir.path())
+            .args(["close", "change.yaml", "--orphaned"])
+            .args(extra)
+            .env("GITHUB_TOKEN", TOKEN)
+            .env("GITHUB_API_URL", &gh.url)
+            .output()
+            .unwrap()
+    };
+    let dry = close(&[]);
+    assert_snapshot!(filtered(&gh, shown(&dry)), @r"
+    exit: 1
+    ----- stdout -----
+    would close acme/removed#5 (http://github.test/acme/removed/pull/5) and delete bca-bot/removed:bca/bump-logging
+    1 pull request(s); run again with --yes to close them
+    ----- stderr -----
+    ");
+    assert!(gh.pulls().iter().all(|p| p.state == "open" || p.merged), "the dry run closed something");
+    let done = close(&["--yes"]);
+    assert_eq!(done.status.code(), Some(0), "{}", shown(&done));
+    let pulls = gh.pulls();
+    let closed: Vec<&str> =
+        pulls.iter().filter(|p| p.state == "closed" && !p.merged).map(|p| p.repo.as_str()).collect();
+    assert_eq!(closed, ["acme/removed"]);
+    let removed = pulls.iter().find(|p| p.repo == "acme/removed").unwrap();
+    assert_eq!(
+        removed.comments,
+        ["Closed by bca: its repository is no longer in the Change. The branch it came from is deleted."]
+    );
+    assert_eq!(gh.head("bca-bot/removed", BRANCH), None, "the branch is still there");
+    // Nothing is left to close.
+    assert!(String::from_utf8_lossy(&close(&["--yes"]).stdout).contains("no open pull requests to close"));
+}
+
+#[test]
+fn close_repo_closes_that_repositorys_pull_request_only() {
+    let (gh, dir) = setup();
+    let out = bca()
+        .current_dir(dir.path())
+        .args(["close", "change.yaml", "--repo", "acme/failing", "--yes"])
+        .env("GITHUB_TOKEN", TOKEN)
+        .env("GITHUB_API_URL", &gh.url)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", shown(&out));
+    let closed: Vec<String> =
+        gh.pulls().iter().filter(|p| p.state == "closed" && !p.merged).map(|p| p.repo.clone()).collect();
+    assert_eq!(closed, ["acme/failing"]);
+    assert_eq!(gh.head("bca-bot/failing", BRANCH), None);
 }

@@ -3,6 +3,7 @@
 //! usage) come back as `anyhow::Error` and exit 2.
 
 pub mod args;
+pub mod close;
 pub mod diff;
 pub mod render;
 pub mod run;

@@ -27,7 +27,7 @@ fn repository_key(text: &str) -> String {
 }
 
 /// Whether `filter` names the repository `url` (as `owner/name`, `host/owner/name` or a URL).
-fn names_repository(filter: &str, url: &str) -> bool {
+pub(crate) fn names_repository(filter: &str, url: &str) -> bool {
     let (filter, url) = (repository_key(filter), repository_key(url));
     url == filter || url.split_once('/').is_some_and(|(_, owner_name)| owner_name == filter)
 }

@@ -9,6 +9,7 @@ use bca_runner::run::github::GitHub;
 use bca_runner::run::secrets::Secret;
 
 use super::{load_files, Loaded, Outcome, EXIT_INVALID};
+use crate::change::Change;
 use crate::status::{self, pods, report, Target};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,20 +28,36 @@ pub struct StatusRequest {
     pub fork_org: Option<String>,
 }
 
-pub fn status(request: &StatusRequest, env: &dyn Fn(&str) -> Option<String>) -> anyhow::Result<Outcome> {
+/// The Changes of `files`, or the outcome that reports their errors.
+pub(crate) fn changes(files: &[PathBuf]) -> anyhow::Result<Result<Vec<Change>, Outcome>> {
     let mut changes = Vec::new();
     let mut invalid = String::new();
-    for loaded in load_files(&request.files)? {
+    for loaded in load_files(files)? {
         match loaded {
             Loaded::Valid { change, .. } => changes.push(*change),
             Loaded::Invalid(report) => invalid.push_str(&report.render(false)),
         }
     }
     if !invalid.is_empty() {
-        return Ok(Outcome { stderr: invalid, code: EXIT_INVALID, ..Outcome::default() });
+        return Ok(Err(Outcome { stderr: invalid, code: EXIT_INVALID, ..Outcome::default() }));
     }
+    Ok(Ok(changes))
+}
+
+/// The GitHub token from GITHUB_TOKEN, and the endpoint of the Changes' host.
+pub(crate) fn github_access(
+    command: &str,
+    changes: &[Change],
+    env: &dyn Fn(&str) -> Option<String>,
+) -> anyhow::Result<(Secret, Endpoint, String)> {
     let Some(token) = env("GITHUB_TOKEN").filter(|t| !t.trim().is_empty()) else {
-        bail!("bca status reads GitHub with the token in GITHUB_TOKEN (read access to the repositories is enough); it is empty or unset");
+        bail!(
+            "bca {command} reads GitHub with the token in GITHUB_TOKEN{}; it is empty or unset",
+            match command {
+                "status" => " (read access to the repositories is enough)",
+                _ => " (it needs pull requests write, and contents write to delete branches)",
+            }
+        );
     };
     let token = Secret::from_env(&token, "GITHUB_TOKEN");
     let host = changes
@@ -50,17 +67,25 @@ pub fn status(request: &StatusRequest, env: &dyn Fn(&str) -> Option<String>) -> 
         .map(|r| r.host().to_ascii_lowercase())
         .unwrap_or_else(|| "github.com".into());
     let endpoint = Endpoint::for_host(&host, env("GITHUB_API_URL")).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let gh = GitHub::new(&endpoint, &token);
+    Ok((token, endpoint, host))
+}
+
+/// The branch of a Change's pull requests.
+pub(crate) fn branch(change: &Change) -> String {
+    format!("bca/{}", change.name().map_or_else(|| crate::render::change_id(change), |n| n.to_string()))
+}
+
+/// Where each repository's pull request comes from (`owner:branch`).
+pub(crate) fn targets(gh: &GitHub, changes: &[Change], fork_org: Option<&str>) -> anyhow::Result<Vec<Target>> {
     let mut login = None;
     let mut targets = Vec::new();
-    for change in &changes {
-        let branch =
-            format!("bca/{}", change.name().map_or_else(|| crate::render::change_id(change), |n| n.to_string()));
+    for change in changes {
+        let branch = branch(change);
         for repo in &change.spec.repos {
             let owner = if change.spec.fork == Some(false) {
                 repo.owner().to_string()
-            } else if let Some(org) = &request.fork_org {
-                org.clone()
+            } else if let Some(org) = fork_org {
+                org.to_string()
             } else {
                 if login.is_none() {
                     login = Some(gh.user().map_err(|e| anyhow::anyhow!("{e}"))?);
@@ -74,7 +99,35 @@ pub fn status(request: &StatusRequest, env: &dyn Fn(&str) -> Option<String>) -> 
             });
         }
     }
+    Ok(targets)
+}
+
+/// The open pull requests of the named Changes in repositories they no longer list.
+pub(crate) fn orphans(gh: &GitHub, changes: &[Change]) -> anyhow::Result<Vec<(String, status::Orphan)>> {
+    let mut found = Vec::new();
+    for change in changes.iter().filter(|c| c.name().is_some()) {
+        let mut owners: Vec<String> = change.spec.repos.iter().map(|r| r.owner().to_string()).collect();
+        owners.sort();
+        owners.dedup();
+        let listed: Vec<String> = change.spec.repos.iter().map(|r| format!("{}/{}", r.owner(), r.name())).collect();
+        let branch = branch(change);
+        for orphan in status::orphans(gh, &owners, &branch, &listed).map_err(|e| anyhow::anyhow!("{e}"))? {
+            found.push((branch.clone(), orphan));
+        }
+    }
+    Ok(found)
+}
+
+pub fn status(request: &StatusRequest, env: &dyn Fn(&str) -> Option<String>) -> anyhow::Result<Outcome> {
+    let changes = match changes(&request.files)? {
+        Ok(changes) => changes,
+        Err(outcome) => return Ok(outcome),
+    };
+    let (token, endpoint, host) = github_access("status", &changes, env)?;
+    let gh = GitHub::new(&endpoint, &token);
+    let targets = targets(&gh, &changes, request.fork_org.as_deref())?;
     let mut rows = status::read(&gh, &targets).map_err(|e| anyhow::anyhow!("{e}"))?;
+    rows.extend(orphans(&gh, &changes)?.iter().map(|(_, o)| o.row(&host)));
     if let Some(path) = &request.pods {
         let text = if path.as_os_str() == "-" {
             std::io::read_to_string(std::io::stdin()).context("reading --pods from standard input")?

@@ -148,7 +148,48 @@ fn review(gh: &GitHub, full_name: &str, pull: &PullState) -> Result<String, RunE
     Ok(decision.to_string())
 }
 
-/// Whether the Change is done everywhere: merged, or nothing to change.
+/// Whether the Change is done everywhere: merged, or nothing to change. Orphaned pull
+/// requests are not the Change's any more.
 pub fn done(rows: &[RepoStatus]) -> bool {
-    rows.iter().all(|r| r.state == "merged" || r.job.as_deref() == Some("no-changes"))
+    rows.iter().filter(|r| r.state != "orphaned").all(|r| r.state == "merged" || r.job.as_deref() == Some("no-changes"))
+}
+
+/// An open pull request of a named Change in a repository the Change no longer lists.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Orphan {
+    /// `owner/name`.
+    pub full_name: String,
+    pub number: u64,
+    pub url: String,
+}
+
+/// The open pull requests from `branch` in the repositories of `owners` that are not in
+/// `listed` (`owner/name`, compared case-insensitively).
+pub fn orphans(gh: &GitHub, owners: &[String], branch: &str, listed: &[String]) -> Result<Vec<Orphan>, RunError> {
+    let listed: Vec<String> = listed.iter().map(|r| r.to_ascii_lowercase()).collect();
+    let mut found = Vec::new();
+    for owner in owners {
+        for (full_name, number, url) in gh.search_open_pulls(owner, branch)? {
+            if !listed.contains(&full_name.to_ascii_lowercase()) {
+                found.push(Orphan { full_name, number, url });
+            }
+        }
+    }
+    found.sort_by(|a, b| (&a.full_name, a.number).cmp(&(&b.full_name, b.number)));
+    found.dedup();
+    Ok(found)
+}
+
+impl Orphan {
+    pub fn row(&self, host: &str) -> RepoStatus {
+        RepoStatus {
+            repository: format!("https://{host}/{}", self.full_name),
+            state: "orphaned".into(),
+            pull_request: Some(self.number),
+            url: Some(self.url.clone()),
+            checks: "none".into(),
+            review: "none".into(),
+            job: None,
+        }
+    }
 }

@@ -19,6 +19,7 @@ pub fn burndown(rows: &[RepoStatus]) -> String {
     parts.push(format!("{} open ({open_detail})", count(&open)));
     for (n, what) in [
         (count(&|r| r.state == "closed"), "closed"),
+        (count(&|r| r.state == "orphaned"), "orphaned (no longer in the Change: bca close --orphaned)"),
         (count(&no_changes), "no changes"),
         (count(&failed), "failed"),
         (count(&|r| r.state == "none" && !no_changes(r) && !failed(r)), "without a pull request"),
@@ -27,7 +28,8 @@ pub fn burndown(rows: &[RepoStatus]) -> String {
             parts.push(format!("{n} {what}"));
         }
     }
-    format!("{} repositor{}: {}", rows.len(), if rows.len() == 1 { "y" } else { "ies" }, parts.join(", "))
+    let listed = rows.iter().filter(|r| r.state != "orphaned").count();
+    format!("{listed} repositor{}: {}", if listed == 1 { "y" } else { "ies" }, parts.join(", "))
 }
 
 fn cells(r: &RepoStatus) -> [String; 6] {

@@ -371,6 +371,48 @@ impl<'a> GitHub<'a> {
         expect_ok(&reply, &format!("DELETE {path}"))
     }
 
+    /// Open pull requests whose head branch is `branch`, in repositories of `owner`
+    /// (the search API; at most 100): `(owner/name, number, url)`.
+    pub fn search_open_pulls(&self, owner: &str, branch: &str) -> Result<Vec<(String, u64, String)>, RunError> {
+        let query = format!("is:pr is:open head:{branch} user:{owner}");
+        let path = format!("/search/issues?q={}&per_page=100", encode(&query));
+        let reply = self.send("GET", &path, None)?;
+        expect_ok(&reply, &format!("GET {path}"))?;
+        let found: Value = reply.json(&format!("GET {path}"))?;
+        Ok(found["items"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|item| {
+                // repository_url: {api}/repos/OWNER/NAME
+                let repo = item["repository_url"].as_str()?.rsplit("/repos/").next()?.to_string();
+                Some((repo, item["number"].as_u64()?, item["html_url"].as_str()?.to_string()))
+            })
+            .collect())
+    }
+
+    pub fn comment(&self, upstream: &str, number: u64, body: &str) -> Result<(), RunError> {
+        let path = format!("/repos/{upstream}/issues/{number}/comments");
+        let reply = self.send("POST", &path, Some(&json!({ "body": body })))?;
+        expect_ok(&reply, &format!("POST {path}"))
+    }
+
+    pub fn close_pull(&self, upstream: &str, number: u64) -> Result<(), RunError> {
+        let path = format!("/repos/{upstream}/pulls/{number}");
+        let reply = self.send("PATCH", &path, Some(&json!({ "state": "closed" })))?;
+        expect_ok(&reply, &format!("PATCH {path}"))
+    }
+
+    /// Deletes a branch; one that is gone already is no error.
+    pub fn delete_branch(&self, repo: &str, branch: &str) -> Result<(), RunError> {
+        let path = format!("/repos/{repo}/git/refs/heads/{branch}");
+        let reply = self.send("DELETE", &path, None)?;
+        if reply.status == 422 || reply.status == 404 {
+            return Ok(());
+        }
+        expect_ok(&reply, &format!("DELETE {path}"))
+    }
+
     pub fn update_pull(&self, upstream: &str, number: u64, title: &str, body: &str) -> Result<Pull, RunError> {
         let path = format!("/repos/{upstream}/pulls/{number}");
         let reply = self.send("PATCH", &path, Some(&json!({ "title": title, "body": body })))?;

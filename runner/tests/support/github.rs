@@ -33,6 +33,7 @@ pub struct Pull {
     pub merged: bool,
     /// (user, `APPROVED` / `CHANGES_REQUESTED` / ...), oldest first.
     pub reviews: Vec<(String, String)>,
+    pub comments: Vec<String>,
 }
 
 /// An answer to give instead of the normal one, `times` times.
@@ -219,6 +220,7 @@ impl GitHub {
             state: "open".into(),
             merged: false,
             reviews: Vec::new(),
+            comments: Vec::new(),
         });
         (number, sha)
     }
@@ -468,16 +470,62 @@ fn handle(mut request: Request, state: &Mutex<State>, root: &Path, url: &str) {
                     state: "open".into(),
                     merged: false,
                     reviews: Vec::new(),
+                    comments: Vec::new(),
                 };
                 let answer = pull_json(url, root, &pull);
                 st.pulls.push(pull);
                 (201, answer)
             }
         }
+        ("GET", ["search", "issues"]) => {
+            // The qualifiers bca uses: is:pr is:open head:BRANCH user:OWNER.
+            let q = query.split('&').find_map(|kv| kv.strip_prefix("q=")).map(decode).unwrap_or_default();
+            let q = q.replace('+', " ");
+            let word = |prefix: &str| q.split(' ').find_map(|w| w.strip_prefix(prefix)).unwrap_or("").to_string();
+            let (branch, user) = (word("head:"), word("user:"));
+            let items: Vec<Value> = st
+                .pulls
+                .iter()
+                .filter(|p| p.state == "open" && p.head.split_once(':').map(|(_, b)| b) == Some(branch.as_str()))
+                .filter(|p| p.repo.split('/').next() == Some(user.as_str()))
+                .map(|p| {
+                    json!({ "number": p.number, "html_url": format!("{url}/{}/pull/{}", p.repo, p.number),
+                            "repository_url": format!("{url}/repos/{}", p.repo), "pull_request": {} })
+                })
+                .collect();
+            (200, json!({ "total_count": items.len(), "items": items }))
+        }
+        ("POST", ["repos", owner, name, "issues", number, "comments"]) => {
+            let full = format!("{owner}/{name}");
+            match st.pulls.iter_mut().find(|p| p.repo == full && p.number.to_string() == *number) {
+                Some(pull) => {
+                    pull.comments.push(body["body"].as_str().unwrap_or_default().to_string());
+                    (201, json!({ "body": body["body"] }))
+                }
+                None => (404, json!({ "message": "Not Found" })),
+            }
+        }
+        ("DELETE", ["repos", owner, name, "git", "refs", "heads", rest @ ..]) => {
+            let branch = rest.join("/");
+            let bare = root.join(format!("{owner}/{name}.git"));
+            let deleted = Command::new("git")
+                .args(["--git-dir", bare.to_str().unwrap(), "update-ref", "-d", &format!("refs/heads/{branch}")])
+                .output()
+                .map(|o| o.status.success())
+                .unwrap_or(false);
+            if deleted {
+                (204, Value::Null)
+            } else {
+                (422, json!({ "message": "Reference does not exist" }))
+            }
+        }
         ("PATCH", ["repos", owner, name, "pulls", number]) => {
             let full = format!("{owner}/{name}");
             match st.pulls.iter_mut().find(|p| p.repo == full && p.number.to_string() == *number) {
                 Some(pull) => {
+                    if let Some(state) = body["state"].as_str() {
+                        pull.state = state.to_string();
+                    }
                     pull.title = body["title"].as_str().unwrap_or(&pull.title).into();
                     pull.body = body["body"].as_str().unwrap_or(&pull.body).into();
                     (200, pull_json(url, root, pull))
