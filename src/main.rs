@@ -17,7 +17,7 @@ use bca::commands::{
     name = "bca",
     version,
     about = "Run an AI coding agent across many repositories as Kubernetes Jobs, one pull request each",
-    after_help = "Exit codes: 0 success; 1 invalid input (or, for diff, differences); 2 usage, I/O or internal error."
+    after_help = "Exit codes: 0 success; 1 invalid input (for diff: differences; for run --local: a Job failed; for status: not every repository is done; for close: nothing closed without --yes); 2 usage, I/O or internal error."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -84,7 +84,8 @@ enum Command {
     /// out to hundreds.
     ///
     /// Needs bca-runner (beside bca or on PATH), git and the agent CLI on PATH, and the
-    /// tokens in GITHUB_TOKEN and COPILOT_TOKEN or GEMINI_API_KEY. Prints each
+    /// tokens in GITHUB_TOKEN and the agent's variable (COPILOT_TOKEN, GEMINI_API_KEY,
+    /// ANTHROPIC_API_KEY or OPENAI_API_KEY). Prints each
     /// repository's result line; exits 1 if any Job failed.
     ///
     /// A laptop run has no container isolation between the agent and the push token: the

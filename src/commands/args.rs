@@ -47,12 +47,13 @@ pub struct RenderArgs {
     /// sent to that host only; without this flag, only github.com repositories render.
     #[arg(long, value_name = "HOST", value_parser = opts::parse_github_host)]
     pub github_host: Option<String>,
-    /// Name of the Secret holding the tokens (keys github-token, copilot-token,
-    /// gemini-api-key).
+    /// Name of the Secret holding the tokens (keys github-token, and the agent's:
+    /// copilot-token, gemini-api-key, anthropic-api-key or openai-api-key).
     #[arg(long, default_value = opts::DEFAULT_SECRET_NAME, value_parser = opts::parse_dns_subdomain)]
     pub secret_name: String,
-    /// Also render the Secret, with tokens from GITHUB_TOKEN and COPILOT_TOKEN or
-    /// GEMINI_API_KEY. By default the Jobs use a Secret that already exists.
+    /// Also render the Secret, with tokens from GITHUB_TOKEN and the agent's variable
+    /// (COPILOT_TOKEN, GEMINI_API_KEY, ANTHROPIC_API_KEY or OPENAI_API_KEY). By default the
+    /// Jobs use a Secret that already exists.
     #[arg(long, conflicts_with = "external_secret")]
     pub secret_from_env: bool,
     /// Also render an external-secrets.io ExternalSecret that fills the Secret from this
@@ -107,8 +108,9 @@ pub struct RenderArgs {
     pub templates: Option<PathBuf>,
     /// Model endpoint setting for the agents, NAME=VALUE (repeatable): COPILOT_MODEL,
     /// COPILOT_OFFLINE, COPILOT_PROVIDER_BASE_URL, COPILOT_PROVIDER_TYPE,
-    /// COPILOT_PROVIDER_WIRE_API, GEMINI_MODEL, GOOGLE_GEMINI_BASE_URL. The endpoint's API
-    /// key goes in the Secret, under the agent's key.
+    /// COPILOT_PROVIDER_WIRE_API, GEMINI_MODEL, GOOGLE_GEMINI_BASE_URL, ANTHROPIC_BASE_URL,
+    /// ANTHROPIC_MODEL, OPENAI_BASE_URL, OPENAI_MODEL. The endpoint's API key goes in the
+    /// Secret, under the agent's key.
     // Parsed in options(), not by clap: clap would echo a refused value, which may be a
     // secret someone put on the wrong flag.
     #[arg(long, value_name = "NAME=VALUE")]
