@@ -3,6 +3,7 @@
 
 pub mod agents;
 pub mod askpass;
+pub mod body;
 pub mod collect;
 pub mod context;
 pub mod endpoint;
@@ -12,6 +13,7 @@ pub mod git;
 pub mod github;
 pub mod import;
 pub mod log;
+pub mod outcome;
 pub mod paths;
 pub mod quarantine;
 pub mod secrets;

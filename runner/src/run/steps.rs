@@ -1,14 +1,16 @@
 //! The five steps of a run. Each starts from the run contract and what earlier steps
 //! left in the state and handoff directories, so each can run in its own container.
-//! Which step may reach what is `crate::Step`'s table; this module keeps to it.
+//! Which step may reach what is `crate::Step`'s table; this module keeps to it. What a
+//! step does in depth lives beside it: `collect`, `import` (publish's side of the
+//! handoff), `body` (the pull request's text), `verify`, `agents`.
 
-use serde::{Deserialize, Serialize};
-
+use super::body::{compose, parts_of, sections, summary};
 use super::collect::{self, Status};
 use super::endpoint::Endpoint;
 use super::git::Git;
 use super::github::GitHub;
 use super::import::{self, Imported};
+pub use super::outcome::{report, Outcome};
 use super::paths::Paths;
 use super::secrets::{self, Secret};
 use super::state::{self, ForkState, OpenPull};
@@ -16,9 +18,9 @@ use super::transcript::Transcript;
 use super::verify::{self, Verification};
 use super::{agents, context, log, RunError};
 use crate::contract::OnFailure;
-use crate::marker::{self, Marker};
+use crate::marker;
 use crate::pod::SECRET_KEY_GITHUB_TOKEN;
-use crate::{exit, RunContract};
+use crate::RunContract;
 
 pub fn load_contract(paths: &Paths) -> Result<RunContract, RunError> {
     let json = std::fs::read_to_string(&paths.contract).map_err(|e| {
@@ -335,59 +337,6 @@ pub fn collect(paths: &Paths, contract: &RunContract) -> Result<(), RunError> {
     collect::collect(paths, contract.verify.as_ref()).map(|_| ())
 }
 
-/// The result of a run, one JSON line on standard output and in the termination log.
-#[derive(Debug, Serialize, Deserialize, PartialEq, Eq)]
-#[serde(rename_all = "camelCase")]
-pub struct Outcome {
-    pub status: String,
-    pub repository: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub pull_request: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub branch: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub commit: Option<String>,
-    /// Why nothing was published (`refused`, `kept-human-commits`), or what changed.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
-    /// How `spec.verify` went: `passed after 2 attempts`, or what failed.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub verification: Option<String>,
-    /// What did not work out but did not stop the run (a reviewer GitHub refused).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub warnings: Vec<String>,
-}
-
-impl Outcome {
-    fn new(status: &str, contract: &RunContract) -> Outcome {
-        Outcome {
-            status: status.into(),
-            repository: contract.repository.clone(),
-            pull_request: None,
-            branch: None,
-            commit: None,
-            reason: None,
-            verification: None,
-            warnings: Vec::new(),
-        }
-    }
-
-    fn refused(contract: &RunContract, reason: String) -> Outcome {
-        log::info("publish", &format!("refused: {reason}"));
-        Outcome { reason: Some(reason), ..Outcome::new("refused", contract) }
-    }
-
-    /// A refused run failed for good: the agent left something bca does not publish; a
-    /// blocked agent could not act (its tools were denied), which a retry does not change.
-    pub fn exit_code(&self) -> u8 {
-        if self.status == "refused" || self.status == "agent-blocked" {
-            exit::PERMANENT
-        } else {
-            0
-        }
-    }
-}
-
 /// Turns collect's bundle into bca's commits in the runner's own git directory, pushes
 /// them to the fork and opens or updates the pull request. Never reads the work tree.
 pub fn publish(paths: &Paths, contract: &RunContract) -> Result<Outcome, RunError> {
@@ -523,85 +472,6 @@ fn nothing_changed(contract: &RunContract, transcript: Option<&Transcript>) -> O
 /// The label of a draft pull request whose change failed the Change's checks.
 pub const VERIFY_FAILED_LABEL: &str = "bca:verify-failed";
 
-/// One line for the result: `passed after 2 attempts`, or what failed.
-fn summary(v: &Verification) -> String {
-    let attempts = format!("{} attempt{}", v.attempts, if v.attempts == 1 { "" } else { "s" });
-    if v.passed {
-        return format!("passed after {attempts}");
-    }
-    match (v.checks.iter().find(|c| !c.passed), &v.reason) {
-        (_, Some(reason)) => format!("failed: {reason}"),
-        (Some(check), None) => format!("failed after {attempts}: {} {}", check.command, check.failure()),
-        (None, None) => format!("failed after {attempts}"),
-    }
-}
-
-/// Where bca's own sections of a pull request body start (after the rendered template).
-const SECTIONS: &str = "<!-- bca:sections -->";
-
-/// bca's sections of the body: what verification found, what made the agent run again.
-fn sections(verification: Option<&Verification>, changed: &[String]) -> String {
-    let mut out = String::new();
-    if let Some(v) = verification {
-        out.push_str("## Verification\n\n");
-        for check in &v.checks {
-            let verdict = if check.passed { "passed".to_string() } else { check.failure() };
-            out.push_str(&format!("- `{}`: {verdict}\n", check.command.replace('`', "'")));
-        }
-        if let Some(reason) = &v.reason {
-            out.push_str(&format!("- {reason}\n"));
-        }
-        out.push_str(&format!("\n{} after {} agent run(s).\n", if v.passed { "Passed" } else { "Failed" }, v.attempts));
-        if let Some(check) = v.checks.iter().find(|c| !c.passed) {
-            let fence = verify::fence_for(&check.tail);
-            out.push_str(&format!("\nThe end of its output:\n\n{fence}text\n{}\n{fence}\n", check.tail.trim_end()));
-        }
-    }
-    if !changed.is_empty() {
-        out.push_str(&format!("\n_bca ran the agent again: {}._\n", changed.join("; ")));
-    }
-    out
-}
-
-/// Where the agent's summary ends and the rendered template starts.
-const TEMPLATE: &str = "<!-- bca:template -->";
-
-/// The agent's summary (above the prompt), the rendered body, bca's sections, and the marker.
-fn compose(contract: &RunContract, summary: Option<&str>, sections: &str, commit: &str) -> String {
-    let mut body = contract.pull_request_body.trim_end().to_string();
-    if let Some(summary) = summary {
-        body = format!("## Summary from the agent\n\n{summary}\n\n{TEMPLATE}\n{body}");
-    }
-    if !sections.trim().is_empty() {
-        body = format!("{body}\n\n{SECTIONS}\n{}", sections.trim());
-    }
-    let marker = Marker {
-        change: contract.identity().to_string(),
-        fingerprint: contract.work.fingerprint.clone(),
-        parts: contract.work.parts.clone(),
-        commit: commit.to_string(),
-    };
-    marker::with_marker(&body, &marker)
-}
-
-/// The summary and sections of a body bca wrote earlier, to keep them when only the
-/// template changed.
-fn parts_of(body: &str) -> (Option<String>, String) {
-    let summary = body
-        .strip_prefix("## Summary from the agent\n\n")
-        .and_then(|rest| rest.split_once(&format!("\n\n{TEMPLATE}\n")))
-        .map(|(summary, _)| summary.to_string());
-    let sections = match body.rfind(SECTIONS) {
-        Some(start) => {
-            let rest = &body[start + SECTIONS.len()..];
-            let end = rest.rfind("<!-- bca: ").unwrap_or(rest.len());
-            rest[..end].trim().to_string()
-        }
-        None => String::new(),
-    };
-    (summary, sections)
-}
-
 /// The pull request already holds this work: keep its commits, bring its title and body
 /// up to date (a template may have changed), and say so.
 fn confirm(gh: &GitHub, upstream: &str, pull: &OpenPull, contract: &RunContract) -> Result<Outcome, RunError> {
@@ -662,13 +532,4 @@ fn push(git: &Git, commit: &str, expected: Option<&str>, contract: &RunContract)
     git.run(&["fetch", "--quiet", "--unshallow", "origin", &contract.base_branch])?;
     git.run(&["push", "--quiet", &lease, "fork", &refspec])?;
     Ok(())
-}
-
-/// Writes the outcome as one JSON line to standard output and the termination log.
-pub fn report(paths: &Paths, outcome: &Outcome) {
-    let line = serde_json::to_string(outcome).expect("outcome serialises");
-    println!("{line}");
-    if let Err(e) = std::fs::write(&paths.termination_log, format!("{line}\n")) {
-        log::info("publish", &format!("cannot write {}: {e}", paths.termination_log.display()));
-    }
 }
