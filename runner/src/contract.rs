@@ -73,14 +73,18 @@ pub struct RunContract {
 
 /// `spec.pullRequest`, less its title (which is rendered into `pull_request_title`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PullRequest {
+    /// Open it as a draft.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub draft: bool,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub labels: Vec<String>,
+    /// GitHub users asked for a review, once, when it opens.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub reviewers: Vec<String>,
+    /// Teams (the slug after `org/`) asked for a review.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub team_reviewers: Vec<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

@@ -216,11 +216,13 @@ impl Decoder {
         let (labels, reviewers, team_reviewers, assignees) = (next(), next(), next(), next());
         Some(PullRequestSpec {
             title: title?,
-            draft: draft?,
-            labels: labels?,
-            reviewers: reviewers?,
-            team_reviewers: team_reviewers?,
-            assignees: assignees?,
+            settings: bca_runner::contract::PullRequest {
+                draft: draft?,
+                labels: labels?,
+                reviewers: reviewers?,
+                team_reviewers: team_reviewers?,
+                assignees: assignees?,
+            },
         })
     }
 

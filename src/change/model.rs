@@ -128,19 +128,9 @@ pub struct PullRequestSpec {
     /// The title; by default the prompt's first line, without Markdown heading or list marks.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
-    /// Open it as a draft.
-    #[serde(default)]
-    pub draft: bool,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub labels: Vec<String>,
-    /// GitHub users asked for a review, once, when it opens.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub reviewers: Vec<String>,
-    /// Teams (`org/team` slugs: the part after `/`) asked for a review.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub team_reviewers: Vec<String>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub assignees: Vec<String>,
+    /// Draft, labels, reviewers and assignees, as the run contract carries them.
+    #[serde(flatten)]
+    pub settings: bca_runner::contract::PullRequest,
 }
 
 /// Pacing: through Kueue, or with Indexed Jobs, or both.

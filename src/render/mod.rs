@@ -386,17 +386,7 @@ fn change_job(
         resources: spec.resources.iter().map(|u| u.as_str().to_string()).collect(),
         agent_settings,
         verify: spec.verify.clone(),
-        pull_request: spec
-            .pull_request
-            .as_ref()
-            .map(|p| bca_runner::contract::PullRequest {
-                draft: p.draft,
-                labels: p.labels.clone(),
-                reviewers: p.reviewers.clone(),
-                team_reviewers: p.team_reviewers.clone(),
-                assignees: p.assignees.clone(),
-            })
-            .unwrap_or_default(),
+        pull_request: spec.pull_request.as_ref().map(|p| p.settings.clone()).unwrap_or_default(),
         no_fork: spec.fork == Some(false),
         agent_deadline: u64::try_from(resources.deadline_seconds).ok(),
     };
