@@ -211,3 +211,19 @@ fn close_repo_closes_that_repositorys_pull_request_only() {
     assert_eq!(closed, ["acme/failing"]);
     assert_eq!(gh.head("bca-bot/failing", BRANCH), None);
 }
+
+#[test]
+fn close_names_a_repository_that_is_not_in_the_change() {
+    let (gh, dir) = setup();
+    let out = bca()
+        .current_dir(dir.path())
+        .args(["close", "change.yaml", "--repo", "acme/elsewhere"])
+        .env("GITHUB_TOKEN", TOKEN)
+        .env("GITHUB_API_URL", &gh.url)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", shown(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("--repo acme/elsewhere is not one of the Change's repositories")
+    );
+}

@@ -40,10 +40,11 @@ pub fn close(request: &CloseRequest, env: &dyn Fn(&str) -> Option<String>) -> an
     let gh = GitHub::new(&endpoint, &token);
     let mut closing = Vec::new();
     if request.orphaned {
-        for (branch, o) in orphans(&gh, &changes)? {
-            // An orphan's branch is in the fork its pull request came from: the
-            // organisation, or the token's account.
+        for (branch, no_fork, o) in orphans(&gh, &changes)? {
+            // An orphan's branch is where its pull request came from: the repository
+            // itself, the organisation's fork, or the token's account's.
             let branch_repo = match &request.fork_org {
+                _ if no_fork => o.full_name.clone(),
                 Some(org) => format!("{org}/{}", o.full_name.split_once('/').map_or("", |(_, n)| n)),
                 None => {
                     let login = gh.user().map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -54,6 +55,11 @@ pub fn close(request: &CloseRequest, env: &dyn Fn(&str) -> Option<String>) -> an
         }
     } else {
         let targets = targets(&gh, &changes, request.fork_org.as_deref())?;
+        for filter in &request.only {
+            if !targets.iter().any(|t| names_repository(filter, &t.repository)) {
+                anyhow::bail!("--repo {filter} is not one of the Change's repositories");
+            }
+        }
         for target in targets
             .iter()
             .filter(|t| request.only.is_empty() || request.only.iter().any(|f| names_repository(f, &t.repository)))

@@ -102,8 +102,9 @@ pub(crate) fn targets(gh: &GitHub, changes: &[Change], fork_org: Option<&str>) -
     Ok(targets)
 }
 
-/// The open pull requests of the named Changes in repositories they no longer list.
-pub(crate) fn orphans(gh: &GitHub, changes: &[Change]) -> anyhow::Result<Vec<(String, status::Orphan)>> {
+/// The open pull requests of the named Changes in repositories they no longer list,
+/// with their branch and whether the Change pushes to the repositories themselves.
+pub(crate) fn orphans(gh: &GitHub, changes: &[Change]) -> anyhow::Result<Vec<(String, bool, status::Orphan)>> {
     let mut found = Vec::new();
     for change in changes.iter().filter(|c| c.name().is_some()) {
         let mut owners: Vec<String> = change.spec.repos.iter().map(|r| r.owner().to_string()).collect();
@@ -112,7 +113,7 @@ pub(crate) fn orphans(gh: &GitHub, changes: &[Change]) -> anyhow::Result<Vec<(St
         let listed: Vec<String> = change.spec.repos.iter().map(|r| format!("{}/{}", r.owner(), r.name())).collect();
         let branch = branch(change);
         for orphan in status::orphans(gh, &owners, &branch, &listed).map_err(|e| anyhow::anyhow!("{e}"))? {
-            found.push((branch.clone(), orphan));
+            found.push((branch.clone(), change.spec.fork == Some(false), orphan));
         }
     }
     Ok(found)
@@ -127,7 +128,7 @@ pub fn status(request: &StatusRequest, env: &dyn Fn(&str) -> Option<String>) -> 
     let gh = GitHub::new(&endpoint, &token);
     let targets = targets(&gh, &changes, request.fork_org.as_deref())?;
     let mut rows = status::read(&gh, &targets).map_err(|e| anyhow::anyhow!("{e}"))?;
-    rows.extend(orphans(&gh, &changes)?.iter().map(|(_, o)| o.row(&host)));
+    rows.extend(orphans(&gh, &changes)?.iter().map(|(_, _, o)| o.row(&host)));
     if let Some(path) = &request.pods {
         let text = if path.as_os_str() == "-" {
             std::io::read_to_string(std::io::stdin()).context("reading --pods from standard input")?
