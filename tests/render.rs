@@ -746,7 +746,7 @@ fn broken_template_is_named_with_its_line() {
     exit: 2
     ----- stdout -----
     ----- stderr -----
-    bca: error: tpl/commit-message.j2:3: undefined value (templates can use: prompt, prompt_title, change_id, agent, repository, base_branch, head_branch, fence)
+    bca: error: --templates tpl: tpl/commit-message.j2:3: {{ promt }} is not a template variable: did you mean prompt? templates can use prompt, prompt_title, change_id, agent, repository, base_branch, head_branch, fence
     ");
     std::fs::write(dir.path().join("tpl/pr-title.j2"), "x").unwrap();
     let out = run_in(dir.path(), &["render", "change.yaml", "--templates", "tpl"]);

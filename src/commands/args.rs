@@ -157,7 +157,7 @@ impl RenderArgs {
             (None, false) => SecretSource::Existing,
         };
         let templates = match &self.templates {
-            Some(dir) => Templates::from_dir(dir)?,
+            Some(dir) => Templates::from_dir(dir).map_err(|e| anyhow::anyhow!("--templates {}: {e}", dir.display()))?,
             None => Templates::default(),
         };
         Ok(RenderOptions {

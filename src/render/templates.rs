@@ -124,7 +124,12 @@ impl Templates {
         env.set_keep_trailing_newline(true);
         let mut files = BTreeMap::new();
         for (name, file, source) in sources {
-            env.add_template_owned(name, source).map_err(|e| invalid(&file, &e))?;
+            env.add_template_owned(name, source.clone()).map_err(|e| invalid(&file, &e))?;
+            // A misspelt variable is named now, not as an "undefined value" at render.
+            let template = env.get_template(name).map_err(|e| invalid(&file, &e))?;
+            if let Some(error) = unknown_variable(&file, &source, &template) {
+                return Err(error);
+            }
             files.insert(name, file);
         }
         Ok(Templates { env, files })
@@ -152,6 +157,29 @@ impl Templates {
 /// The variables a template sees: the fields of [`TemplateContext`].
 pub const VARIABLES: [&str; 8] =
     ["prompt", "prompt_title", "change_id", "agent", "repository", "base_branch", "head_branch", "fence"];
+
+/// The first variable `template` uses that no template may, with a fix where one is close.
+fn unknown_variable(file: &str, source: &str, template: &minijinja::Template) -> Option<TemplateError> {
+    let mut unknown: Vec<String> =
+        template.undeclared_variables(false).into_iter().filter(|v| !VARIABLES.contains(&v.as_str())).collect();
+    unknown.sort();
+    let variable = unknown.first()?;
+    let close = VARIABLES.iter().min_by_key(|v| strsim::levenshtein(v, variable)).expect("there are variables");
+    let hint =
+        if strsim::levenshtein(close, variable) <= 2 { format!("did you mean {close}? ") } else { String::new() };
+    let is_word = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric() || c == '_');
+    let line = source.lines().position(|l| {
+        l.match_indices(variable.as_str())
+            .any(|(i, _)| !is_word(l[..i].chars().last()) && !is_word(l[i + variable.len()..].chars().next()))
+    });
+    Some(TemplateError::Invalid {
+        file: format!("{file}{}", line.map(|l| format!(":{}", l + 1)).unwrap_or_default()),
+        message: format!(
+            "{{{{ {variable} }}}} is not a template variable: {hint}templates can use {}",
+            VARIABLES.join(", ")
+        ),
+    })
+}
 
 fn invalid(file: &str, e: &minijinja::Error) -> TemplateError {
     let line = e.line().map(|l| format!(":{l}")).unwrap_or_default();
@@ -267,8 +295,11 @@ mod tests {
         assert!(err.contains("pull-request-body.md.j2:2: syntax error"), "{err}");
 
         std::fs::write(dir.path().join(BODY), "{{ promt }}").unwrap();
-        let err = Templates::from_dir(dir.path()).unwrap().render(&context("x")).unwrap_err().to_string();
-        assert!(err.contains("pull-request-body.md.j2:1: undefined value"), "{err}");
+        let err = Templates::from_dir(dir.path()).unwrap_err().to_string();
+        assert!(
+            err.contains("pull-request-body.md.j2:1: {{ promt }} is not a template variable: did you mean prompt?"),
+            "{err}"
+        );
 
         std::fs::remove_file(dir.path().join(BODY)).unwrap();
         std::fs::write(dir.path().join("pull-request.j2"), "x").unwrap();
