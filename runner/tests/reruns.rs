@@ -149,3 +149,14 @@ echo '{"type":"result","subtype":"success","is_error":false}'"#,
     idle.agent_does(r#"echo '{"type":"result","subtype":"success","is_error":false}'"#);
     assert_eq!(result_line(&idle.run_steps(&gh))["status"], "no-changes");
 }
+
+#[test]
+fn a_skip_left_in_a_reused_workspace_does_not_skip_the_agent() {
+    let gh = stand_in();
+    let counter = tempfile::NamedTempFile::new().unwrap();
+    let pod = counting_pod(named(PROMPT), counter.path());
+    // What an earlier, unchanged run in the same workspace left behind.
+    std::fs::write(pod.path("workspace/skip-agent"), "stale\n").unwrap();
+    assert_eq!(result_line(&pod.run_steps(&gh))["status"], "opened");
+    assert_eq!(runs(counter.path()), 1, "the agent did not run");
+}

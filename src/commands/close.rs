@@ -40,6 +40,7 @@ pub fn close(request: &CloseRequest, env: &dyn Fn(&str) -> Option<String>) -> an
     let gh = GitHub::new(&endpoint, &token);
     let mut closing = Vec::new();
     if request.orphaned {
+        let mut login = None;
         for (branch, no_fork, o) in orphans(&gh, &changes)? {
             // An orphan's branch is where its pull request came from: the repository
             // itself, the organisation's fork, or the token's account's.
@@ -47,7 +48,10 @@ pub fn close(request: &CloseRequest, env: &dyn Fn(&str) -> Option<String>) -> an
                 _ if no_fork => o.full_name.clone(),
                 Some(org) => format!("{org}/{}", o.full_name.split_once('/').map_or("", |(_, n)| n)),
                 None => {
-                    let login = gh.user().map_err(|e| anyhow::anyhow!("{e}"))?;
+                    if login.is_none() {
+                        login = Some(gh.user().map_err(|e| anyhow::anyhow!("{e}"))?);
+                    }
+                    let login = login.as_deref().expect("set above");
                     format!("{login}/{}", o.full_name.split_once('/').map_or("", |(_, n)| n))
                 }
             };

@@ -55,7 +55,7 @@ pub fn run_local(request: &RunRequest, env: &dyn Fn(&str) -> Option<String>, sty
     // Each run: a Job, and for an Indexed Job the completion index (one per repository).
     let mut runs: Vec<(&render::Manifest, Option<usize>, &str)> = Vec::new();
     for manifest in rendered.manifests.iter().filter(|m| m.kind == "Job") {
-        let indexed = manifest.is_indexed_job();
+        let indexed = manifest.indexed;
         for (i, repository) in manifest.repositories.iter().enumerate() {
             runs.push((manifest, indexed.then_some(i), repository));
         }

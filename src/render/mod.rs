@@ -30,15 +30,11 @@ pub struct Manifest {
     pub yaml: String,
     /// For Jobs: the repositories they change (an Indexed Job's in index order).
     pub repositories: Vec<String>,
+    /// An Indexed Job, whose pods each run one of `repositories`.
     pub indexed: bool,
 }
 
 impl Manifest {
-    /// Whether this is an Indexed Job, whose pods each run one of `repositories`.
-    pub fn is_indexed_job(&self) -> bool {
-        self.indexed
-    }
-
     /// `<kind>-<name>.yaml`, the file the object gets in `--output-dir`.
     pub fn file_name(&self) -> String {
         format!("{}-{}.yaml", self.kind.to_ascii_lowercase(), self.name)

@@ -196,6 +196,11 @@ fn wait_for(gh: &GitHub, fork_name: &str) -> Result<super::github::Repo, RunErro
 pub fn clone(paths: &Paths, contract: &RunContract) -> Result<(), RunError> {
     let token = github_token(paths)?;
     let fork = state::read_fork(paths)?;
+    // A reused workspace (`bca-runner run` twice) must not keep an earlier run's verdict.
+    if std::fs::symlink_metadata(paths.skip_agent()).is_ok() {
+        std::fs::remove_file(paths.skip_agent())
+            .map_err(|e| RunError::usage(format!("cannot clear {}: {e}", paths.skip_agent().display())))?;
+    }
     if let Some(pull) = unchanged(paths, contract)? {
         log::info("clone", "nothing to clone: the pull request holds this work");
         return std::fs::create_dir_all(&paths.workspace)

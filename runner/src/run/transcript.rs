@@ -28,6 +28,10 @@ impl Transcript {
 
     /// Takes one line of the agent's standard output into account.
     pub fn observe(&mut self, agent: Agent, line: &str) {
+        // Only these two print a transcript; the others' output is not parsed at all.
+        if !matches!(agent, Agent::ClaudeCode | Agent::CodexCli) {
+            return;
+        }
         let Ok(event) = serde_json::from_str::<Value>(line) else { return };
         match agent {
             Agent::ClaudeCode if event["type"] == "user" => {
