@@ -188,7 +188,7 @@ fn main() -> ExitCode {
         }
         Command::Run { local: _, files, only, render } => {
             let request = render.options().map(|options| RunRequest { files, options, only });
-            request.and_then(|request| commands::run::run_local(&request, &env, style))
+            request.and_then(|request| commands::run::run_local(&request, &env, style, &mut std::io::stderr()))
         }
         Command::Status { files, json, markdown, pods, fork_org } => {
             let format = match (json, markdown) {
@@ -204,11 +204,5 @@ fn main() -> ExitCode {
         }
         Command::Schema => Ok(Outcome { stdout: bca::change::schema::json_schema(), ..Outcome::default() }),
     };
-    match outcome {
-        Ok(outcome) => ExitCode::from(bca::terminal::emit(&outcome)),
-        Err(e) => {
-            eprintln!("bca: error: {e:#}");
-            ExitCode::from(EXIT_ERROR)
-        }
-    }
+    ExitCode::from(bca::terminal::emit(&commands::finish(outcome)))
 }

@@ -159,9 +159,8 @@ fn run_local_names_a_repository_that_is_not_in_the_change() {
     );
     assert_eq!(out.status.code(), Some(2), "{}", shown(&out));
     assert!(
-        String::from_utf8_lossy(&out.stderr).contains(
-            "bca: error: --repo acme/wbe is not one of the Change's repositories; did you mean github.com/acme/web?"
-        ),
+        String::from_utf8_lossy(&out.stderr)
+            .contains("bca: error: --repo acme/wbe is not one of the Change's repositories; did you mean acme/web?"),
         "{}",
         shown(&out)
     );

@@ -10,6 +10,7 @@ pub mod exit;
 pub mod marker;
 pub mod pod;
 pub mod process;
+pub mod repository;
 pub mod step;
 
 #[cfg(feature = "client")]
@@ -17,4 +18,5 @@ pub mod run;
 
 pub use agent::Agent;
 pub use contract::{RunContract, CONTRACT_VERSION};
+pub use repository::Repository;
 pub use step::Step;

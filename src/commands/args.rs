@@ -6,11 +6,11 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use clap::parser::ValueSource;
-use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, ValueEnum};
+use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser};
 
 use crate::change::values::{ImageRef, Quantity};
 use crate::render::options::{
-    self as opts, JobSettings, NetworkPolicyMode, RenderOptions, Scope, SecretSource, Storage,
+    self as opts, JobSettings, NetworkPolicyMode, RenderOptions, Scope, SecretSource, Storage, StoreKind,
 };
 use crate::render::templates::Templates;
 
@@ -133,26 +133,12 @@ pub struct RenderArgs {
     pub dns_selector: (String, String),
 }
 
-/// Spelt as the Kubernetes kinds, since that is what users copy from their cluster.
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum StoreKind {
-    #[value(name = "ClusterSecretStore")]
-    ClusterSecretStore,
-    #[value(name = "SecretStore")]
-    SecretStore,
-}
-
 impl RenderArgs {
     pub fn options(&self) -> anyhow::Result<RenderOptions> {
         let secret = match (&self.external_secret, self.secret_from_env) {
-            (Some(store), _) => SecretSource::External {
-                store: store.clone(),
-                store_kind: match self.external_secret_store_kind {
-                    StoreKind::ClusterSecretStore => "ClusterSecretStore",
-                    StoreKind::SecretStore => "SecretStore",
-                }
-                .to_string(),
-            },
+            (Some(store), _) => {
+                SecretSource::External { store: store.clone(), store_kind: self.external_secret_store_kind }
+            }
             (None, true) => SecretSource::FromEnv,
             (None, false) => SecretSource::Existing,
         };

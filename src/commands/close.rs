@@ -7,7 +7,6 @@ use std::path::PathBuf;
 
 use bca_runner::run::github::GitHub;
 
-use super::run::names_repository;
 use super::status::{changes, github_access, orphans, targets};
 use super::Outcome;
 
@@ -60,20 +59,21 @@ pub fn close(request: &CloseRequest, env: &dyn Fn(&str) -> Option<String>) -> an
     } else {
         let targets = targets(&gh, &changes, request.fork_org.as_deref())?;
         for filter in &request.only {
-            if !targets.iter().any(|t| names_repository(filter, &t.repository)) {
+            if !targets.iter().any(|t| t.repository.is_named_by(filter)) {
                 anyhow::bail!("--repo {filter} is not one of the Change's repositories");
             }
         }
         for target in targets
             .iter()
-            .filter(|t| request.only.is_empty() || request.only.iter().any(|f| names_repository(f, &t.repository)))
+            .filter(|t| request.only.is_empty() || request.only.iter().any(|f| t.repository.is_named_by(f)))
         {
-            let open = gh.pulls_from(&target.full_name, &target.head).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let full_name = target.repository.full_name();
+            let open = gh.pulls_from(&full_name, &target.head).map_err(|e| anyhow::anyhow!("{e}"))?;
             let (owner, branch) = target.head.split_once(':').unwrap_or(("", ""));
             for pull in open.into_iter().filter(|p| p.state == "open") {
-                let name = target.full_name.split_once('/').map_or("", |(_, n)| n);
+                let name = target.repository.name();
                 closing.push(Closing {
-                    full_name: target.full_name.clone(),
+                    full_name: full_name.clone(),
                     number: pull.number,
                     url: pull.html_url,
                     branch_repo: format!("{owner}/{name}"),

@@ -8,12 +8,15 @@ use anyhow::bail;
 
 use super::args::parse_flags;
 use super::{render_files, Outcome, Style, EXIT_INVALID};
-use crate::diff::jobs::{job_facts, summarize, JobFacts};
+use crate::diff::jobs::{summarize, JobFacts};
 use crate::diff::{colorize, diff_files, FileStatus};
+use crate::output::read::parse_documents;
 use crate::output::settings::{self, Flags, Settings};
 use crate::output::{files, read_dir_files, Found};
-use crate::render::yaml::parse_documents;
+use crate::render::manifest::file_name;
 use crate::render::{Scope, SecretSource};
+use k8s_openapi::api::batch::v1::Job;
+use k8s_openapi::Resource as _;
 
 pub struct DiffRequest {
     pub files: Vec<PathBuf>,
@@ -84,33 +87,40 @@ pub fn diff(
              plaintext Secret (use --external-secret, or leave the Secret out)"
         );
     }
-    let rendered = match render_files(&request.files, &options, env, style)? {
-        Ok((_, rendered)) => rendered,
-        Err(outcome) => return Ok(outcome),
-    };
+    let (_, rendered) = render_files(&request.files, &options, env, style)?;
     let mut stderr = String::new();
     for note in &notes {
         stderr.push_str(&format!("note: {note}\n"));
     }
     let new_files = files(&rendered.manifests, &Settings::current(flags));
     let old_files = read_dir_files(&request.dir)?;
-    let new_jobs: Vec<JobFacts> =
-        rendered.manifests.iter().filter_map(|m| new_files.get(&m.file_name())).filter_map(|y| job_facts(y)).collect();
-    let old_jobs: Vec<JobFacts> = committed_order(&old_files)
+    // The new side keeps its types; only the committed side is read back.
+    let new_jobs: Vec<(String, JobFacts)> = rendered
+        .manifests
+        .iter()
+        .filter_map(|m| {
+            let (file, job) = (m.file_name(), m.job()?);
+            Some((file.clone(), JobFacts::of(&job.job, new_files.get(&file)?)?))
+        })
+        .collect();
+    let old_jobs: Vec<(String, JobFacts)> = committed_order(&old_files)
         .into_iter()
-        .filter_map(|name| match old_files.get(&name) {
-            Some(Found::Ours(text)) => job_facts(text),
+        .filter_map(|file| match old_files.get(&file) {
+            Some(Found::Ours(text)) => Some((file, JobFacts::read(text)?)),
             _ => None,
         })
         .collect();
-    let new_by_repository: BTreeMap<&str, &JobFacts> = new_jobs.iter().map(|j| (j.repository.as_str(), j)).collect();
+    let job_files: BTreeSet<&str> = old_jobs.iter().chain(&new_jobs).map(|(file, _)| file.as_str()).collect();
+    let new_jobs: Vec<&JobFacts> = new_jobs.iter().map(|(_, facts)| facts).collect();
+    let new_by_repository: BTreeMap<&str, &JobFacts> = new_jobs.iter().map(|j| (j.repository.as_str(), *j)).collect();
     let renames: BTreeMap<String, String> = old_jobs
         .iter()
-        .filter_map(|old| {
+        .filter_map(|(file, old)| {
             let new = new_by_repository.get(old.repository.as_str()).filter(|n| n.name != old.name)?;
-            Some((job_file(&old.name), job_file(&new.name)))
+            Some((file.clone(), file_name(Job::KIND, &new.name)))
         })
         .collect();
+    let old_jobs: Vec<&JobFacts> = old_jobs.iter().map(|(_, facts)| facts).collect();
     let diffs = diff_files(&new_files, &old_files, &renames);
     if diffs.is_empty() {
         return Ok(Outcome { stderr, ..Outcome::default() });
@@ -139,7 +149,9 @@ pub fn diff(
     }
     let others: Vec<&str> = diffs
         .iter()
-        .filter(|d| d.status != FileStatus::Stray && !d.name.starts_with("job-") && d.name != settings::FILE_NAME)
+        .filter(|d| {
+            d.status != FileStatus::Stray && !job_files.contains(d.name.as_str()) && d.name != settings::FILE_NAME
+        })
         .map(|d| d.name.as_str())
         .collect();
     if !others.is_empty() {
@@ -148,10 +160,6 @@ pub fn diff(
     stdout.push_str(&summary.totals());
     stdout.push('\n');
     Ok(Outcome { stdout, stderr, code: EXIT_INVALID })
-}
-
-fn job_file(name: &str) -> String {
-    format!("job-{name}.yaml")
 }
 
 /// File names in the order of the committed kustomization.yaml, then any others.

@@ -25,11 +25,36 @@ pub struct Outcome {
     pub code: u8,
 }
 
-pub const EXIT_OK: u8 = 0;
 /// Invalid input, or (for diff) differences.
 pub const EXIT_INVALID: u8 = 1;
 /// Usage, I/O or internal error.
 pub const EXIT_ERROR: u8 = 2;
+
+/// The input is invalid (located errors, two files rendering the same Job): what to
+/// print, exit 1. It travels as an error so that commands can use `?`; [`finish`] turns
+/// it back into the outcome.
+#[derive(Debug)]
+pub struct Invalid(pub Outcome);
+
+impl std::fmt::Display for Invalid {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.0.stderr.trim_end())
+    }
+}
+
+impl std::error::Error for Invalid {}
+
+/// What a command's result prints, and its exit code: an error that is not about the
+/// input (I/O, usage) exits 2.
+pub fn finish(result: anyhow::Result<Outcome>) -> Outcome {
+    match result {
+        Ok(outcome) => outcome,
+        Err(e) => match e.downcast::<Invalid>() {
+            Ok(Invalid(outcome)) => outcome,
+            Err(e) => Outcome { stderr: format!("bca: error: {e:#}\n"), code: EXIT_ERROR, ..Outcome::default() },
+        },
+    }
+}
 
 /// How to show messages on standard error.
 #[derive(Debug, Clone, Copy)]
@@ -77,8 +102,8 @@ pub fn load_file(path: &std::path::Path) -> anyhow::Result<Loaded> {
     })
 }
 
-/// The valid Changes, or the rendered errors of the invalid ones.
-pub fn valid_changes(paths: &[PathBuf], style: Style) -> anyhow::Result<Result<Vec<(String, Change)>, Outcome>> {
+/// The valid Changes; the errors of the invalid ones are [`Invalid`].
+pub fn valid_changes(paths: &[PathBuf], style: Style) -> anyhow::Result<Vec<(String, Change)>> {
     let mut changes = Vec::new();
     let mut errors = String::new();
     for loaded in load_files(paths)? {
@@ -88,34 +113,31 @@ pub fn valid_changes(paths: &[PathBuf], style: Style) -> anyhow::Result<Result<V
         }
     }
     if errors.is_empty() {
-        Ok(Ok(changes))
+        Ok(changes)
     } else {
-        Ok(Err(Outcome { stdout: String::new(), stderr: errors, code: EXIT_INVALID }))
+        Err(Invalid(Outcome { stdout: String::new(), stderr: errors, code: EXIT_INVALID }).into())
     }
 }
 
 /// Valid Changes by file name, and what they render to.
 pub type LoadedRender = (Vec<(String, Change)>, Rendered);
 
-/// Loads the Change files and renders them. `Err(outcome)` is what to print and exit
-/// with when the input is invalid: located errors, or two files rendering the same Job.
+/// Loads the Change files and renders them.
 pub fn render_files(
     paths: &[PathBuf],
     options: &RenderOptions,
     env: &dyn Fn(&str) -> Option<String>,
     style: Style,
-) -> anyhow::Result<Result<LoadedRender, Outcome>> {
-    let changes = match valid_changes(paths, style)? {
-        Ok(changes) => changes,
-        Err(outcome) => return Ok(Err(outcome)),
-    };
+) -> anyhow::Result<LoadedRender> {
+    let changes = valid_changes(paths, style)?;
     let inputs: Vec<Input> = changes.iter().map(|(file, change)| Input { file, change }).collect();
     let rendered = match crate::render::render(&inputs, options, env) {
         Ok(rendered) => rendered,
         Err(e @ RenderError::DuplicateJob { .. }) => {
-            return Ok(Err(Outcome { stderr: format!("bca: error: {e}\n"), code: EXIT_INVALID, ..Outcome::default() }));
+            let stderr = format!("bca: error: {e}\n");
+            return Err(Invalid(Outcome { stderr, code: EXIT_INVALID, ..Outcome::default() }).into());
         }
         Err(e) => return Err(e.into()),
     };
-    Ok(Ok((changes, rendered)))
+    Ok((changes, rendered))
 }

@@ -47,10 +47,7 @@ pub fn render(request: &RenderRequest, env: &dyn Fn(&str) -> Option<String>, sty
             );
         }
     }
-    let rendered = match render_files(&request.files, &options, env, style)? {
-        Ok((_, rendered)) => rendered,
-        Err(outcome) => return Ok(outcome),
-    };
+    let (_, rendered) = render_files(&request.files, &options, env, style)?;
     let mut outcome = Outcome::default();
     for warning in &rendered.warnings {
         outcome.stderr.push_str(&style.warning(warning));

@@ -7,6 +7,7 @@ use anyhow::{bail, Context as _};
 use bca_runner::run::endpoint::Endpoint;
 use bca_runner::run::github::GitHub;
 use bca_runner::run::secrets::Secret;
+use bca_runner::Repository;
 
 use super::{load_files, Loaded, Outcome, EXIT_INVALID};
 use crate::change::Change;
@@ -92,11 +93,7 @@ pub(crate) fn targets(gh: &GitHub, changes: &[Change], fork_org: Option<&str>) -
                 }
                 login.clone().expect("set above")
             };
-            targets.push(Target {
-                full_name: format!("{}/{}", repo.owner(), repo.name()),
-                repository: repo.canonical(),
-                head: format!("{owner}:{branch}"),
-            });
+            targets.push(Target { repository: Repository::clone(repo), head: format!("{owner}:{branch}") });
         }
     }
     Ok(targets)
@@ -110,7 +107,7 @@ pub(crate) fn orphans(gh: &GitHub, changes: &[Change]) -> anyhow::Result<Vec<(St
         let mut owners: Vec<String> = change.spec.repos.iter().map(|r| r.owner().to_string()).collect();
         owners.sort();
         owners.dedup();
-        let listed: Vec<String> = change.spec.repos.iter().map(|r| format!("{}/{}", r.owner(), r.name())).collect();
+        let listed: Vec<String> = change.spec.repos.iter().map(|r| r.full_name()).collect();
         let branch = branch(change);
         for orphan in status::orphans(gh, &owners, &branch, &listed).map_err(|e| anyhow::anyhow!("{e}"))? {
             found.push((branch.clone(), change.spec.fork == Some(false), orphan));

@@ -4,87 +4,92 @@
 
 use std::collections::BTreeMap;
 
-use crate::render::labels::{CHANGE, CHANGE_NAME, REPOSITORY_URL, SHARD};
-use crate::render::yaml::parse_documents;
 use bca_runner::pod::CONTRACT_ANNOTATION;
-use bca_runner::RunContract;
+use bca_runner::{Repository, RunContract};
+use k8s_openapi::api::batch::v1::Job;
+use k8s_openapi::api::core::v1::ResourceRequirements;
+use k8s_openapi::Resource as _;
 
-/// The facts about one rendered Job that a summary needs, read back from its YAML.
+use crate::output::read::parse_documents;
+use crate::render::labels::{CHANGE, CHANGE_NAME, REPOSITORY_URL, SHARD};
+
+/// The facts about one Job that a summary needs.
 #[derive(Debug, Clone, PartialEq)]
 pub struct JobFacts {
     pub name: String,
     pub namespace: String,
+    /// The repository as a reviewer names it (`acme/api`), or for an Indexed Job its
+    /// Change and shard.
     pub repository: String,
     pub contract: Option<RunContract>,
     /// Per container: `name=image`.
     pub images: Vec<String>,
     pub deadline: Option<i64>,
-    pub ttl: Option<i64>,
-    /// The first container's requests and limits, as `cpu 2, memory 4Gi, ...`.
+    pub ttl: Option<i32>,
+    /// The first container's requests and limits, as `cpu requests 2, memory limits 4Gi, ...`.
     pub resources: String,
     pub yaml: String,
 }
 
-/// Reads a Job's facts from one YAML document; `None` for anything else.
-pub fn job_facts(yaml: &str) -> Option<JobFacts> {
-    let doc = parse_documents(yaml).ok()?.into_iter().next()?;
-    if doc["kind"] != "Job" {
-        return None;
+impl JobFacts {
+    /// The facts of a Job and the YAML it was written as; `None` for a Job bca did not
+    /// render (no repository, nor Change and shard).
+    pub fn of(job: &Job, yaml: &str) -> Option<JobFacts> {
+        let meta = &job.metadata;
+        let spec = job.spec.as_ref();
+        let template = spec.map(|s| &s.template);
+        let pod = template.and_then(|t| t.spec.as_ref());
+        let containers: Vec<_> =
+            pod.into_iter().flat_map(|p| p.init_containers.iter().flatten().chain(&p.containers)).collect();
+        let images = containers.iter().map(|c| format!("{}={}", c.name, c.image.as_deref().unwrap_or("?"))).collect();
+        let resources = containers.first().and_then(|c| c.resources.as_ref()).map(resources_text).unwrap_or_default();
+        let label = |key: &str| meta.labels.as_ref().and_then(|l| l.get(key));
+        // An Indexed Job is known by its Change and shard, as a per-repository Job by its
+        // repository.
+        let repository = match meta.annotations.as_ref().and_then(|a| a.get(REPOSITORY_URL)) {
+            Some(url) => Repository::parse(url).map_or_else(|_| url.clone(), |r| r.short()),
+            None => format!("{} Indexed Job {}", label(CHANGE_NAME).or(label(CHANGE))?, label(SHARD)?),
+        };
+        let contract = template
+            .and_then(|t| t.metadata.as_ref()?.annotations.as_ref()?.get(CONTRACT_ANNOTATION))
+            .and_then(|json| RunContract::from_json(json).ok());
+        Some(JobFacts {
+            name: meta.name.clone()?,
+            namespace: meta.namespace.clone().unwrap_or_default(),
+            repository,
+            contract,
+            images,
+            deadline: spec.and_then(|s| s.active_deadline_seconds),
+            ttl: spec.and_then(|s| s.ttl_seconds_after_finished),
+            resources,
+            yaml: yaml.to_string(),
+        })
     }
-    let template = &doc["spec"]["template"];
-    let pod = &template["spec"];
-    let containers: Vec<&serde_json::Value> = pod["initContainers"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .chain(pod["containers"].as_array().into_iter().flatten())
-        .collect();
-    let images = containers
-        .iter()
-        .map(|c| format!("{}={}", c["name"].as_str().unwrap_or("?"), c["image"].as_str().unwrap_or("?")))
-        .collect();
-    let resources = containers.first().map(|c| resources_text(&c["resources"])).unwrap_or_default();
-    let labels = &doc["metadata"]["labels"];
-    // An Indexed Job is known by its Change and shard, as a per-repository Job by its
-    // repository.
-    let repository = match doc["metadata"]["annotations"][REPOSITORY_URL].as_str() {
-        Some(url) => url.to_string(),
-        None => {
-            let change = labels[CHANGE_NAME].as_str().or(labels[CHANGE].as_str())?;
-            format!("{change} Indexed Job {}", labels[SHARD].as_str()?)
+
+    /// The facts of a committed file, if it holds a Job bca rendered.
+    pub fn read(yaml: &str) -> Option<JobFacts> {
+        let doc = parse_documents(yaml).ok()?.into_iter().next()?;
+        if doc["kind"] != Job::KIND {
+            return None;
         }
-    };
-    Some(JobFacts {
-        name: doc["metadata"]["name"].as_str()?.to_string(),
-        namespace: doc["metadata"]["namespace"].as_str().unwrap_or_default().to_string(),
-        repository,
-        contract: template["metadata"]["annotations"][CONTRACT_ANNOTATION]
-            .as_str()
-            .and_then(|json| RunContract::from_json(json).ok()),
-        images,
-        deadline: doc["spec"]["activeDeadlineSeconds"].as_i64(),
-        ttl: doc["spec"]["ttlSecondsAfterFinished"].as_i64(),
-        resources,
-        yaml: yaml.to_string(),
-    })
+        let job: Job = serde_json::from_value(doc).ok()?;
+        JobFacts::of(&job, yaml)
+    }
 }
 
-fn resources_text(resources: &serde_json::Value) -> String {
+fn resources_text(resources: &ResourceRequirements) -> String {
     let mut parts = Vec::new();
-    for kind in ["requests", "limits"] {
-        if let Some(map) = resources[kind].as_object() {
-            for (name, value) in map {
-                parts.push(format!("{name} {kind} {}", value.as_str().unwrap_or("?")));
-            }
+    for (kind, map) in [("requests", &resources.requests), ("limits", &resources.limits)] {
+        for (name, value) in map.iter().flatten() {
+            parts.push(format!("{name} {kind} {}", value.0));
         }
     }
     parts.join(", ")
 }
 
-/// A repository as a reviewer names it: `owner/name` on github.com, else `host/owner/name`.
-pub fn short_repository(url: &str) -> String {
-    let rest = url.strip_prefix("https://").unwrap_or(url);
-    rest.strip_prefix("github.com/").unwrap_or(rest).to_string()
+/// A contract's repository URL as a reviewer names it.
+fn short(url: &str) -> String {
+    Repository::parse(url).map_or_else(|_| url.to_string(), |r| r.short())
 }
 
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -137,18 +142,10 @@ fn reasons(old: &JobFacts, new: &JobFacts) -> String {
                 reasons.push("the pull request or commit texts changed".into());
             }
             if a.repositories != b.repositories {
-                let added: Vec<String> = b
-                    .repositories
-                    .iter()
-                    .filter(|r| !a.repositories.contains(r))
-                    .map(|r| short_repository(r))
-                    .collect();
-                let removed: Vec<String> = a
-                    .repositories
-                    .iter()
-                    .filter(|r| !b.repositories.contains(r))
-                    .map(|r| short_repository(r))
-                    .collect();
+                let added: Vec<String> =
+                    b.repositories.iter().filter(|r| !a.repositories.contains(r)).map(|r| short(r)).collect();
+                let removed: Vec<String> =
+                    a.repositories.iter().filter(|r| !b.repositories.contains(r)).map(|r| short(r)).collect();
                 if !added.is_empty() {
                     reasons.push(format!("{} added", added.join(", ")));
                     new_repositories = true;
@@ -167,8 +164,9 @@ fn reasons(old: &JobFacts, new: &JobFacts) -> String {
         _ => reasons.push("it was rendered by another bca version".into()),
     }
     let show = |v: Option<i64>| v.map_or("none".to_string(), |v| v.to_string());
+    let (old_ttl, new_ttl) = (old.ttl.map(i64::from), new.ttl.map(i64::from));
     differs(&mut reasons, "deadline", show(old.deadline), show(new.deadline));
-    differs(&mut reasons, "ttl", show(old.ttl), show(new.ttl));
+    differs(&mut reasons, "ttl", show(old_ttl), show(new_ttl));
     if old.namespace != new.namespace {
         reasons.push(format!(
             "namespace {} → {}: every Job is new, and the old ones stay in {} until deleted",
@@ -222,9 +220,9 @@ fn plural(n: usize) -> &'static str {
 
 /// Compares the Jobs in the directory (`old`, in their committed order) with the new
 /// render (`new`, in render order).
-pub fn summarize(old: &[JobFacts], new: &[JobFacts]) -> JobSummary {
-    let old_by_repo: BTreeMap<&str, &JobFacts> = old.iter().map(|j| (j.repository.as_str(), j)).collect();
-    let new_by_repo: BTreeMap<&str, &JobFacts> = new.iter().map(|j| (j.repository.as_str(), j)).collect();
+pub fn summarize(old: &[&JobFacts], new: &[&JobFacts]) -> JobSummary {
+    let old_by_repo: BTreeMap<&str, &JobFacts> = old.iter().map(|j| (j.repository.as_str(), *j)).collect();
+    let new_by_repo: BTreeMap<&str, &JobFacts> = new.iter().map(|j| (j.repository.as_str(), *j)).collect();
     let mut summary = JobSummary::default();
     // Reason → repositories, in render order.
     let mut groups: Vec<(String, String, Vec<String>)> = Vec::new();
@@ -236,13 +234,15 @@ pub fn summarize(old: &[JobFacts], new: &[JobFacts]) -> JobSummary {
         None => groups.push((verb.to_string(), reason, vec![repo])),
     };
 
-    let removed: Vec<&JobFacts> = old.iter().filter(|j| !new_by_repo.contains_key(j.repository.as_str())).collect();
-    let added: Vec<&JobFacts> = new.iter().filter(|j| !old_by_repo.contains_key(j.repository.as_str())).collect();
+    let removed: Vec<&JobFacts> =
+        old.iter().copied().filter(|j| !new_by_repo.contains_key(j.repository.as_str())).collect();
+    let added: Vec<&JobFacts> =
+        new.iter().copied().filter(|j| !old_by_repo.contains_key(j.repository.as_str())).collect();
     for job in new {
         let Some(before) = old_by_repo.get(job.repository.as_str()) else {
             continue;
         };
-        let repo = short_repository(&job.repository);
+        let repo = job.repository.clone();
         if before.name != job.name || before.namespace != job.namespace {
             summary.replaced += 1;
             group("replaced", reasons(before, job), repo);
@@ -255,16 +255,16 @@ pub fn summarize(old: &[JobFacts], new: &[JobFacts]) -> JobSummary {
     let pairs = removed.len().min(added.len());
     for (gone, new_job) in removed.iter().zip(&added).take(pairs) {
         summary.replaced += 1;
-        let arrow = format!("{} → {}", short_repository(&gone.repository), short_repository(&new_job.repository));
+        let arrow = format!("{} → {}", gone.repository, new_job.repository);
         group("replaced", "a repository was replaced in spec.repos".into(), arrow);
     }
     for job in &added[pairs..] {
         summary.added += 1;
-        group("added", "a repository was added".into(), short_repository(&job.repository));
+        group("added", "a repository was added".into(), job.repository.clone());
     }
     for job in &removed[pairs..] {
         summary.removed += 1;
-        group("removed", "a repository was removed".into(), short_repository(&job.repository));
+        group("removed", "a repository was removed".into(), job.repository.clone());
     }
     summary.lines = groups
         .into_iter()

@@ -51,7 +51,7 @@ fn io(action: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> Local
 
 /// How one container went.
 #[derive(Debug)]
-pub struct Step {
+pub struct ContainerRun {
     pub name: String,
     pub duration: Duration,
     pub exit_code: Option<i32>,
@@ -60,8 +60,7 @@ pub struct Step {
 /// How one Job's pod went.
 #[derive(Debug)]
 pub struct PodRun {
-    pub job: String,
-    pub steps: Vec<Step>,
+    pub containers: Vec<ContainerRun>,
     /// The main container's termination message (the runner's result line), or the
     /// failed container's.
     pub message: String,
@@ -99,7 +98,7 @@ pub fn run_job(
     }
     let containers: Vec<&Container> =
         pod_spec.init_containers.iter().flatten().chain(pod_spec.containers.iter()).collect();
-    let mut run = PodRun { job: name, steps: Vec::new(), message: String::new(), succeeded: true };
+    let mut run = PodRun { containers: Vec::new(), message: String::new(), succeeded: true };
     for container in containers {
         let termination = root.path().join(format!("termination-{}", container.name));
         let mut cmd = command(container, runner, &volumes, &termination, env)?;
@@ -112,7 +111,11 @@ pub fn run_job(
         let status = cmd.status();
         secrets.remove();
         let status = status.map_err(io("running", runner))?;
-        run.steps.push(Step { name: container.name.clone(), duration: started.elapsed(), exit_code: status.code() });
+        run.containers.push(ContainerRun {
+            name: container.name.clone(),
+            duration: started.elapsed(),
+            exit_code: status.code(),
+        });
         run.message = std::fs::read_to_string(&termination).unwrap_or_default().trim().to_string();
         if !status.success() {
             run.succeeded = false;

@@ -51,7 +51,7 @@ pub struct Written {
 pub fn files(manifests: &[Manifest], settings: &Settings) -> BTreeMap<String, String> {
     let mut files = BTreeMap::new();
     for m in manifests {
-        files.insert(m.file_name(), format!("{HEADER}{}", m.yaml));
+        files.insert(m.file_name(), format!("{HEADER}{}", m.yaml()));
     }
     files.insert(kustomization::FILE_NAME.to_string(), format!("{HEADER}{}", kustomization(manifests)));
     files.insert(settings::FILE_NAME.to_string(), format!("{HEADER}{}", settings.to_text()));

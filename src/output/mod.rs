@@ -3,6 +3,7 @@
 
 pub mod directory;
 pub mod kustomization;
+pub mod read;
 pub mod settings;
 
 pub use directory::{files, read_dir_files, write_dir, DirError, Found, Written, HEADER};

@@ -54,6 +54,6 @@ pub fn read(dir: &Path) -> Result<Option<Settings>, SettingsError> {
     };
     let damaged = |reason: String| SettingsError { path: path.display().to_string(), reason };
     let body = text.strip_prefix(HEADER).ok_or_else(|| damaged("bca did not write it".into()))?;
-    let doc = yaml::parse_documents(body).map_err(damaged)?.into_iter().next().unwrap_or_default();
+    let doc = super::read::parse_documents(body).map_err(damaged)?.into_iter().next().unwrap_or_default();
     serde_json::from_value(doc).map(Some).map_err(|e| damaged(e.to_string()))
 }

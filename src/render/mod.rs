@@ -3,6 +3,7 @@
 
 pub mod job;
 pub mod labels;
+pub mod manifest;
 pub mod namespace;
 pub mod naming;
 pub mod network_policy;
@@ -15,31 +16,13 @@ pub mod yaml;
 use std::collections::{BTreeMap, HashMap};
 
 use bca_runner::contract::Work;
-use bca_runner::{Agent, RunContract, CONTRACT_VERSION};
+use bca_runner::{Agent, Repository, RunContract, CONTRACT_VERSION};
 use serde::Serialize;
 
 use crate::change::values::RepoUrl;
 use crate::change::Change;
+pub use manifest::{to_stream, ChangeJob, Manifest, Object};
 pub use options::{NetworkPolicyMode, RenderOptions, Resources, Scope, SecretSource};
-
-/// One rendered object.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Manifest {
-    pub kind: String,
-    pub name: String,
-    pub yaml: String,
-    /// For Jobs: the repositories they change (an Indexed Job's in index order).
-    pub repositories: Vec<String>,
-    /// An Indexed Job, whose pods each run one of `repositories`.
-    pub indexed: bool,
-}
-
-impl Manifest {
-    /// `<kind>-<name>.yaml`, the file the object gets in `--output-dir`.
-    pub fn file_name(&self) -> String {
-        format!("{}-{}.yaml", self.kind.to_ascii_lowercase(), self.name)
-    }
-}
 
 #[derive(Debug, Default)]
 pub struct Rendered {
@@ -123,29 +106,24 @@ pub fn render(
     }
     let github_host = github_host(inputs, options)?;
     if options.scope.platform() {
-        rendered.manifests.push(manifest(
-            "Namespace",
-            &options.namespace,
-            &namespace::namespace(&options.namespace),
-            Vec::new(),
-        ));
+        rendered.manifests.push(Manifest::new(Object::Namespace(namespace::namespace(&options.namespace))));
     }
     match &options.secret {
         _ if !options.scope.platform() => {}
         SecretSource::Existing => {}
         SecretSource::FromEnv => {
             let secret = secret::secret_from_env(&options.secret_name, &options.namespace, &agents, env)?;
-            rendered.manifests.push(manifest("Secret", &options.secret_name, &secret, Vec::new()));
+            rendered.manifests.push(Manifest::new(Object::Secret(secret)));
         }
         SecretSource::External { store, store_kind } => {
             let external =
-                secret::external_secret(&options.secret_name, &options.namespace, store, store_kind, &agents);
-            rendered.manifests.push(manifest("ExternalSecret", &options.secret_name, &external, Vec::new()));
+                secret::external_secret(&options.secret_name, &options.namespace, store, *store_kind, &agents);
+            rendered.manifests.push(Manifest::new(Object::ExternalSecret(external)));
         }
     }
     if let (true, NetworkPolicyMode::Restricted(egress)) = (options.scope.platform(), &options.network_policy) {
         let policy = network_policy::network_policy(&options.namespace, egress);
-        rendered.manifests.push(manifest("NetworkPolicy", network_policy::NAME, &policy, Vec::new()));
+        rendered.manifests.push(Manifest::new(Object::NetworkPolicy(policy)));
     }
     if options.scope.platform() {
         // The queues the Jobs name: --queue, or each Change's spec.rollout.queue.
@@ -161,7 +139,7 @@ pub fn render(
         for name in &queues {
             let cluster_queue = options.cluster_queue.as_deref().unwrap_or(name);
             let local_queue = queue::local_queue(&options.namespace, name, cluster_queue);
-            rendered.manifests.push(manifest("LocalQueue", name, &local_queue, Vec::new()));
+            rendered.manifests.push(Manifest::new(Object::LocalQueue(local_queue)));
         }
     }
     // Job name → the file that rendered it; only looked up, never iterated.
@@ -251,10 +229,11 @@ pub fn render(
                 });
             }
             let (repositories, indexed) = match &which {
-                Which::One(repo) => (vec![repo.canonical()], false),
-                Which::Shard { .. } => (contract.repositories.clone(), true),
+                Which::One(repo) => (vec![Repository::clone(repo)], false),
+                Which::Shard { repos, .. } => (repos.iter().map(|r| Repository::clone(r)).collect(), true),
             };
-            rendered.manifests.push(Manifest { indexed, ..manifest("Job", &name, &job, repositories) });
+            let job = ChangeJob { job, contract, repositories, indexed };
+            rendered.manifests.push(Manifest::new(Object::Job(Box::new(job))));
         }
     }
     Ok(rendered)
@@ -412,11 +391,6 @@ fn change_job(
     Ok((job, contract))
 }
 
-fn manifest(kind: &str, name: &str, object: &impl Serialize, repositories: Vec<String>) -> Manifest {
-    let value = serde_json::to_value(object).expect("Kubernetes objects serialise");
-    Manifest { kind: kind.into(), name: name.into(), yaml: yaml::to_yaml(&value), repositories, indexed: false }
-}
-
 /// Identifies what a Change does, independent of where: the prompt, the agent, the
 /// branch and the context. Adding a repository keeps it (and the other Jobs) as they are;
 /// changing the prompt changes it, and with it every Job and the pushed branch.
@@ -463,14 +437,4 @@ pub fn work(change: &Change, agent_settings: &BTreeMap<String, String>) -> Work 
 
 fn json_hash(value: &impl Serialize) -> String {
     naming::short_hash(&serde_json::to_vec(value).expect("plain data serialises"))
-}
-
-/// The documents of a render as one YAML stream, for `kubectl apply -f -`.
-pub fn to_stream(manifests: &[Manifest]) -> String {
-    let mut out = String::new();
-    for m in manifests {
-        out.push_str("---\n");
-        out.push_str(&m.yaml);
-    }
-    out
 }

@@ -92,6 +92,16 @@ impl Default for RenderOptions {
     }
 }
 
+/// The kind of external-secrets.io store an ExternalSecret reads from. Spelt as the
+/// Kubernetes kinds, since that is what users copy from their cluster.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, clap::ValueEnum)]
+pub enum StoreKind {
+    #[value(name = "ClusterSecretStore")]
+    ClusterSecretStore,
+    #[value(name = "SecretStore")]
+    SecretStore,
+}
+
 /// Where the Jobs' credentials Secret comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SecretSource {
@@ -100,7 +110,7 @@ pub enum SecretSource {
     /// Render the Secret with token values read from the environment.
     FromEnv,
     /// Render an external-secrets.io ExternalSecret that fills the Secret from a store.
-    External { store: String, store_kind: String },
+    External { store: String, store_kind: StoreKind },
 }
 
 /// What the flags say about a Job's resources and lifetime; `None` where no flag was

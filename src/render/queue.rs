@@ -4,17 +4,58 @@
 //! `suspend` itself, which would fight Kueue under a GitOps controller's self-heal.
 //! <https://kueue.sigs.k8s.io/docs/concepts/local_queue/>
 
-use serde_json::{json, Value};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use serde::Serialize;
 
 use super::labels;
 
-pub const API_VERSION: &str = "kueue.x-k8s.io/v1beta1";
+/// kueue.x-k8s.io/v1beta1 LocalQueue: not a core type, so it is typed here, with only
+/// the fields bca writes.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LocalQueue {
+    api_version: &'static str,
+    kind: &'static str,
+    metadata: ObjectMeta,
+    spec: LocalQueueSpec,
+}
 
-pub fn local_queue(namespace: &str, name: &str, cluster_queue: &str) -> Value {
-    json!({
-        "apiVersion": API_VERSION,
-        "kind": "LocalQueue",
-        "metadata": { "name": name, "namespace": namespace, "labels": labels::common() },
-        "spec": { "clusterQueue": cluster_queue },
-    })
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct LocalQueueSpec {
+    cluster_queue: String,
+}
+
+impl k8s_openapi::Resource for LocalQueue {
+    const API_VERSION: &'static str = "kueue.x-k8s.io/v1beta1";
+    const GROUP: &'static str = "kueue.x-k8s.io";
+    const KIND: &'static str = "LocalQueue";
+    const VERSION: &'static str = "v1beta1";
+    const URL_PATH_SEGMENT: &'static str = "localqueues";
+    type Scope = k8s_openapi::NamespaceResourceScope;
+}
+
+impl k8s_openapi::Metadata for LocalQueue {
+    type Ty = ObjectMeta;
+    fn metadata(&self) -> &ObjectMeta {
+        &self.metadata
+    }
+    fn metadata_mut(&mut self) -> &mut ObjectMeta {
+        &mut self.metadata
+    }
+}
+
+pub fn local_queue(namespace: &str, name: &str, cluster_queue: &str) -> LocalQueue {
+    use k8s_openapi::Resource as _;
+    LocalQueue {
+        api_version: LocalQueue::API_VERSION,
+        kind: LocalQueue::KIND,
+        metadata: ObjectMeta {
+            name: Some(name.into()),
+            namespace: Some(namespace.into()),
+            labels: Some(labels::common()),
+            ..Default::default()
+        },
+        spec: LocalQueueSpec { cluster_queue: cluster_queue.into() },
+    }
 }

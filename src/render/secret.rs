@@ -11,6 +11,7 @@ use k8s_openapi::ByteString;
 use serde::Serialize;
 
 use super::labels;
+use super::options::StoreKind;
 use super::RenderError;
 
 /// The environment variable `--secret-from-env` reads the GitHub token from.
@@ -75,7 +76,7 @@ pub fn secret_from_env(
 
 /// external-secrets.io/v1 ExternalSecret: not a core type, so it is typed here, with
 /// only the fields bca writes.
-#[derive(Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ExternalSecret {
     api_version: &'static str,
@@ -84,7 +85,26 @@ pub struct ExternalSecret {
     spec: ExternalSecretSpec,
 }
 
-#[derive(Serialize)]
+impl k8s_openapi::Resource for ExternalSecret {
+    const API_VERSION: &'static str = "external-secrets.io/v1";
+    const GROUP: &'static str = "external-secrets.io";
+    const KIND: &'static str = "ExternalSecret";
+    const VERSION: &'static str = "v1";
+    const URL_PATH_SEGMENT: &'static str = "externalsecrets";
+    type Scope = k8s_openapi::NamespaceResourceScope;
+}
+
+impl k8s_openapi::Metadata for ExternalSecret {
+    type Ty = ObjectMeta;
+    fn metadata(&self) -> &ObjectMeta {
+        &self.metadata
+    }
+    fn metadata_mut(&mut self) -> &mut ObjectMeta {
+        &mut self.metadata
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 struct ExternalSecretSpec {
     refresh_interval: &'static str,
@@ -93,27 +113,27 @@ struct ExternalSecretSpec {
     data: Vec<ExternalSecretData>,
 }
 
-#[derive(Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 struct StoreRef {
-    kind: String,
+    kind: StoreKind,
     name: String,
 }
 
-#[derive(Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 struct Target {
     name: String,
     creation_policy: &'static str,
 }
 
-#[derive(Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 struct ExternalSecretData {
     secret_key: String,
     remote_ref: RemoteRef,
 }
 
-#[derive(Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 struct RemoteRef {
     key: String,
     property: String,
@@ -121,10 +141,17 @@ struct RemoteRef {
 
 /// Reads each key from the property of the same name of the remote secret named like
 /// the Kubernetes Secret (e.g. `bca-credentials` with properties `github-token`, ...).
-pub fn external_secret(name: &str, namespace: &str, store: &str, store_kind: &str, agents: &[Agent]) -> ExternalSecret {
+pub fn external_secret(
+    name: &str,
+    namespace: &str,
+    store: &str,
+    store_kind: StoreKind,
+    agents: &[Agent],
+) -> ExternalSecret {
+    use k8s_openapi::Resource as _;
     ExternalSecret {
-        api_version: "external-secrets.io/v1",
-        kind: "ExternalSecret",
+        api_version: ExternalSecret::API_VERSION,
+        kind: ExternalSecret::KIND,
         metadata: ObjectMeta {
             name: Some(name.into()),
             namespace: Some(namespace.into()),
@@ -133,7 +160,7 @@ pub fn external_secret(name: &str, namespace: &str, store: &str, store_kind: &st
         },
         spec: ExternalSecretSpec {
             refresh_interval: "1h",
-            secret_store_ref: StoreRef { kind: store_kind.into(), name: store.into() },
+            secret_store_ref: StoreRef { kind: store_kind, name: store.into() },
             target: Target { name: name.into(), creation_policy: "Owner" },
             data: keys(agents)
                 .into_iter()

@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 
 use bca_runner::run::github::{GitHub, PullState};
 use bca_runner::run::RunError;
+use bca_runner::Repository;
 use serde::Serialize;
 
 /// How many repositories are read from GitHub at once.
@@ -39,9 +40,7 @@ pub struct RepoStatus {
 
 /// Where to look for a repository's pull request.
 pub struct Target {
-    /// `owner/name` on the GitHub host.
-    pub full_name: String,
-    pub repository: String,
+    pub repository: Repository,
     /// `owner:branch`.
     pub head: String,
 }
@@ -63,11 +62,12 @@ pub fn read(gh: &GitHub, targets: &[Target]) -> Result<Vec<RepoStatus>, RunError
 }
 
 fn read_one(gh: &GitHub, target: &Target) -> Result<RepoStatus, RunError> {
-    let pulls = gh.pulls_from(&target.full_name, &target.head)?;
+    let full_name = target.repository.full_name();
+    let pulls = gh.pulls_from(&full_name, &target.head)?;
     // The open one if there is one, else the newest.
     let Some(pull) = pulls.iter().find(|p| p.state == "open").or(pulls.first()) else {
         return Ok(RepoStatus {
-            repository: target.repository.clone(),
+            repository: target.repository.to_string(),
             state: "none".into(),
             pull_request: None,
             url: None,
@@ -78,12 +78,12 @@ fn read_one(gh: &GitHub, target: &Target) -> Result<RepoStatus, RunError> {
     };
     let state = pull_state(pull);
     let (checks, review) = if pull.state == "open" {
-        (checks(gh, &target.full_name, &pull.head.sha)?, review(gh, &target.full_name, pull)?)
+        (checks(gh, &full_name, &pull.head.sha)?, review(gh, &full_name, pull)?)
     } else {
         ("none".to_string(), "none".to_string())
     };
     Ok(RepoStatus {
-        repository: target.repository.clone(),
+        repository: target.repository.to_string(),
         state,
         pull_request: Some(pull.number),
         url: Some(pull.html_url.clone()),

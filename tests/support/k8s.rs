@@ -12,7 +12,7 @@ pub const KUBERNETES_VERSIONS: [&str; 2] = ["1.33", "1.37"];
 
 /// Every document of a YAML stream, as JSON values.
 pub fn documents(text: &str) -> Vec<Value> {
-    bca::render::yaml::parse_documents(text).expect("valid YAML")
+    bca::output::read::parse_documents(text).expect("valid YAML")
 }
 
 /// `kubernetes-validate --strict` for every supported Kubernetes version.

@@ -20,7 +20,7 @@ use super::{agents, context, log, RunError};
 use crate::contract::OnFailure;
 use crate::marker;
 use crate::pod::SECRET_KEY_GITHUB_TOKEN;
-use crate::RunContract;
+use crate::{Repository, RunContract};
 
 pub fn load_contract(paths: &Paths) -> Result<RunContract, RunError> {
     let json = std::fs::read_to_string(&paths.contract).map_err(|e| {
@@ -34,24 +34,16 @@ pub fn load_contract(paths: &Paths) -> Result<RunContract, RunError> {
     contract.for_index(index.as_deref()).map_err(RunError::usage)
 }
 
-/// `https://host/owner/name` split up.
-struct Upstream<'a> {
-    full_name: String,
-    name: &'a str,
+/// The contract's repository, split up.
+fn upstream(contract: &RunContract) -> Result<Upstream, RunError> {
+    let repository = Repository::parse(&contract.repository)
+        .map_err(|e| RunError::usage(format!("the run contract's repository: {e}")))?;
+    Ok(Upstream { full_name: repository.full_name(), repository })
 }
 
-fn upstream(contract: &RunContract) -> Result<Upstream<'_>, RunError> {
-    let rest = contract.repository.strip_prefix("https://").unwrap_or(&contract.repository);
-    let mut parts = rest.splitn(3, '/');
-    match (parts.next(), parts.next(), parts.next()) {
-        (Some(_host), Some(owner), Some(name)) if !name.contains('/') => {
-            Ok(Upstream { full_name: format!("{owner}/{name}"), name })
-        }
-        _ => Err(RunError::usage(format!(
-            "the run contract names no repository https://HOST/OWNER/NAME: {}",
-            contract.repository
-        ))),
-    }
+struct Upstream {
+    repository: Repository,
+    full_name: String,
 }
 
 /// The one place the token may go, for this run.
@@ -130,7 +122,7 @@ fn ensure_fork(gh: &GitHub, endpoint: &Endpoint, contract: &RunContract) -> Resu
             upstream_clone_url: clone_url,
         });
     }
-    let fork_name = format!("{owner}/{}", up.name);
+    let fork_name = format!("{owner}/{}", up.repository.name());
     let fork = match gh.repo(&fork_name)? {
         Some(existing) => {
             let parent = existing.parent.as_ref().map(|p| p.full_name.as_str()).unwrap_or("");

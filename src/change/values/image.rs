@@ -1,3 +1,5 @@
+use bca_runner::repository::valid_host;
+
 use super::{string_value, Invalid};
 
 /// A container image reference as the OCI distribution spec defines it:
@@ -49,7 +51,7 @@ impl ImageRef {
         let has_domain = components.len() > 1
             && (first.contains(['.', ':']) || first == "localhost" || first.bytes().any(|b| b.is_ascii_uppercase()));
         if has_domain {
-            if !valid_domain(first) {
+            if !valid_host(first) {
                 return Err(invalid("the registry must be a host name with an optional :port"));
             }
             components.remove(0);
@@ -75,20 +77,6 @@ impl ImageRef {
     pub fn is_floating(&self) -> bool {
         self.digest.is_none() && self.tag.as_deref().is_none_or(|t| t == "latest")
     }
-}
-
-fn valid_domain(domain: &str) -> bool {
-    let (host, port) = match domain.rsplit_once(':') {
-        Some((host, port)) => (host, Some(port)),
-        None => (domain, None),
-    };
-    port.is_none_or(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
-        && host.split('.').all(|c| {
-            !c.is_empty()
-                && !c.starts_with('-')
-                && !c.ends_with('-')
-                && c.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
-        })
 }
 
 fn valid_path_component(c: &str) -> bool {

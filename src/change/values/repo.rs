@@ -1,3 +1,6 @@
+use bca_runner::repository::{valid_host, valid_segment};
+use bca_runner::Repository;
+
 use super::{string_value, Invalid};
 
 /// A repository on GitHub or GitHub Enterprise: `https://HOST/OWNER/NAME`, with an
@@ -5,9 +8,7 @@ use super::{string_value, Invalid};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RepoUrl {
     original: String,
-    host: String,
-    owner: String,
-    name: String,
+    repository: Repository,
 }
 
 string_value!(RepoUrl, r"^https://[^/@\s]+/[^/\s]+/[^/\s]+/?$");
@@ -58,64 +59,33 @@ impl RepoUrl {
                 )));
             }
         }
-        Ok(RepoUrl {
-            original: input.to_string(),
-            host: host.to_string(),
-            owner: owner.to_string(),
-            name: name.to_string(),
-        })
+        let repository = Repository::parse(&format!("https://{host}/{owner}/{name}"))
+            .expect("the parts were checked by the same rules");
+        Ok(RepoUrl { original: input.to_string(), repository })
     }
 
     pub fn as_str(&self) -> &str {
         &self.original
     }
-    pub fn host(&self) -> &str {
-        &self.host
-    }
-    pub fn owner(&self) -> &str {
-        &self.owner
-    }
-    pub fn name(&self) -> &str {
-        &self.name
-    }
-
     /// The canonical URL (`https://host/owner/name`, no `.git`, no trailing slash): what
     /// the runner is given, and what identifies the repository in names and labels.
     pub fn canonical(&self) -> String {
-        format!("https://{}/{}/{}", self.host, self.owner, self.name)
+        self.repository.to_string()
     }
 
     /// Two URLs naming the same repository have the same key. GitHub treats host,
     /// owner and name case-insensitively.
     pub fn identity(&self) -> String {
-        self.canonical().to_ascii_lowercase()
+        self.repository.identity()
     }
 }
 
-fn valid_host(host: &str) -> bool {
-    let (name, port) = match host.rsplit_once(':') {
-        Some((name, port)) => (name, Some(port)),
-        None => (host, None),
-    };
-    let port_ok = port.is_none_or(|p| !p.is_empty() && p.len() <= 5 && p.bytes().all(|b| b.is_ascii_digit()));
-    port_ok
-        && !name.is_empty()
-        && name.len() <= 253
-        && name.split('.').all(|label| {
-            !label.is_empty()
-                && label.len() <= 63
-                && !label.starts_with('-')
-                && !label.ends_with('-')
-                && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
-        })
-}
-
-fn valid_segment(s: &str) -> bool {
-    !s.is_empty()
-        && s != "."
-        && s != ".."
-        && s.len() <= 100
-        && s.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+/// A `RepoUrl` is its repository, as the user spelled it.
+impl std::ops::Deref for RepoUrl {
+    type Target = Repository;
+    fn deref(&self) -> &Repository {
+        &self.repository
+    }
 }
 
 #[cfg(test)]
