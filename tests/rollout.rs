@@ -127,7 +127,7 @@ fn templates_that_name_the_repository_cannot_be_shared_by_an_indexed_job() {
     let out = run_in(dir.path(), &["render", "change.yaml", "--templates", "templates"]);
     assert_eq!(out.status.code(), Some(2), "{}", shown(&out));
     assert!(String::from_utf8_lossy(&out.stderr).contains(
-        "change.yaml: the pull request templates use {{ repository }}, but an Indexed Job (spec.rollout.parallelism, --parallelism) shares one run contract"
+        "change.yaml: the pull request templates use {{ repository }}, but an Indexed Job shares one run contract among its repositories: drop it from the templates, or render one Job per repository (Indexed Jobs come from spec.rollout.parallelism or --parallelism)"
     ), "{}", shown(&out));
 }
 

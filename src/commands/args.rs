@@ -9,6 +9,7 @@ use clap::parser::ValueSource;
 use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser};
 
 use crate::change::values::{ImageRef, Quantity};
+use crate::render::names::{DnsLabel, DnsSubdomain, GitHubHost, GitHubOwner};
 use crate::render::options::{
     self as opts, JobSettings, NetworkPolicyMode, RenderOptions, Scope, SecretSource, Storage, StoreKind,
 };
@@ -24,20 +25,20 @@ pub struct RenderArgs {
     pub platform: bool,
     /// Admit the Jobs through this Kueue LocalQueue (label kueue.x-k8s.io/queue-name),
     /// over spec.rollout.queue. With --platform, also render the LocalQueue.
-    #[arg(long, value_name = "NAME", value_parser = opts::parse_dns_label)]
-    pub queue: Option<String>,
+    #[arg(long, value_name = "NAME")]
+    pub queue: Option<DnsLabel>,
     /// With --platform and --queue: the ClusterQueue the LocalQueue points at [default:
     /// the queue's name].
-    #[arg(long, value_name = "NAME", value_parser = opts::parse_dns_label)]
-    pub cluster_queue: Option<String>,
+    #[arg(long, value_name = "NAME")]
+    pub cluster_queue: Option<DnsLabel>,
     /// Run at most N agents of a Change at once: its repositories spread over N Indexed
     /// Jobs that run theirs one after another (over spec.rollout.parallelism). Also what
     /// a fleet of thousands of repositories needs.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub parallelism: Option<u32>,
     /// Namespace of every rendered object.
-    #[arg(short, long, default_value = opts::DEFAULT_NAMESPACE, value_parser = opts::parse_dns_label)]
-    pub namespace: String,
+    #[arg(short, long, default_value = opts::DEFAULT_NAMESPACE)]
+    pub namespace: DnsLabel,
     /// The runner image (by default the one of this bca version), for a mirror or an
     /// air-gapped registry. Every step that holds the GitHub token runs it; the agent's
     /// step runs spec.image when the Change sets one, and this image otherwise.
@@ -45,12 +46,12 @@ pub struct RenderArgs {
     pub image: Option<ImageRef>,
     /// The GitHub Enterprise host the Changes' repositories are on. The GitHub token is
     /// sent to that host only; without this flag, only github.com repositories render.
-    #[arg(long, value_name = "HOST", value_parser = opts::parse_github_host)]
-    pub github_host: Option<String>,
+    #[arg(long, value_name = "HOST")]
+    pub github_host: Option<GitHubHost>,
     /// Name of the Secret holding the tokens (keys github-token, and the agent's:
     /// copilot-token, gemini-api-key, anthropic-api-key or openai-api-key).
-    #[arg(long, default_value = opts::DEFAULT_SECRET_NAME, value_parser = opts::parse_dns_subdomain)]
-    pub secret_name: String,
+    #[arg(long, default_value = opts::DEFAULT_SECRET_NAME)]
+    pub secret_name: DnsSubdomain,
     /// Also render the Secret, with tokens from GITHUB_TOKEN and the agent's variable
     /// (COPILOT_TOKEN, GEMINI_API_KEY, ANTHROPIC_API_KEY or OPENAI_API_KEY). By default the
     /// Jobs use a Secret that already exists.
@@ -58,8 +59,8 @@ pub struct RenderArgs {
     pub secret_from_env: bool,
     /// Also render an external-secrets.io ExternalSecret that fills the Secret from this
     /// secret store (remote key: the Secret's name; properties: its keys).
-    #[arg(long, value_name = "STORE", value_parser = opts::parse_dns_subdomain)]
-    pub external_secret: Option<String>,
+    #[arg(long, value_name = "STORE")]
+    pub external_secret: Option<DnsSubdomain>,
     /// Kind of the secret store named by --external-secret.
     #[arg(long, value_enum, default_value_t = StoreKind::ClusterSecretStore, requires = "external_secret")]
     pub external_secret_store_kind: StoreKind,
@@ -116,8 +117,8 @@ pub struct RenderArgs {
     #[arg(long, value_name = "NAME=VALUE")]
     pub agent_setting: Vec<String>,
     /// Fork into this GitHub organisation instead of the token's own account.
-    #[arg(long, value_name = "ORG", value_parser = opts::parse_github_owner)]
-    pub fork_org: Option<String>,
+    #[arg(long, value_name = "ORG")]
+    pub fork_org: Option<GitHubOwner>,
     /// Also allow egress to this TCP port (repeatable), e.g. for GitHub Enterprise on 8443.
     #[arg(long, value_name = "PORT", value_parser = clap::value_parser!(u16).range(1..))]
     pub egress_port: Vec<u16>,
@@ -126,8 +127,8 @@ pub struct RenderArgs {
     #[arg(long, value_name = "CIDR")]
     pub egress_cidr: Vec<opts::Cidr>,
     /// Namespace of the cluster DNS the pods may ask.
-    #[arg(long, value_name = "NAMESPACE", default_value = opts::DEFAULT_DNS_NAMESPACE, value_parser = opts::parse_dns_label)]
-    pub dns_namespace: String,
+    #[arg(long, value_name = "NAMESPACE", default_value = opts::DEFAULT_DNS_NAMESPACE)]
+    pub dns_namespace: DnsLabel,
     /// Pod label of the cluster DNS the pods may ask.
     #[arg(long, value_name = "KEY=VALUE", default_value = opts::DEFAULT_DNS_SELECTOR, value_parser = opts::parse_label)]
     pub dns_selector: (String, String),

@@ -5,6 +5,7 @@
 pub mod args;
 pub mod close;
 pub mod diff;
+pub mod errors;
 pub mod render;
 pub mod run;
 pub mod status;
@@ -137,7 +138,7 @@ pub fn render_files(
             let stderr = format!("bca: error: {e}\n");
             return Err(Invalid(Outcome { stderr, code: EXIT_INVALID, ..Outcome::default() }).into());
         }
-        Err(e) => return Err(e.into()),
+        Err(e) => return Err(errors::render_error(e)),
     };
     Ok((changes, rendered))
 }

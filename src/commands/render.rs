@@ -56,7 +56,8 @@ pub fn render(request: &RenderRequest, env: &dyn Fn(&str) -> Option<String>, sty
         None => outcome.stdout = render::to_stream(&rendered.manifests),
         Some(dir) => {
             let settings = Settings::current(request.flags.clone());
-            let written = write_dir(dir, &rendered.manifests, &settings, request.force)?;
+            let written =
+                write_dir(dir, &rendered.manifests, &settings, request.force).map_err(super::errors::dir_error)?;
             for name in &written.forced {
                 outcome.stderr.push_str(&style.warning(&format!("--force: deleted {name}, which bca did not write")));
             }

@@ -18,8 +18,8 @@ pub const HEADER: &str =
 #[derive(Debug, thiserror::Error)]
 pub enum DirError {
     #[error(
-        "{dir} holds files bca did not write: {}; refusing to replace it (move them away, choose another directory, \
-         or pass --force to delete them)",
+        "{dir} holds files bca did not write: {}; refusing to replace it: move them away or choose another \
+         directory",
         files.join(", ")
     )]
     ForeignFiles { dir: String, files: Vec<String> },
@@ -27,8 +27,33 @@ pub enum DirError {
     NotADirectory { dir: String },
     #[error("refusing to replace {dir}: it is the current directory or one of its parents")]
     EnclosesWorkingDirectory { dir: String },
-    #[error("{action} {path}: {source}")]
+    /// The OS error is the source, not part of the message, so a chain printed with
+    /// `{:#}` names it once.
+    #[error("{action} {path}")]
     Io { action: &'static str, path: String, source: std::io::Error },
+    #[error(
+        "cannot write {dir}: bca builds the new directory beside it and swaps it in, so {parent} must be writable \
+         ({reason}); choose a directory whose parent you can write, or change its permissions"
+    )]
+    ParentNotWritable { dir: String, parent: String, reason: String },
+}
+
+/// The error of creating the staging directory: a parent bca may not write is the
+/// user's to fix, and is named as such, not by the staging directory's internal name.
+fn staging_error(dir: &Path, parent: &Path, staging: &Path, e: std::io::Error) -> DirError {
+    use std::io::ErrorKind::{PermissionDenied, ReadOnlyFilesystem};
+    match e.kind() {
+        PermissionDenied | ReadOnlyFilesystem => DirError::ParentNotWritable {
+            dir: dir.display().to_string(),
+            parent: parent.display().to_string(),
+            reason: match e.kind() {
+                PermissionDenied => "permission denied",
+                _ => "read-only file system",
+            }
+            .into(),
+        },
+        _ => io("creating", staging)(e),
+    }
 }
 
 fn io(action: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> DirError {
@@ -125,7 +150,7 @@ pub fn write_dir(dir: &Path, manifests: &[Manifest], settings: &Settings, force:
     let old = parent.join(format!(".{base}.bca-old-{}", std::process::id()));
     let _ = fs::remove_dir_all(&staging);
     let result = (|| {
-        fs::create_dir(&staging).map_err(io("creating", &staging))?;
+        fs::create_dir(&staging).map_err(|e| staging_error(dir, &parent, &staging, e))?;
         for (name, content) in &new_files {
             let path = staging.join(name);
             let mut file = fs::File::create(&path).map_err(io("writing", &path))?;
@@ -157,4 +182,40 @@ fn encloses_working_directory(dir: &Path) -> bool {
         return false;
     };
     cwd.starts_with(dir)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_parent_bca_may_not_write_is_named_not_the_staging_directory() {
+        let (dir, parent, staging) = (Path::new("out/deploy"), Path::new("out"), Path::new("out/.deploy.bca-new-7"));
+        for (kind, reason) in [
+            (std::io::ErrorKind::PermissionDenied, "permission denied"),
+            (std::io::ErrorKind::ReadOnlyFilesystem, "read-only file system"),
+        ] {
+            let message = format!("{:#}", anyhow::Error::from(staging_error(dir, parent, staging, kind.into())));
+            assert_eq!(
+                message,
+                format!(
+                    "cannot write out/deploy: bca builds the new directory beside it and swaps it in, so out must be \
+                     writable ({reason}); choose a directory whose parent you can write, or change its permissions"
+                )
+            );
+        }
+    }
+
+    #[test]
+    fn an_os_error_is_said_once() {
+        let e = std::io::Error::from_raw_os_error(libc_enospc());
+        let message = format!("{:#}", anyhow::Error::from(io("writing", Path::new("d/f.yaml"))(e)));
+        assert_eq!(message.matches("No space left on device").count(), 1, "{message}");
+        assert!(message.starts_with("writing d/f.yaml: No space left on device"), "{message}");
+    }
+
+    /// ENOSPC, the same on every Linux and macOS.
+    fn libc_enospc() -> i32 {
+        28
+    }
 }

@@ -127,7 +127,7 @@ pub fn job(input: &JobInput, options: &RenderOptions) -> Job {
     Job {
         metadata: ObjectMeta {
             name: Some(name),
-            namespace: Some(options.namespace.clone()),
+            namespace: Some(options.namespace.to_string()),
             labels: Some(input.labels.clone()),
             annotations,
             ..Default::default()

@@ -4,6 +4,7 @@
 pub mod job;
 pub mod labels;
 pub mod manifest;
+pub mod names;
 pub mod namespace;
 pub mod naming;
 pub mod network_policy;
@@ -31,9 +32,11 @@ pub struct Rendered {
     pub warnings: Vec<String>,
 }
 
+/// Why a render failed. The messages speak of the Change and of settings; the command
+/// line's own words (the flag that fixes it) are added in `commands`.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum RenderError {
-    #[error("--secret-from-env needs {} in the environment (they are empty or unset)", missing.join(", "))]
+    #[error("the credentials Secret needs {} in the environment (they are empty or unset)", missing.join(", "))]
     MissingTokens { missing: Vec<String> },
     #[error(
         "{var} holds the same token as GITHUB_TOKEN: the agent would get the token that can push. Give the agent \
@@ -43,9 +46,8 @@ pub enum RenderError {
     #[error(transparent)]
     Template(#[from] templates::TemplateError),
     #[error(
-        "{file}: the pull request templates use {{{{ repository }}}}, but an Indexed Job (spec.rollout.parallelism, \
-         --parallelism) shares one run contract among its repositories: drop it from the templates, or render one \
-         Job per repository"
+        "{file}: the pull request templates use {{{{ repository }}}}, but an Indexed Job shares one run contract \
+         among its repositories: drop it from the templates, or render one Job per repository"
     )]
     TemplatesNamePerRepository { file: String },
     #[error(
@@ -58,7 +60,7 @@ pub enum RenderError {
          annotations pass 256 KiB: shorten the prompt or the pull request templates"
     )]
     ContractTooLarge { file: String, repository: String, kib: usize },
-    #[error("--agent-setting {name} is for {agent}, which none of the Changes use")]
+    #[error("the agent setting {name} is for {agent}, which none of the Changes use")]
     UnusedAgentSetting { name: String, agent: Agent },
     #[error(
         "{first} and {second} both render Job {name} (the same repository with the same prompt and settings); \
@@ -66,12 +68,12 @@ pub enum RenderError {
     )]
     DuplicateJob { name: String, first: String, second: String },
     #[error(
-        "{file}: {repository} is on {host}, and the GitHub token is sent only to github.com: if {host} is your \
-         GitHub Enterprise host, render with --github-host {host}"
+        "{file}: {repository} is on {host}, and the GitHub token is sent only to github.com unless the render \
+         names another host"
     )]
     HostNotAllowed { file: String, repository: String, host: String },
     #[error(
-        "{file}: {repository} is on {host}, but --github-host is {allowed}: one credentials Secret serves one \
+        "{file}: {repository} is on {host}, but the GitHub host is {allowed}: one credentials Secret serves one \
          GitHub host; render the Changes of each host separately"
     )]
     OtherHost { file: String, repository: String, host: String, allowed: String },
@@ -128,7 +130,7 @@ pub fn render(
     if options.scope.platform() {
         // The queues the Jobs name: --queue, or each Change's spec.rollout.queue.
         let mut queues: Vec<String> = match &options.queue {
-            Some(q) => vec![q.clone()],
+            Some(q) => vec![q.to_string()],
             None => inputs
                 .iter()
                 .filter_map(|i| i.change.spec.rollout.as_ref()?.queue.as_ref().map(|q| q.as_str().to_string()))
@@ -177,7 +179,7 @@ pub fn render(
             });
         }
         let rollout = spec.rollout.clone().unwrap_or_default();
-        let queue = options.queue.clone().or(rollout.queue.map(|q| q.as_str().to_string()));
+        let queue = options.queue.as_ref().map(ToString::to_string).or(rollout.queue.map(|q| q.as_str().to_string()));
         let groups: Vec<Which> = match options.parallelism.or(rollout.parallelism) {
             None => spec.repos.iter().map(Which::One).collect(),
             Some(shards) => {
@@ -356,7 +358,7 @@ fn change_job(
         pull_request_title: spec.pull_request.as_ref().and_then(|p| p.title.clone()).unwrap_or(texts.title),
         pull_request_body: texts.body,
         commit_message: texts.commit_message,
-        fork_owner: options.fork_owner.clone(),
+        fork_owner: options.fork_owner.as_ref().map(ToString::to_string),
         agentsmd: spec.agentsmd.as_ref().map(|u| u.as_str().to_string()),
         resources: spec.resources.iter().map(|u| u.as_str().to_string()).collect(),
         agent_settings,

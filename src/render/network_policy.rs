@@ -52,7 +52,7 @@ pub fn network_policy(namespace: &str, egress: &Egress) -> NetworkPolicy {
         namespace_selector: Some(LabelSelector {
             match_labels: Some(BTreeMap::from([(
                 "kubernetes.io/metadata.name".to_string(),
-                egress.dns_namespace.clone(),
+                egress.dns_namespace.to_string(),
             )])),
             match_expressions: None,
         }),

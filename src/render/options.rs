@@ -1,5 +1,6 @@
 //! Everything about a render that does not come from the Change file: the flags.
 
+use super::names::{DnsLabel, DnsSubdomain, GitHubHost, GitHubOwner};
 use crate::change::model::JobSpec;
 use crate::change::values::{ImageRef, Quantity};
 
@@ -23,32 +24,32 @@ pub const DEFAULT_SECRET_NAME: &str = "bca-credentials";
 
 #[derive(Debug, Clone)]
 pub struct RenderOptions {
-    pub namespace: String,
+    pub namespace: DnsLabel,
     /// Overrides the image of every Change (a mirror, an air-gapped registry).
     pub image: Option<ImageRef>,
-    pub secret_name: String,
+    pub secret_name: DnsSubdomain,
     pub secret: SecretSource,
     /// Resources and lifetime from flags, which win over a Change's `spec.job`.
     pub job: JobSettings,
     pub storage: Storage,
     pub network_policy: NetworkPolicyMode,
     /// The GitHub organisation the runner forks into; the token's account when `None`.
-    pub fork_owner: Option<String>,
+    pub fork_owner: Option<GitHubOwner>,
     /// Pull request and commit texts.
     pub templates: std::sync::Arc<super::templates::Templates>,
     /// Model endpoint settings for the agents (`--agent-setting NAME=VALUE`).
     pub agent_settings: std::collections::BTreeMap<String, String>,
     /// The GitHub Enterprise host the Changes' repositories may be on; github.com only
     /// when `None`. The token is sent to that one host.
-    pub github_host: Option<String>,
+    pub github_host: Option<GitHubHost>,
     /// Which objects to render.
     pub scope: Scope,
     /// `--queue`: the Kueue LocalQueue, over `spec.rollout.queue`.
-    pub queue: Option<String>,
+    pub queue: Option<DnsLabel>,
     /// `--parallelism`: Indexed Jobs, over `spec.rollout.parallelism`.
     pub parallelism: Option<u32>,
     /// `--cluster-queue`: what the LocalQueue `--platform` renders points at.
-    pub cluster_queue: Option<String>,
+    pub cluster_queue: Option<DnsLabel>,
 }
 
 /// The namespace-wide objects (Namespace, NetworkPolicy, credentials) are shared by
@@ -73,9 +74,9 @@ impl Scope {
 impl Default for RenderOptions {
     fn default() -> RenderOptions {
         RenderOptions {
-            namespace: DEFAULT_NAMESPACE.to_string(),
+            namespace: DEFAULT_NAMESPACE.parse().expect("the default is a valid name"),
             image: None,
-            secret_name: DEFAULT_SECRET_NAME.to_string(),
+            secret_name: DEFAULT_SECRET_NAME.parse().expect("the default is a valid name"),
             secret: SecretSource::Existing,
             job: JobSettings::default(),
             storage: Storage::default(),
@@ -110,7 +111,7 @@ pub enum SecretSource {
     /// Render the Secret with token values read from the environment.
     FromEnv,
     /// Render an external-secrets.io ExternalSecret that fills the Secret from a store.
-    External { store: String, store_kind: StoreKind },
+    External { store: DnsSubdomain, store_kind: StoreKind },
 }
 
 /// What the flags say about a Job's resources and lifetime; `None` where no flag was
@@ -219,7 +220,7 @@ pub struct Egress {
     /// Private ranges to allow as well (a GitHub Enterprise or model endpoint inside).
     pub extra_cidrs: Vec<Cidr>,
     /// The namespace and pod label of the cluster DNS.
-    pub dns_namespace: String,
+    pub dns_namespace: DnsLabel,
     pub dns_selector: (String, String),
 }
 
@@ -229,7 +230,7 @@ impl Default for Egress {
         Egress {
             extra_ports: Vec::new(),
             extra_cidrs: Vec::new(),
-            dns_namespace: DEFAULT_DNS_NAMESPACE.into(),
+            dns_namespace: DEFAULT_DNS_NAMESPACE.parse().expect("the default is a valid name"),
             dns_selector: (key.into(), value.into()),
         }
     }
@@ -272,43 +273,6 @@ pub fn parse_label(s: &str) -> Result<(String, String), String> {
     }
 }
 
-/// A namespace or other object name that must be a DNS-1123 label.
-pub fn parse_dns_label(s: &str) -> Result<String, String> {
-    if super::naming::is_dns1123_label(s) {
-        Ok(s.to_string())
-    } else {
-        Err(format!(
-            "\"{s}\" is not a valid name: expected at most 63 lowercase letters, digits and '-', starting and ending with a letter or digit"
-        ))
-    }
-}
-
-/// A Secret name: a DNS-1123 subdomain (labels separated by '.').
-pub fn parse_dns_subdomain(s: &str) -> Result<String, String> {
-    if s.len() <= 253 && s.split('.').all(super::naming::is_dns1123_label) {
-        Ok(s.to_string())
-    } else {
-        Err(format!(
-            "\"{s}\" is not a valid name: expected lowercase letters, digits, '-' and '.', starting and ending with a letter or digit"
-        ))
-    }
-}
-
-/// A GitHub user or organisation name: letters, digits and single hyphens, at most 39.
-pub fn parse_github_owner(s: &str) -> Result<String, String> {
-    let ok = !s.is_empty()
-        && s.len() <= 39
-        && !s.starts_with('-')
-        && !s.ends_with('-')
-        && !s.contains("--")
-        && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
-    if ok {
-        Ok(s.to_string())
-    } else {
-        Err(format!("\"{s}\" is not a GitHub organisation name: expected letters, digits and single hyphens"))
-    }
-}
-
 /// `NAME=VALUE` for `--agent-setting`: a model endpoint setting some agent reads.
 /// Secrets are refused: the contract is in the Job for everyone to read.
 pub fn parse_agent_setting(s: &str) -> Result<(String, String), String> {
@@ -328,14 +292,6 @@ pub fn parse_agent_setting(s: &str) -> Result<(String, String), String> {
         return Err(format!("unknown agent setting {name}; expected one of: {}", known.join(", ")));
     }
     Ok((name.to_string(), value.to_string()))
-}
-
-/// A GitHub Enterprise host name (`ghe.example.com`, or with a port).
-pub fn parse_github_host(s: &str) -> Result<String, String> {
-    match crate::change::values::RepoUrl::parse(&format!("https://{s}/o/r")) {
-        Ok(url) if url.host() == s => Ok(s.to_ascii_lowercase()),
-        _ => Err(format!("\"{s}\" is not a host name: expected a name such as ghe.example.com, without https://")),
-    }
 }
 
 pub fn parse_image(s: &str) -> Result<ImageRef, String> {
@@ -384,14 +340,5 @@ mod tests {
         assert!(parse_agent_setting("COPILOT_MODEL").unwrap_err().contains("expected NAME=VALUE"));
         assert!(parse_agent_setting("COPILOT_PROVIDER_API_KEY=k").unwrap_err().contains("under key copilot-token"));
         assert!(parse_agent_setting("GEMINI_API_KEY=k").unwrap_err().contains("unknown agent setting GEMINI_API_KEY"));
-    }
-
-    #[test]
-    fn names() {
-        assert!(parse_dns_label("bca-jobs").is_ok());
-        assert!(parse_dns_label("Bca").is_err());
-        assert!(parse_dns_label("-x").is_err());
-        assert!(parse_dns_subdomain("bca.credentials").is_ok());
-        assert!(parse_dns_subdomain("bca..x").is_err());
     }
 }

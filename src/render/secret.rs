@@ -183,7 +183,7 @@ mod tests {
         let err = secret_from_env("s", "ns", &[Agent::CopilotCli, Agent::GeminiCli], &env).unwrap_err();
         assert_eq!(
             err.to_string(),
-            "--secret-from-env needs COPILOT_TOKEN, GEMINI_API_KEY in the environment (they are empty or unset)"
+            "the credentials Secret needs COPILOT_TOKEN, GEMINI_API_KEY in the environment (they are empty or unset)"
         );
     }
 
