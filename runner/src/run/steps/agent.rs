@@ -1,0 +1,72 @@
+//! The agent step: the context, the agent, and the verification loop.
+
+use crate::run::paths::Paths;
+use crate::run::secrets;
+use crate::run::verify::{self, Verification};
+use crate::run::{agents, context, log, RunError};
+use crate::RunContract;
+
+/// Fetches the context and runs the agent on the prompt in its work tree.
+pub fn agent(paths: &Paths, contract: &RunContract) -> Result<(), RunError> {
+    if std::fs::symlink_metadata(paths.skip_agent()).is_ok() {
+        log::info("agent", "the pull request already holds this work: not running the agent");
+        return Ok(());
+    }
+    let token = secrets::read(&paths.secrets, contract.agent.secret_key())?;
+    let repo = paths.repo();
+    if !std::fs::symlink_metadata(repo.join(".git")).is_ok_and(|m| m.is_dir()) {
+        return Err(RunError::usage(format!("no clone at {}: run the clone step first", repo.display())));
+    }
+    let mut prompt = contract.prompt.clone();
+    // The context directory always exists: the agent leaves its summary there.
+    let context = context::fetch(&paths.context(), contract.agentsmd.as_deref(), &contract.resources)?;
+    prompt.push_str(&context.prompt_note());
+    let context_dir = Some(context.dir.clone());
+    let attempts = contract.verify.as_ref().map_or(1, |v| v.attempts.max(1));
+    let mut this_prompt = prompt.clone();
+    for attempt in 1..=attempts {
+        log::info(
+            "agent",
+            &format!("running {} in {} (attempt {attempt} of {attempts})", contract.agent, repo.display()),
+        );
+        let transcript = agents::run(
+            contract.agent,
+            &agents::Invocation {
+                prompt: &this_prompt,
+                repo: &repo,
+                context_dir: context_dir.as_deref(),
+                quarantine: &paths.quarantine(),
+                token: &token,
+                settings: &contract.agent_settings,
+                deadline: contract.agent_deadline.map(std::time::Duration::from_secs),
+            },
+        )?;
+        log::info("agent", &format!("{} finished", contract.agent));
+        let _ =
+            std::fs::write(paths.transcript(), serde_json::to_string(&transcript).expect("a transcript serialises"));
+        let Some(verify) = &contract.verify else { break };
+        let checks = verify::run_checks(verify, &repo)?;
+        let failed = checks.iter().find(|c| !c.passed).cloned();
+        let done = failed.is_none() || attempt == attempts;
+        if done {
+            let verification = Verification { passed: failed.is_none(), attempts: attempt, checks, reason: None };
+            let json = serde_json::to_string(&verification).expect("a verification serialises");
+            std::fs::write(paths.verification(), json)
+                .map_err(|e| RunError::usage(format!("cannot write {}: {e}", paths.verification().display())))?;
+            log::info(
+                "verify",
+                &format!("{} after {attempt} attempt(s)", if verification.passed { "passed" } else { "failed" }),
+            );
+            break;
+        }
+        let failed = failed.expect("not done, so a check failed");
+        log::info("verify", &format!("{} {}: giving the agent another try", failed.command, failed.failure()));
+        this_prompt = verify::follow_up(&prompt, &failed);
+    }
+    // Only this step knows the agent's key: the summary is redacted of it here (collect
+    // bounds and defuses it again, as data).
+    if let Ok(summary) = crate::run::files::read_text(&context.summary(), 64 * 1024) {
+        let _ = std::fs::write(context.summary(), secrets::redact(&summary));
+    }
+    Ok(())
+}

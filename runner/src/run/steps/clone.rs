@@ -1,0 +1,88 @@
+//! The clone step: the runner's own git directory, and the agent's copy of it.
+
+use super::fork::unchanged;
+use super::{endpoint, github_token};
+use crate::run::git::Git;
+use crate::run::paths::Paths;
+use crate::run::state;
+use crate::run::{log, RunError};
+use crate::RunContract;
+
+/// Clones the upstream base branch at its current head (shallow) into the runner's own
+/// git directory, with the fork as the push remote, then gives the agent a work tree
+/// with a `.git` of its own, copied from it. Nothing the agent does to its copy
+/// reaches the runner's.
+pub fn clone(paths: &Paths, contract: &RunContract) -> Result<(), RunError> {
+    let token = github_token(paths)?;
+    let fork = state::read_fork(paths)?;
+    // A reused workspace (`bca-runner run` twice) must not keep an earlier run's verdict.
+    if std::fs::symlink_metadata(paths.skip_agent()).is_ok() {
+        std::fs::remove_file(paths.skip_agent())
+            .map_err(|e| RunError::usage(format!("cannot clear {}: {e}", paths.skip_agent().display())))?;
+    }
+    if let Some(pull) = unchanged(paths, contract)? {
+        log::info("clone", "nothing to clone: the pull request holds this work");
+        return std::fs::create_dir_all(&paths.workspace)
+            .and_then(|()| std::fs::write(paths.skip_agent(), format!("{} holds this work\n", pull.html_url)))
+            .map_err(|e| RunError::usage(format!("cannot write {}: {e}", paths.skip_agent().display())));
+    }
+    let endpoint = endpoint(contract)?;
+    // Checked again: the state is the fork step's, but the URLs came from GitHub.
+    endpoint.check_git_url(&fork.upstream_clone_url)?;
+    endpoint.check_git_url(&fork.clone_url)?;
+    let git_dir = paths.git_dir();
+    let repo = paths.repo();
+    for dir in [&git_dir, &repo] {
+        // A retried step on a laptop reuses its directories: start from a clean clone.
+        if std::fs::symlink_metadata(dir).is_ok() {
+            std::fs::remove_dir_all(dir)
+                .map_err(|e| RunError::usage(format!("cannot clear {}: {e}", dir.display())))?;
+        }
+    }
+    let git = Git::with_token(&token, &endpoint.git)?;
+    let git_dir_arg = git_dir.display().to_string();
+    let cloned = git.run(&[
+        "clone",
+        "--quiet",
+        "--bare",
+        "--depth",
+        "1",
+        "--single-branch",
+        "--no-tags",
+        "--branch",
+        &contract.base_branch,
+        "--",
+        &fork.upstream_clone_url,
+        &git_dir_arg,
+    ]);
+    if let Err(e) = cloned {
+        if e.message.contains("not found in upstream") || e.message.contains("Remote branch") {
+            return Err(RunError::permanent(format!(
+                "the base branch {} does not exist in {}: fix spec.branch in the Change",
+                contract.base_branch, contract.repository
+            )));
+        }
+        return Err(e);
+    }
+    let runner_git = Git::with_token(&token, &endpoint.git)?.git_dir(&git_dir);
+    runner_git.run(&["remote", "add", "fork", "--", &fork.clone_url])?;
+    let head = runner_git.run(&["rev-parse", "HEAD"])?.trim().to_string();
+    state::write_base(paths, &head)?;
+
+    // The agent's copy: a local clone of the runner's git directory (no token, no
+    // network), then its remote removed so it names nothing of the runner's.
+    let repo_arg = repo.display().to_string();
+    Git::local().allow_files().run(&[
+        "clone",
+        "--quiet",
+        "--no-local",
+        "--branch",
+        &contract.base_branch,
+        "--",
+        &git_dir_arg,
+        &repo_arg,
+    ])?;
+    Git::local().git_dir(&repo.join(".git")).run(&["remote", "remove", "origin"])?;
+    log::info("clone", &format!("cloned {} at {} ({head})", contract.repository, contract.base_branch));
+    Ok(())
+}

@@ -1,0 +1,136 @@
+//! The fork step: the fork, and whether its pull request already holds this work.
+
+use super::{endpoint, github_token, upstream};
+use crate::pod::SECRET_KEY_GITHUB_TOKEN;
+use crate::run::endpoint::Endpoint;
+use crate::run::github::GitHub;
+use crate::run::paths::Paths;
+use crate::run::state::{self, ForkState, OpenPull};
+use crate::run::{log, RunError};
+use crate::RunContract;
+
+/// Makes sure a fork exists (reusing one that does) and waits until GitHub has made it,
+/// then looks up the Change's open pull request: if it already holds this work, the
+/// rest of the run confirms it and the agent does not start.
+pub fn fork(paths: &Paths, contract: &RunContract) -> Result<(), RunError> {
+    let token = github_token(paths)?;
+    let endpoint = endpoint(contract)?;
+    let gh = GitHub::new(&endpoint, &token);
+    let fork = ensure_fork(&gh, &endpoint, contract)?;
+    let up = upstream(contract)?;
+    let head = format!("{}:{}", fork.owner, contract.head_branch);
+    let open = gh.open_pull(&up.full_name, &head)?.map(|p| OpenPull {
+        number: p.number,
+        html_url: p.html_url,
+        title: p.title,
+        body: p.body,
+    });
+    if let Some(pull) = open.as_ref().filter(|p| p.holds(&contract.work)) {
+        log::info(
+            "fork",
+            &format!(
+                "{} already holds this work (fingerprint {}): the agent will not run",
+                pull.html_url, contract.work.fingerprint
+            ),
+        );
+    }
+    state::write_fork(paths, &fork)?;
+    state::write_open_pull(paths, open.as_ref())
+}
+
+/// The upstream repository as GitHub describes it, its git URL checked.
+fn upstream_repo(gh: &GitHub, endpoint: &Endpoint, full_name: &str) -> Result<crate::run::github::Repo, RunError> {
+    let repo = gh.repo(full_name)?.ok_or_else(|| {
+        RunError::permanent(format!(
+            "repository {full_name} not found, or the token in secret key {SECRET_KEY_GITHUB_TOKEN} has no access to it"
+        ))
+    })?;
+    endpoint.check_git_url(&repo.clone_url)?;
+    Ok(repo)
+}
+
+fn ensure_fork(gh: &GitHub, endpoint: &Endpoint, contract: &RunContract) -> Result<ForkState, RunError> {
+    let up = upstream(contract)?;
+    let upstream_repo = upstream_repo(gh, endpoint, &up.full_name)?;
+    if contract.no_fork {
+        let repo = upstream_repo;
+        log::info("fork", &format!("spec.fork is false: pushing the branch to {} itself", up.full_name));
+        return Ok(ForkState {
+            owner: repo.owner.login,
+            full_name: repo.full_name,
+            clone_url: repo.clone_url.clone(),
+            upstream_clone_url: repo.clone_url,
+        });
+    }
+    let owner = match &contract.fork_owner {
+        Some(org) => org.clone(),
+        None => gh.user()?,
+    };
+    if owner.eq_ignore_ascii_case(&upstream_repo.owner.login) {
+        log::info("fork", &format!("{owner} owns {} already: pushing there, no fork needed", up.full_name));
+        let clone_url = upstream_repo.clone_url.clone();
+        return Ok(ForkState {
+            owner,
+            full_name: up.full_name.clone(),
+            clone_url: clone_url.clone(),
+            upstream_clone_url: clone_url,
+        });
+    }
+    let fork_name = format!("{owner}/{}", up.repository.name());
+    let fork = match gh.repo(&fork_name)? {
+        Some(existing) => {
+            let parent = existing.parent.as_ref().map(|p| p.full_name.as_str()).unwrap_or("");
+            if !existing.fork || !parent.eq_ignore_ascii_case(&upstream_repo.full_name) {
+                return Err(RunError::permanent(format!(
+                    "{fork_name} exists and is not a fork of {}: rename or delete it, or fork into an organisation \
+                     (bca render --fork-org ORG)",
+                    upstream_repo.full_name
+                )));
+            }
+            log::info("fork", &format!("reusing fork {fork_name}"));
+            existing
+        }
+        None => {
+            log::info("fork", &format!("forking {} into {owner}", up.full_name));
+            // GitHub names the fork itself (`name-1` when the name is taken): wait for the
+            // repository it announced, not the one asked for.
+            let announced = gh.create_fork(&up.full_name, contract.fork_owner.as_deref())?;
+            wait_for(gh, &announced.full_name)?
+        }
+    };
+    endpoint.check_git_url(&fork.clone_url)?;
+    Ok(ForkState {
+        owner,
+        full_name: fork.full_name,
+        clone_url: fork.clone_url,
+        upstream_clone_url: upstream_repo.clone_url,
+    })
+}
+
+/// Whether the fork step found the work already done. The agent's step is told through
+/// the workspace, the only volume it shares with clone.
+pub(super) fn unchanged(paths: &Paths, contract: &RunContract) -> Result<Option<OpenPull>, RunError> {
+    Ok(state::read_open_pull(paths)?.filter(|p| p.holds(&contract.work)))
+}
+
+/// GitHub creates forks in the background: poll with a bounded backoff.
+fn wait_for(gh: &GitHub, fork_name: &str) -> Result<crate::run::github::Repo, RunError> {
+    let mut delay = std::time::Duration::from_millis(500);
+    let mut waited = std::time::Duration::ZERO;
+    let limit = std::time::Duration::from_secs(300);
+    loop {
+        if let Some(repo) = gh.repo(fork_name)? {
+            log::info("fork", &format!("fork {fork_name} is ready"));
+            return Ok(repo);
+        }
+        if waited >= limit {
+            return Err(RunError::retryable(format!(
+                "GitHub has not finished creating the fork {fork_name} after {}s",
+                waited.as_secs()
+            )));
+        }
+        std::thread::sleep(delay);
+        waited += delay;
+        delay = (delay * 2).min(std::time::Duration::from_secs(30));
+    }
+}

@@ -1,0 +1,213 @@
+//! The publish step: bca's commits from collect's bundle, the push, the pull request.
+
+use super::{endpoint, github_token, upstream};
+use crate::contract::OnFailure;
+use crate::marker;
+use crate::run::body::{compose, parts_of, sections, summary};
+use crate::run::collect::{self, Status};
+use crate::run::git::Git;
+use crate::run::github::GitHub;
+use crate::run::import::{self, Imported};
+use crate::run::outcome::Outcome;
+use crate::run::paths::Paths;
+use crate::run::state::{self, OpenPull};
+use crate::run::transcript::Transcript;
+use crate::run::{log, RunError};
+use crate::RunContract;
+
+/// Turns collect's bundle into bca's commits in the runner's own git directory, pushes
+/// them to the fork and opens or updates the pull request. Never reads the work tree.
+pub fn publish(paths: &Paths, contract: &RunContract) -> Result<Outcome, RunError> {
+    // Everything this step trusts is read first, from the state and handoff.
+    let token = github_token(paths)?;
+    let fork = state::read_fork(paths)?;
+    let open = state::read_open_pull(paths)?;
+    let endpoint = endpoint(contract)?;
+    endpoint.check_git_url(&fork.clone_url)?;
+    let gh = GitHub::new(&endpoint, &token);
+    let up = upstream(contract)?;
+    if let Some(pull) = open.as_ref().filter(|p| p.holds(&contract.work)) {
+        return confirm(&gh, &up.full_name, pull, contract);
+    }
+    let base = state::read_base(paths)?;
+    let verdict = collect::read_verdict(paths)?;
+    match verdict.status {
+        Status::NoChanges => return Ok(nothing_changed(contract, verdict.transcript.as_ref())),
+        Status::Refused => {
+            let reason = verdict.reason.unwrap_or_else(|| "collect refused the work tree".into());
+            return Ok(Outcome::refused(contract, reason));
+        }
+        Status::Changes => {}
+    }
+    let git = Git::with_token(&token, &endpoint.git)?.git_dir(&paths.git_dir()).allow_files();
+    let (commit, agent_commits) = match import::import(&git, paths, &base, &contract.commit_message)? {
+        Imported::Commit { tip, agent_commits } => (tip, agent_commits),
+        Imported::NoChanges => return Ok(nothing_changed(contract, verdict.transcript.as_ref())),
+        Imported::Refused(reason) => return Ok(Outcome::refused(contract, reason)),
+    };
+    log::info("publish", &format!("{commit} on {base}, with {agent_commits} commit(s) the agent made"));
+    // The Change's checks, as collect read them: they decide draft or nothing, not
+    // what is pushed.
+    let verification = if contract.verify.is_some() { verdict.verification.as_ref() } else { None };
+    if let (Some(v), Some(verify)) = (verification, &contract.verify) {
+        if !v.passed && verify.on_failure == OnFailure::Skip {
+            let outcome = Outcome { verification: Some(summary(v)), ..Outcome::new("verify-failed", contract) };
+            log::info("publish", &format!("verification {}: nothing published (onFailure: skip)", summary(v)));
+            return Ok(outcome);
+        }
+    }
+    let previous = open.as_ref().and_then(OpenPull::marker);
+    let remote = remote_head(&git, &contract.head_branch)?;
+    if let Some(remote) = &remote {
+        if previous.as_ref().map(|m| &m.commit) != Some(remote) {
+            if let Some(who) = pushed_by_someone_else(&git, &contract.head_branch, remote)? {
+                let reason = format!(
+                    "{who} pushed {} to {}; bca does not overwrite commits it did not make: merge or close the \
+                     pull request, or delete the branch, and bca will run again",
+                    &remote[..remote.len().min(12)],
+                    contract.head_branch
+                );
+                log::info("publish", &reason);
+                return Ok(Outcome {
+                    pull_request: open.map(|p| p.html_url),
+                    branch: Some(contract.head_branch.clone()),
+                    reason: Some(reason),
+                    ..Outcome::new("kept-human-commits", contract)
+                });
+            }
+        }
+    }
+    push(&git, &commit, remote.as_deref(), contract)?;
+    log::info("publish", &format!("pushed {commit} to {}:{}", fork.full_name, contract.head_branch));
+
+    let head = format!("{}:{}", fork.owner, contract.head_branch);
+    let changed = previous.as_ref().map(|m| marker::what_changed(&m.parts, &contract.work.parts)).unwrap_or_default();
+    let sections = sections(verification, &changed);
+    let body = compose(contract, verdict.summary.as_deref(), &sections, &commit);
+    let title = &contract.pull_request_title;
+    let failed = verification.is_some_and(|v| !v.passed);
+    // Looked up again: someone may have opened or closed it while the agent ran.
+    let settings = &contract.pull_request;
+    let draft = settings.draft || failed;
+    let (status, pull) = match gh.open_pull(&up.full_name, &head)? {
+        Some(open) => ("updated", gh.update_pull(&up.full_name, open.number, title, &body)?),
+        None => ("opened", gh.create_pull(&up.full_name, &head, &contract.base_branch, title, &body, draft)?),
+    };
+    let mut labels: Vec<&str> = settings.labels.iter().map(String::as_str).collect();
+    if failed {
+        labels.push(VERIFY_FAILED_LABEL);
+    } else if verification.is_some() && status == "updated" {
+        gh.remove_label(&up.full_name, pull.number, VERIFY_FAILED_LABEL)?;
+    }
+    // Labels are kept on every run; reviewers and assignees are asked once, when the
+    // pull request opens, so a re-run does not ping anyone again.
+    if !labels.is_empty() {
+        gh.add_labels(&up.full_name, pull.number, &labels)?;
+    }
+    let mut warnings = Vec::new();
+    if status == "opened" {
+        if !settings.reviewers.is_empty() || !settings.team_reviewers.is_empty() {
+            let refused =
+                gh.request_reviewers(&up.full_name, pull.number, &settings.reviewers, &settings.team_reviewers)?;
+            warnings.extend(refused);
+        }
+        if !settings.assignees.is_empty() {
+            gh.add_assignees(&up.full_name, pull.number, &settings.assignees)?;
+        }
+    }
+    for warning in &warnings {
+        log::info("publish", &format!("warning: {warning}"));
+    }
+    log::info("publish", &format!("pull request {status}: {}", pull.html_url));
+    Ok(Outcome {
+        pull_request: Some(pull.html_url),
+        branch: Some(contract.head_branch.clone()),
+        commit: Some(commit),
+        reason: (!changed.is_empty()).then(|| changed.join("; ")),
+        verification: verification.map(summary),
+        warnings,
+        ..Outcome::new(status, contract)
+    })
+}
+
+/// No change: the agent had nothing to do, or (its transcript says) every tool call it
+/// made failed, which is not the same thing.
+fn nothing_changed(contract: &RunContract, transcript: Option<&Transcript>) -> Outcome {
+    match transcript.filter(|t| t.blocked()) {
+        Some(t) => {
+            let first = t.first_error.clone().unwrap_or_else(|| "no error text".into());
+            let reason = format!("all {} of the agent's tool calls failed; the first: {first}", t.tool_calls);
+            log::info("publish", &format!("agent blocked: {reason}"));
+            Outcome { reason: Some(reason), ..Outcome::new("agent-blocked", contract) }
+        }
+        None => {
+            log::info("publish", "the agent changed nothing: no branch, no pull request");
+            Outcome::new("no-changes", contract)
+        }
+    }
+}
+
+/// The label of a draft pull request whose change failed the Change's checks.
+pub const VERIFY_FAILED_LABEL: &str = "bca:verify-failed";
+
+/// The pull request already holds this work: keep its commits, bring its title and body
+/// up to date (a template may have changed), and say so.
+fn confirm(gh: &GitHub, upstream: &str, pull: &OpenPull, contract: &RunContract) -> Result<Outcome, RunError> {
+    let marker = pull.marker().expect("an open pull request that holds the work has a marker");
+    let (summary, sections) = parts_of(&pull.body);
+    let body = compose(contract, summary.as_deref(), &sections, &marker.commit);
+    if pull.title != contract.pull_request_title || pull.body != body {
+        gh.update_pull(upstream, pull.number, &contract.pull_request_title, &body)?;
+        log::info("publish", &format!("{}: title and body brought up to date", pull.html_url));
+    }
+    log::info("publish", &format!("{} already holds this work: unchanged", pull.html_url));
+    Ok(Outcome {
+        pull_request: Some(pull.html_url.clone()),
+        branch: Some(contract.head_branch.clone()),
+        commit: Some(marker.commit),
+        ..Outcome::new("unchanged", contract)
+    })
+}
+
+/// The head branch's commit on the fork, if the branch exists.
+fn remote_head(git: &Git, branch: &str) -> Result<Option<String>, RunError> {
+    let refname = format!("refs/heads/{branch}");
+    let out = git.run(&["ls-remote", "fork", &refname])?;
+    Ok(out.lines().filter_map(|l| l.split_once('\t')).find(|(_, r)| *r == refname).map(|(id, _)| id.to_string()))
+}
+
+/// Who made the branch's tip, unless it was bca (a run whose marker was not written).
+fn pushed_by_someone_else(git: &Git, branch: &str, remote: &str) -> Result<Option<String>, RunError> {
+    git.run(&["fetch", "--quiet", "--no-tags", "--depth=1", "fork", &format!("+refs/heads/{branch}:refs/bca/remote")])?;
+    let who = git.run(&["log", "-1", "--format=%cn <%ce>%x00%an <%ae>", remote])?;
+    let (committer, author) = who.trim().split_once('\0').unwrap_or((who.trim(), ""));
+    let bca = format!("{} <{}>", crate::run::git::USER_NAME, crate::run::git::USER_EMAIL);
+    if committer == bca {
+        return Ok(None);
+    }
+    Ok(Some(if author == committer { author.to_string() } else { format!("{author} (committed by {committer})") }))
+}
+
+/// Pushes `commit` to the head branch, only over the tip it was checked against.
+fn push(git: &Git, commit: &str, expected: Option<&str>, contract: &RunContract) -> Result<(), RunError> {
+    let refspec = format!("{commit}:refs/heads/{}", contract.head_branch);
+    let lease = format!("--force-with-lease=refs/heads/{}:{}", contract.head_branch, expected.unwrap_or(""));
+    let Err(e) = git.run(&["push", "--quiet", &lease, "fork", &refspec]) else {
+        return Ok(());
+    };
+    if e.message.contains("stale info") {
+        return Err(RunError::retryable(format!(
+            "someone pushed to {} while the agent ran; the next run will look again: {}",
+            contract.head_branch, e.message
+        )));
+    }
+    // A shallow clone can only be pushed to a fork that has its base commit; a stale
+    // fork does not, so fetch the history and push again.
+    if !e.message.contains("shallow") {
+        return Err(e);
+    }
+    log::info("publish", "the fork lacks the base commit: fetching history and pushing again");
+    git.run(&["fetch", "--quiet", "--unshallow", "origin", &contract.base_branch])?;
+    git.run(&["push", "--quiet", &lease, "fork", &refspec])?;
+    Ok(())
+}
