@@ -68,7 +68,7 @@ impl Agent {
     }
 
     /// The environment variable `bca render --secret-from-env` reads the agent's token from.
-    pub fn token_env_var(self) -> &'static str {
+    pub fn token_source_var(self) -> &'static str {
         match self {
             Agent::CopilotCli => "COPILOT_TOKEN",
             Agent::GeminiCli => "GEMINI_API_KEY",

@@ -11,7 +11,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 use bca_runner::run::askpass;
-use bca_runner::run::steps::{self, Outcome};
+use bca_runner::run::steps::{self, RunOutcome};
 use bca_runner::run::{log, Paths, RunError};
 
 #[derive(Parser)]
@@ -135,10 +135,10 @@ fn main() -> ExitCode {
     }
 }
 
-type StepFn = fn(&Paths, &bca_runner::RunContract) -> Result<Option<Outcome>, RunError>;
+type StepFn = fn(&Paths, &bca_runner::RunContract) -> Result<Option<RunOutcome>, RunError>;
 
 /// Loads the contract and runs a step; errors carry the repository for the message.
-fn run(paths: &Paths, step: StepFn) -> Result<Option<Outcome>, (String, RunError)> {
+fn run(paths: &Paths, step: StepFn) -> Result<Option<RunOutcome>, (String, RunError)> {
     let contract = steps::load_contract(paths).map_err(|e| ("(no contract)".to_string(), e))?;
     step(paths, &contract).map_err(|e| (contract.repository.clone(), e))
 }

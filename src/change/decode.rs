@@ -7,8 +7,9 @@ use bca_runner::Agent;
 
 use super::diagnostic::{Diagnostic, Span};
 use super::model::{
-    ApiVersion, Change, JobSpec, Kind, Metadata, OnFailure, PullRequestSpec, Rollout, Spec, Verify, CHANGE_FIELDS,
-    JOB_FIELDS, MAX_PARALLELISM, METADATA_FIELDS, PULL_REQUEST_FIELDS, ROLLOUT_FIELDS, SPEC_FIELDS, VERIFY_FIELDS,
+    ApiVersion, Change, ChangeKind, JobSpec, Metadata, OnFailure, PullRequestSpec, Rollout, Spec, Verify,
+    CHANGE_FIELDS, JOB_FIELDS, MAX_PARALLELISM, METADATA_FIELDS, PULL_REQUEST_FIELDS, ROLLOUT_FIELDS, SPEC_FIELDS,
+    VERIFY_FIELDS,
 };
 use super::values::{BranchName, ChangeName, HttpUrl, ImageRef, Invalid, Quantity, RepoUrl};
 use super::yaml::{Node, NodeKind, ScalarType};
@@ -74,7 +75,7 @@ impl Decoder {
 
     fn change(&mut self, root: &Node) -> Option<Change> {
         let fields = self.mapping(root, "", Span::START, "a Change: a mapping with kind, apiVersion and spec")?;
-        let kind = self.constant(&fields, "", "kind", "Change").map(|()| Kind::Change);
+        let kind = self.constant(&fields, "", "kind", "Change").map(|()| ChangeKind::Change);
         let api_version = self.constant(&fields, "", "apiVersion", "v1").map(|()| ApiVersion::V1);
         let anchor_of = |name: &str, node: &Node| {
             fields.entries.iter().find(|(k, _)| key_text(k) == name).map_or(node.span, |(k, _)| k.span)

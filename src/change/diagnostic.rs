@@ -3,6 +3,8 @@
 
 use std::fmt::Write as _;
 
+use crate::terminal::{paint, palette};
+
 /// Where in the source a problem is: 1-based line and column (in characters), and how
 /// many characters to underline.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -115,21 +117,14 @@ struct Paint {
 }
 
 impl Paint {
-    fn wrap(&self, code: &str, text: &str) -> String {
-        if self.color {
-            format!("\x1b[{code}m{text}\x1b[0m")
-        } else {
-            text.to_string()
-        }
-    }
     fn bold(&self, text: &str) -> String {
-        self.wrap("1", text)
+        paint(self.color, palette::EMPHASIS, text)
     }
     fn error(&self, text: &str) -> String {
-        self.wrap("1;31", text)
+        paint(self.color, palette::ERROR, text)
     }
     fn blue(&self, text: &str) -> String {
-        self.wrap("1;34", text)
+        paint(self.color, palette::GUTTER, text)
     }
 }
 
@@ -175,6 +170,6 @@ mod tests {
     fn colour_only_when_asked() {
         let d = Diagnostic::new(Span::START, "", "x");
         assert!(!report(d.clone()).render(false).contains('\x1b'));
-        assert!(report(d).render(true).contains("\x1b[1;31merror:"));
+        assert!(report(d).render(true).contains("\x1b[1m\x1b[31merror:\x1b[0m"));
     }
 }

@@ -14,7 +14,7 @@ use super::values::{BranchName, ChangeName, HttpUrl, ImageRef, Quantity, RepoUrl
 #[schemars(title = "bca Change")]
 pub struct Change {
     /// Always `Change`.
-    pub kind: Kind,
+    pub kind: ChangeKind,
     /// Always `v1`.
     pub api_version: ApiVersion,
     /// The Change's identity.
@@ -43,7 +43,7 @@ impl Change {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub enum Kind {
+pub enum ChangeKind {
     Change,
 }
 
@@ -53,24 +53,9 @@ pub enum ApiVersion {
     V1,
 }
 
-/// `const` rather than a one-value enum, so editors offer the value as the completion.
-macro_rules! constant_schema {
-    ($ty:ident, $value:literal) => {
-        impl JsonSchema for $ty {
-            fn inline_schema() -> bool {
-                true
-            }
-            fn schema_name() -> std::borrow::Cow<'static, str> {
-                stringify!($ty).into()
-            }
-            fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
-                schemars::json_schema!({ "type": "string", "const": $value })
-            }
-        }
-    };
-}
-constant_schema!(Kind, "Change");
-constant_schema!(ApiVersion, "v1");
+// `const` rather than a one-value enum, so editors offer the value as the completion.
+crate::change::values::string_schema!(ChangeKind, { "type": "string", "const": "Change" });
+crate::change::values::string_schema!(ApiVersion, { "type": "string", "const": "v1" });
 
 /// What to change, where, and with which agent.
 #[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]

@@ -65,23 +65,20 @@ pub struct Style {
 
 impl Style {
     pub fn warning(&self, text: &str) -> String {
-        if self.color {
-            format!("\x1b[1;33mwarning:\x1b[0m {text}\n")
-        } else {
-            format!("warning: {text}\n")
-        }
+        let label = crate::terminal::paint(self.color, crate::terminal::palette::WARNING, "warning:");
+        format!("{label} {text}\n")
     }
 }
 
 /// The outcome for one input file.
-pub enum Loaded {
+pub enum LoadedFile {
     Valid { name: String, change: Box<Change> },
     Invalid(Report),
 }
 
 /// Reads and checks each file. An I/O error (missing file, unreadable stdin) is an
-/// error; a file that is read but invalid is a `Loaded::Invalid`.
-pub fn load_files(paths: &[PathBuf]) -> anyhow::Result<Vec<Loaded>> {
+/// error; a file that is read but invalid is a `LoadedFile::Invalid`.
+pub fn load_files(paths: &[PathBuf]) -> anyhow::Result<Vec<LoadedFile>> {
     once_from_stdin(paths)?;
     paths.iter().map(|path| load_file(path)).collect()
 }
@@ -95,11 +92,11 @@ pub fn once_from_stdin(paths: &[PathBuf]) -> anyhow::Result<()> {
 }
 
 /// Reads and checks one file.
-pub fn load_file(path: &std::path::Path) -> anyhow::Result<Loaded> {
+pub fn load_file(path: &std::path::Path) -> anyhow::Result<LoadedFile> {
     let source = Source::read(path).with_context(|| format!("reading {}", path.display()))?;
     Ok(match change::parse(&source.name, &source.bytes) {
-        Ok(change) => Loaded::Valid { name: source.name, change: Box::new(change) },
-        Err(report) => Loaded::Invalid(report),
+        Ok(change) => LoadedFile::Valid { name: source.name, change: Box::new(change) },
+        Err(report) => LoadedFile::Invalid(report),
     })
 }
 
@@ -109,8 +106,8 @@ pub fn valid_changes(paths: &[PathBuf], style: Style) -> anyhow::Result<Vec<(Str
     let mut errors = String::new();
     for loaded in load_files(paths)? {
         match loaded {
-            Loaded::Valid { name, change } => changes.push((name, *change)),
-            Loaded::Invalid(report) => errors.push_str(&report.render(style.color)),
+            LoadedFile::Valid { name, change } => changes.push((name, *change)),
+            LoadedFile::Invalid(report) => errors.push_str(&report.render(style.color)),
         }
     }
     if errors.is_empty() {

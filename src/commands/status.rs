@@ -9,7 +9,7 @@ use bca_runner::run::github::GitHub;
 use bca_runner::run::secrets::Secret;
 use bca_runner::Repository;
 
-use super::{load_files, Loaded, Outcome, EXIT_INVALID};
+use super::{load_files, LoadedFile, Outcome, EXIT_INVALID};
 use crate::change::Change;
 use crate::status::{self, pods, report, Target};
 
@@ -35,8 +35,8 @@ pub(crate) fn changes(files: &[PathBuf]) -> anyhow::Result<Result<Vec<Change>, O
     let mut invalid = String::new();
     for loaded in load_files(files)? {
         match loaded {
-            Loaded::Valid { change, .. } => changes.push(*change),
-            Loaded::Invalid(report) => invalid.push_str(&report.render(false)),
+            LoadedFile::Valid { change, .. } => changes.push(*change),
+            LoadedFile::Invalid(report) => invalid.push_str(&report.render(false)),
         }
     }
     if !invalid.is_empty() {

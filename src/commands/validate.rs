@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use super::{load_file, once_from_stdin, Loaded, Outcome, Style, EXIT_ERROR, EXIT_INVALID};
+use super::{load_file, once_from_stdin, LoadedFile, Outcome, Style, EXIT_ERROR, EXIT_INVALID};
 use crate::change::Change;
 
 /// One line a person can read at a glance.
@@ -39,13 +39,13 @@ pub fn validate(paths: &[PathBuf], quiet: bool, style: Style) -> anyhow::Result<
             }
         };
         match loaded {
-            Loaded::Valid { name, change } => {
+            LoadedFile::Valid { name, change } => {
                 if !quiet {
                     outcome.stdout.push_str(&summary(&name, &change));
                     outcome.stdout.push('\n');
                 }
             }
-            Loaded::Invalid(report) => {
+            LoadedFile::Invalid(report) => {
                 outcome.code = EXIT_INVALID;
                 outcome.stderr.push_str(&report.render(style.color));
             }

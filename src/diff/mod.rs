@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use similar::TextDiff;
 
 use crate::output::Found;
+use crate::terminal::{paint, palette};
 
 /// Lines of context around each change in the unified diffs.
 const CONTEXT: usize = 3;
@@ -92,22 +93,24 @@ pub fn diff_files(
 pub fn colorize(unified: &str) -> String {
     let mut out = String::with_capacity(unified.len());
     for line in unified.split_inclusive('\n') {
-        let code = if line.starts_with("+++") || line.starts_with("---") {
-            "1"
+        let style = if line.starts_with("+++") || line.starts_with("---") {
+            Some(palette::EMPHASIS)
         } else if line.starts_with('+') {
-            "32"
+            Some(palette::ADDED)
         } else if line.starts_with('-') {
-            "31"
+            Some(palette::REMOVED)
         } else if line.starts_with("@@") {
-            "36"
+            Some(palette::HUNK)
         } else {
-            ""
+            None
         };
-        if code.is_empty() {
-            out.push_str(line);
-        } else {
-            let (text, newline) = line.strip_suffix('\n').map_or((line, ""), |t| (t, "\n"));
-            out.push_str(&format!("\x1b[{code}m{text}\x1b[0m{newline}"));
+        match style {
+            None => out.push_str(line),
+            Some(style) => {
+                let (text, newline) = line.strip_suffix('\n').map_or((line, ""), |t| (t, "\n"));
+                out.push_str(&paint(true, style, text));
+                out.push_str(newline);
+            }
         }
     }
     out

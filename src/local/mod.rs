@@ -179,9 +179,7 @@ fn fill_volume(volume: &Volume, dir: &Path, annotations: &BTreeMap<String, Strin
     if let Some(source) = &volume.downward_api {
         for item in source.items.iter().flatten() {
             let field = item.field_ref.as_ref().map(|f| f.field_path.as_str()).unwrap_or_default();
-            let key = field
-                .strip_prefix("metadata.annotations['")
-                .and_then(|k| k.strip_suffix("']"))
+            let key = crate::render::job::annotation_key(field)
                 .ok_or_else(|| LocalError::Unsupported(format!("downward API field {field}")))?;
             let path = dir.join(&item.path);
             std::fs::write(&path, annotations.get(key).map(String::as_str).unwrap_or_default())

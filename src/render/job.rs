@@ -307,7 +307,7 @@ fn volumes(agent: Agent, secret_name: &str, r: &Resources) -> Vec<Volume> {
                 items: Some(vec![DownwardAPIVolumeFile {
                     path: CONTRACT_FILE.into(),
                     field_ref: Some(ObjectFieldSelector {
-                        field_path: format!("metadata.annotations['{CONTRACT_ANNOTATION}']"),
+                        field_path: annotation_field_path(CONTRACT_ANNOTATION),
                         api_version: None,
                     }),
                     ..Default::default()
@@ -319,4 +319,15 @@ fn volumes(agent: Agent, secret_name: &str, r: &Resources) -> Vec<Volume> {
         secret_key(GITHUB_TOKEN_VOLUME, bca_runner::pod::SECRET_KEY_GITHUB_TOKEN),
         secret_key(AGENT_TOKEN_VOLUME, agent.secret_key()),
     ]
+}
+
+/// The downward API's name for a pod annotation; the local harness reads it back with
+/// [`annotation_key`].
+pub fn annotation_field_path(key: &str) -> String {
+    format!("metadata.annotations['{key}']")
+}
+
+/// The annotation a downward API field path names, if it names one.
+pub fn annotation_key(field_path: &str) -> Option<&str> {
+    field_path.strip_prefix("metadata.annotations['")?.strip_suffix("']")
 }

@@ -26,7 +26,7 @@ pub fn token_vars(agents: &[Agent]) -> Vec<&'static str> {
 fn keys(agents: &[Agent]) -> Vec<(&'static str, &'static str)> {
     let mut keys = vec![(SECRET_KEY_GITHUB_TOKEN, GITHUB_TOKEN_ENV)];
     for agent in agents {
-        let key = (agent.secret_key(), agent.token_env_var());
+        let key = (agent.secret_key(), agent.token_source_var());
         if !keys.contains(&key) {
             keys.push(key);
         }

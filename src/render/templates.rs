@@ -74,6 +74,11 @@ pub struct Texts {
     pub commit_message: String,
 }
 
+/// Each built-in template: its name, the file it comes from, its text.
+fn builtin_sources() -> Vec<(&'static str, String, String)> {
+    BUILTIN.iter().map(|(name, src)| (*name, format!("templates/{name}"), src.to_string())).collect()
+}
+
 /// The three templates, compiled once.
 #[derive(Debug)]
 pub struct Templates {
@@ -84,9 +89,8 @@ pub struct Templates {
 
 impl Default for Templates {
     fn default() -> Templates {
-        let sources = BUILTIN.iter().map(|(name, src)| (*name, format!("templates/{name}"), src.to_string())).collect();
         // The built-in templates are tested: they compile.
-        Templates::compile(sources).expect("the built-in templates compile")
+        Templates::compile(builtin_sources()).expect("the built-in templates compile")
     }
 }
 
@@ -103,8 +107,7 @@ impl Templates {
             names.push(entry.map_err(read_error)?.file_name().to_string_lossy().into_owned());
         }
         names.sort();
-        let mut sources: Vec<(&'static str, String, String)> =
-            BUILTIN.iter().map(|(name, src)| (*name, format!("templates/{name}"), src.to_string())).collect();
+        let mut sources = builtin_sources();
         for name in names {
             let Some(slot) = sources.iter_mut().find(|(n, _, _)| *n == name) else {
                 return Err(TemplateError::Unknown { dir: shown, name });

@@ -14,7 +14,7 @@ use super::{copy_env, log, RunError, BASE_ENV};
 use crate::Agent;
 
 /// The variable the agent CLI reads its token from.
-pub fn token_var(agent: Agent) -> &'static str {
+pub fn cli_token_var(agent: Agent) -> &'static str {
     match agent {
         // Copilot CLI reads COPILOT_GITHUB_TOKEN first, then GH_TOKEN, then GITHUB_TOKEN;
         // only the first is ever set, to the Copilot token.
@@ -78,7 +78,7 @@ pub fn command_line(
                     ("model_provider", toml_string(CODEX_PROVIDER)),
                     (&format!("model_providers.{CODEX_PROVIDER}.name"), toml_string(CODEX_PROVIDER)),
                     (&format!("model_providers.{CODEX_PROVIDER}.base_url"), toml_string(&base_url)),
-                    (&format!("model_providers.{CODEX_PROVIDER}.env_key"), toml_string(token_var(agent))),
+                    (&format!("model_providers.{CODEX_PROVIDER}.env_key"), toml_string(cli_token_var(agent))),
                     (&format!("model_providers.{CODEX_PROVIDER}.wire_api"), toml_string("responses")),
                 ] {
                     args.extend(["-c".into(), format!("{key}={value}")]);
@@ -199,7 +199,7 @@ fn run_cli(agent: Agent, run: &Invocation) -> Result<Transcript, RunError> {
     copy_env(&mut cmd, &["TERM", "NODE_EXTRA_CA_CERTS"]);
     copy_env(&mut cmd, &agent.passthrough_vars());
     cmd.envs(settings);
-    cmd.env(token_var(agent), token.expose());
+    cmd.env(cli_token_var(agent), token.expose());
     // Against a self-hosted endpoint, the agent's secret key holds that endpoint's API key.
     if let Some(key_var) = agent.endpoint_key_var() {
         if setting("COPILOT_PROVIDER_BASE_URL").is_some() && std::env::var_os(key_var).is_none() {

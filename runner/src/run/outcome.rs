@@ -10,7 +10,7 @@ use crate::{exit, RunContract};
 /// The result of a run, one JSON line on standard output and in the termination log.
 #[derive(Debug, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
-pub struct Outcome {
+pub struct RunOutcome {
     pub status: String,
     pub repository: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -30,9 +30,9 @@ pub struct Outcome {
     pub warnings: Vec<String>,
 }
 
-impl Outcome {
-    pub fn new(status: &str, contract: &RunContract) -> Outcome {
-        Outcome {
+impl RunOutcome {
+    pub fn new(status: &str, contract: &RunContract) -> RunOutcome {
+        RunOutcome {
             status: status.into(),
             repository: contract.repository.clone(),
             pull_request: None,
@@ -44,9 +44,9 @@ impl Outcome {
         }
     }
 
-    pub fn refused(contract: &RunContract, reason: String) -> Outcome {
+    pub fn refused(contract: &RunContract, reason: String) -> RunOutcome {
         log::info("publish", &format!("refused: {reason}"));
-        Outcome { reason: Some(reason), ..Outcome::new("refused", contract) }
+        RunOutcome { reason: Some(reason), ..RunOutcome::new("refused", contract) }
     }
 
     /// A refused run failed for good: the agent left something bca does not publish; a
@@ -61,7 +61,7 @@ impl Outcome {
 }
 
 /// Writes the outcome as one JSON line to standard output and the termination log.
-pub fn report(paths: &Paths, outcome: &Outcome) {
+pub fn report(paths: &Paths, outcome: &RunOutcome) {
     let line = serde_json::to_string(outcome).expect("outcome serialises");
     println!("{line}");
     if let Err(e) = std::fs::write(&paths.termination_log, format!("{line}\n")) {

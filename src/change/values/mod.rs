@@ -33,6 +33,24 @@ impl Invalid {
     }
 }
 
+/// An inline JSON Schema for a type the Change file writes as a string.
+macro_rules! string_schema {
+    ($ty:ident, $($schema:tt)+) => {
+        impl schemars::JsonSchema for $ty {
+            fn inline_schema() -> bool {
+                true
+            }
+            fn schema_name() -> std::borrow::Cow<'static, str> {
+                stringify!($ty).into()
+            }
+            fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+                schemars::json_schema!($($schema)+)
+            }
+        }
+    };
+}
+pub(crate) use string_schema;
+
 /// Implements `Serialize` (as the original string) and an inline JSON Schema string
 /// type with a description and a pattern for a validated newtype.
 macro_rules! string_value {
@@ -43,17 +61,7 @@ macro_rules! string_value {
             }
         }
 
-        impl schemars::JsonSchema for $ty {
-            fn inline_schema() -> bool {
-                true
-            }
-            fn schema_name() -> std::borrow::Cow<'static, str> {
-                stringify!($ty).into()
-            }
-            fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
-                schemars::json_schema!({ "type": "string", "pattern": $pattern })
-            }
-        }
+        $crate::change::values::string_schema!($ty, { "type": "string", "pattern": $pattern });
 
         impl std::fmt::Display for $ty {
             fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

@@ -17,7 +17,7 @@ pub use publish::{publish, VERIFY_FAILED_LABEL};
 
 use super::collect;
 use super::endpoint::Endpoint;
-pub use super::outcome::{report, Outcome};
+pub use super::outcome::{report, RunOutcome};
 use super::paths::Paths;
 use super::secrets::{self, Secret};
 use super::{log, RunError};

@@ -8,7 +8,7 @@ use crate::run::collect::{self, Status};
 use crate::run::git::Git;
 use crate::run::github::GitHub;
 use crate::run::import::{self, Imported};
-use crate::run::outcome::Outcome;
+use crate::run::outcome::RunOutcome;
 use crate::run::paths::Paths;
 use crate::run::state::{self, OpenPull};
 use crate::run::transcript::Transcript;
@@ -17,7 +17,7 @@ use crate::RunContract;
 
 /// Turns collect's bundle into bca's commits in the runner's own git directory, pushes
 /// them to the fork and opens or updates the pull request. Never reads the work tree.
-pub fn publish(paths: &Paths, contract: &RunContract) -> Result<Outcome, RunError> {
+pub fn publish(paths: &Paths, contract: &RunContract) -> Result<RunOutcome, RunError> {
     // Everything this step trusts is read first, from the state and handoff.
     let token = github_token(paths)?;
     let fork = state::read_fork(paths)?;
@@ -35,7 +35,7 @@ pub fn publish(paths: &Paths, contract: &RunContract) -> Result<Outcome, RunErro
         Status::NoChanges => return Ok(nothing_changed(contract, verdict.transcript.as_ref())),
         Status::Refused => {
             let reason = verdict.reason.unwrap_or_else(|| "collect refused the work tree".into());
-            return Ok(Outcome::refused(contract, reason));
+            return Ok(RunOutcome::refused(contract, reason));
         }
         Status::Changes => {}
     }
@@ -43,7 +43,7 @@ pub fn publish(paths: &Paths, contract: &RunContract) -> Result<Outcome, RunErro
     let (commit, agent_commits) = match import::import(&git, paths, &base, &contract.commit_message)? {
         Imported::Commit { tip, agent_commits } => (tip, agent_commits),
         Imported::NoChanges => return Ok(nothing_changed(contract, verdict.transcript.as_ref())),
-        Imported::Refused(reason) => return Ok(Outcome::refused(contract, reason)),
+        Imported::Refused(reason) => return Ok(RunOutcome::refused(contract, reason)),
     };
     log::info("publish", &format!("{commit} on {base}, with {agent_commits} commit(s) the agent made"));
     // The Change's checks, as collect read them: they decide draft or nothing, not
@@ -51,7 +51,7 @@ pub fn publish(paths: &Paths, contract: &RunContract) -> Result<Outcome, RunErro
     let verification = if contract.verify.is_some() { verdict.verification.as_ref() } else { None };
     if let (Some(v), Some(verify)) = (verification, &contract.verify) {
         if !v.passed && verify.on_failure == OnFailure::Skip {
-            let outcome = Outcome { verification: Some(summary(v)), ..Outcome::new("verify-failed", contract) };
+            let outcome = RunOutcome { verification: Some(summary(v)), ..RunOutcome::new("verify-failed", contract) };
             log::info("publish", &format!("verification {}: nothing published (onFailure: skip)", summary(v)));
             return Ok(outcome);
         }
@@ -68,11 +68,11 @@ pub fn publish(paths: &Paths, contract: &RunContract) -> Result<Outcome, RunErro
                     contract.head_branch
                 );
                 log::info("publish", &reason);
-                return Ok(Outcome {
+                return Ok(RunOutcome {
                     pull_request: open.map(|p| p.html_url),
                     branch: Some(contract.head_branch.clone()),
                     reason: Some(reason),
-                    ..Outcome::new("kept-human-commits", contract)
+                    ..RunOutcome::new("kept-human-commits", contract)
                 });
             }
         }
@@ -119,30 +119,30 @@ pub fn publish(paths: &Paths, contract: &RunContract) -> Result<Outcome, RunErro
         log::info("publish", &format!("warning: {warning}"));
     }
     log::info("publish", &format!("pull request {status}: {}", pull.html_url));
-    Ok(Outcome {
+    Ok(RunOutcome {
         pull_request: Some(pull.html_url),
         branch: Some(contract.head_branch.clone()),
         commit: Some(commit),
         reason: (!changed.is_empty()).then(|| changed.join("; ")),
         verification: verification.map(summary),
         warnings,
-        ..Outcome::new(status, contract)
+        ..RunOutcome::new(status, contract)
     })
 }
 
 /// No change: the agent had nothing to do, or (its transcript says) every tool call it
 /// made failed, which is not the same thing.
-fn nothing_changed(contract: &RunContract, transcript: Option<&Transcript>) -> Outcome {
+fn nothing_changed(contract: &RunContract, transcript: Option<&Transcript>) -> RunOutcome {
     match transcript.filter(|t| t.blocked()) {
         Some(t) => {
             let first = t.first_error.clone().unwrap_or_else(|| "no error text".into());
             let reason = format!("all {} of the agent's tool calls failed; the first: {first}", t.tool_calls);
             log::info("publish", &format!("agent blocked: {reason}"));
-            Outcome { reason: Some(reason), ..Outcome::new("agent-blocked", contract) }
+            RunOutcome { reason: Some(reason), ..RunOutcome::new("agent-blocked", contract) }
         }
         None => {
             log::info("publish", "the agent changed nothing: no branch, no pull request");
-            Outcome::new("no-changes", contract)
+            RunOutcome::new("no-changes", contract)
         }
     }
 }
@@ -152,7 +152,7 @@ pub const VERIFY_FAILED_LABEL: &str = "bca:verify-failed";
 
 /// The pull request already holds this work: keep its commits, bring its title and body
 /// up to date (a template may have changed), and say so.
-fn confirm(gh: &GitHub, upstream: &str, pull: &OpenPull, contract: &RunContract) -> Result<Outcome, RunError> {
+fn confirm(gh: &GitHub, upstream: &str, pull: &OpenPull, contract: &RunContract) -> Result<RunOutcome, RunError> {
     let marker = pull.marker().expect("an open pull request that holds the work has a marker");
     let (summary, sections) = parts_of(&pull.body);
     let body = compose(contract, summary.as_deref(), &sections, &marker.commit);
@@ -161,11 +161,11 @@ fn confirm(gh: &GitHub, upstream: &str, pull: &OpenPull, contract: &RunContract)
         log::info("publish", &format!("{}: title and body brought up to date", pull.html_url));
     }
     log::info("publish", &format!("{} already holds this work: unchanged", pull.html_url));
-    Ok(Outcome {
+    Ok(RunOutcome {
         pull_request: Some(pull.html_url.clone()),
         branch: Some(contract.head_branch.clone()),
         commit: Some(marker.commit),
-        ..Outcome::new("unchanged", contract)
+        ..RunOutcome::new("unchanged", contract)
     })
 }
 
