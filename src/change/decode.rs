@@ -7,9 +7,8 @@ use bca_runner::Agent;
 
 use super::diagnostic::{Diagnostic, Span};
 use super::model::{
-    ApiVersion, Change, ChangeKind, JobSpec, Metadata, OnFailure, PullRequestSpec, Rollout, Spec, Verify,
-    CHANGE_FIELDS, JOB_FIELDS, MAX_PARALLELISM, METADATA_FIELDS, PULL_REQUEST_FIELDS, ROLLOUT_FIELDS, SPEC_FIELDS,
-    VERIFY_FIELDS,
+    fields_of, ApiVersion, Change, ChangeKind, JobSpec, Metadata, OnFailure, PullRequestSpec, Rollout, Spec, Verify,
+    MAX_PARALLELISM,
 };
 use super::values::{BranchName, ChangeName, HttpUrl, ImageRef, Invalid, Quantity, RepoUrl};
 use super::yaml::{Node, NodeKind, ScalarType};
@@ -391,15 +390,8 @@ impl Decoder {
             self.error(at, path, format!("expected {expected}, found {}", node.describe()));
             return None;
         };
-        let (known, what): (&[&str], &str) = match path {
-            "" => (&CHANGE_FIELDS, "at the top level"),
-            "metadata" => (&METADATA_FIELDS, "in metadata"),
-            "spec.job" => (&JOB_FIELDS, "in spec.job"),
-            "spec.rollout" => (&ROLLOUT_FIELDS, "in spec.rollout"),
-            "spec.verify" => (&VERIFY_FIELDS, "in spec.verify"),
-            "spec.pullRequest" => (&PULL_REQUEST_FIELDS, "in spec.pullRequest"),
-            _ => (&SPEC_FIELDS, "in spec"),
-        };
+        let known = fields_of(path);
+        let what = if path.is_empty() { "at the top level".to_string() } else { format!("in {path}") };
         let mut typos = Vec::new();
         for (key, _) in entries {
             let name = key_text(key);

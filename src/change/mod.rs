@@ -1,5 +1,8 @@
 //! The Change file: reading it, decoding it into typed values with located errors,
 //! and its JSON Schema. Knows nothing about Kubernetes.
+//!
+//! A new field touches `model.rs` (its type, and its name in `FIELDS`), `decode.rs`, the
+//! committed schema and the README; CONTRIBUTING.md has the checklist, and tests catch a miss.
 
 pub mod decode;
 pub mod diagnostic;

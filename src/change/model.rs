@@ -164,28 +164,39 @@ pub struct JobSpec {
     pub ttl: Option<i32>,
 }
 
-/// The field names, in the order the schema and the README list them. The decoder
-/// checks keys against these; a test keeps them equal to the schema's properties.
-pub const CHANGE_FIELDS: [&str; 4] = ["kind", "apiVersion", "metadata", "spec"];
-pub const METADATA_FIELDS: [&str; 1] = ["name"];
-pub const SPEC_FIELDS: [&str; 12] = [
-    "prompt",
-    "repos",
-    "agent",
-    "branch",
-    "agentsmd",
-    "resources",
-    "image",
-    "job",
-    "rollout",
-    "verify",
-    "pullRequest",
-    "fork",
+/// Every mapping of a Change file with its fields, in the order the README lists them:
+/// the one list of field names. The decoder refuses any other key; tests keep each list
+/// equal to the schema's properties (which the types above give) and to the README.
+pub const FIELDS: [(&str, &[&str]); 7] = [
+    ("", &["kind", "apiVersion", "metadata", "spec"]),
+    ("metadata", &["name"]),
+    (
+        "spec",
+        &[
+            "prompt",
+            "repos",
+            "agent",
+            "branch",
+            "agentsmd",
+            "resources",
+            "image",
+            "job",
+            "rollout",
+            "verify",
+            "pullRequest",
+            "fork",
+        ],
+    ),
+    ("spec.job", &["cpuRequest", "cpuLimit", "memoryRequest", "memoryLimit", "workspaceSize", "deadline", "ttl"]),
+    ("spec.rollout", &["queue", "parallelism"]),
+    ("spec.verify", &["commands", "attempts", "timeout", "allowedPaths", "onFailure"]),
+    ("spec.pullRequest", &["title", "draft", "labels", "reviewers", "teamReviewers", "assignees"]),
 ];
-pub const VERIFY_FIELDS: [&str; 5] = ["commands", "attempts", "timeout", "allowedPaths", "onFailure"];
-pub const PULL_REQUEST_FIELDS: [&str; 6] = ["title", "draft", "labels", "reviewers", "teamReviewers", "assignees"];
-pub const ROLLOUT_FIELDS: [&str; 2] = ["queue", "parallelism"];
+
+/// The fields of the mapping at `path` (`""` for the top level, `spec.job`, ...).
+pub fn fields_of(path: &str) -> &'static [&'static str] {
+    FIELDS.iter().find(|(p, _)| *p == path).map(|(_, fields)| *fields).expect("every mapping is in FIELDS")
+}
+
 /// The most Indexed Jobs one Change renders (`spec.rollout.parallelism`).
 pub const MAX_PARALLELISM: u32 = 1000;
-pub const JOB_FIELDS: [&str; 7] =
-    ["cpuRequest", "cpuLimit", "memoryRequest", "memoryLimit", "workspaceSize", "deadline", "ttl"];

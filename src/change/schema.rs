@@ -20,28 +20,53 @@ pub fn json_schema() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::change::model::{CHANGE_FIELDS, SPEC_FIELDS};
+    use crate::change::model::FIELDS;
 
-    fn properties(value: &serde_json::Value) -> Vec<String> {
-        value["properties"].as_object().map(|p| p.keys().cloned().collect()).unwrap_or_default()
+    /// The properties of the object schema at `path`, following `$ref`s and the
+    /// `anyOf: [.., null]` of optional fields.
+    fn properties(schema: &serde_json::Value, path: &str) -> Vec<String> {
+        let mut node = schema;
+        for part in path.split('.').filter(|p| !p.is_empty()) {
+            node = &node["properties"][part];
+            loop {
+                let reference =
+                    node["$ref"].as_str().or(node["allOf"][0]["$ref"].as_str()).or(node["anyOf"][0]["$ref"].as_str());
+                match reference {
+                    Some(r) => node = &schema["definitions"][r.rsplit('/').next().unwrap()],
+                    None => break,
+                }
+            }
+        }
+        let mut names: Vec<String> = node["properties"].as_object().expect(path).keys().cloned().collect();
+        names.sort();
+        names
     }
 
     #[test]
     fn decoder_field_lists_match_the_schema() {
         let schema: serde_json::Value = serde_json::from_str(&json_schema()).unwrap();
-        let mut top = properties(&schema);
-        let mut spec = properties(&schema["properties"]["spec"]);
-        if spec.is_empty() {
-            let name = schema["properties"]["spec"]["allOf"][0]["$ref"].as_str().unwrap().rsplit('/').next().unwrap();
-            spec = properties(&schema["definitions"][name]);
+        for (path, fields) in FIELDS {
+            let mut want: Vec<String> = fields.iter().map(|s| s.to_string()).collect();
+            want.sort();
+            assert_eq!(properties(&schema, path), want, "the fields of {path:?}");
         }
-        top.sort();
-        spec.sort();
-        let mut want_top: Vec<String> = CHANGE_FIELDS.iter().map(|s| s.to_string()).collect();
-        let mut want_spec: Vec<String> = SPEC_FIELDS.iter().map(|s| s.to_string()).collect();
-        want_top.sort();
-        want_spec.sort();
-        assert_eq!(top, want_top);
-        assert_eq!(spec, want_spec);
+    }
+
+    /// A field the README's section on the Change file does not mention is a field
+    /// users cannot find.
+    #[test]
+    fn the_readme_names_every_field() {
+        let readme = include_str!("../../README.md");
+        let start = readme.find("## The Change file").expect("the README has a section on the Change file");
+        let section = &readme[start..];
+        let section = &section[..section[3..].find("\n## ").map_or(section.len(), |i| i + 3)];
+        for (path, fields) in FIELDS {
+            for field in fields.iter() {
+                let named = [format!("`{field}`"), format!("{field}:"), format!(".{field}`"), format!(" {field},")]
+                    .iter()
+                    .any(|form| section.contains(form.as_str()));
+                assert!(named, "the README's \"The Change file\" does not name {path}.{field}");
+            }
+        }
     }
 }
