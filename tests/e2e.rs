@@ -12,7 +12,7 @@ use std::path::PathBuf;
 
 use github::GitHub;
 use support::model::{GeminiModel, Model};
-use support::{bca, repo_root, shown};
+use support::{bca, repo_root, run_local_with_stand_in, shown};
 
 const TOKEN: &str = "ghp_e2e_push_token_0123456789";
 const PROMPT: &str =
@@ -30,6 +30,30 @@ fn runner_beside_bca() {
     assert!(runner.exists(), "{} is missing: build it with cargo build --workspace", runner.display());
 }
 
+/// The first pull request's `file` on the fork's branch.
+fn pushed(gh: &GitHub, fork: &str, file: &str) -> String {
+    let branch = gh.pulls()[0].head.split_once(':').unwrap().1.to_string();
+    gh.show(fork, &format!("{branch}:{file}"))
+}
+
+/// The result line `bca run --local` printed for the one repository it ran.
+fn result(out: &std::process::Output) -> serde_json::Value {
+    serde_json::from_str(String::from_utf8_lossy(&out.stdout).trim()).unwrap_or_else(|e| panic!("{e}: {}", shown(out)))
+}
+
+/// Runs a real agent CLI (`args` point it at its scripted model) on acme/api; the run
+/// must open a pull request whose README holds the `line` the agent added.
+fn opens_a_pull_request(agent: &str, args: &[String], env: &[(&str, &str)], line: &str) -> GitHub {
+    runner_beside_bca();
+    let gh = GitHub::start(TOKEN, "bca-bot");
+    gh.add_repo("acme/api", &[("README.md", "# api\n")], &[]);
+    let out = run_local(&gh, "https://github.com/acme/api", agent, "", args, env);
+    assert!(out.status.success(), "{}", shown(&out));
+    assert_eq!(result(&out)["status"], "opened", "{}", shown(&out));
+    assert_eq!(pushed(&gh, "bca-bot/api", "README.md"), format!("# api\n{line}\n"));
+    gh
+}
+
 /// Writes a Change for `repo` with `agent` (and optional extra spec lines) and runs
 /// `bca run --local` on it with the agent CLIs on PATH, the stand-in GitHub's API, the
 /// push token and `env`.
@@ -38,7 +62,7 @@ fn run_local(
     repos: &str,
     agent: &str,
     extra: &str,
-    args: &[&str],
+    args: &[String],
     env: &[(&str, &str)],
 ) -> std::process::Output {
     let dir = tempfile::tempdir().unwrap();
@@ -73,19 +97,10 @@ fn real_copilot_cli_makes_the_change_and_a_pull_request_comes_out() {
         "https://github.com/acme/api, https://github.com/acme/later",
         "copilot-cli",
         "",
-        &[
-            // Try the Change on one repository before the fleet.
-            "--repo",
-            "acme/api",
-            // The model endpoint, rendered into the Job as a cluster would get it; the
-            // secret key copilot-token holds the endpoint's API key.
-            "--agent-setting",
-            "COPILOT_OFFLINE=true",
-            "--agent-setting",
-            &format!("COPILOT_PROVIDER_BASE_URL={}", model.base_url),
-            "--agent-setting",
-            "COPILOT_MODEL=scripted",
-        ],
+        // Try the Change on one repository before the fleet, with the model endpoint
+        // rendered into the Job as a cluster would get it; the secret key copilot-token
+        // holds the endpoint's API key.
+        &[vec!["--repo".to_string(), "acme/api".to_string()], model.settings()].concat(),
         &[("COPILOT_TOKEN", "scripted-endpoint-key")],
     );
     assert!(out.status.success(), "{}", shown(&out));
@@ -110,10 +125,9 @@ fn real_copilot_cli_makes_the_change_and_a_pull_request_comes_out() {
     assert!(pull.head.starts_with("bca-bot:bca/"), "{}", pull.head);
     assert_eq!(pull.title, "Add a line saying hello to the README.");
     assert!(pull.body.contains(PROMPT), "{}", pull.body);
-    let branch = pull.head.split_once(':').unwrap().1;
-    assert_eq!(gh.show("bca-bot/api", &format!("{branch}:README.md")), "# api\nhello from the agent\n");
+    assert_eq!(pushed(&gh, "bca-bot/api", "README.md"), "# api\nhello from the agent\n");
 
-    let result: serde_json::Value = serde_json::from_str(String::from_utf8_lossy(&out.stdout).trim()).unwrap();
+    let result = result(&out);
     assert_eq!(result["status"], "opened");
     assert_eq!(result["pullRequest"], format!("{}/acme/api/pull/1", gh.url));
     assert!(stderr.contains("bca: https://github.com/acme/api: fork "), "{stderr}");
@@ -142,8 +156,7 @@ fn real_gemini_cli_makes_the_change_and_a_pull_request_comes_out() {
     let pulls = gh.pulls();
     assert_eq!(pulls.len(), 1);
     assert_eq!((pulls[0].repo.as_str(), pulls[0].base.as_str()), ("acme/web", "release"));
-    let branch = pulls[0].head.split_once(':').unwrap().1;
-    assert_eq!(gh.show("bca-bot/web", &format!("{branch}:README.md")), "# web\nhello from gemini\n");
+    assert_eq!(pushed(&gh, "bca-bot/web", "README.md"), "# web\nhello from gemini\n");
 }
 
 #[test]
@@ -154,7 +167,7 @@ fn run_local_names_a_repository_that_is_not_in_the_change() {
         "https://github.com/acme/api, https://github.com/acme/web",
         "copilot-cli",
         "",
-        &["--repo", "acme/wbe"],
+        &["--repo".to_string(), "acme/wbe".to_string()],
         &[],
     );
     assert_eq!(out.status.code(), Some(2), "{}", shown(&out));
@@ -215,33 +228,17 @@ fn run_local_keeps_the_github_token_off_disk_while_the_agent_runs() {
     gh.add_repo("acme/api", &[("README.md", "# api\n")], &[]);
     // A stand-in agent that looks for the token everywhere in the local pod and in the
     // environment of every process it can read, then makes its edit.
-    let bin = tempfile::tempdir().unwrap();
-    let record = bin.path().join("found");
+    let records = tempfile::tempdir().unwrap();
+    let record = records.path().join("found");
     let script = format!(
-        "#!/bin/sh\nroot=\"$TMPDIR/../..\"\n{{ grep -rl '{TOKEN}' \"$root\" 2>/dev/null; \
+        "root=\"$TMPDIR/../..\"\n{{ grep -rl '{TOKEN}' \"$root\" 2>/dev/null; \
          for e in /proc/[0-9]*/environ; do grep -l '{TOKEN}' \"$e\" 2>/dev/null; done; }} > '{}'\n\
          echo x >> README.md\n",
         record.display()
     );
-    let copilot = bin.path().join("copilot");
-    std::fs::write(&copilot, script).unwrap();
-    std::fs::set_permissions(&copilot, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("change.yaml"),
-        "kind: Change\napiVersion: v1\nspec:\n  prompt: x\n  repos: [https://github.com/acme/api]\n  agent: copilot-cli\n",
-    )
-    .unwrap();
-    let out = bca()
-        .current_dir(dir.path())
-        .args(["run", "--local", "change.yaml"])
-        .env("PATH", format!("{}:{}", bin.path().display(), std::env::var("PATH").unwrap()))
-        .env("GITHUB_TOKEN", TOKEN)
-        .env("COPILOT_TOKEN", "copilot-key")
-        .env("GITHUB_API_URL", &gh.url)
-        .timeout(std::time::Duration::from_secs(120))
-        .output()
-        .unwrap();
+    let change =
+        "kind: Change\napiVersion: v1\nspec:\n  prompt: x\n  repos: [https://github.com/acme/api]\n  agent: copilot-cli\n";
+    let out = run_local_with_stand_in(change, &script, TOKEN, &gh.url);
     assert!(out.status.success(), "{}", shown(&out));
     let found = std::fs::read_to_string(&record).unwrap();
     // Only the test's own processes (this test binary, which set the variable) may show
@@ -271,18 +268,11 @@ fn real_copilot_cli_fixes_what_verification_finds_on_its_second_run() {
         "https://github.com/acme/api",
         "copilot-cli",
         verify,
-        &[
-            "--agent-setting",
-            "COPILOT_OFFLINE=true",
-            "--agent-setting",
-            &format!("COPILOT_PROVIDER_BASE_URL={}", model.base_url),
-            "--agent-setting",
-            "COPILOT_MODEL=scripted",
-        ],
+        &model.settings(),
         &[("COPILOT_TOKEN", "scripted-endpoint-key")],
     );
     assert!(out.status.success(), "{}", shown(&out));
-    let result: serde_json::Value = serde_json::from_str(String::from_utf8_lossy(&out.stdout).trim()).unwrap();
+    let result = result(&out);
     assert_eq!(result["status"], "opened", "{}", shown(&out));
     assert_eq!(result["verification"], "passed after 2 attempts");
     let pull = &gh.pulls()[0];
@@ -299,68 +289,25 @@ fn real_copilot_cli_fixes_what_verification_finds_on_its_second_run() {
 
 #[test]
 fn real_claude_code_makes_the_change_and_a_pull_request_comes_out() {
-    runner_beside_bca();
-    let gh = GitHub::start(TOKEN, "bca-bot");
-    gh.add_repo("acme/api", &[("README.md", "# api\n")], &[]);
     let model = support::model::AnthropicModel::start("echo 'hello from claude' >> README.md");
-    let out = run_local(
-        &gh,
-        "https://github.com/acme/api",
-        "claude-code",
-        "",
-        &[
-            "--agent-setting",
-            &format!("ANTHROPIC_BASE_URL={}", model.base_url),
-            "--agent-setting",
-            "ANTHROPIC_MODEL=scripted",
-        ],
-        &[("ANTHROPIC_API_KEY", "sk-ant-scripted-key")],
-    );
-    assert!(out.status.success(), "{}", shown(&out));
-    let result: serde_json::Value = serde_json::from_str(String::from_utf8_lossy(&out.stdout).trim()).unwrap();
-    assert_eq!(result["status"], "opened", "{}", shown(&out));
-    let pull = &gh.pulls()[0];
-    let branch = pull.head.split_once(':').unwrap().1;
-    assert_eq!(gh.show("bca-bot/api", &format!("{branch}:README.md")), "# api\nhello from claude\n");
+    let key = "sk-ant-scripted-key";
+    opens_a_pull_request("claude-code", &model.settings(), &[("ANTHROPIC_API_KEY", key)], "hello from claude");
     // Byte-exact, with bca's note after it; the key from the Secret authenticates; no
     // request carried the push token.
     assert!(model.first_prompt().contains(&format!("{PROMPT}\n\n---\n")), "{}", model.first_prompt());
-    assert!(model.seen.keys().iter().all(|k| k.as_deref() == Some("sk-ant-scripted-key")), "{:?}", model.seen.keys());
+    assert!(model.seen.keys().iter().all(|k| k.as_deref() == Some(key)), "{:?}", model.seen.keys());
     assert!(model.seen.paths().iter().all(|p| p.starts_with("/v1/messages")), "{:?}", model.seen.paths());
     assert!(!model.seen.bodies().iter().any(|b| b.to_string().contains(TOKEN)));
 }
 
 #[test]
 fn real_codex_cli_makes_the_change_and_a_pull_request_comes_out() {
-    runner_beside_bca();
-    let gh = GitHub::start(TOKEN, "bca-bot");
-    gh.add_repo("acme/api", &[("README.md", "# api\n")], &[]);
     let model = support::model::ResponsesModel::start("echo 'hello from codex' >> README.md");
-    let out = run_local(
-        &gh,
-        "https://github.com/acme/api",
-        "codex-cli",
-        "",
-        &[
-            "--agent-setting",
-            &format!("OPENAI_BASE_URL={}", model.base_url),
-            "--agent-setting",
-            "OPENAI_MODEL=scripted",
-        ],
-        &[("OPENAI_API_KEY", "sk-openai-scripted-key")],
-    );
-    assert!(out.status.success(), "{}", shown(&out));
-    let result: serde_json::Value = serde_json::from_str(String::from_utf8_lossy(&out.stdout).trim()).unwrap();
-    assert_eq!(result["status"], "opened", "{}", shown(&out));
-    let pull = &gh.pulls()[0];
-    let branch = pull.head.split_once(':').unwrap().1;
-    assert_eq!(gh.show("bca-bot/api", &format!("{branch}:README.md")), "# api\nhello from codex\n");
+    let key = "sk-openai-scripted-key";
+    opens_a_pull_request("codex-cli", &model.settings(), &[("OPENAI_API_KEY", key)], "hello from codex");
     assert!(model.first_prompt().contains(&format!("{PROMPT}\n\n---\n")), "{}", model.first_prompt());
-    assert!(
-        model.seen.keys().iter().all(|k| k.as_deref() == Some("Bearer sk-openai-scripted-key")),
-        "{:?}",
-        model.seen.keys()
-    );
+    let bearer = format!("Bearer {key}");
+    assert!(model.seen.keys().iter().all(|k| k.as_deref() == Some(&bearer)), "{:?}", model.seen.keys());
     assert!(!model.seen.bodies().iter().any(|b| b.to_string().contains(TOKEN)));
 }
 
@@ -398,8 +345,7 @@ fn hostile_repository(agent: &str, files: &[(&str, &str)], settings: &[String], 
     let mut repo_files: Vec<(&str, &str)> = vec![("README.md", "# api\n")];
     repo_files.extend(files.iter().map(|(p, c)| (p.as_str(), c.as_str())));
     gh.add_repo("acme/api", &repo_files, &[]);
-    let args: Vec<&str> = settings.iter().map(String::as_str).collect();
-    let out = run_local(&gh, "https://github.com/acme/api", agent, "", &args, env);
+    let out = run_local(&gh, "https://github.com/acme/api", agent, "", settings, env);
     assert!(out.status.success(), "{}", shown(&out));
     let ran: Vec<String> = std::fs::read_dir(markers.path())
         .unwrap()
@@ -407,11 +353,9 @@ fn hostile_repository(agent: &str, files: &[(&str, &str)], settings: &[String], 
         .collect();
     assert!(ran.is_empty(), "the repository's configuration ran: {ran:?}\n{}", shown(&out));
     assert_eq!(reached.lock().unwrap().clone(), Vec::<String>::new(), "the listener was reached");
-    let pull = &gh.pulls()[0];
-    let branch = pull.head.split_once(':').unwrap().1;
-    assert_eq!(gh.show("bca-bot/api", &format!("{branch}:README.md")), format!("# api\n{edit}\n"));
+    assert_eq!(pushed(&gh, "bca-bot/api", "README.md"), format!("# api\n{edit}\n"));
     for (path, content) in &files {
-        assert_eq!(&gh.show("bca-bot/api", &format!("{branch}:{path}")), content, "{path} changed");
+        assert_eq!(&pushed(&gh, "bca-bot/api", path), content, "{path} changed");
     }
 }
 
@@ -426,12 +370,7 @@ fn a_repository_cannot_take_over_claude_code() {
     hostile_repository(
         "claude-code",
         &[(".claude/settings.json", settings), (".mcp.json", mcp)],
-        &[
-            "--agent-setting".into(),
-            format!("ANTHROPIC_BASE_URL={}", model.base_url),
-            "--agent-setting".into(),
-            "ANTHROPIC_MODEL=scripted".into(),
-        ],
+        &model.settings(),
         &[("ANTHROPIC_API_KEY", "sk-ant-scripted-key")],
         "edited",
     );
@@ -446,12 +385,7 @@ fn a_repository_cannot_take_over_codex_cli() {
     hostile_repository(
         "codex-cli",
         &[(".codex/config.toml", config), (".codex/hooks.json", hooks)],
-        &[
-            "--agent-setting".into(),
-            format!("OPENAI_BASE_URL={}", model.base_url),
-            "--agent-setting".into(),
-            "OPENAI_MODEL=scripted".into(),
-        ],
+        &model.settings(),
         &[("OPENAI_API_KEY", "sk-openai-scripted-key")],
         "edited",
     );
@@ -482,14 +416,7 @@ fn a_repository_cannot_take_over_copilot_cli() {
     hostile_repository(
         "copilot-cli",
         &[(".github/hooks/hooks.json", hooks), (".mcp.json", mcp), (".github/mcp.json", mcp)],
-        &[
-            "--agent-setting".into(),
-            "COPILOT_OFFLINE=true".into(),
-            "--agent-setting".into(),
-            format!("COPILOT_PROVIDER_BASE_URL={}", model.base_url),
-            "--agent-setting".into(),
-            "COPILOT_MODEL=scripted".into(),
-        ],
+        &model.settings(),
         &[("COPILOT_TOKEN", "scripted-endpoint-key")],
         "edited",
     );

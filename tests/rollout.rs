@@ -13,7 +13,7 @@ use std::collections::BTreeSet;
 use github::GitHub;
 use serde_json::Value;
 use support::k8s::{assert_kubernetes_valid, checkov_failures, documents, kustomize};
-use support::{bca, run_in, shown};
+use support::{run_in, run_local_with_stand_in, shown};
 
 fn change(repos: usize, rollout: &str) -> String {
     let mut text = String::from(
@@ -137,26 +137,8 @@ fn two_indexes_of_an_indexed_job_each_open_their_own_pull_request() {
     let gh = GitHub::start(token, "bca-bot");
     gh.add_repo("acme/api", &[("README.md", "# api\n")], &[]);
     gh.add_repo("acme/web", &[("README.md", "# web\n")], &[]);
-    let bin = tempfile::tempdir().unwrap();
-    let copilot = bin.path().join("copilot");
-    std::fs::write(&copilot, "#!/bin/sh\necho \"edited $(basename \"$PWD\")\" >> README.md\n").unwrap();
-    std::fs::set_permissions(&copilot, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("change.yaml"),
-        "kind: Change\napiVersion: v1\nspec:\n  prompt: x\n  repos: [https://github.com/acme/api, https://github.com/acme/web]\n  agent: copilot-cli\n  rollout:\n    parallelism: 1\n",
-    )
-    .unwrap();
-    let out = bca()
-        .current_dir(dir.path())
-        .args(["run", "--local", "change.yaml"])
-        .env("PATH", format!("{}:{}", bin.path().display(), std::env::var("PATH").unwrap()))
-        .env("GITHUB_TOKEN", token)
-        .env("COPILOT_TOKEN", "copilot-key")
-        .env("GITHUB_API_URL", &gh.url)
-        .timeout(std::time::Duration::from_secs(120))
-        .output()
-        .unwrap();
+    let change = "kind: Change\napiVersion: v1\nspec:\n  prompt: x\n  repos: [https://github.com/acme/api, https://github.com/acme/web]\n  agent: copilot-cli\n  rollout:\n    parallelism: 1\n";
+    let out = run_local_with_stand_in(change, "echo \"edited $(basename \"$PWD\")\" >> README.md\n", token, &gh.url);
     assert!(out.status.success(), "{}", shown(&out));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(

@@ -43,6 +43,27 @@ pub fn validate_text(name: &str, content: impl AsRef<[u8]>) -> String {
     shown(&run_in(dir.path(), &["validate", name]))
 }
 
+/// Runs `bca run --local` on `change` with a stand-in `copilot` (the shell `script`) on
+/// PATH, the push token `token`, a Copilot key and the GitHub API at `api`.
+pub fn run_local_with_stand_in(change: &str, script: &str, token: &str, api: &str) -> std::process::Output {
+    let bin = tempfile::tempdir().expect("tempdir");
+    let copilot = bin.path().join("copilot");
+    std::fs::write(&copilot, format!("#!/bin/sh\n{script}")).expect("write the stand-in agent");
+    std::fs::set_permissions(&copilot, std::os::unix::fs::PermissionsExt::from_mode(0o755)).expect("chmod");
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("change.yaml"), change).expect("write change file");
+    bca()
+        .current_dir(dir.path())
+        .args(["run", "--local", "change.yaml"])
+        .env("PATH", format!("{}:{}", bin.path().display(), std::env::var("PATH").unwrap_or_default()))
+        .env("GITHUB_TOKEN", token)
+        .env("COPILOT_TOKEN", "copilot-key")
+        .env("GITHUB_API_URL", api)
+        .timeout(Duration::from_secs(120))
+        .output()
+        .expect("bca runs")
+}
+
 pub fn repo_root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }

@@ -26,7 +26,21 @@ fn chunk(delta: Value, finish: Option<&str>) -> String {
     format!("data: {event}\n\n")
 }
 
+/// `--agent-setting NAME=VALUE` for each pair.
+fn agent_settings(pairs: &[(&str, &str)]) -> Vec<String> {
+    pairs.iter().flat_map(|(name, value)| ["--agent-setting".to_string(), format!("{name}={value}")]).collect()
+}
+
 impl Model {
+    /// The render flags that point Copilot CLI at this model.
+    pub fn settings(&self) -> Vec<String> {
+        agent_settings(&[
+            ("COPILOT_OFFLINE", "true"),
+            ("COPILOT_PROVIDER_BASE_URL", &self.base_url),
+            ("COPILOT_MODEL", "scripted"),
+        ])
+    }
+
     /// `command`: the shell command the model asks the CLI's bash tool to run.
     pub fn start(command: &str) -> Model {
         let server = Server::http("127.0.0.1:0").unwrap();
@@ -232,6 +246,11 @@ pub struct AnthropicModel {
 }
 
 impl AnthropicModel {
+    /// The render flags that point Claude Code at this model.
+    pub fn settings(&self) -> Vec<String> {
+        agent_settings(&[("ANTHROPIC_BASE_URL", &self.base_url), ("ANTHROPIC_MODEL", "scripted")])
+    }
+
     pub fn start(command: &str) -> AnthropicModel {
         let command = command.to_string();
         let (base_url, seen) = serve(
@@ -300,6 +319,11 @@ pub struct ResponsesModel {
 }
 
 impl ResponsesModel {
+    /// The render flags that point Codex CLI at this model.
+    pub fn settings(&self) -> Vec<String> {
+        agent_settings(&[("OPENAI_BASE_URL", &self.base_url), ("OPENAI_MODEL", "scripted")])
+    }
+
     pub fn start(command: &str) -> ResponsesModel {
         let command = command.to_string();
         let (base, seen) = serve(
