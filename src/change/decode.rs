@@ -40,6 +40,14 @@ struct Fields<'a> {
     typos: Vec<&'static str>,
 }
 
+impl Fields<'_> {
+    /// Where errors about the mapping under `name` point: its key, or (for a key
+    /// without a position) its value.
+    fn key_span(&self, name: &str, value: &Node) -> Span {
+        self.entries.iter().find(|(k, _)| key_text(k) == name).map_or(value.span, |(k, _)| k.span)
+    }
+}
+
 impl<'a> Fields<'a> {
     fn get(&self, name: &str) -> Option<&'a Node> {
         self.entries.iter().find(|(k, _)| key_text(k) == name).map(|(_, v)| v)
@@ -76,15 +84,12 @@ impl Decoder {
         let fields = self.mapping(root, "", Span::START, "a Change: a mapping with kind, apiVersion and spec")?;
         let kind = self.constant(&fields, "", "kind", "Change").map(|()| ChangeKind::Change);
         let api_version = self.constant(&fields, "", "apiVersion", "v1").map(|()| ApiVersion::V1);
-        let anchor_of = |name: &str, node: &Node| {
-            fields.entries.iter().find(|(k, _)| key_text(k) == name).map_or(node.span, |(k, _)| k.span)
-        };
         let metadata = match self.optional(&fields, "metadata") {
-            Some(node) => self.metadata(node, anchor_of("metadata", node)).map(Some),
+            Some(node) => self.metadata(node, fields.key_span("metadata", node)).map(Some),
             None => Some(None),
         };
         let spec = match self.required(&fields, "", "spec") {
-            Some(node) => self.spec(node, anchor_of("spec", node)),
+            Some(node) => self.spec(node, fields.key_span("spec", node)),
             None => None,
         };
         Some(Change { kind: kind?, api_version: api_version?, metadata: metadata?, spec: spec? })
@@ -121,34 +126,19 @@ impl Decoder {
             None => Some(None),
         };
         let job = match self.optional(&fields, "job") {
-            Some(n) => {
-                let anchor = fields.entries.iter().find(|(k, _)| key_text(k) == "job").map_or(n.span, |(k, _)| k.span);
-                self.job(n, anchor).map(Some)
-            }
+            Some(n) => self.job(n, fields.key_span("job", n)).map(Some),
             None => Some(None),
         };
         let rollout = match self.optional(&fields, "rollout") {
-            Some(n) => {
-                let anchor =
-                    fields.entries.iter().find(|(k, _)| key_text(k) == "rollout").map_or(n.span, |(k, _)| k.span);
-                self.rollout(n, anchor).map(Some)
-            }
+            Some(n) => self.rollout(n, fields.key_span("rollout", n)).map(Some),
             None => Some(None),
         };
         let verify = match self.optional(&fields, "verify") {
-            Some(n) => {
-                let anchor =
-                    fields.entries.iter().find(|(k, _)| key_text(k) == "verify").map_or(n.span, |(k, _)| k.span);
-                self.verify(n, anchor).map(Some)
-            }
+            Some(n) => self.verify(n, fields.key_span("verify", n)).map(Some),
             None => Some(None),
         };
         let pull_request = match self.optional(&fields, "pullRequest") {
-            Some(n) => {
-                let anchor =
-                    fields.entries.iter().find(|(k, _)| key_text(k) == "pullRequest").map_or(n.span, |(k, _)| k.span);
-                self.pull_request(n, anchor).map(Some)
-            }
+            Some(n) => self.pull_request(n, fields.key_span("pullRequest", n)).map(Some),
             None => Some(None),
         };
         let fork = match self.optional(&fields, "fork") {

@@ -26,24 +26,7 @@ struct LocalQueueSpec {
     cluster_queue: String,
 }
 
-impl k8s_openapi::Resource for LocalQueue {
-    const API_VERSION: &'static str = "kueue.x-k8s.io/v1beta1";
-    const GROUP: &'static str = "kueue.x-k8s.io";
-    const KIND: &'static str = "LocalQueue";
-    const VERSION: &'static str = "v1beta1";
-    const URL_PATH_SEGMENT: &'static str = "localqueues";
-    type Scope = k8s_openapi::NamespaceResourceScope;
-}
-
-impl k8s_openapi::Metadata for LocalQueue {
-    type Ty = ObjectMeta;
-    fn metadata(&self) -> &ObjectMeta {
-        &self.metadata
-    }
-    fn metadata_mut(&mut self) -> &mut ObjectMeta {
-        &mut self.metadata
-    }
-}
+super::manifest::custom_resource!(LocalQueue, group: "kueue.x-k8s.io", version: "v1beta1", plural: "localqueues");
 
 pub fn local_queue(namespace: &str, name: &str, cluster_queue: &str) -> LocalQueue {
     use k8s_openapi::Resource as _;

@@ -85,24 +85,7 @@ pub struct ExternalSecret {
     spec: ExternalSecretSpec,
 }
 
-impl k8s_openapi::Resource for ExternalSecret {
-    const API_VERSION: &'static str = "external-secrets.io/v1";
-    const GROUP: &'static str = "external-secrets.io";
-    const KIND: &'static str = "ExternalSecret";
-    const VERSION: &'static str = "v1";
-    const URL_PATH_SEGMENT: &'static str = "externalsecrets";
-    type Scope = k8s_openapi::NamespaceResourceScope;
-}
-
-impl k8s_openapi::Metadata for ExternalSecret {
-    type Ty = ObjectMeta;
-    fn metadata(&self) -> &ObjectMeta {
-        &self.metadata
-    }
-    fn metadata_mut(&mut self) -> &mut ObjectMeta {
-        &mut self.metadata
-    }
-}
+super::manifest::custom_resource!(ExternalSecret, group: "external-secrets.io", version: "v1", plural: "externalsecrets");
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
