@@ -397,7 +397,7 @@ fn handle(mut request: Request, state: &Mutex<State>, root: &Path, url: &str) {
                     (404, json!({ "message": "Not Found" }))
                 }
                 Some(repo) => (200, repo_json(url, &full, repo)),
-                None => (404, json!({ "message": "Not Found" })),
+                None => not_found(),
             }
         }
         ("POST", ["repos", owner, name, "forks"]) => {
@@ -496,13 +496,12 @@ fn handle(mut request: Request, state: &Mutex<State>, root: &Path, url: &str) {
             (200, json!({ "total_count": items.len(), "items": items }))
         }
         ("POST", ["repos", owner, name, "issues", number, "comments"]) => {
-            let full = format!("{owner}/{name}");
-            match st.pulls.iter_mut().find(|p| p.repo == full && p.number.to_string() == *number) {
+            match pull_of(&mut st.pulls, owner, name, number) {
                 Some(pull) => {
                     pull.comments.push(body["body"].as_str().unwrap_or_default().to_string());
                     (201, json!({ "body": body["body"] }))
                 }
-                None => (404, json!({ "message": "Not Found" })),
+                None => not_found(),
             }
         }
         ("DELETE", ["repos", owner, name, "git", "refs", "heads", rest @ ..]) => {
@@ -519,20 +518,17 @@ fn handle(mut request: Request, state: &Mutex<State>, root: &Path, url: &str) {
                 (422, json!({ "message": "Reference does not exist" }))
             }
         }
-        ("PATCH", ["repos", owner, name, "pulls", number]) => {
-            let full = format!("{owner}/{name}");
-            match st.pulls.iter_mut().find(|p| p.repo == full && p.number.to_string() == *number) {
-                Some(pull) => {
-                    if let Some(state) = body["state"].as_str() {
-                        pull.state = state.to_string();
-                    }
-                    pull.title = body["title"].as_str().unwrap_or(&pull.title).into();
-                    pull.body = body["body"].as_str().unwrap_or(&pull.body).into();
-                    (200, pull_json(url, root, pull))
+        ("PATCH", ["repos", owner, name, "pulls", number]) => match pull_of(&mut st.pulls, owner, name, number) {
+            Some(pull) => {
+                if let Some(state) = body["state"].as_str() {
+                    pull.state = state.to_string();
                 }
-                None => (404, json!({ "message": "Not Found" })),
+                pull.title = body["title"].as_str().unwrap_or(&pull.title).into();
+                pull.body = body["body"].as_str().unwrap_or(&pull.body).into();
+                (200, pull_json(url, root, pull))
             }
-        }
+            None => not_found(),
+        },
         ("POST", ["repos", owner, name, "pulls", number, "requested_reviewers"]) => {
             let full = format!("{owner}/{name}");
             let users: Vec<String> = body["reviewers"]
@@ -548,7 +544,7 @@ fn handle(mut request: Request, state: &Mutex<State>, root: &Path, url: &str) {
                 .filter_map(|u| u.as_str().map(str::to_string))
                 .collect();
             let refused = users.iter().any(|u| st.outsiders.contains(u));
-            match st.pulls.iter_mut().find(|p| p.repo == full && p.number.to_string() == *number) {
+            match pull_of(&mut st.pulls, owner, name, number) {
                 Some(_) if refused => (
                     422,
                     json!({ "message": format!("Reviews may only be requested from collaborators. One or more of the users or teams you specified is not a collaborator of the {full} repository.") }),
@@ -559,21 +555,16 @@ fn handle(mut request: Request, state: &Mutex<State>, root: &Path, url: &str) {
                     pull.requested_teams.extend(teams);
                     (201, pull_json(url, root, pull))
                 }
-                None => (404, json!({ "message": "Not Found" })),
+                None => not_found(),
             }
         }
         ("POST", ["repos", owner, name, "issues", number, "assignees"]) => {
-            let full = format!("{owner}/{name}");
-            match st.pulls.iter_mut().find(|p| p.repo == full && p.number.to_string() == *number) {
+            match pull_of(&mut st.pulls, owner, name, number) {
                 Some(pull) => {
-                    for a in body["assignees"].as_array().into_iter().flatten().filter_map(|a| a.as_str()) {
-                        if !pull.assignees.iter().any(|x| x == a) {
-                            pull.assignees.push(a.to_string());
-                        }
-                    }
+                    add_new(&mut pull.assignees, &body["assignees"]);
                     (201, pull_json(url, root, pull))
                 }
-                None => (404, json!({ "message": "Not Found" })),
+                None => not_found(),
             }
         }
         ("GET", ["repos", owner, name, "commits", sha, "check-runs"]) => {
@@ -594,36 +585,29 @@ fn handle(mut request: Request, state: &Mutex<State>, root: &Path, url: &str) {
             (200, json!({ "state": state, "total_count": statuses.len() }))
         }
         ("GET", ["repos", owner, name, "pulls", number, "reviews"]) => {
-            let full = format!("{owner}/{name}");
-            match st.pulls.iter().find(|p| p.repo == full && p.number.to_string() == *number) {
+            match pull_of(&mut st.pulls, owner, name, number) {
                 Some(pull) => (
                     200,
                     Value::Array(
                         pull.reviews.iter().map(|(u, s)| json!({ "user": { "login": u }, "state": s })).collect(),
                     ),
                 ),
-                None => (404, json!({ "message": "Not Found" })),
+                None => not_found(),
             }
         }
         // Pull requests are issues: labels go through the issues API.
         ("POST", ["repos", owner, name, "issues", number, "labels"]) => {
-            let full = format!("{owner}/{name}");
-            match st.pulls.iter_mut().find(|p| p.repo == full && p.number.to_string() == *number) {
+            match pull_of(&mut st.pulls, owner, name, number) {
                 Some(pull) => {
-                    for label in body["labels"].as_array().into_iter().flatten().filter_map(|l| l.as_str()) {
-                        if !pull.labels.iter().any(|l| l == label) {
-                            pull.labels.push(label.to_string());
-                        }
-                    }
+                    add_new(&mut pull.labels, &body["labels"]);
                     (200, Value::Array(pull.labels.iter().map(|l| json!({ "name": l })).collect()))
                 }
-                None => (404, json!({ "message": "Not Found" })),
+                None => not_found(),
             }
         }
         ("DELETE", ["repos", owner, name, "issues", number, "labels", label]) => {
-            let full = format!("{owner}/{name}");
             let label = decode(label);
-            match st.pulls.iter_mut().find(|p| p.repo == full && p.number.to_string() == *number) {
+            match pull_of(&mut st.pulls, owner, name, number) {
                 Some(pull) if pull.labels.contains(&label) => {
                     pull.labels.retain(|l| *l != label);
                     (200, Value::Array(pull.labels.iter().map(|l| json!({ "name": l })).collect()))
@@ -743,4 +727,25 @@ fn git_http_backend(mut request: Request, root: &Path, method: &str, repo_path: 
         response = response.with_header(h);
     }
     let _ = request.respond(response);
+}
+
+/// The pull request `number` of `owner/name`, as the API path names it.
+fn pull_of<'a>(pulls: &'a mut [Pull], owner: &str, name: &str, number: &str) -> Option<&'a mut Pull> {
+    let full = format!("{owner}/{name}");
+    pulls.iter_mut().find(|p| p.repo == full && p.number.to_string() == number)
+}
+
+/// GitHub's answer for a repository, pull request or ref that does not exist (or that
+/// the token may not see).
+fn not_found() -> (u16, Value) {
+    (404, json!({ "message": "Not Found" }))
+}
+
+/// Adds each string of the JSON list `values` that `list` does not hold yet.
+fn add_new(list: &mut Vec<String>, values: &Value) {
+    for value in values.as_array().into_iter().flatten().filter_map(|v| v.as_str()) {
+        if !list.iter().any(|x| x == value) {
+            list.push(value.to_string());
+        }
+    }
 }
