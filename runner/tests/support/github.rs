@@ -36,6 +36,30 @@ pub struct Pull {
     pub comments: Vec<String>,
 }
 
+impl Pull {
+    /// A pull request as GitHub opens it: no labels, reviewers or reviews yet.
+    fn open(number: u64, repo: String, head: String, base: String, title: String, body: String, draft: bool) -> Pull {
+        Pull {
+            number,
+            repo,
+            head,
+            base,
+            title,
+            body,
+            draft,
+            labels: Vec::new(),
+            requested_reviewers: Vec::new(),
+            requested_teams: Vec::new(),
+            assignees: Vec::new(),
+            review_requests: 0,
+            state: "open".into(),
+            merged: false,
+            reviews: Vec::new(),
+            comments: Vec::new(),
+        }
+    }
+}
+
 /// An answer to give instead of the normal one, `times` times.
 struct Fault {
     method: String,
@@ -204,24 +228,16 @@ impl GitHub {
         let sha = self.head(&fork, branch).unwrap();
         let mut st = self.state.lock().unwrap();
         let number = st.pulls.len() as u64 + 1;
-        st.pulls.push(Pull {
+        let head = format!("{owner}:{branch}");
+        st.pulls.push(Pull::open(
             number,
-            repo: repo.into(),
-            head: format!("{owner}:{branch}"),
-            base: "main".into(),
-            title: "Bump logging".into(),
-            body: String::new(),
+            repo.into(),
+            head,
+            "main".into(),
+            "Bump logging".into(),
+            String::new(),
             draft,
-            labels: Vec::new(),
-            requested_reviewers: Vec::new(),
-            requested_teams: Vec::new(),
-            assignees: Vec::new(),
-            review_requests: 0,
-            state: "open".into(),
-            merged: false,
-            reviews: Vec::new(),
-            comments: Vec::new(),
-        });
+        ));
         (number, sha)
     }
 
@@ -454,24 +470,15 @@ fn handle(mut request: Request, state: &Mutex<State>, root: &Path, url: &str) {
             } else if !head_exists {
                 (422, json!({ "message": "Validation Failed", "errors": [{ "field": "head", "code": "invalid" }] }))
             } else {
-                let pull = Pull {
-                    number: st.pulls.len() as u64 + 1,
-                    repo: full,
+                let pull = Pull::open(
+                    st.pulls.len() as u64 + 1,
+                    full,
                     head,
                     base,
-                    title: body["title"].as_str().unwrap_or_default().into(),
-                    body: body["body"].as_str().unwrap_or_default().into(),
-                    draft: body["draft"].as_bool().unwrap_or(false),
-                    labels: Vec::new(),
-                    requested_reviewers: Vec::new(),
-                    requested_teams: Vec::new(),
-                    assignees: Vec::new(),
-                    review_requests: 0,
-                    state: "open".into(),
-                    merged: false,
-                    reviews: Vec::new(),
-                    comments: Vec::new(),
-                };
+                    body["title"].as_str().unwrap_or_default().into(),
+                    body["body"].as_str().unwrap_or_default().into(),
+                    body["draft"].as_bool().unwrap_or(false),
+                );
                 let answer = pull_json(url, root, &pull);
                 st.pulls.push(pull);
                 (201, answer)
