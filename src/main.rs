@@ -11,6 +11,7 @@ use bca::commands::args::{given_flags, RenderArgs};
 use bca::commands::{
     self, diff::DiffRequest, render::RenderRequest, run::RunRequest, status, Outcome, Style, EXIT_ERROR,
 };
+use bca::render::names::{GitHubHost, GitHubOwner};
 
 #[derive(Parser)]
 #[command(
@@ -129,7 +130,11 @@ enum Command {
         pods: Option<PathBuf>,
         /// The organisation the Change forks into (as given to `render --fork-org`).
         #[arg(long, value_name = "ORG")]
-        fork_org: Option<String>,
+        fork_org: Option<GitHubOwner>,
+        /// The GitHub Enterprise host of the Changes' repositories (as given to `render
+        /// --github-host`); the token is sent there only.
+        #[arg(long, value_name = "HOST")]
+        github_host: Option<GitHubHost>,
     },
     /// Close a Change's open pull requests, with a comment saying why, and delete their
     /// branches.
@@ -151,7 +156,11 @@ enum Command {
         yes: bool,
         /// The organisation the Change forks into (as given to `render --fork-org`).
         #[arg(long, value_name = "ORG")]
-        fork_org: Option<String>,
+        fork_org: Option<GitHubOwner>,
+        /// The GitHub Enterprise host of the Changes' repositories (as given to `render
+        /// --github-host`); the token is sent there only.
+        #[arg(long, value_name = "HOST")]
+        github_host: Option<GitHubHost>,
     },
     /// Print the JSON Schema of the Change file (also at schema/change.schema.json).
     Schema,
@@ -190,17 +199,18 @@ fn main() -> ExitCode {
             let request = render.options().map(|options| RunRequest { files, options, only });
             request.and_then(|request| commands::run::run_local(&request, &env, style, &mut std::io::stderr()))
         }
-        Command::Status { files, json, markdown, pods, fork_org } => {
+        Command::Status { files, json, markdown, pods, fork_org, github_host } => {
             let format = match (json, markdown) {
                 (true, _) => status::Format::Json,
                 (_, true) => status::Format::Markdown,
                 _ => status::Format::Table,
             };
-            commands::status::status(&status::StatusRequest { files, format, pods, fork_org }, &env)
+            let request = status::StatusRequest { files, format, pods, fork_org, github_host };
+            commands::status::status(&request, &env, style)
         }
-        Command::Close { files, only, orphaned, yes, fork_org } => {
-            let request = commands::close::CloseRequest { files, only, orphaned, yes, fork_org };
-            commands::close::close(&request, &env)
+        Command::Close { files, only, orphaned, yes, fork_org, github_host } => {
+            let request = commands::close::CloseRequest { files, only, orphaned, yes, fork_org, github_host };
+            commands::close::close(&request, &env, style)
         }
         Command::Schema => Ok(Outcome { stdout: bca::change::schema::json_schema(), ..Outcome::default() }),
     };

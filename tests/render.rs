@@ -514,7 +514,7 @@ fn a_github_enterprise_repository_needs_its_host_allowed() {
     exit: 2
     ----- stdout -----
     ----- stderr -----
-    bca: error: change.yaml: https://ghe.example.com/acme/a is on ghe.example.com, and the GitHub token is sent only to github.com: if ghe.example.com is your GitHub Enterprise host, render with --github-host ghe.example.com
+    bca: error: change.yaml: https://ghe.example.com/acme/a is on ghe.example.com, and the GitHub token is sent only to github.com: if ghe.example.com is your GitHub Enterprise host, pass --github-host ghe.example.com
     ");
     assert_snapshot!(shown(&render_text(&change, &["--github-host", "other.example.com"])), @r"
     exit: 2

@@ -227,3 +227,32 @@ fn close_names_a_repository_that_is_not_in_the_change() {
         String::from_utf8_lossy(&out.stderr).contains("--repo acme/elsewhere is not one of the Change's repositories")
     );
 }
+
+/// The token goes to github.com, or to the one Enterprise host `--github-host` names:
+/// a Change file naming another host gets nothing, from status or from close.
+#[test]
+fn a_repository_on_another_host_gets_no_token() {
+    let gh = fleet();
+    let dir = tempfile::tempdir().unwrap();
+    let change = change(&["acme/merged"]).replace("https://github.com/acme/merged", "https://evil.example/acme/merged");
+    std::fs::write(dir.path().join("change.yaml"), change).unwrap();
+    let out = status(&gh, dir.path(), &[]);
+    assert_snapshot!(shown(&out), @r"
+    exit: 2
+    ----- stdout -----
+    ----- stderr -----
+    bca: error: change.yaml: https://evil.example/acme/merged is on evil.example, and the GitHub token is sent only to github.com: if evil.example is your GitHub Enterprise host, pass --github-host evil.example
+    ");
+    let out = status(&gh, dir.path(), &["--github-host", "ghe.example.com"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("but --github-host is ghe.example.com"), "{}", shown(&out));
+    let close = bca()
+        .current_dir(dir.path())
+        .args(["close", "change.yaml", "--yes"])
+        .env("GITHUB_TOKEN", TOKEN)
+        .env("GITHUB_API_URL", &gh.url)
+        .output()
+        .unwrap();
+    assert_eq!(close.status.code(), Some(2), "{}", shown(&close));
+    assert!(String::from_utf8_lossy(&close.stderr).contains("the GitHub token is sent only to github.com"));
+    assert_eq!(gh.log(), Vec::<String>::new(), "a request reached GitHub");
+}

@@ -7,8 +7,9 @@ use std::path::PathBuf;
 
 use bca_runner::run::github::GitHub;
 
-use super::status::{changes, github_access, orphans, targets};
-use super::Outcome;
+use super::status::{github_access, orphans, targets};
+use super::{valid_changes, Outcome, Style};
+use crate::render::names::{GitHubHost, GitHubOwner};
 
 pub struct CloseRequest {
     pub files: Vec<PathBuf>,
@@ -17,7 +18,8 @@ pub struct CloseRequest {
     /// The pull requests of repositories no longer in the Change, instead.
     pub orphaned: bool,
     pub yes: bool,
-    pub fork_org: Option<String>,
+    pub fork_org: Option<GitHubOwner>,
+    pub github_host: Option<GitHubHost>,
 }
 
 /// One pull request to close.
@@ -30,12 +32,10 @@ struct Closing {
     branch: String,
 }
 
-pub fn close(request: &CloseRequest, env: &dyn Fn(&str) -> Option<String>) -> anyhow::Result<Outcome> {
-    let changes = match changes(&request.files)? {
-        Ok(changes) => changes,
-        Err(outcome) => return Ok(outcome),
-    };
-    let (token, endpoint, _) = github_access("close", &changes, env)?;
+pub fn close(request: &CloseRequest, env: &dyn Fn(&str) -> Option<String>, style: Style) -> anyhow::Result<Outcome> {
+    let files = valid_changes(&request.files, style)?;
+    let (token, endpoint, _) = github_access("close", &files, request.github_host.as_ref(), env)?;
+    let changes: Vec<_> = files.into_iter().map(|(_, change)| change).collect();
     let gh = GitHub::new(&endpoint, &token);
     let mut closing = Vec::new();
     if request.orphaned {

@@ -18,7 +18,7 @@ pub fn render_error(e: RenderError) -> anyhow::Error {
         }
         RenderError::HostNotAllowed { file, repository, host } => format!(
             "{file}: {repository} is on {host}, and the GitHub token is sent only to github.com: if {host} is your \
-             GitHub Enterprise host, render with --github-host {host}"
+             GitHub Enterprise host, pass --github-host {host}"
         ),
         RenderError::OtherHost { file, repository, host, allowed } => format!(
             "{file}: {repository} is on {host}, but --github-host is {allowed}: one credentials Secret serves one \

@@ -9,8 +9,10 @@ use bca_runner::run::github::GitHub;
 use bca_runner::run::secrets::Secret;
 use bca_runner::Repository;
 
-use super::{load_files, LoadedFile, Outcome, EXIT_INVALID};
+use super::{errors, valid_changes, Outcome, Style, EXIT_INVALID};
 use crate::change::Change;
+use crate::render::names::{GitHubHost, GitHubOwner};
+use crate::render::{self, Input};
 use crate::status::{self, pods, report, Target};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,31 +28,24 @@ pub struct StatusRequest {
     /// `kubectl get pods -o json` output (`-` for standard input).
     pub pods: Option<PathBuf>,
     /// The organisation the Changes fork into (`render --fork-org`).
-    pub fork_org: Option<String>,
+    pub fork_org: Option<GitHubOwner>,
+    /// The GitHub Enterprise host of the Changes' repositories (`render --github-host`).
+    pub github_host: Option<GitHubHost>,
 }
 
-/// The Changes of `files`, or the outcome that reports their errors.
-pub(crate) fn changes(files: &[PathBuf]) -> anyhow::Result<Result<Vec<Change>, Outcome>> {
-    let mut changes = Vec::new();
-    let mut invalid = String::new();
-    for loaded in load_files(files)? {
-        match loaded {
-            LoadedFile::Valid { change, .. } => changes.push(*change),
-            LoadedFile::Invalid(report) => invalid.push_str(&report.render(false)),
-        }
-    }
-    if !invalid.is_empty() {
-        return Ok(Err(Outcome { stderr: invalid, code: EXIT_INVALID, ..Outcome::default() }));
-    }
-    Ok(Ok(changes))
-}
-
-/// The GitHub token from GITHUB_TOKEN, and the endpoint of the Changes' host.
+/// The GitHub token from GITHUB_TOKEN, and the endpoint of the Changes' host: github.com,
+/// or the Enterprise host `--github-host` names. A repository on any other host is
+/// refused before the token goes anywhere.
 pub(crate) fn github_access(
     command: &str,
-    changes: &[Change],
+    changes: &[(String, Change)],
+    github_host: Option<&GitHubHost>,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> anyhow::Result<(Secret, Endpoint, String)> {
+    let inputs: Vec<Input> = changes.iter().map(|(file, change)| Input { file, change }).collect();
+    let host = render::github_host(&inputs, github_host.map(|h| &**h))
+        .map_err(errors::render_error)?
+        .unwrap_or_else(|| "github.com".into());
     let Some(token) = env("GITHUB_TOKEN").filter(|t| !t.trim().is_empty()) else {
         bail!(
             "bca {command} reads GitHub with the token in GITHUB_TOKEN{}; it is empty or unset",
@@ -61,12 +56,6 @@ pub(crate) fn github_access(
         );
     };
     let token = Secret::from_env(&token, "GITHUB_TOKEN");
-    let host = changes
-        .iter()
-        .flat_map(|c| c.spec.repos.iter())
-        .next()
-        .map(|r| r.host().to_ascii_lowercase())
-        .unwrap_or_else(|| "github.com".into());
     let endpoint = Endpoint::for_host(&host, env("GITHUB_API_URL")).map_err(|e| anyhow::anyhow!("{e}"))?;
     Ok((token, endpoint, host))
 }
@@ -116,12 +105,10 @@ pub(crate) fn orphans(gh: &GitHub, changes: &[Change]) -> anyhow::Result<Vec<(St
     Ok(found)
 }
 
-pub fn status(request: &StatusRequest, env: &dyn Fn(&str) -> Option<String>) -> anyhow::Result<Outcome> {
-    let changes = match changes(&request.files)? {
-        Ok(changes) => changes,
-        Err(outcome) => return Ok(outcome),
-    };
-    let (token, endpoint, host) = github_access("status", &changes, env)?;
+pub fn status(request: &StatusRequest, env: &dyn Fn(&str) -> Option<String>, style: Style) -> anyhow::Result<Outcome> {
+    let files = valid_changes(&request.files, style)?;
+    let (token, endpoint, host) = github_access("status", &files, request.github_host.as_ref(), env)?;
+    let changes: Vec<Change> = files.into_iter().map(|(_, change)| change).collect();
     let gh = GitHub::new(&endpoint, &token);
     let targets = targets(&gh, &changes, request.fork_org.as_deref())?;
     let mut rows = status::read(&gh, &targets).map_err(|e| anyhow::anyhow!("{e}"))?;

@@ -68,8 +68,8 @@ pub enum RenderError {
     )]
     DuplicateJob { name: String, first: String, second: String },
     #[error(
-        "{file}: {repository} is on {host}, and the GitHub token is sent only to github.com unless the render \
-         names another host"
+        "{file}: {repository} is on {host}, and the GitHub token is sent only to github.com unless another host \
+         is allowed"
     )]
     HostNotAllowed { file: String, repository: String, host: String },
     #[error(
@@ -106,7 +106,7 @@ pub fn render(
             });
         }
     }
-    let github_host = github_host(inputs, options)?;
+    let github_host = github_host(inputs, options.github_host.as_deref())?;
     if options.scope.platform() {
         rendered.manifests.push(Manifest::new(Object::Namespace(namespace::namespace(&options.namespace))));
     }
@@ -242,9 +242,9 @@ pub fn render(
 }
 
 /// The one GitHub host of all the Changes' repositories: `None` for github.com, else
-/// the Enterprise host `--github-host` allowed.
-fn github_host(inputs: &[Input], options: &RenderOptions) -> Result<Option<String>, RenderError> {
-    let allowed = options.github_host.as_deref();
+/// the Enterprise host `allowed` names. The GitHub token is sent to this host only, so a
+/// repository anywhere else is refused, by every command that uses the token.
+pub fn github_host(inputs: &[Input], allowed: Option<&str>) -> Result<Option<String>, RenderError> {
     for input in inputs {
         for repo in &input.change.spec.repos {
             let host = repo.host();

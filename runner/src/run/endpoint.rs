@@ -4,7 +4,7 @@
 //! in API answers must point at that same origin.
 
 use super::RunError;
-use crate::RunContract;
+use crate::{Repository, RunContract};
 
 /// The host whose token the credentials Secret holds when the contract names none.
 pub const GITHUB_COM: &str = "github.com";
@@ -53,8 +53,9 @@ impl Origin {
         parse_url(url).map(|u| u.origin)
     }
 
-    fn https(host: &str) -> Origin {
-        Origin { scheme: "https".into(), host: host.to_ascii_lowercase(), port: None }
+    /// `https://HOST[:PORT]` for a GitHub host as the contract names it.
+    fn https(host_port: &str) -> Option<Origin> {
+        Origin::of(&format!("https://{host_port}"))
     }
 
     pub fn is_https(&self) -> bool {
@@ -87,7 +88,10 @@ impl Endpoint {
     /// repository on any other host: the token must not go there.
     pub fn for_run(contract: &RunContract, api_override: Option<String>) -> Result<Endpoint, RunError> {
         let token_host = contract.github_host.as_deref().unwrap_or(GITHUB_COM);
-        let repo_host = Origin::of(&contract.repository).map(|o| o.host).unwrap_or_default();
+        let repository = Repository::parse(&contract.repository)
+            .map_err(|e| RunError::usage(format!("the run contract's repository: {e}")))?;
+        // Host and port, as written: a GitHub Enterprise on :8443 is another origin.
+        let repo_host = repository.host();
         if !repo_host.eq_ignore_ascii_case(token_host) {
             return Err(RunError::permanent(format!(
                 "the run contract names {} on {repo_host}, but the GitHub token is for {token_host}: \
@@ -107,12 +111,15 @@ impl Endpoint {
             })?;
             return Ok(Endpoint { api_base: url.trim_end_matches('/').to_string(), git: parsed.origin });
         }
+        let git = Origin::https(token_host)
+            .filter(|_| crate::repository::valid_host(token_host))
+            .ok_or_else(|| RunError::usage(format!("the GitHub host {token_host} is not a host name")))?;
         let api_base = if token_host.eq_ignore_ascii_case(GITHUB_COM) {
             "https://api.github.com".to_string()
         } else {
-            format!("https://{}/api/v3", token_host.to_ascii_lowercase())
+            format!("{git}/api/v3")
         };
-        Ok(Endpoint { api_base, git: Origin::https(token_host) })
+        Ok(Endpoint { api_base, git })
     }
 
     /// A git URL from an API answer (`clone_url`) may be used with the token only when
@@ -154,6 +161,19 @@ mod tests {
         let e =
             Endpoint::for_run(&contract("https://github.com/a/b", None), Some("http://127.0.0.1:9/".into())).unwrap();
         assert_eq!((e.api_base.as_str(), e.git.to_string().as_str()), ("http://127.0.0.1:9", "http://127.0.0.1:9"));
+    }
+
+    #[test]
+    fn an_enterprise_host_on_a_port_keeps_its_port() {
+        let host = Some("ghe.example.com:8443");
+        let e = Endpoint::for_run(&contract("https://ghe.example.com:8443/a/b", host), None).unwrap();
+        assert_eq!(e.api_base, "https://ghe.example.com:8443/api/v3");
+        assert!(e.check_git_url("https://GHE.example.com:8443/a/b.git").is_ok());
+        assert!(e.check_git_url("https://ghe.example.com/a/b.git").is_err());
+        let err = Endpoint::for_run(&contract("https://ghe.example.com/a/b", host), None).unwrap_err();
+        assert!(err.message.contains("on ghe.example.com, but the GitHub token is for ghe.example.com:8443"), "{err}");
+        let e = Endpoint::for_run(&contract("https://ghe.example.com:443/a/b", Some("ghe.example.com:443")), None);
+        assert_eq!(e.unwrap().git.to_string(), "https://ghe.example.com");
     }
 
     #[test]
