@@ -277,3 +277,30 @@ fn a_hand_edit_is_reported_for_what_it_is() {
     ----- stderr -----
     ");
 }
+
+/// A committed Job edited so that it no longer reads as a Job is named, not dropped from
+/// the summary as if its repository were new; a repository renamed only in case is the
+/// same repository (GitHub ignores case).
+#[test]
+fn a_job_that_no_longer_reads_and_a_case_change_are_named_for_what_they_are() {
+    let dir = committed();
+    let job = std::fs::read_dir(dir.path().join("deploy"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.file_name().unwrap().to_string_lossy().starts_with("job-bca-acme-a-"))
+        .unwrap();
+    let text = std::fs::read_to_string(&job).unwrap();
+    std::fs::write(&job, text.replacen("backoffLimit: 1", "backoffLimit: \"one\"", 1)).unwrap();
+    let out = diff_after(dir.path(), &CHANGE.replace("acme/b", "Acme/B"), &["--stat"]);
+    let file = job.file_name().unwrap().to_string_lossy().into_owned();
+    let shown = shown(&out).replace(&file, "JOB-A.yaml");
+    assert_snapshot!(shown, @r#"
+    exit: 1
+    ----- stdout -----
+    1 Job replaced: Acme/B (the repository's URL https://github.com/acme/b → https://github.com/Acme/B; the new Job only confirms the pull request)
+    1 Job differs: acme/a (the committed JOB-A.yaml does not read as a Job: invalid type: string "one", expected i32)
+    other files differ: kustomization.yaml
+    summary: Jobs: 0 added, 0 removed, 1 replaced, 1 changed in place
+    ----- stderr -----
+    "#);
+}

@@ -100,23 +100,32 @@ pub fn diff(
         .iter()
         .filter_map(|m| {
             let (file, job) = (m.file_name(), m.job()?);
-            Some((file.clone(), JobFacts::of(&job.job, new_files.get(&file)?)?))
+            Some((file.clone(), JobFacts::of(&job.job, Some(job.contract.clone()), new_files.get(&file)?)?))
         })
         .collect();
-    let old_jobs: Vec<(String, JobFacts)> = committed_order(&old_files)
-        .into_iter()
-        .filter_map(|file| match old_files.get(&file) {
-            Some(Found::Ours(text)) => Some((file, JobFacts::read(text)?)),
-            _ => None,
-        })
-        .collect();
+    let mut old_jobs: Vec<(String, JobFacts)> = Vec::new();
+    // Committed Jobs edited so that they no longer read as Jobs, with why.
+    let mut unreadable: BTreeMap<String, String> = BTreeMap::new();
+    for file in committed_order(&old_files) {
+        let Some(Found::Ours(text)) = old_files.get(&file) else { continue };
+        match JobFacts::read(text) {
+            Ok(Some(facts)) => old_jobs.push((file, facts)),
+            Ok(None) => {}
+            Err(e) => {
+                unreadable.insert(file, e);
+            }
+        }
+    }
     let job_files: BTreeSet<&str> = old_jobs.iter().chain(&new_jobs).map(|(file, _)| file.as_str()).collect();
+    // A new Job whose committed file does not read is neither added nor explained: it
+    // differs, for the reason the file gives.
+    let (unread, new_jobs): (Vec<_>, Vec<_>) = new_jobs.iter().partition(|(file, _)| unreadable.contains_key(file));
     let new_jobs: Vec<&JobFacts> = new_jobs.iter().map(|(_, facts)| facts).collect();
-    let new_by_repository: BTreeMap<&str, &JobFacts> = new_jobs.iter().map(|j| (j.repository.as_str(), *j)).collect();
+    let new_by_key: BTreeMap<&str, &JobFacts> = new_jobs.iter().map(|j| (j.key.as_str(), *j)).collect();
     let renames: BTreeMap<String, String> = old_jobs
         .iter()
         .filter_map(|(file, old)| {
-            let new = new_by_repository.get(old.repository.as_str()).filter(|n| n.name != old.name)?;
+            let new = new_by_key.get(old.key.as_str()).filter(|n| n.name != old.name)?;
             Some((file.clone(), file_name(Job::KIND, &new.name)))
         })
         .collect();
@@ -133,7 +142,14 @@ pub fn diff(
         }
         stdout.push('\n');
     }
-    let summary = summarize(&old_jobs, &new_jobs);
+    let mut summary = summarize(&old_jobs, &new_jobs);
+    for (file, facts) in unread {
+        summary.changed += 1;
+        let why = &unreadable[file];
+        summary
+            .lines
+            .push(format!("1 Job differs: {} (the committed {file} does not read as a Job: {why})", facts.repository));
+    }
     for line in &summary.lines {
         stdout.push_str(line);
         stdout.push('\n');

@@ -18,6 +18,9 @@ use crate::render::labels::{CHANGE, CHANGE_NAME, REPOSITORY_URL, SHARD};
 pub struct JobFacts {
     pub name: String,
     pub namespace: String,
+    /// What matches the Job across renders: its repository's identity (GitHub ignores
+    /// case), or an Indexed Job's Change and shard.
+    pub key: String,
     /// The repository as a reviewer names it (`acme/api`), or for an Indexed Job its
     /// Change and shard.
     pub repository: String,
@@ -32,13 +35,12 @@ pub struct JobFacts {
 }
 
 impl JobFacts {
-    /// The facts of a Job and the YAML it was written as; `None` for a Job bca did not
-    /// render (no repository, nor Change and shard).
-    pub fn of(job: &Job, yaml: &str) -> Option<JobFacts> {
+    /// The facts of a Job, its run contract and the YAML it was written as; `None` for a
+    /// Job bca did not render (no repository, nor Change and shard).
+    pub fn of(job: &Job, contract: Option<RunContract>, yaml: &str) -> Option<JobFacts> {
         let meta = &job.metadata;
         let spec = job.spec.as_ref();
-        let template = spec.map(|s| &s.template);
-        let pod = template.and_then(|t| t.spec.as_ref());
+        let pod = spec.and_then(|s| s.template.spec.as_ref());
         let containers: Vec<_> =
             pod.into_iter().flat_map(|p| p.init_containers.iter().flatten().chain(&p.containers)).collect();
         let images = containers.iter().map(|c| format!("{}={}", c.name, c.image.as_deref().unwrap_or("?"))).collect();
@@ -46,16 +48,20 @@ impl JobFacts {
         let label = |key: &str| meta.labels.as_ref().and_then(|l| l.get(key));
         // An Indexed Job is known by its Change and shard, as a per-repository Job by its
         // repository.
-        let repository = match meta.annotations.as_ref().and_then(|a| a.get(REPOSITORY_URL)) {
-            Some(url) => Repository::parse(url).map_or_else(|_| url.clone(), |r| r.short()),
-            None => format!("{} Indexed Job {}", label(CHANGE_NAME).or(label(CHANGE))?, label(SHARD)?),
+        let (key, repository) = match meta.annotations.as_ref().and_then(|a| a.get(REPOSITORY_URL)) {
+            Some(url) => match Repository::parse(url) {
+                Ok(repo) => (repo.identity(), repo.short()),
+                Err(_) => (url.clone(), url.clone()),
+            },
+            None => {
+                let shard = format!("{} Indexed Job {}", label(CHANGE_NAME).or(label(CHANGE))?, label(SHARD)?);
+                (shard.clone(), shard)
+            }
         };
-        let contract = template
-            .and_then(|t| t.metadata.as_ref()?.annotations.as_ref()?.get(CONTRACT_ANNOTATION))
-            .and_then(|json| RunContract::from_json(json).ok());
         Some(JobFacts {
             name: meta.name.clone()?,
             namespace: meta.namespace.clone().unwrap_or_default(),
+            key,
             repository,
             contract,
             images,
@@ -66,14 +72,22 @@ impl JobFacts {
         })
     }
 
-    /// The facts of a committed file, if it holds a Job bca rendered.
-    pub fn read(yaml: &str) -> Option<JobFacts> {
-        let doc = parse_documents(yaml).ok()?.into_iter().next()?;
+    /// The facts of a committed file: `Ok(None)` when it holds no Job, an error naming
+    /// what is wrong when it holds a Job that does not read as one (edited by hand).
+    pub fn read(yaml: &str) -> Result<Option<JobFacts>, String> {
+        let Some(doc) = parse_documents(yaml)?.into_iter().next() else {
+            return Ok(None);
+        };
         if doc["kind"] != Job::KIND {
-            return None;
+            return Ok(None);
         }
-        let job: Job = serde_json::from_value(doc).ok()?;
-        JobFacts::of(&job, yaml)
+        let job: Job = serde_json::from_value(doc).map_err(|e| e.to_string())?;
+        let contract = job
+            .spec
+            .as_ref()
+            .and_then(|s| s.template.metadata.as_ref()?.annotations.as_ref()?.get(CONTRACT_ANNOTATION))
+            .and_then(|json| RunContract::from_json(json).ok());
+        Ok(JobFacts::of(&job, contract, yaml))
     }
 }
 
@@ -154,6 +168,9 @@ fn reasons(old: &JobFacts, new: &JobFacts) -> String {
                     reasons.push(format!("{} removed", removed.join(", ")));
                 }
             }
+            if a.repository != b.repository && !a.repository.is_empty() {
+                reasons.push(format!("the repository's URL {} → {}", a.repository, b.repository));
+            }
             if a.fork_owner != b.fork_owner {
                 reasons.push(format!("the fork owner {} → {}", show(&a.fork_owner), show(&b.fork_owner)));
             }
@@ -221,8 +238,8 @@ fn plural(n: usize) -> &'static str {
 /// Compares the Jobs in the directory (`old`, in their committed order) with the new
 /// render (`new`, in render order).
 pub fn summarize(old: &[&JobFacts], new: &[&JobFacts]) -> JobSummary {
-    let old_by_repo: BTreeMap<&str, &JobFacts> = old.iter().map(|j| (j.repository.as_str(), *j)).collect();
-    let new_by_repo: BTreeMap<&str, &JobFacts> = new.iter().map(|j| (j.repository.as_str(), *j)).collect();
+    let old_by_repo: BTreeMap<&str, &JobFacts> = old.iter().map(|j| (j.key.as_str(), *j)).collect();
+    let new_by_repo: BTreeMap<&str, &JobFacts> = new.iter().map(|j| (j.key.as_str(), *j)).collect();
     let mut summary = JobSummary::default();
     // Reason → repositories, in render order.
     let mut groups: Vec<(String, String, Vec<String>)> = Vec::new();
@@ -234,12 +251,10 @@ pub fn summarize(old: &[&JobFacts], new: &[&JobFacts]) -> JobSummary {
         None => groups.push((verb.to_string(), reason, vec![repo])),
     };
 
-    let removed: Vec<&JobFacts> =
-        old.iter().copied().filter(|j| !new_by_repo.contains_key(j.repository.as_str())).collect();
-    let added: Vec<&JobFacts> =
-        new.iter().copied().filter(|j| !old_by_repo.contains_key(j.repository.as_str())).collect();
+    let removed: Vec<&JobFacts> = old.iter().copied().filter(|j| !new_by_repo.contains_key(j.key.as_str())).collect();
+    let added: Vec<&JobFacts> = new.iter().copied().filter(|j| !old_by_repo.contains_key(j.key.as_str())).collect();
     for job in new {
-        let Some(before) = old_by_repo.get(job.repository.as_str()) else {
+        let Some(before) = old_by_repo.get(job.key.as_str()) else {
             continue;
         };
         let repo = job.repository.clone();
