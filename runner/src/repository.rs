@@ -5,8 +5,9 @@
 use std::fmt;
 
 /// `https://HOST/OWNER/NAME`, split up. Host, owner and name keep the case they were
-/// written in; GitHub compares them ignoring case, and so does [`Repository::identity`].
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+/// written in; GitHub compares them ignoring case, and so do `==` and
+/// [`Repository::identity`].
+#[derive(Debug, Clone)]
 pub struct Repository {
     host: String,
     owner: String,
@@ -23,6 +24,20 @@ impl fmt::Display for NotARepository {
 }
 
 impl std::error::Error for NotARepository {}
+
+impl PartialEq for Repository {
+    fn eq(&self, other: &Repository) -> bool {
+        self.identity() == other.identity()
+    }
+}
+
+impl Eq for Repository {}
+
+impl std::hash::Hash for Repository {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.identity().hash(state);
+    }
+}
 
 impl Repository {
     /// Reads `https://HOST/OWNER/NAME` (a `.git` and a trailing `/` are dropped). Checks
@@ -77,9 +92,16 @@ impl Repository {
     /// or the URL, ignoring case, `.git` and a trailing `/`.
     pub fn is_named_by(&self, filter: &str) -> bool {
         let key = filter_key(filter);
+        self.names().contains(&key)
+    }
+
+    /// The ways a user names this repository, normalised as [`filter_key`] normalises
+    /// what they typed: `host/owner/name` and `owner/name`, lowercase.
+    pub fn names(&self) -> [String; 2] {
         let identity = self.identity();
-        let own = identity.trim_start_matches("https://");
-        own == key || own.split_once('/').is_some_and(|(_, owner_name)| owner_name == key)
+        let own = identity.trim_start_matches("https://").to_string();
+        let owner_name = own.split_once('/').map_or(own.as_str(), |(_, rest)| rest).to_string();
+        [own, owner_name]
     }
 }
 
@@ -91,8 +113,9 @@ impl fmt::Display for Repository {
     }
 }
 
-/// `https://github.com/Acme/API.git/` → `github.com/acme/api`.
-fn filter_key(text: &str) -> String {
+/// What a user typed to name a repository, normalised: `https://github.com/Acme/API.git/`
+/// → `github.com/acme/api`, `Acme/API` → `acme/api`.
+pub fn filter_key(text: &str) -> String {
     let text = text.trim().trim_start_matches("https://").trim_end_matches('/');
     text.strip_suffix(".git").unwrap_or(text).to_ascii_lowercase()
 }
@@ -117,6 +140,16 @@ pub fn valid_host(host: &str) -> bool {
         })
 }
 
+/// A GitHub user or organisation name: letters, digits and single hyphens, at most 39.
+pub fn valid_owner(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 39
+        && !s.starts_with('-')
+        && !s.ends_with('-')
+        && !s.contains("--")
+        && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+}
+
 /// An owner or repository name as GitHub allows it.
 pub fn valid_segment(s: &str) -> bool {
     !s.is_empty()
@@ -137,6 +170,7 @@ mod tests {
         assert_eq!(repo.identity(), "https://github.com/acme/api");
         assert_eq!(repo.full_name(), "Acme/API");
         assert_eq!(repo.short(), "Acme/API");
+        assert_eq!(repo, Repository::parse("https://github.com/acme/api").unwrap());
         let ghe = Repository::parse("https://ghe.example.com:8443/team/svc").unwrap();
         assert_eq!(ghe.short(), "ghe.example.com:8443/team/svc");
         assert_eq!(ghe.host(), "ghe.example.com:8443");

@@ -361,6 +361,22 @@ fn existing_repository_that_is_not_a_fork_is_refused() {
 }
 
 #[test]
+fn a_fork_owner_that_would_steer_the_api_paths_is_refused_before_any_request() {
+    let gh = stand_in();
+    let mut c = contract("https://github.com/acme/api", Agent::CopilotCli, PROMPT);
+    c.fork_owner = Some("../../user".into());
+    let out = Pod::new(c).runner("fork", &gh);
+    assert_eq!(out.status.code(), Some(2), "{}", shown(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("the run contract's fork owner \"../../user\" is not a GitHub name"),
+        "{}",
+        shown(&out)
+    );
+    assert_eq!(gh.log(), Vec::<String>::new(), "a request reached GitHub");
+}
+
+#[test]
 fn fork_into_an_organisation() {
     let gh = stand_in();
     let mut c = contract("https://github.com/acme/api", Agent::CopilotCli, PROMPT);

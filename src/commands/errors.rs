@@ -32,7 +32,11 @@ pub fn render_error(e: RenderError) -> anyhow::Error {
 /// An output-directory error as a user of `bca render --output-dir` reads it.
 pub fn dir_error(e: DirError) -> anyhow::Error {
     match e {
-        DirError::ForeignFiles { .. } => anyhow::anyhow!("{e}, or pass --force to delete them"),
+        DirError::ForeignFiles { dir, files } => anyhow::anyhow!(
+            "{dir} holds files bca did not write: {}; refusing to replace it (move them away, choose another \
+             directory, or pass --force to delete them)",
+            files.join(", ")
+        ),
         e => e.into(),
     }
 }

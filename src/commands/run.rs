@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::bail;
+use bca_runner::repository::filter_key;
 use bca_runner::{Agent, Repository};
 
 use super::{render_files, Outcome, Style, EXIT_INVALID};
@@ -32,6 +33,13 @@ fn install_hint(agent: Agent) -> String {
     format!("{} ({agent}): npm install -g {package}@{version}", agent.program())
 }
 
+/// The repository a `--repo` that names none most likely meant, however it was written
+/// (`owner/name`, `host/owner/name`, the URL).
+fn closest<'a>(filter: &str, repositories: impl Iterator<Item = &'a Repository>) -> Option<&'a Repository> {
+    let key = filter_key(filter);
+    repositories.min_by_key(|repo| repo.names().iter().map(|name| strsim::levenshtein(&key, name)).min())
+}
+
 /// Runs the Jobs, writing progress to `progress` as it goes (a run takes minutes); the
 /// outcome holds each repository's result line.
 pub fn run_local(
@@ -54,13 +62,8 @@ pub fn run_local(
     }
     for filter in &request.only {
         if !runs.iter().any(|(_, _, repo)| repo.is_named_by(filter)) {
-            let closest = runs
-                .iter()
-                .map(|(_, _, repo)| {
-                    (strsim::levenshtein(&filter.to_ascii_lowercase(), &repo.short().to_ascii_lowercase()), repo)
-                })
-                .min_by_key(|(distance, _)| *distance)
-                .map(|(_, repo)| format!("; did you mean {}?", repo.short()))
+            let closest = closest(filter, runs.iter().map(|(_, _, repo)| *repo))
+                .map(|repo| format!("; did you mean {}?", repo.short()))
                 .unwrap_or_default();
             bail!("--repo {filter} is not one of the Change's repositories{closest}");
         }
@@ -132,4 +135,20 @@ pub fn run_local(
         outcome.stderr.push_str(&format!("bca: {failed} Job(s) failed\n"));
     }
     Ok(outcome)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_misspelt_repository_is_matched_however_it_is_written() {
+        let repos: Vec<Repository> = ["https://github.com/acme/api", "https://github.com/acme/web"]
+            .iter()
+            .map(|u| Repository::parse(u).unwrap())
+            .collect();
+        for filter in ["acme/wbe", "github.com/acme/wbe", "https://github.com/Acme/WBE.git/"] {
+            assert_eq!(closest(filter, repos.iter()).map(Repository::short).as_deref(), Some("acme/web"), "{filter}");
+        }
+    }
 }

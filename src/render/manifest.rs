@@ -17,11 +17,11 @@ use super::yaml;
 /// `k8s_openapi::Resource` and `Metadata` for a custom resource bca types itself (with
 /// `metadata: ObjectMeta`), so it is named and kinded like the core types.
 macro_rules! custom_resource {
-    ($ty:ident, group: $group:literal, version: $version:literal, plural: $plural:literal) => {
+    ($ty:ident, group: $group:literal, version: $version:literal, kind: $kind:literal, plural: $plural:literal) => {
         impl k8s_openapi::Resource for $ty {
             const API_VERSION: &'static str = concat!($group, "/", $version);
             const GROUP: &'static str = $group;
-            const KIND: &'static str = stringify!($ty);
+            const KIND: &'static str = $kind;
             const VERSION: &'static str = $version;
             const URL_PATH_SEGMENT: &'static str = $plural;
             type Scope = k8s_openapi::NamespaceResourceScope;
@@ -113,10 +113,6 @@ impl Manifest {
     pub fn new(object: Object) -> Manifest {
         let yaml = yaml::to_yaml(&object.to_json());
         Manifest { object, yaml }
-    }
-
-    pub fn object(&self) -> &Object {
-        &self.object
     }
 
     pub fn yaml(&self) -> &str {

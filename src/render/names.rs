@@ -69,13 +69,7 @@ checked_name!(
     /// A GitHub user or organisation name: letters, digits and single hyphens, at most 39.
     GitHubOwner,
     |s| {
-        let ok = !s.is_empty()
-            && s.len() <= 39
-            && !s.starts_with('-')
-            && !s.ends_with('-')
-            && !s.contains("--")
-            && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
-        if ok {
+        if bca_runner::repository::valid_owner(s) {
             Ok(s.to_string())
         } else {
             Err(format!("\"{s}\" is not a GitHub organisation name: expected letters, digits and single hyphens"))

@@ -67,16 +67,11 @@ impl RepoUrl {
     pub fn as_str(&self) -> &str {
         &self.original
     }
+
     /// The canonical URL (`https://host/owner/name`, no `.git`, no trailing slash): what
     /// the runner is given, and what identifies the repository in names and labels.
     pub fn canonical(&self) -> String {
         self.repository.to_string()
-    }
-
-    /// Two URLs naming the same repository have the same key. GitHub treats host,
-    /// owner and name case-insensitively.
-    pub fn identity(&self) -> String {
-        self.repository.identity()
     }
 }
 

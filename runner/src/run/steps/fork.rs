@@ -1,7 +1,8 @@
 //! The fork step: the fork, and whether its pull request already holds this work.
 
-use super::{endpoint, github_token, upstream};
+use super::{endpoint, github_token, upstream, Upstream};
 use crate::pod::SECRET_KEY_GITHUB_TOKEN;
+use crate::repository::valid_owner;
 use crate::run::endpoint::Endpoint;
 use crate::run::github::GitHub;
 use crate::run::paths::Paths;
@@ -16,8 +17,12 @@ pub fn fork(paths: &Paths, contract: &RunContract) -> Result<(), RunError> {
     let token = github_token(paths)?;
     let endpoint = endpoint(contract)?;
     let gh = GitHub::new(&endpoint, &token);
-    let fork = ensure_fork(&gh, &endpoint, contract)?;
     let up = upstream(contract)?;
+    // The owner goes into API paths: a contract edited by hand must not steer them.
+    if let Some(org) = contract.fork_owner.as_deref().filter(|o| !valid_owner(o)) {
+        return Err(RunError::usage(format!("the run contract's fork owner \"{org}\" is not a GitHub name")));
+    }
+    let fork = ensure_fork(&gh, &endpoint, &up, contract)?;
     let head = format!("{}:{}", fork.owner, contract.head_branch);
     let open = gh.open_pull(&up.full_name, &head)?.map(|p| OpenPull {
         number: p.number,
@@ -49,8 +54,7 @@ fn upstream_repo(gh: &GitHub, endpoint: &Endpoint, full_name: &str) -> Result<cr
     Ok(repo)
 }
 
-fn ensure_fork(gh: &GitHub, endpoint: &Endpoint, contract: &RunContract) -> Result<ForkState, RunError> {
-    let up = upstream(contract)?;
+fn ensure_fork(gh: &GitHub, endpoint: &Endpoint, up: &Upstream, contract: &RunContract) -> Result<ForkState, RunError> {
     let upstream_repo = upstream_repo(gh, endpoint, &up.full_name)?;
     if contract.no_fork {
         let repo = upstream_repo;

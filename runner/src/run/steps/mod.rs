@@ -45,6 +45,7 @@ fn upstream(contract: &RunContract) -> Result<Upstream, RunError> {
 
 struct Upstream {
     repository: Repository,
+    /// `OWNER/NAME`, as the API paths take it.
     full_name: String,
 }
 
