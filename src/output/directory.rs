@@ -33,9 +33,9 @@ pub enum DirError {
     Io { action: &'static str, path: String, source: std::io::Error },
     #[error(
         "cannot write {dir}: bca builds the new directory beside it and swaps it in, so {parent} must be writable \
-         ({reason}); choose a directory whose parent you can write, or change its permissions"
+         ({kind}); choose a directory whose parent you can write, or change its permissions"
     )]
-    ParentNotWritable { dir: String, parent: String, reason: String },
+    ParentNotWritable { dir: String, parent: String, kind: std::io::ErrorKind },
 }
 
 /// The error of creating the staging directory: a parent bca may not write is the
@@ -43,14 +43,10 @@ pub enum DirError {
 fn staging_error(dir: &Path, parent: &Path, staging: &Path, e: std::io::Error) -> DirError {
     use std::io::ErrorKind::{PermissionDenied, ReadOnlyFilesystem};
     match e.kind() {
-        PermissionDenied | ReadOnlyFilesystem => DirError::ParentNotWritable {
+        kind @ (PermissionDenied | ReadOnlyFilesystem) => DirError::ParentNotWritable {
             dir: dir.display().to_string(),
             parent: parent.display().to_string(),
-            reason: match e.kind() {
-                PermissionDenied => "permission denied",
-                _ => "read-only file system",
-            }
-            .into(),
+            kind,
         },
         _ => io("creating", staging)(e),
     }
@@ -193,7 +189,7 @@ mod tests {
         let (dir, parent, staging) = (Path::new("out/deploy"), Path::new("out"), Path::new("out/.deploy.bca-new-7"));
         for (kind, reason) in [
             (std::io::ErrorKind::PermissionDenied, "permission denied"),
-            (std::io::ErrorKind::ReadOnlyFilesystem, "read-only file system"),
+            (std::io::ErrorKind::ReadOnlyFilesystem, "read-only filesystem or storage medium"),
         ] {
             let message = format!("{:#}", anyhow::Error::from(staging_error(dir, parent, staging, kind.into())));
             assert_eq!(
