@@ -42,6 +42,15 @@ fn diff_after(dir: &Path, change: &str, extra: &[&str]) -> std::process::Output 
     out
 }
 
+/// The committed Job file of a repository (`acme-a`).
+fn committed_job_of(dir: &Path, repository: &str) -> std::path::PathBuf {
+    std::fs::read_dir(dir.join("deploy"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.file_name().unwrap().to_string_lossy().starts_with(&format!("job-bca-{repository}-")))
+        .expect("the repository's Job is committed")
+}
+
 /// The summary: everything after the blank line that ends the diffs.
 fn summary(out: &std::process::Output) -> String {
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -261,11 +270,7 @@ fn each_kind_of_change_gets_its_reason() {
 #[test]
 fn a_hand_edit_is_reported_for_what_it_is() {
     let dir = committed();
-    let job = std::fs::read_dir(dir.path().join("deploy"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .find(|p| p.file_name().unwrap().to_string_lossy().starts_with("job-bca-acme-a-"))
-        .unwrap();
+    let job = committed_job_of(dir.path(), "acme-a");
     let text = std::fs::read_to_string(&job).unwrap();
     std::fs::write(&job, text.replacen("backoffLimit: 1", "backoffLimit: 5", 1)).unwrap();
     let out = diff_after(dir.path(), CHANGE, &["--stat"]);
@@ -284,11 +289,7 @@ fn a_hand_edit_is_reported_for_what_it_is() {
 #[test]
 fn a_job_that_no_longer_reads_and_a_case_change_are_named_for_what_they_are() {
     let dir = committed();
-    let job = std::fs::read_dir(dir.path().join("deploy"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .find(|p| p.file_name().unwrap().to_string_lossy().starts_with("job-bca-acme-a-"))
-        .unwrap();
+    let job = committed_job_of(dir.path(), "acme-a");
     let text = std::fs::read_to_string(&job).unwrap();
     std::fs::write(&job, text.replacen("backoffLimit: 1", "backoffLimit: \"one\"", 1)).unwrap();
     let out = diff_after(dir.path(), &CHANGE.replace("acme/b", "Acme/B"), &["--stat"]);

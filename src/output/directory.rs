@@ -43,11 +43,9 @@ pub enum DirError {
 fn staging_error(dir: &Path, parent: &Path, staging: &Path, e: std::io::Error) -> DirError {
     use std::io::ErrorKind::{PermissionDenied, ReadOnlyFilesystem};
     match e.kind() {
-        kind @ (PermissionDenied | ReadOnlyFilesystem) => DirError::ParentNotWritable {
-            dir: dir.display().to_string(),
-            parent: parent.display().to_string(),
-            kind,
-        },
+        kind @ (PermissionDenied | ReadOnlyFilesystem) => {
+            DirError::ParentNotWritable { dir: dir.display().to_string(), parent: parent.display().to_string(), kind }
+        }
         _ => io("creating", staging)(e),
     }
 }
