@@ -191,19 +191,14 @@ impl Decoder {
             Some(n) => self.boolean(n, "spec.pullRequest.draft"),
             None => Some(false),
         };
-        let lists: [(&str, &str); 4] =
-            [("labels", "label"), ("reviewers", "user"), ("teamReviewers", "team slug"), ("assignees", "user")];
-        let mut values: Vec<Option<Vec<String>>> = Vec::new();
-        for (name, what) in lists {
-            let parse = |s: &str| name_of(what, s);
-            values.push(match self.optional(&fields, name) {
-                Some(n) => self.list(n, &format!("spec.pullRequest.{name}"), "a list of names", parse),
-                None => Some(Vec::new()),
-            });
-        }
-        let mut values = values.into_iter();
-        let mut next = || values.next().flatten();
-        let (labels, reviewers, team_reviewers, assignees) = (next(), next(), next(), next());
+        let mut names = |name: &str, what: &str| match self.optional(&fields, name) {
+            Some(n) => self.list(n, &format!("spec.pullRequest.{name}"), "a list of names", |s| name_of(what, s)),
+            None => Some(Vec::new()),
+        };
+        let labels = names("labels", "label");
+        let reviewers = names("reviewers", "user");
+        let team_reviewers = names("teamReviewers", "team slug");
+        let assignees = names("assignees", "user");
         Some(PullRequestSpec {
             title: title?,
             settings: bca_runner::contract::PullRequest {

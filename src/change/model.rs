@@ -131,7 +131,7 @@ pub struct Rollout {
     /// its repositories one after another. Also what scales a Change to thousands of
     /// repositories (one Job per repository does not).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(range(min = 1, max = 1000))]
+    #[schemars(range(min = 1, max = MAX_PARALLELISM))]
     pub parallelism: Option<u32>,
 }
 

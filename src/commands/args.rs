@@ -8,7 +8,9 @@ use std::path::PathBuf;
 use clap::parser::ValueSource;
 use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser};
 
+use crate::change::model::MAX_PARALLELISM;
 use crate::change::values::{ImageRef, Quantity};
+use crate::output::settings::Flags;
 use crate::render::names::{DnsLabel, DnsSubdomain, GitHubHost, GitHubOwner};
 use crate::render::options::{
     self as opts, JobSettings, NetworkPolicyMode, RenderOptions, Scope, SecretSource, Storage, StoreKind,
@@ -34,7 +36,7 @@ pub struct RenderArgs {
     /// Run at most N agents of a Change at once: its repositories spread over N Indexed
     /// Jobs that run theirs one after another (over spec.rollout.parallelism). Also what
     /// a fleet of thousands of repositories needs.
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1000))]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=i64::from(MAX_PARALLELISM)))]
     pub parallelism: Option<u32>,
     /// Namespace of every rendered object.
     #[arg(short, long, default_value = opts::DEFAULT_NAMESPACE)]
@@ -192,12 +194,8 @@ impl RenderArgs {
     }
 }
 
-/// The render flags a command line gave, by long name, with their values as given
-/// (none for a switch). Sorted by name, so the record is the same whatever the order.
-pub type GivenFlags = BTreeMap<String, Vec<String>>;
-
 /// The render flags `matches` (of render, diff or run) holds from the command line.
-pub fn given_flags(matches: &ArgMatches) -> GivenFlags {
+pub fn given_flags(matches: &ArgMatches) -> Flags {
     let mut given = BTreeMap::new();
     for arg in RenderArgs::augment_args(clap::Command::new("render")).get_arguments() {
         let id = arg.get_id().as_str();
@@ -217,7 +215,7 @@ pub fn given_flags(matches: &ArgMatches) -> GivenFlags {
 }
 
 /// The command-line words for `flags`.
-pub fn to_argv(flags: &GivenFlags) -> Vec<String> {
+pub fn to_argv(flags: &Flags) -> Vec<String> {
     let mut argv = Vec::new();
     for (long, values) in flags {
         if values.is_empty() {
@@ -238,7 +236,7 @@ struct Recorded {
 }
 
 /// Parses flags back (from a directory's record), with clap's own checks and messages.
-pub fn parse_flags(flags: &GivenFlags) -> Result<RenderArgs, clap::Error> {
+pub fn parse_flags(flags: &Flags) -> Result<RenderArgs, clap::Error> {
     let argv = std::iter::once("bca render".to_string()).chain(to_argv(flags));
     let matches = Recorded::command().try_get_matches_from(argv)?;
     Ok(Recorded::from_arg_matches(&matches)?.render)

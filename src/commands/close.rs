@@ -7,8 +7,8 @@ use std::path::PathBuf;
 
 use bca_runner::run::github::GitHub;
 
-use super::status::{github_access, orphans, targets};
-use super::{valid_changes, Outcome, Style};
+use super::status::{github_access, orphans, targets, PushOwner};
+use super::{check_repo_filters, valid_changes, Outcome, Style};
 use crate::render::names::{GitHubHost, GitHubOwner};
 
 pub struct CloseRequest {
@@ -39,30 +39,17 @@ pub fn close(request: &CloseRequest, env: &dyn Fn(&str) -> Option<String>, style
     let gh = GitHub::new(&endpoint, &token);
     let mut closing = Vec::new();
     if request.orphaned {
-        let mut login = None;
+        let mut push_owner = PushOwner::new(&gh, request.fork_org.as_deref());
         for (branch, no_fork, o) in orphans(&gh, &changes)? {
             // An orphan's branch is where its pull request came from: the repository
             // itself, the organisation's fork, or the token's account's.
-            let branch_repo = match &request.fork_org {
-                _ if no_fork => o.full_name.clone(),
-                Some(org) => format!("{org}/{}", o.full_name.split_once('/').map_or("", |(_, n)| n)),
-                None => {
-                    if login.is_none() {
-                        login = Some(gh.user().map_err(|e| anyhow::anyhow!("{e}"))?);
-                    }
-                    let login = login.as_deref().expect("set above");
-                    format!("{login}/{}", o.full_name.split_once('/').map_or("", |(_, n)| n))
-                }
-            };
+            let (owner, name) = o.full_name.split_once('/').unwrap_or((&o.full_name, ""));
+            let branch_repo = format!("{}/{name}", push_owner.of(!no_fork, owner)?);
             closing.push(Closing { full_name: o.full_name, number: o.number, url: o.url, branch_repo, branch });
         }
     } else {
         let targets = targets(&gh, &changes, request.fork_org.as_deref())?;
-        for filter in &request.only {
-            if !targets.iter().any(|t| t.repository.is_named_by(filter)) {
-                anyhow::bail!("--repo {filter} is not one of the Change's repositories");
-            }
-        }
+        check_repo_filters(&request.only, targets.iter().map(|t| &t.repository))?;
         for target in targets
             .iter()
             .filter(|t| request.only.is_empty() || request.only.iter().any(|f| t.repository.is_named_by(f)))

@@ -14,6 +14,8 @@ pub mod validate;
 use std::path::PathBuf;
 
 use anyhow::Context as _;
+use bca_runner::repository::filter_key;
+use bca_runner::Repository;
 
 use crate::change::{self, Change, Report, Source};
 use crate::render::{Input, RenderError, RenderOptions, Rendered};
@@ -117,6 +119,26 @@ pub fn valid_changes(paths: &[PathBuf], style: Style) -> anyhow::Result<Vec<(Str
     }
 }
 
+/// Every `--repo` must name one of `repositories` (however it is written: `owner/name`,
+/// `host/owner/name`, the URL); one that names none gets the closest as a suggestion.
+pub fn check_repo_filters<'a>(
+    filters: &[String],
+    repositories: impl Iterator<Item = &'a Repository> + Clone,
+) -> anyhow::Result<()> {
+    for filter in filters {
+        if !repositories.clone().any(|repo| repo.is_named_by(filter)) {
+            let key = filter_key(filter);
+            let closest = repositories
+                .clone()
+                .min_by_key(|repo| repo.names().iter().map(|name| strsim::levenshtein(&key, name)).min())
+                .map(|repo| format!("; did you mean {}?", repo.short()))
+                .unwrap_or_default();
+            anyhow::bail!("--repo {filter} is not one of the Change's repositories{closest}");
+        }
+    }
+    Ok(())
+}
+
 /// Valid Changes by file name, and what they render to.
 pub type LoadedRender = (Vec<(String, Change)>, Rendered);
 
@@ -138,4 +160,25 @@ pub fn render_files(
         Err(e) => return Err(errors::render_error(e)),
     };
     Ok((changes, rendered))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_misspelt_repository_is_matched_however_it_is_written() {
+        let repos: Vec<Repository> = ["https://github.com/acme/api", "https://github.com/acme/web"]
+            .iter()
+            .map(|u| Repository::parse(u).unwrap())
+            .collect();
+        assert!(check_repo_filters(&["Acme/API".to_string()], repos.iter()).is_ok());
+        for filter in ["acme/wbe", "github.com/acme/wbe", "https://github.com/Acme/WBE.git/"] {
+            let err = check_repo_filters(&[filter.to_string()], repos.iter()).unwrap_err();
+            assert_eq!(
+                err.to_string(),
+                format!("--repo {filter} is not one of the Change's repositories; did you mean acme/web?")
+            );
+        }
+    }
 }

@@ -6,10 +6,9 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::bail;
-use bca_runner::repository::filter_key;
 use bca_runner::{Agent, Repository};
 
-use super::{render_files, Outcome, Style, EXIT_INVALID};
+use super::{check_repo_filters, render_files, Outcome, Style, EXIT_INVALID};
 use crate::local::{find_program, hide_tokens, run_job};
 use crate::render::{secret, ChangeJob, Manifest, RenderError, RenderOptions, Scope, SecretSource};
 
@@ -33,13 +32,6 @@ fn install_hint(agent: Agent) -> String {
     format!("{} ({agent}): npm install -g {package}@{version}", agent.program())
 }
 
-/// The repository a `--repo` that names none most likely meant, however it was written
-/// (`owner/name`, `host/owner/name`, the URL).
-fn closest<'a>(filter: &str, repositories: impl Iterator<Item = &'a Repository>) -> Option<&'a Repository> {
-    let key = filter_key(filter);
-    repositories.min_by_key(|repo| repo.names().iter().map(|name| strsim::levenshtein(&key, name)).min())
-}
-
 /// Runs the Jobs, writing progress to `progress` as it goes (a run takes minutes); the
 /// outcome holds each repository's result line.
 pub fn run_local(
@@ -60,14 +52,7 @@ pub fn run_local(
             runs.push((job, job.indexed.then_some(i), repository));
         }
     }
-    for filter in &request.only {
-        if !runs.iter().any(|(_, _, repo)| repo.is_named_by(filter)) {
-            let closest = closest(filter, runs.iter().map(|(_, _, repo)| *repo))
-                .map(|repo| format!("; did you mean {}?", repo.short()))
-                .unwrap_or_default();
-            bail!("--repo {filter} is not one of the Change's repositories{closest}");
-        }
-    }
+    check_repo_filters(&request.only, runs.iter().map(|(_, _, repo)| *repo))?;
     if !request.only.is_empty() {
         runs.retain(|(_, _, repo)| request.only.iter().any(|f| repo.is_named_by(f)));
     }
@@ -135,20 +120,4 @@ pub fn run_local(
         outcome.stderr.push_str(&format!("bca: {failed} Job(s) failed\n"));
     }
     Ok(outcome)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_misspelt_repository_is_matched_however_it_is_written() {
-        let repos: Vec<Repository> = ["https://github.com/acme/api", "https://github.com/acme/web"]
-            .iter()
-            .map(|u| Repository::parse(u).unwrap())
-            .collect();
-        for filter in ["acme/wbe", "github.com/acme/wbe", "https://github.com/Acme/WBE.git/"] {
-            assert_eq!(closest(filter, repos.iter()).map(Repository::short).as_deref(), Some("acme/web"), "{filter}");
-        }
-    }
 }

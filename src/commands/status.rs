@@ -62,26 +62,44 @@ pub(crate) fn github_access(
 
 /// The branch of a Change's pull requests.
 pub(crate) fn branch(change: &Change) -> String {
-    format!("bca/{}", change.name().map_or_else(|| crate::render::change_id(change), |n| n.to_string()))
+    render::head_branch(change, &render::change_id(change))
+}
+
+/// Who a Change's branches are pushed to: the repository's own owner when the Change
+/// does not fork, else `--fork-org`, else the token's account (asked of GitHub once).
+pub(crate) struct PushOwner<'a> {
+    gh: &'a GitHub<'a>,
+    fork_org: Option<&'a str>,
+    login: Option<String>,
+}
+
+impl<'a> PushOwner<'a> {
+    pub(crate) fn new(gh: &'a GitHub<'a>, fork_org: Option<&'a str>) -> PushOwner<'a> {
+        PushOwner { gh, fork_org, login: None }
+    }
+
+    pub(crate) fn of(&mut self, forks: bool, repository_owner: &str) -> anyhow::Result<String> {
+        if !forks {
+            return Ok(repository_owner.to_string());
+        }
+        if let Some(org) = self.fork_org {
+            return Ok(org.to_string());
+        }
+        if self.login.is_none() {
+            self.login = Some(self.gh.user().map_err(|e| anyhow::anyhow!("{e}"))?);
+        }
+        Ok(self.login.clone().expect("set above"))
+    }
 }
 
 /// Where each repository's pull request comes from (`owner:branch`).
 pub(crate) fn targets(gh: &GitHub, changes: &[Change], fork_org: Option<&str>) -> anyhow::Result<Vec<Target>> {
-    let mut login = None;
+    let mut push_owner = PushOwner::new(gh, fork_org);
     let mut targets = Vec::new();
     for change in changes {
         let branch = branch(change);
         for repo in &change.spec.repos {
-            let owner = if change.spec.fork == Some(false) {
-                repo.owner().to_string()
-            } else if let Some(org) = fork_org {
-                org.to_string()
-            } else {
-                if login.is_none() {
-                    login = Some(gh.user().map_err(|e| anyhow::anyhow!("{e}"))?);
-                }
-                login.clone().expect("set above")
-            };
+            let owner = push_owner.of(change.spec.fork != Some(false), repo.owner())?;
             targets.push(Target { repository: Repository::clone(repo), head: format!("{owner}:{branch}") });
         }
     }
@@ -123,7 +141,7 @@ pub fn status(request: &StatusRequest, env: &dyn Fn(&str) -> Option<String>, sty
             .with_context(|| format!("--pods {}: expected the JSON of `kubectl get pods -o json`", path.display()))?;
         let states = pods::job_states(&value).map_err(|e| anyhow::anyhow!("--pods {}: {e}", path.display()))?;
         for row in &mut rows {
-            row.job = states.get(&row.repository).cloned();
+            row.job = states.get(&row.repository.to_ascii_lowercase()).cloned();
         }
     }
     let stdout = match request.format {

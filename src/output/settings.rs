@@ -13,7 +13,9 @@ use crate::render::yaml;
 /// not a Kubernetes object.
 pub const FILE_NAME: &str = "bca-render.yaml";
 
-/// Render flags by long name, with the values given (none for a switch).
+/// Render flags by long name, with the values given (none for a switch): what a command
+/// line gave, and what a directory records. Sorted by name, so the record is the same
+/// whatever the order on the command line.
 pub type Flags = BTreeMap<String, Vec<String>>;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

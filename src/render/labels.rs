@@ -23,8 +23,6 @@ pub fn common() -> BTreeMap<String, String> {
     BTreeMap::from([(NAME.to_string(), RUNNER_APP.to_string()), (MANAGED_BY.to_string(), "bca".to_string())])
 }
 
-/// Labels of a Job and its pods. They carry only what shapes the Job, so adding a
-/// repository to a Change leaves the other Jobs untouched.
 /// Labels of an Indexed Job and its pods.
 pub fn indexed_job(change_id: &str, change_name: Option<&str>, shard: u32) -> BTreeMap<String, String> {
     let mut labels = job(change_id, change_name, "");
@@ -33,6 +31,8 @@ pub fn indexed_job(change_id: &str, change_name: Option<&str>, shard: u32) -> BT
     labels
 }
 
+/// Labels of a Job and its pods. They carry only what shapes the Job, so adding a
+/// repository to a Change leaves the other Jobs untouched.
 pub fn job(change_id: &str, change_name: Option<&str>, repository: &str) -> BTreeMap<String, String> {
     let mut labels = common();
     labels.insert(CHANGE.to_string(), change_id.to_string());

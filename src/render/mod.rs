@@ -145,6 +145,9 @@ pub fn render(
         }
     }
     // Job name → the file that rendered it; only looked up, never iterated.
+    // Whether the pull request templates print {{ repository }}: asked once, when an
+    // Indexed Job first needs to know.
+    let mut texts_depend_on_the_repository: Option<bool> = None;
     let mut rendered_by: HashMap<String, &str> = HashMap::new();
     for input in inputs.iter().filter(|_| options.scope.jobs()) {
         let spec = &input.change.spec;
@@ -168,6 +171,15 @@ pub fn render(
             }
         }
         let change_id = change_id(input.change);
+        let head_branch = head_branch(input.change, &change_id);
+        // Only the settings of the Change's agent go into its contracts.
+        let agent_settings: BTreeMap<String, String> = options
+            .agent_settings
+            .iter()
+            .filter(|(name, _)| spec.agent.endpoint_settings().contains(&name.as_str()))
+            .map(|(name, value)| (name.clone(), value.clone()))
+            .collect();
+        let work = work(input.change, &agent_settings);
         let images = Images { runner: &runner_image, agent: &agent_image };
         let resources = Resources::resolve(&options.job, spec.job.as_ref(), &options.storage);
         if let Some((what, request, limit)) = resources.request_above_limit() {
@@ -183,7 +195,13 @@ pub fn render(
         let groups: Vec<Which> = match options.parallelism.or(rollout.parallelism) {
             None => spec.repos.iter().map(Which::One).collect(),
             Some(shards) => {
-                if templates_depend_on_the_repository(&options.templates)? {
+                let depends = match texts_depend_on_the_repository {
+                    Some(depends) => depends,
+                    None => {
+                        *texts_depend_on_the_repository.insert(templates_depend_on_the_repository(&options.templates)?)
+                    }
+                };
+                if depends {
                     return Err(RenderError::TemplatesNamePerRepository { file: input.file.to_string() });
                 }
                 let mut by_shard: BTreeMap<u32, Vec<&RepoUrl>> = BTreeMap::new();
@@ -193,7 +211,7 @@ pub fn render(
                 by_shard
                     .into_iter()
                     .map(|(shard, mut repos)| {
-                        repos.sort_by_key(|r| r.identity());
+                        repos.sort_by_cached_key(|r| r.identity());
                         Which::Shard { shard, repos }
                     })
                     .collect()
@@ -203,6 +221,9 @@ pub fn render(
             let target = Target {
                 which: &which,
                 change_id: &change_id,
+                head_branch: &head_branch,
+                agent_settings: &agent_settings,
+                work: &work,
                 images: &images,
                 github_host: github_host.as_deref(),
                 resources: &resources,
@@ -297,6 +318,11 @@ impl Which<'_> {
 struct Target<'a> {
     which: &'a Which<'a>,
     change_id: &'a str,
+    head_branch: &'a str,
+    /// The model settings of the Change's agent, and the fingerprint of its work: the
+    /// same for every Job of the Change.
+    agent_settings: &'a BTreeMap<String, String>,
+    work: &'a Work,
     images: &'a Images<'a>,
     github_host: Option<&'a str>,
     resources: &'a Resources,
@@ -320,39 +346,31 @@ fn change_job(
     target: &Target,
     options: &RenderOptions,
 ) -> Result<(k8s_openapi::api::batch::v1::Job, RunContract), RenderError> {
-    let Target { which, change_id, images, github_host, resources, queue } = *target;
+    let Target { which, change_id, head_branch, agent_settings, work, images, github_host, resources, queue } = *target;
     let spec = &change.spec;
     let (repository, repositories) = match which {
         Which::One(repo) => (repo.canonical(), Vec::new()),
         Which::Shard { repos, .. } => (String::new(), repos.iter().map(|r| r.canonical()).collect::<Vec<_>>()),
     };
     let name = change.name().map(|n| n.as_str());
-    // A named Change keeps its branch (and pull requests) across edits of the prompt.
-    let head_branch = format!("bca/{}", name.unwrap_or(change_id));
     let texts = options.templates.render(&templates::TemplateContext {
         change_id,
         agent: spec.agent.name(),
         repository: repositories.first().unwrap_or(&repository),
         base_branch: spec.branch.as_str(),
-        head_branch: &head_branch,
+        head_branch,
         ..templates::TemplateContext::new(&spec.prompt)
     })?;
-    let agent_settings: BTreeMap<String, String> = options
-        .agent_settings
-        .iter()
-        .filter(|(name, _)| spec.agent.endpoint_settings().contains(&name.as_str()))
-        .map(|(name, value)| (name.clone(), value.clone()))
-        .collect();
     let contract = RunContract {
         version: CONTRACT_VERSION,
         change_id: change_id.to_string(),
         change_name: name.map(str::to_string),
-        work: work(change, &agent_settings),
+        work: work.clone(),
         repository,
         repositories,
         github_host: github_host.map(str::to_string),
         base_branch: spec.branch.as_str().to_string(),
-        head_branch,
+        head_branch: head_branch.to_string(),
         agent: spec.agent,
         prompt: spec.prompt.clone(),
         pull_request_title: spec.pull_request.as_ref().and_then(|p| p.title.clone()).unwrap_or(texts.title),
@@ -361,7 +379,7 @@ fn change_job(
         fork_owner: options.fork_owner.as_ref().map(ToString::to_string),
         agentsmd: spec.agentsmd.as_ref().map(|u| u.as_str().to_string()),
         resources: spec.resources.iter().map(|u| u.as_str().to_string()).collect(),
-        agent_settings,
+        agent_settings: agent_settings.clone(),
         verify: spec.verify.clone(),
         pull_request: spec.pull_request.as_ref().map(|p| p.settings.clone()).unwrap_or_default(),
         no_fork: spec.fork == Some(false),
@@ -391,6 +409,13 @@ fn change_job(
     };
     let job = job::job(&input, options);
     Ok((job, contract))
+}
+
+/// The branch a Change's pull requests come from: `bca/<name>`, or `bca/<change id>` for
+/// a Change without a name. A named Change keeps it, and its pull requests, across edits
+/// of the prompt.
+pub fn head_branch(change: &Change, change_id: &str) -> String {
+    format!("bca/{}", change.name().map_or(change_id, |n| n.as_str()))
 }
 
 /// Identifies what a Change does, independent of where: the prompt, the agent, the

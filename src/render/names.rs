@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use super::naming::is_dns1123_label;
+use crate::change::values::is_dns1123_label;
 
 /// A checked name: the text, and the rule it passed.
 macro_rules! checked_name {

@@ -9,7 +9,7 @@ use sha2::{Digest, Sha256};
 pub const HASH_LEN: usize = 10;
 /// Kubernetes names of Jobs must be DNS-1123 labels (the Job controller puts the name
 /// into a pod label).
-pub const MAX_NAME_LEN: usize = 63;
+pub const MAX_NAME_LEN: usize = crate::change::values::MAX_DNS_LABEL;
 
 pub fn short_hash(bytes: &[u8]) -> String {
     let digest = Sha256::digest(bytes);
@@ -76,17 +76,10 @@ pub fn repository_label(owner: &str, repo: &str) -> String {
     text.trim_start_matches(|c: char| !c.is_ascii_alphanumeric()).to_string()
 }
 
-pub fn is_dns1123_label(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= MAX_NAME_LEN
-        && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        && !s.starts_with('-')
-        && !s.ends_with('-')
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::change::values::is_dns1123_label;
 
     #[test]
     fn names_are_dns_labels_and_keep_the_whole_hash() {

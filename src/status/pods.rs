@@ -10,7 +10,8 @@ use serde_json::Value;
 
 const INDEX_ANNOTATION: &str = "batch.kubernetes.io/job-completion-index";
 
-/// Repository URL → what its newest pod says.
+/// Repository URL, lowercase (GitHub ignores case, and a Change may have respelt it since
+/// the pods ran) → what its newest pod says.
 pub fn job_states(pods: &Value) -> Result<BTreeMap<String, String>, String> {
     let items =
         pods["items"].as_array().ok_or("expected the JSON of `kubectl get pods -o json` (a List with items)")?;
@@ -24,7 +25,8 @@ pub fn job_states(pods: &Value) -> Result<BTreeMap<String, String>, String> {
         let Ok(contract) = contract.for_index(index) else { continue };
         let created = pod["metadata"]["creationTimestamp"].as_str().unwrap_or("").to_string();
         let state = pod_state(pod);
-        let entry = newest.entry(contract.repository).or_insert_with(|| (created.clone(), state.clone()));
+        let entry =
+            newest.entry(contract.repository.to_ascii_lowercase()).or_insert_with(|| (created.clone(), state.clone()));
         if created >= entry.0 {
             *entry = (created, state);
         }

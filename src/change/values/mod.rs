@@ -12,7 +12,7 @@ mod repo;
 pub use branch::BranchName;
 pub use http_url::HttpUrl;
 pub use image::ImageRef;
-pub use name::ChangeName;
+pub use name::{is_dns1123_label, ChangeName, MAX_DNS_LABEL};
 pub use quantity::Quantity;
 pub use repo::RepoUrl;
 

@@ -7,14 +7,22 @@ pub struct ChangeName(String);
 
 string_value!(ChangeName, r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$");
 
+/// The longest DNS-1123 label: a Kubernetes name or label value.
+pub const MAX_DNS_LABEL: usize = 63;
+
+/// A DNS-1123 label: at most 63 lowercase letters, digits and '-', starting and ending
+/// with a letter or digit. Change names, namespaces, queues and object names are.
+pub fn is_dns1123_label(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= MAX_DNS_LABEL
+        && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !s.starts_with('-')
+        && !s.ends_with('-')
+}
+
 impl ChangeName {
     pub fn parse(input: &str) -> Result<ChangeName, Invalid> {
-        let ok = !input.is_empty()
-            && input.len() <= 63
-            && !input.starts_with('-')
-            && !input.ends_with('-')
-            && input.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
-        if ok {
+        if is_dns1123_label(input) {
             return Ok(ChangeName(input.to_string()));
         }
         let fixed: String = input
