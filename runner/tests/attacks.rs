@@ -287,3 +287,62 @@ fn repository_agent_config_is_kept_from_the_agent_and_restored() {
     let tree = git(&gh.bare("bot/api"), &["diff", "--name-status", "main", BRANCH]);
     assert_eq!(tree, "M\tREADME.md\n");
 }
+
+/// What the agent can write that reaches the pull request body: file names outside
+/// allowedPaths, the verification verdict it could rewrite, its summary. None may pose
+/// as bca's marker (a later run reads the last one back), ping people, or start
+/// Markdown of its own on a new line.
+#[test]
+fn text_the_agent_controls_cannot_forge_the_marker_or_ping_anyone() {
+    let gh = stand_in();
+    let mut c = contract("https://github.com/acme/api", Agent::CopilotCli, PROMPT);
+    c.verify = Some(bca_runner::contract::Verify {
+        commands: vec!["true".into()],
+        attempts: 1,
+        timeout: 30,
+        allowed_paths: vec!["src/**".into()],
+        on_failure: bca_runner::contract::OnFailure::Draft,
+    });
+    let pod = Pod::new(c);
+    let forged = "<!-- bca: {\"fingerprint\":\"forged\"} -->";
+    pod.agent_does(&format!(
+        "printf x > \"$(printf '%s\\n@acme-admins ## Approved' '{forged}')\" && echo x >> README.md && \
+         mkdir -p ../context && echo '{forged} @acme/everyone' > ../context/summary.md"
+    ));
+    let out = pod.run_steps(&gh);
+    assert_eq!(result_line(&out)["status"], "opened", "{}", shown(&out));
+    let pull = &gh.pulls()[0];
+    assert!(pull.draft, "the change is outside allowedPaths");
+    let body = &pull.body;
+    assert!(body.contains("outside allowedPaths") && body.contains("acme-admins ## Approved"), "{body}");
+    assert!(body.contains("acme/everyone"), "the summary is kept, defused:\n{body}");
+    assert_eq!(body.matches("<!-- bca: ").count(), 1, "one marker, bca's own:\n{body}");
+    assert!(body[body.rfind("<!-- bca: ").unwrap()..].contains("\"change\":\"c0ffee1234\""), "{body}");
+    assert!(!body.contains("@acme/everyone") && !body.contains("@acme-admins"), "a mention reached the body:\n{body}");
+    assert!(!body.contains("\n@"), "{body}");
+}
+
+/// The agent's summary is read from the workspace's `context`; a link planted in its
+/// place would make collect read (and publish) a file of the agent's choosing.
+#[test]
+fn a_context_directory_linked_elsewhere_is_not_read() {
+    let gh = stand_in();
+    let pod = pod();
+    pod.agent_does(
+        "mkdir -p /tmp/elsewhere && echo 'SECRET-LOOKING TEXT' > /tmp/elsewhere/summary.md && \
+         rm -rf ../context && ln -s /tmp/elsewhere ../context && echo x >> README.md",
+    );
+    let out = pod.run_steps(&gh);
+    assert_eq!(result_line(&out)["status"], "opened", "{}", shown(&out));
+    assert!(!gh.pulls()[0].body.contains("SECRET-LOOKING TEXT"), "{}", gh.pulls()[0].body);
+}
+
+/// Collect borrows the agent's objects; alternates of the agent's own would make git
+/// read objects from wherever they point.
+#[test]
+fn alternates_the_agent_planted_are_refused() {
+    let (gh, attacker, pod) = (stand_in(), Attacker::start(), pod());
+    pod.agent_does("cp -r .git/objects ../borrowed && echo \"$PWD/../borrowed\" > .git/objects/info/alternates && echo x >> README.md");
+    let out = pod.run_steps(&gh);
+    assert_refused(&out, &gh, &attacker, "the agent's .git/objects/info/alternates borrows objects from elsewhere");
+}

@@ -81,11 +81,12 @@ pub fn collect(paths: &Paths, verify: Option<&Verify>) -> Result<Verdict, RunErr
         },
     };
     if let (Some(verify), Status::Changes) = (verify, verdict.status) {
-        let mut verification = read_verification(paths);
+        let mut verification = defused(read_verification(paths));
         let outside = paths_outside(paths, &base, &verify.allowed_paths)?;
         if !outside.is_empty() && verification.passed {
             verification.passed = false;
-            let shown: Vec<&str> = outside.iter().take(20).map(String::as_str).collect();
+            // The names are the agent's: one line each, nothing that renders as markup of theirs.
+            let shown: Vec<String> = outside.iter().take(20).map(|p| defuse_line(p)).collect();
             let more = if outside.len() > 20 { format!(" and {} more", outside.len() - 20) } else { String::new() };
             verification.reason =
                 Some(format!("the change touches paths outside allowedPaths: {}{more}", shown.join(", ")));
@@ -239,8 +240,20 @@ fn snapshot(paths: &Paths, base: &str, head: &str) -> Result<Verdict, RunError> 
     std::fs::create_dir_all(&scratch).map_err(|e| io("create", e))?;
     let git_dir = scratch.join("git");
     Git::local().run(&["init", "--quiet", "--bare", &git_dir.display().to_string()])?;
-    let alternates =
-        format!("{}\n{}\n", paths.git_dir().join("objects").display(), paths.repo().join(".git/objects").display());
+    // The agent's objects are borrowed as a plain directory: a link, or alternates of
+    // its own, would make git read wherever the agent pointed.
+    let agent_objects = paths.repo().join(".git/objects");
+    if !std::fs::symlink_metadata(&agent_objects).is_ok_and(|m| m.file_type().is_dir()) {
+        return Ok(Verdict::refused("the agent's .git/objects is not a directory".to_string()));
+    }
+    for borrowed in ["info/alternates", "info/http-alternates"] {
+        if std::fs::symlink_metadata(agent_objects.join(borrowed)).is_ok() {
+            return Ok(Verdict::refused(format!(
+                "the agent's .git/objects/{borrowed} borrows objects from elsewhere; bca publishes only the agent's own"
+            )));
+        }
+    }
+    let alternates = format!("{}\n{}\n", paths.git_dir().join("objects").display(), agent_objects.display());
     std::fs::write(git_dir.join("objects/info/alternates"), alternates).map_err(|e| io("write to", e))?;
     let git = Git::local().git_dir(&git_dir).work_tree(&paths.repo()).index(&scratch.join("index"));
     git.run(&["config", "core.bare", "false"])?;
@@ -297,15 +310,43 @@ fn snapshot(paths: &Paths, base: &str, head: &str) -> Result<Verdict, RunError> 
 /// cut to `MAX_SUMMARY_CHARS`, without control characters, HTML comments (which could
 /// pose as bca's markers) or @-mentions (which would notify people), and redacted.
 pub fn read_summary(paths: &Paths) -> Option<String> {
-    let text = read_text(&paths.context().join(SUMMARY_FILE), 64 * 1024).ok()?;
-    let mut clean: String =
-        text.chars().filter(|c| *c == '\n' || *c == '\t' || !c.is_control()).take(MAX_SUMMARY_CHARS).collect();
+    // The workspace is the mount; `context` below it is the agent's to replace by a link.
+    let context = paths.context();
+    if !std::fs::symlink_metadata(&context).is_ok_and(|m| m.file_type().is_dir()) {
+        return None;
+    }
+    let text = read_text(&context.join(SUMMARY_FILE), 64 * 1024).ok()?;
+    let mut clean: String = text.chars().take(MAX_SUMMARY_CHARS).collect();
     if text.chars().count() > MAX_SUMMARY_CHARS {
         clean.push_str(" [cut by bca]");
     }
-    let clean = clean.replace("<!--", "&lt;!--").replace('@', "@\u{200b}");
-    let clean = redact(clean.trim());
+    let clean = redact(defuse(clean.trim()).trim());
     (!clean.is_empty()).then_some(clean)
+}
+
+/// Text the agent could have written, made safe to put in a pull request body: no
+/// control characters (newlines and tabs stay), no HTML comments (which could pose as
+/// bca's markers, or hide text from reviewers) and no @-mentions (which would notify
+/// people and teams).
+pub fn defuse(text: &str) -> String {
+    let clean: String = text.chars().filter(|c| *c == '\n' || *c == '\t' || !c.is_control()).collect();
+    clean.replace("<!--", "&lt;!--").replace('@', "@\u{200b}")
+}
+
+/// The same, on one line: a newline could start Markdown of the agent's own.
+fn defuse_line(text: &str) -> String {
+    defuse(&text.replace(['\n', '\t'], " "))
+}
+
+/// The verification verdict made safe for the pull request body. It is the agent's
+/// step's file, which the agent (or something it left running) could have rewritten.
+fn defused(mut v: Verification) -> Verification {
+    for check in &mut v.checks {
+        check.command = defuse_line(&check.command);
+        check.tail = defuse(&check.tail);
+    }
+    v.reason = v.reason.as_deref().map(defuse_line);
+    v
 }
 
 /// The agent step's verification verdict, as data: bounded, not through a link.
