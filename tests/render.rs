@@ -491,6 +491,7 @@ fn spec_image_runs_only_the_agent_step() {
         (&["--image", "mirror.example.com/bca/runner:1"][..], "mirror.example.com/bca/runner:1".to_string()),
     ] {
         let docs = documents(&stdout(&render_text(&change, args)));
+        assert_eq!(docs.iter().filter(|d| d["kind"] == "Job").count(), 3, "{args:?}");
         for job in docs.iter().filter(|d| d["kind"] == "Job") {
             let pod = &job["spec"]["template"]["spec"];
             let containers =

@@ -99,6 +99,7 @@ fn the_queue_label_is_on_every_job_and_nothing_suspends_them() {
     let dir = tempfile::tempdir().unwrap();
     for rollout in ["  rollout:\n    queue: bca-agents\n", "  rollout:\n    queue: bca-agents\n    parallelism: 4\n"] {
         let docs = render(dir.path(), &change(30, rollout), &[]);
+        assert_eq!(jobs(&docs).len(), if rollout.contains("parallelism") { 4 } else { 30 }, "{rollout}");
         for job in jobs(&docs) {
             assert_eq!(job["metadata"]["labels"]["kueue.x-k8s.io/queue-name"], "bca-agents");
             assert!(job["spec"].get("suspend").is_none(), "a suspend field would fight Kueue");
@@ -149,7 +150,9 @@ fn two_indexes_of_an_indexed_job_each_open_their_own_pull_request() {
     let pulls = gh.pulls();
     let repos: Vec<&str> = pulls.iter().map(|p| p.repo.as_str()).collect();
     assert_eq!(repos, ["acme/api", "acme/web"]);
-    for line in String::from_utf8_lossy(&out.stdout).lines() {
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(stdout.lines().count(), 2, "one result line per repository:\n{stdout}");
+    for line in stdout.lines() {
         let result: Value = serde_json::from_str(line).unwrap();
         assert_eq!(result["status"], "opened", "{line}");
     }

@@ -179,6 +179,9 @@ fn close_orphaned_says_what_it_would_do_then_closes_exactly_those() {
     ----- stderr -----
     ");
     assert!(gh.pulls().iter().all(|p| p.state == "open" || p.merged), "the dry run closed something");
+    let writes: Vec<String> = gh.log().into_iter().filter(|r| !r.starts_with("GET ")).collect();
+    assert_eq!(writes, Vec::<String>::new(), "the dry run wrote to GitHub");
+    assert!(gh.head("bca-bot/removed", BRANCH).is_some(), "the dry run deleted the branch");
     let done = close(&["--yes"]);
     assert_eq!(done.status.code(), Some(0), "{}", shown(&done));
     let pulls = gh.pulls();

@@ -18,7 +18,7 @@ use bca_runner::run::{log, Paths, RunError};
 #[command(
     name = "bca-runner",
     version,
-    about = "Runs the steps of a bca Job: fork, clone, agent, publish",
+    about = "Runs the steps of a bca Job: fork, clone, agent, collect, publish",
     after_help = "Exit codes: 0 done; 1 failed, a retry may help; 2 usage or configuration error; 3 failed, a retry cannot help."
 )]
 struct Cli {

@@ -102,6 +102,11 @@ fn a_dot_git_in_disguise_in_an_earlier_commit_is_refused() {
     let out = pod.run_steps(&gh);
     // git 2.46 and later refuse it in the fetch; older ones (the image's 2.39) load each
     // tree with git's path checks on, and bca checks the names itself.
+    let reason = result_line(&out)["reason"].as_str().unwrap_or_default().to_string();
+    let by_git = reason.starts_with("the agent's commits do not pass git's checks") && reason.contains(".git");
+    let by_bca =
+        reason.contains("holds a path git refuses") || reason.contains("GIT~1/config is inside a .git directory");
+    assert!(by_git || by_bca, "refused for another reason: {reason}");
     assert_refused(&out, &gh, &attacker, "");
 }
 
@@ -256,7 +261,7 @@ fn the_agent_step_never_sees_the_github_token() {
     assert_eq!(result_line(&out)["status"], "opened", "{}", shown(&out));
     // What the agent's step could list: its own key only.
     let listing = std::fs::read_to_string(&marker).unwrap();
-    assert!(!listing.contains("github-token"), "{listing}");
+    assert!(listing.contains("copilot-token") && !listing.contains("github-token"), "{listing}");
     // It tried, and got nothing.
     assert!(pod.path("tried").exists());
     assert_nothing_leaked_but_tries(&gh, &attacker);

@@ -139,12 +139,14 @@ fn a_token_in_the_checks_output_is_redacted() {
     assert!(body.contains("[redacted]") && !body.contains(COPILOT_TOKEN), "{body}");
 }
 
+/// A replaced Job with the same verification settings confirms the pull request. That
+/// other settings give another fingerprint is bca's part, tested where it renders
+/// (`verification_settings_are_in_the_contract_and_the_fingerprint`).
 #[test]
-fn verification_settings_are_part_of_the_work() {
+fn a_replaced_job_with_the_same_verification_confirms_the_pull_request() {
     let gh = stand_in();
     let pod = Pod::new(verified(&["true"], OnFailure::Draft));
     assert_eq!(result_line(&pod.run_steps(&gh))["status"], "opened");
-    // A replaced Job with the same settings confirms; bca's fingerprint changes with them.
     let again = Pod::new(verified(&["true"], OnFailure::Draft));
     assert_eq!(result_line(&again.run_steps(&gh))["status"], "unchanged");
 }

@@ -22,7 +22,7 @@ use crate::render::templates::Templates;
 pub struct RenderArgs {
     /// Render the namespace-wide objects the Changes share (Namespace, NetworkPolicy,
     /// credentials) instead of their Jobs: what one platform directory owns. Without it,
-    /// --output-dir gets only the Changes' Jobs, and standard output gets both.
+    /// render --output-dir writes only the Changes' Jobs, and standard output gets both.
     #[arg(long)]
     pub platform: bool,
     /// Admit the Jobs through this Kueue LocalQueue (label kueue.x-k8s.io/queue-name),
@@ -56,7 +56,7 @@ pub struct RenderArgs {
     pub secret_name: DnsSubdomain,
     /// Also render the Secret, with tokens from GITHUB_TOKEN and the agent's variable
     /// (COPILOT_TOKEN, GEMINI_API_KEY, ANTHROPIC_API_KEY or OPENAI_API_KEY). By default the
-    /// Jobs use a Secret that already exists.
+    /// Jobs use a Secret that already exists. bca diff refuses it: it would print tokens.
     #[arg(long, conflicts_with = "external_secret")]
     pub secret_from_env: bool,
     /// Also render an external-secrets.io ExternalSecret that fills the Secret from this

@@ -147,7 +147,7 @@ fn inspect(repo: &Path) -> Result<(), String> {
             }
             let path = entry.path();
             let is_top = dir == repo;
-            if entry.file_name().to_string_lossy().eq_ignore_ascii_case(".git") {
+            if super::import::is_dot_git(&entry.file_name().to_string_lossy()) {
                 if is_top {
                     continue;
                 }

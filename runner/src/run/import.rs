@@ -130,7 +130,7 @@ fn first_parent_chain(git: &Git, base: &str, agent: &str) -> Result<Result<Vec<S
 
 /// A path component a checkout on some filesystem would take for `.git`: any case,
 /// trailing dots or spaces (Windows), or the 8.3 short name.
-fn is_dot_git(part: &str) -> bool {
+pub(super) fn is_dot_git(part: &str) -> bool {
     let trimmed = part.trim_end_matches(['.', ' ']);
     trimmed.eq_ignore_ascii_case(".git") || part.eq_ignore_ascii_case("git~1")
 }

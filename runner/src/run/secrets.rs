@@ -26,8 +26,6 @@ impl Secret {
 }
 
 impl Secret {
-    /// A token from an environment variable (`bca status` reads `GITHUB_TOKEN`), registered
-    /// for redaction like one read from a file.
     /// Where the token came from, in a user's words.
     pub fn source(&self) -> String {
         if self.path.as_os_str().is_empty() {
@@ -37,6 +35,8 @@ impl Secret {
         }
     }
 
+    /// A token from an environment variable (`bca status` reads `GITHUB_TOKEN`), registered
+    /// for redaction like one read from a file.
     pub fn from_env(value: &str, var: &'static str) -> Secret {
         register(value.trim());
         Secret { value: value.trim().to_string(), path: PathBuf::new(), key: var }
