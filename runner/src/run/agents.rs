@@ -240,26 +240,9 @@ fn run_cli(agent: Agent, run: &Invocation) -> Result<Transcript, RunError> {
     let err = log::stream(program.clone(), child.stderr.take().expect("piped"));
     // A CLI can wait forever (Codex retries a refused connection without end): the
     // agent gets the Job's deadline, then its whole process group is stopped.
-    let started = std::time::Instant::now();
-    let status = loop {
-        if let Some(status) =
-            child.try_wait().map_err(|e| RunError::retryable(format!("waiting for {program}: {e}")))?
-        {
-            break Some(status);
-        }
-        if run.deadline.is_some_and(|d| started.elapsed() >= d) {
-            break None;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    };
-    if let Ok(group) = i32::try_from(child.id()) {
-        // SAFETY: a plain signal to the process group this runner made for the agent.
-        unsafe {
-            libc::killpg(group, libc::SIGKILL);
-        }
-    }
+    let status = crate::process::wait_group(&mut child, run.deadline)
+        .map_err(|e| RunError::retryable(format!("waiting for {program}: {e}")))?;
     let Some(status) = status else {
-        let _ = child.wait();
         let _ = (out.join(), err.join());
         return Err(RunError::retryable(format!(
             "{program} ({agent}) was stopped after {}s, the Job's deadline; nothing was committed or pushed",

@@ -7,7 +7,7 @@
 use std::io::Read;
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
@@ -96,33 +96,9 @@ fn run_check(command: &str, repo: &Path, timeout: Duration) -> Result<CheckResul
         let _ = std::io::copy(&mut reader, &mut std::io::sink());
         bytes
     });
-    let started = Instant::now();
-    let (status, timed_out) = loop {
-        if let Some(status) =
-            child.try_wait().map_err(|e| RunError::retryable(format!("waiting for {command}: {e}")))?
-        {
-            break (Some(status), false);
-        }
-        if started.elapsed() >= timeout {
-            break (None, true);
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    // The whole group: what the command started dies with it, and the pipe closes.
-    if let Ok(group) = i32::try_from(child.id()) {
-        // SAFETY: a plain signal to the process group made for this command.
-        unsafe {
-            libc::killpg(group, libc::SIGKILL);
-        }
-    }
-    let status = match status {
-        Some(status) => Some(status),
-        None => {
-            // Reaped, so it is not left a zombie; stopped at the timeout, it has no verdict.
-            let _ = child.wait();
-            None
-        }
-    };
+    let status = crate::process::wait_group(&mut child, Some(timeout))
+        .map_err(|e| RunError::retryable(format!("waiting for {command}: {e}")))?;
+    let timed_out = status.is_none();
     let output = collector.join().unwrap_or_default();
     let passed = !timed_out && status.is_some_and(|s| s.success());
     let mut tail = String::new();
