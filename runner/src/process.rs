@@ -47,6 +47,35 @@ pub fn is_dumpable() -> bool {
     unsafe { libc::prctl(libc::PR_GET_DUMPABLE, 0, 0, 0, 0) == 1 }
 }
 
+/// Waits for `child`, started in a process group of its own, until it exits or
+/// `deadline` passes; then stops the whole group (what it started dies with it, and the
+/// pipes close) and reaps the child. `None`: stopped at the deadline, with no verdict.
+pub fn wait_group(
+    child: &mut std::process::Child,
+    deadline: Option<std::time::Duration>,
+) -> std::io::Result<Option<std::process::ExitStatus>> {
+    let started = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait()? {
+            break Some(status);
+        }
+        if deadline.is_some_and(|d| started.elapsed() >= d) {
+            break None;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    if let Ok(group) = i32::try_from(child.id()) {
+        // SAFETY: a plain signal to the process group made for this child.
+        unsafe {
+            libc::killpg(group, libc::SIGKILL);
+        }
+    }
+    if status.is_none() {
+        child.wait()?;
+    }
+    Ok(status)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -81,33 +110,4 @@ mod tests {
         make_non_dumpable();
         assert!(!is_dumpable());
     }
-}
-
-/// Waits for `child`, started in a process group of its own, until it exits or
-/// `deadline` passes; then stops the whole group (what it started dies with it, and the
-/// pipes close) and reaps the child. `None`: stopped at the deadline, with no verdict.
-pub fn wait_group(
-    child: &mut std::process::Child,
-    deadline: Option<std::time::Duration>,
-) -> std::io::Result<Option<std::process::ExitStatus>> {
-    let started = std::time::Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait()? {
-            break Some(status);
-        }
-        if deadline.is_some_and(|d| started.elapsed() >= d) {
-            break None;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    };
-    if let Ok(group) = i32::try_from(child.id()) {
-        // SAFETY: a plain signal to the process group made for this child.
-        unsafe {
-            libc::killpg(group, libc::SIGKILL);
-        }
-    }
-    if status.is_none() {
-        child.wait()?;
-    }
-    Ok(status)
 }

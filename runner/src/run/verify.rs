@@ -181,7 +181,7 @@ mod tests {
     #[test]
     fn a_hanging_check_is_stopped_at_its_timeout() {
         let dir = tempfile::tempdir().unwrap();
-        let started = Instant::now();
+        let started = std::time::Instant::now();
         let result = run_check("echo started; sleep 30 & sleep 30", dir.path(), Duration::from_secs(1)).unwrap();
         assert!(started.elapsed() < Duration::from_secs(10));
         assert!(result.timed_out && !result.passed);
