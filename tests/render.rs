@@ -754,6 +754,23 @@ fn broken_template_is_named_with_its_line() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("tpl: unknown template pr-title.j2; a templates directory holds any of: pull-request-title.j2, pull-request-body.md.j2, commit-message.j2"));
 }
 
+/// A pod's annotations are at most 256 KiB: a body template that would pass it is
+/// refused at render, naming the repository, not by the API server at apply.
+#[test]
+fn a_run_contract_too_large_for_a_pod_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("tpl")).unwrap();
+    std::fs::write(dir.path().join("tpl/pull-request-body.md.j2"), "x".repeat(300 * 1024)).unwrap();
+    std::fs::write(dir.path().join("change.yaml"), CHANGE).unwrap();
+    let out = run_in(dir.path(), &["render", "change.yaml", "--templates", "tpl"]);
+    assert_snapshot!(shown(&out), @r"
+    exit: 2
+    ----- stdout -----
+    ----- stderr -----
+    bca: error: change.yaml: the run contract of https://github.com/acme/a's Job is 301 KiB, and Kubernetes refuses a pod whose annotations pass 256 KiB: shorten the prompt or the pull request templates
+    ");
+}
+
 #[test]
 fn external_secret_for_a_namespaced_store() {
     let text = stdout(&render_text(

@@ -259,3 +259,23 @@ fn a_repository_on_another_host_gets_no_token() {
     assert!(String::from_utf8_lossy(&close.stderr).contains("the GitHub token is sent only to github.com"));
     assert_eq!(gh.log(), Vec::<String>::new(), "a request reached GitHub");
 }
+
+/// `--pods` that is not what `kubectl get pods -o json` prints is named as such.
+#[test]
+fn pods_that_are_not_kubectls_json_are_named() {
+    let (gh, dir) = setup();
+    std::fs::write(dir.path().join("pods.json"), "not json").unwrap();
+    let out = status(&gh, dir.path(), &["--pods", "pods.json"]);
+    assert_eq!(out.status.code(), Some(2), "{}", shown(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("--pods pods.json: expected the JSON of `kubectl get pods -o json`"), "{stderr}");
+    std::fs::write(dir.path().join("pods.json"), r#"{"kind": "Pod"}"#).unwrap();
+    let out = status(&gh, dir.path(), &["--pods", "pods.json"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("--pods pods.json: expected the JSON of `kubectl get pods -o json` (a List with items)"),
+        "{stderr}"
+    );
+    let out = status(&gh, dir.path(), &["--pods", "missing.json"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("reading --pods missing.json"), "{}", shown(&out));
+}
