@@ -157,3 +157,52 @@ fn two_indexes_of_an_indexed_job_each_open_their_own_pull_request() {
         assert_eq!(result["status"], "opened", "{line}");
     }
 }
+
+#[test]
+fn every_repository_of_a_10000_repository_fleet_gets_the_whole_deadline_in_its_own_pod() {
+    let dir = tempfile::tempdir().unwrap();
+    let docs =
+        render(dir.path(), &change(10_000, "  rollout:\n    parallelism: 50\n  job:\n    deadline: 3600\n"), &[]);
+    let jobs = jobs(&docs);
+    assert_eq!(jobs.len(), 50);
+    let indexes: i64 = jobs.iter().map(|j| j["spec"]["completions"].as_i64().unwrap()).sum();
+    assert_eq!(indexes, 10_000);
+    for job in jobs {
+        let spec = &job["spec"];
+        let completions = spec["completions"].as_i64().unwrap();
+        // Kubernetes counts a pod's deadline per pod: each index gets all of it.
+        assert_eq!(spec["template"]["spec"]["activeDeadlineSeconds"], 3600);
+        // The Job's own clock covers every index and its one retry, one after another.
+        assert_eq!(spec["activeDeadlineSeconds"].as_i64().unwrap(), completions * 2 * 3600);
+        let contract = spec["template"]["metadata"]["annotations"]["bca.dev/run-contract"].as_str().unwrap();
+        assert_eq!(serde_json::from_str::<Value>(contract).unwrap()["podDeadline"], 3600);
+    }
+}
+
+#[test]
+fn an_index_that_uses_up_its_deadline_leaves_the_next_index_its_own() {
+    let token = "ghp_rollout_push_token_0123456789";
+    let gh = GitHub::start(token, "bca-bot");
+    gh.add_repo("acme/api", &[("README.md", "# api\n")], &[]);
+    gh.add_repo("acme/web", &[("README.md", "# web\n")], &[]);
+    // 60 s, the least a Change may set: the agent gets 54 s less what fork and clone used.
+    let change = "kind: Change\napiVersion: v1\nspec:\n  prompt: x\n  repos: [https://github.com/acme/api, https://github.com/acme/web]\n  agent: copilot-cli\n  rollout:\n    parallelism: 1\n  job:\n    deadline: 60\n";
+    // The agent hangs on the first repository, with a child of its own.
+    let script = "if [ \"$(basename \"$PWD\")\" = repo ] && grep -q api README.md; then sleep 600 & sleep 600; fi\necho edited >> README.md\n";
+    let started = std::time::Instant::now();
+    let out = run_local_with_stand_in(change, script, token, &gh.url);
+    assert!(started.elapsed() < std::time::Duration::from_secs(100), "{:?}", started.elapsed());
+    assert_eq!(out.status.code(), Some(1), "{}", shown(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("https://github.com/acme/api: step agent failed (exit 3): agent: https://github.com/acme/api: copilot (copilot-cli) was stopped after"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("its share of the pod's deadline"), "{stderr}");
+    assert!(stderr.contains("bca: 1 Job(s) failed"), "{stderr}");
+    // The second index ran in full and opened its pull request.
+    let repos: Vec<String> = gh.pulls().iter().map(|p| p.repo.clone()).collect();
+    assert_eq!(repos, ["acme/web"]);
+    let result: Value = serde_json::from_str(String::from_utf8_lossy(&out.stdout).trim()).unwrap();
+    assert_eq!(result["status"], "opened");
+}

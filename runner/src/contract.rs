@@ -9,7 +9,7 @@ use crate::agent::Agent;
 
 /// Bumped whenever a field changes meaning or a required field is added, so a runner
 /// image never silently misreads a Job rendered by another bca version.
-pub const CONTRACT_VERSION: u32 = 2;
+pub const CONTRACT_VERSION: u32 = 3;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -65,10 +65,12 @@ pub struct RunContract {
     /// Push the branch to the repository itself, not to a fork (`spec.fork: false`).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub no_fork: bool,
-    /// Seconds the agent may run in all (the Job's `activeDeadlineSeconds`), so a local
-    /// run and a hung CLI are bounded too.
+    /// Seconds each pod of the Job may run (its `activeDeadlineSeconds`, counted from
+    /// the pod's start). The agent and its checks get what the steps before them left,
+    /// less a reserve for collect and publish, so a hung CLI is stopped while there is
+    /// still time to report it, in a pod and on a laptop alike.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub agent_deadline: Option<u64>,
+    pub pod_deadline: Option<u64>,
 }
 
 /// `spec.pullRequest`, less its title (which is rendered into `pull_request_title`).
@@ -243,7 +245,7 @@ mod tests {
             verify: None,
             pull_request: Default::default(),
             no_fork: false,
-            agent_deadline: None,
+            pod_deadline: None,
         }
     }
 
@@ -255,9 +257,9 @@ mod tests {
 
     #[test]
     fn refuses_another_version() {
-        let json = sample().to_json().replace("\"version\": 2", "\"version\": 3");
+        let json = sample().to_json().replace("\"version\": 3", "\"version\": 4");
         let err = RunContract::from_json(&json).unwrap_err();
-        assert!(err.contains("version 3, this runner reads version 2"), "{err}");
+        assert!(err.contains("version 4, this runner reads version 3"), "{err}");
     }
 
     #[test]

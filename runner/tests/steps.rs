@@ -451,7 +451,7 @@ fn commits_the_agent_made_itself_are_published() {
 fn an_agent_that_hangs_is_stopped_at_the_deadline_with_all_it_started() {
     let gh = stand_in();
     let mut c = contract("https://github.com/acme/api", Agent::CodexCli, PROMPT);
-    c.agent_deadline = Some(2);
+    c.pod_deadline = Some(4);
     let pod = Pod::new(c);
     // Like Codex retrying a refused connection forever, with a child of its own.
     pod.agent_does(&format!("sleep 300 &\necho $! > '{}'\nsleep 300", pod.path("child.pid").display()));
@@ -461,8 +461,11 @@ fn an_agent_that_hangs_is_stopped_at_the_deadline_with_all_it_started() {
     let started = std::time::Instant::now();
     let out = pod.runner("agent", &gh);
     assert!(started.elapsed() < std::time::Duration::from_secs(60));
-    assert_eq!(out.status.code(), Some(1), "{}", shown(&out));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("codex (codex-cli) was stopped after 2s, the Job's deadline"));
+    // A retry would get the same share: the index fails for good.
+    assert_eq!(out.status.code(), Some(3), "{}", shown(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("codex (codex-cli) was stopped after"), "{stderr}");
+    assert!(stderr.contains("s, its share of the pod's deadline; nothing was committed or pushed"), "{stderr}");
     let child = std::fs::read_to_string(pod.path("child.pid")).unwrap();
     let alive = std::path::Path::new(&format!("/proc/{}", child.trim())).exists()
         && !std::fs::read_to_string(format!("/proc/{}/stat", child.trim())).unwrap_or_default().contains(") Z ");

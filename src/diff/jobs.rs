@@ -65,7 +65,9 @@ impl JobFacts {
             repository,
             contract,
             images,
-            deadline: spec.and_then(|s| s.active_deadline_seconds),
+            // The per-repository deadline is the pod's (a Job rendered before bca set
+            // one there has only the Job's).
+            deadline: pod.and_then(|p| p.active_deadline_seconds).or(spec.and_then(|s| s.active_deadline_seconds)),
             ttl: spec.and_then(|s| s.ttl_seconds_after_finished),
             resources,
             yaml: yaml.to_string(),

@@ -6,7 +6,9 @@
 //! What differs from a real pod, all of it here:
 //! - Containers run as processes of the current user on this machine, with its `git`,
 //!   agent CLIs and `bca-runner`, not in the runner image; no securityContext,
-//!   resources, activeDeadlineSeconds or NetworkPolicy is enforced.
+//!   resources or NetworkPolicy is enforced. The pod's `activeDeadlineSeconds` is: a
+//!   container still running at it is stopped with its process group (a kubelet stops
+//!   every process of the pod; here a process that left the group outlives it).
 //! - Volumes are temporary directories; a mount path reaches the runner through its
 //!   path flags (`--workspace`, `--secrets`, `--contract`, `--state`,
 //!   `--termination-log`), and `HOME`/`TMPDIR` point at the mounted directories.
@@ -99,6 +101,8 @@ pub fn run_job(
     let containers: Vec<&Container> =
         pod_spec.init_containers.iter().flatten().chain(pod_spec.containers.iter()).collect();
     let mut run = PodRun { containers: Vec::new(), message: String::new(), succeeded: true };
+    let pod_started = Instant::now();
+    let deadline = pod_spec.active_deadline_seconds.and_then(|s| u64::try_from(s).ok()).map(Duration::from_secs);
     for container in containers {
         let termination = root.path().join(format!("termination-{}", container.name));
         let mut cmd = command(container, runner, &volumes, &termination, env)?;
@@ -108,14 +112,26 @@ pub fn run_job(
         }
         let secrets = mount_secrets(container, pod_spec.volumes.as_deref().unwrap_or_default(), &volumes, secret)?;
         let started = Instant::now();
-        let status = cmd.status();
+        // Its own group, so the deadline stops what it started with it.
+        std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
+        let status = cmd.spawn().and_then(|mut child| {
+            bca_runner::process::wait_group(&mut child, deadline.map(|d| d.saturating_sub(pod_started.elapsed())))
+        });
         secrets.remove();
         let status = status.map_err(io("running", runner))?;
         run.containers.push(ContainerRun {
             name: container.name.clone(),
             duration: started.elapsed(),
-            exit_code: status.code(),
+            exit_code: status.and_then(|s| s.code()),
         });
+        let Some(status) = status else {
+            run.succeeded = false;
+            run.message = format!(
+                "DeadlineExceeded: the pod ran past its activeDeadlineSeconds ({}s) and was stopped",
+                deadline.map_or(0, |d| d.as_secs())
+            );
+            break;
+        };
         run.message = std::fs::read_to_string(&termination).unwrap_or_default().trim().to_string();
         if !status.success() {
             run.succeeded = false;

@@ -86,13 +86,13 @@ pub fn job(input: &JobInput, options: &RenderOptions) -> Job {
         // retries each index once, and gives up on an index (not the Job) for good
         // when its runner says a retry cannot help.
         backoff_limit: indexed.is_none().then_some(1),
-        backoff_limit_per_index: indexed.map(|_| 1),
+        backoff_limit_per_index: indexed.map(|_| RETRIES_PER_INDEX),
         completion_mode: indexed.map(|_| "Indexed".to_string()),
         completions: indexed,
         // The Job's indexes run one after another: the Change's Jobs together run at
         // most as many agents as it has Jobs.
         parallelism: indexed.map(|_| 1),
-        active_deadline_seconds: Some(input.resources.deadline_seconds),
+        active_deadline_seconds: Some(job_deadline(input.resources.deadline_seconds, indexed)),
         pod_failure_policy: Some(pod_failure_policy(if indexed.is_some() { "FailIndex" } else { "FailJob" })),
         ttl_seconds_after_finished: input.resources.ttl_seconds,
         template: PodTemplateSpec {
@@ -163,6 +163,21 @@ fn pod_failure_policy(on_permanent: &str) -> PodFailurePolicy {
     }
 }
 
+/// The retries an Indexed Job gives each index (`backoffLimitPerIndex`).
+const RETRIES_PER_INDEX: i32 = 1;
+
+/// The Job-wide deadline. Kubernetes counts a Job's `activeDeadlineSeconds` across all
+/// its pods, so an Indexed Job, whose indexes run one after another, gets the most its
+/// repositories could need (each pod and its retries at the per-pod deadline); the
+/// per-repository deadline is the pod's own. A one-repository Job shares its deadline
+/// with its one retry, as before.
+fn job_deadline(per_pod: i64, completions: Option<i32>) -> i64 {
+    match completions {
+        Some(n) => per_pod.saturating_mul(i64::from(n)).saturating_mul(i64::from(RETRIES_PER_INDEX) + 1),
+        None => per_pod,
+    }
+}
+
 fn pod_spec(input: &JobInput, agent: Agent, secret_name: &str) -> PodSpec {
     let mut containers: Vec<Container> = Step::ALL
         .iter()
@@ -176,6 +191,9 @@ fn pod_spec(input: &JobInput, agent: Agent, secret_name: &str) -> PodSpec {
         init_containers: Some(containers),
         containers: vec![main],
         restart_policy: Some("Never".into()),
+        // Per pod, so every repository of an Indexed Job gets the whole deadline, and
+        // one that uses it up does not take the time of the indexes after it.
+        active_deadline_seconds: Some(input.resources.deadline_seconds),
         // The runner talks to GitHub, never to the Kubernetes API.
         automount_service_account_token: Some(false),
         // Service links put every Service of the namespace into the environment of

@@ -383,7 +383,7 @@ fn change_job(
         verify: spec.verify.clone(),
         pull_request: spec.pull_request.as_ref().map(|p| p.settings.clone()).unwrap_or_default(),
         no_fork: spec.fork == Some(false),
-        agent_deadline: u64::try_from(resources.deadline_seconds).ok(),
+        pod_deadline: u64::try_from(resources.deadline_seconds).ok(),
     };
     let slug = naming::indexed_slug(name.unwrap_or(change_id));
     let (mut labels, mode) = match which {

@@ -167,7 +167,8 @@ pub struct Invocation<'a> {
     pub quarantine: &'a Path,
     pub token: &'a Secret,
     pub settings: &'a BTreeMap<String, String>,
-    /// How long the agent may run (the Job's deadline), if bounded.
+    /// How long the agent may run (what is left of its share of the pod's deadline), if
+    /// bounded.
     pub deadline: Option<std::time::Duration>,
 }
 
@@ -239,13 +240,16 @@ fn run_cli(agent: Agent, run: &Invocation) -> Result<Transcript, RunError> {
     });
     let err = log::stream(program.clone(), child.stderr.take().expect("piped"));
     // A CLI can wait forever (Codex retries a refused connection without end): the
-    // agent gets the Job's deadline, then its whole process group is stopped.
+    // agent gets its share of the pod's deadline, then its whole process group is
+    // stopped, early enough for collect and publish to report it.
     let status = crate::process::wait_group(&mut child, run.deadline)
         .map_err(|e| RunError::retryable(format!("waiting for {program}: {e}")))?;
     let Some(status) = status else {
         let _ = (out.join(), err.join());
-        return Err(RunError::retryable(format!(
-            "{program} ({agent}) was stopped after {}s, the Job's deadline; nothing was committed or pushed",
+        // A retry would get the same share and most likely use it again.
+        return Err(RunError::permanent(format!(
+            "{program} ({agent}) was stopped after {}s, its share of the pod's deadline; nothing was committed or \
+             pushed (raise spec.job.deadline or --deadline if it needs longer)",
             run.deadline.map_or(0, |d| d.as_secs())
         )));
     };

@@ -4,6 +4,7 @@
 pub mod agents;
 pub mod askpass;
 pub mod body;
+pub mod clock;
 pub mod collect;
 pub mod context;
 pub mod endpoint;

@@ -70,6 +70,14 @@ impl Paths {
     pub fn git_dir(&self) -> PathBuf {
         self.state.join("git")
     }
+    /// When the pod's first step started (see `clock`).
+    pub fn pod_started(&self) -> PathBuf {
+        self.state.join("pod-started")
+    }
+    /// The pod's start, handed on by clone to the agent's step.
+    pub fn agent_clock(&self) -> PathBuf {
+        self.workspace.join("pod-started")
+    }
     /// The upstream commit the clone started from.
     pub fn base_commit(&self) -> PathBuf {
         self.state.join("base-commit")

@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use super::clock::Budget;
 use super::secrets::redact;
 use super::{copy_env, log, RunError, BASE_ENV};
 use crate::contract::Verify;
@@ -63,12 +64,19 @@ impl CheckResult {
     }
 }
 
-/// Runs the checks in order, stopping at the first that fails.
-pub fn run_checks(verify: &Verify, repo: &Path) -> Result<Vec<CheckResult>, RunError> {
+/// Runs the checks in order, stopping at the first that fails. Each gets its
+/// `spec.verify` timeout, or what is left of the agent's share of the pod's deadline
+/// when that is less.
+pub fn run_checks(verify: &Verify, repo: &Path, budget: Option<&Budget>) -> Result<Vec<CheckResult>, RunError> {
     let mut results = Vec::new();
     for command in &verify.commands {
         log::info("verify", &format!("running {command}"));
-        let result = run_check(command, repo, Duration::from_secs(verify.timeout))?;
+        let own = Duration::from_secs(verify.timeout);
+        let limit = match budget.map(Budget::remaining).filter(|left| *left < own) {
+            Some(left) => Limit { time: left, what: "the agent's share of the pod's deadline" },
+            None => Limit { time: own, what: "the timeout of spec.verify" },
+        };
+        let result = run_check(command, repo, limit)?;
         log::info("verify", &format!("{command}: {}", if result.passed { "passed".into() } else { result.failure() }));
         let passed = result.passed;
         results.push(result);
@@ -79,7 +87,13 @@ pub fn run_checks(verify: &Verify, repo: &Path) -> Result<Vec<CheckResult>, RunE
     Ok(results)
 }
 
-fn run_check(command: &str, repo: &Path, timeout: Duration) -> Result<CheckResult, RunError> {
+/// How long a check may run, and what sets that.
+struct Limit {
+    time: Duration,
+    what: &'static str,
+}
+
+fn run_check(command: &str, repo: &Path, limit: Limit) -> Result<CheckResult, RunError> {
     let (reader, writer) = std::io::pipe().map_err(|e| RunError::usage(format!("cannot make a pipe: {e}")))?;
     let mut cmd = Command::new("sh");
     cmd.arg("-c").arg(command).current_dir(repo).env_clear().stdin(Stdio::null());
@@ -96,7 +110,7 @@ fn run_check(command: &str, repo: &Path, timeout: Duration) -> Result<CheckResul
         let _ = std::io::copy(&mut reader, &mut std::io::sink());
         bytes
     });
-    let status = crate::process::wait_group(&mut child, Some(timeout))
+    let status = crate::process::wait_group(&mut child, Some(limit.time))
         .map_err(|e| RunError::retryable(format!("waiting for {command}: {e}")))?;
     let timed_out = status.is_none();
     let output = collector.join().unwrap_or_default();
@@ -110,7 +124,7 @@ fn run_check(command: &str, repo: &Path, timeout: Duration) -> Result<CheckResul
         }
         tail = redact(&text[start..]);
         if timed_out {
-            tail.push_str(&format!("\n[bca: stopped after {}s, the timeout of spec.verify]\n", timeout.as_secs()));
+            tail.push_str(&format!("\n[bca: stopped after {}s, {}]\n", limit.time.as_secs(), limit.what));
         }
     }
     Ok(CheckResult { command: command.to_string(), passed, exit_code: status.and_then(|s| s.code()), timed_out, tail })
@@ -182,7 +196,12 @@ mod tests {
     fn a_hanging_check_is_stopped_at_its_timeout() {
         let dir = tempfile::tempdir().unwrap();
         let started = std::time::Instant::now();
-        let result = run_check("echo started; sleep 30 & sleep 30", dir.path(), Duration::from_secs(1)).unwrap();
+        let result = run_check(
+            "echo started; sleep 30 & sleep 30",
+            dir.path(),
+            Limit { time: Duration::from_secs(1), what: "the timeout of spec.verify" },
+        )
+        .unwrap();
         assert!(started.elapsed() < Duration::from_secs(10));
         assert!(result.timed_out && !result.passed);
         assert!(result.tail.contains("started") && result.tail.contains("stopped after 1s"), "{}", result.tail);
@@ -191,8 +210,12 @@ mod tests {
     #[test]
     fn output_is_a_bounded_tail() {
         let dir = tempfile::tempdir().unwrap();
-        let result =
-            run_check("yes line | head -n 100000; echo last >&2; exit 3", dir.path(), Duration::from_secs(30)).unwrap();
+        let result = run_check(
+            "yes line | head -n 100000; echo last >&2; exit 3",
+            dir.path(),
+            Limit { time: Duration::from_secs(30), what: "the timeout of spec.verify" },
+        )
+        .unwrap();
         assert_eq!((result.passed, result.exit_code), (false, Some(3)));
         assert!(result.tail.len() <= TAIL_BYTES + 1 && result.tail.ends_with("last\n"), "{}", result.tail.len());
     }

@@ -187,7 +187,7 @@ pub fn contract(repository: &str, agent: Agent, prompt: &str) -> RunContract {
         verify: None,
         pull_request: Default::default(),
         no_fork: false,
-        agent_deadline: None,
+        pod_deadline: None,
     }
 }
 

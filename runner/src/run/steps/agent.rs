@@ -3,7 +3,7 @@
 use crate::run::paths::Paths;
 use crate::run::secrets;
 use crate::run::verify::{self, Verification};
-use crate::run::{agents, context, log, RunError};
+use crate::run::{agents, clock, context, log, RunError};
 use crate::RunContract;
 
 /// Fetches the context and runs the agent on the prompt in its work tree.
@@ -16,6 +16,18 @@ pub fn agent(paths: &Paths, contract: &RunContract) -> Result<(), RunError> {
     let repo = paths.repo();
     if !std::fs::symlink_metadata(repo.join(".git")).is_ok_and(|m| m.is_dir()) {
         return Err(RunError::usage(format!("no clone at {}: run the clone step first", repo.display())));
+    }
+    // Read before any agent process exists: nothing the agent does can move it.
+    let budget = clock::agent_budget(paths, contract.pod_deadline)?;
+    if let Some(budget) = &budget {
+        log::info(
+            "agent",
+            &format!(
+                "the agent and its checks may run {}s of the pod's {}s",
+                budget.share.as_secs(),
+                budget.deadline.as_secs()
+            ),
+        );
     }
     let mut prompt = contract.prompt.clone();
     // The context directory always exists: the agent leaves its summary there.
@@ -38,14 +50,14 @@ pub fn agent(paths: &Paths, contract: &RunContract) -> Result<(), RunError> {
                 quarantine: &paths.quarantine(),
                 token: &token,
                 settings: &contract.agent_settings,
-                deadline: contract.agent_deadline.map(std::time::Duration::from_secs),
+                deadline: budget.as_ref().map(clock::Budget::remaining),
             },
         )?;
         log::info("agent", &format!("{} finished", contract.agent));
         let _ =
             std::fs::write(paths.transcript(), serde_json::to_string(&transcript).expect("a transcript serialises"));
         let Some(verify) = &contract.verify else { break };
-        let checks = verify::run_checks(verify, &repo)?;
+        let checks = verify::run_checks(verify, &repo, budget.as_ref())?;
         let failed = checks.iter().find(|c| !c.passed).cloned();
         let done = failed.is_none() || attempt == attempts;
         if done {

@@ -15,6 +15,7 @@ use crate::RunContract;
 pub fn clone(paths: &Paths, contract: &RunContract) -> Result<(), RunError> {
     let token = github_token(paths)?;
     let fork = state::read_fork(paths)?;
+    crate::run::clock::hand_on(paths)?;
     // A reused workspace (`bca-runner run` twice) must not keep an earlier run's verdict.
     if std::fs::symlink_metadata(paths.skip_agent()).is_ok() {
         std::fs::remove_file(paths.skip_agent())

@@ -14,6 +14,7 @@ use crate::RunContract;
 /// then looks up the Change's open pull request: if it already holds this work, the
 /// rest of the run confirms it and the agent does not start.
 pub fn fork(paths: &Paths, contract: &RunContract) -> Result<(), RunError> {
+    crate::run::clock::start(paths)?;
     let token = github_token(paths)?;
     let endpoint = endpoint(contract)?;
     let gh = GitHub::new(&endpoint, &token);
