@@ -112,13 +112,16 @@ enum Command {
     ///
     /// Reads GitHub with the token in GITHUB_TOKEN (read access is enough), never the
     /// cluster: give it `kubectl get pods -l bca.dev/change-name=NAME -o json` with
-    /// --pods for what only the cluster knows. Ends with a burndown line. Exits 0 when
-    /// every repository is merged or needs no change, 1 otherwise (so CI can wait on it).
+    /// --pods for what only the cluster knows. Reads 50 repositories a GraphQL query.
+    /// Ends with a burndown line and what the read cost. Exits 0 when every repository
+    /// has reached an end state (merged, closed by a person, or no change needed), 1
+    /// otherwise, a missing, renamed or archived repository included (so CI can wait on
+    /// it); --require-merged is the stricter gate.
     Status {
         /// The Change files.
         #[arg(required = true, value_name = "CHANGE")]
         files: Vec<PathBuf>,
-        /// One JSON object per repository, one per line.
+        /// One JSON object per repository, one per line, then a summary line.
         #[arg(long, conflicts_with = "markdown")]
         json: bool,
         /// A Markdown table, to paste into a tracking issue.
@@ -135,6 +138,14 @@ enum Command {
         /// --github-host`); the token is sent there only.
         #[arg(long, value_name = "HOST")]
         github_host: Option<GitHubHost>,
+        /// Exit 0 only when every pull request is merged (or its repository needed no
+        /// change): a pull request a person closed keeps the exit code at 1.
+        #[arg(long)]
+        require_merged: bool,
+        /// Print progress lines on standard error even when it is not a terminal (for CI
+        /// logs); on a terminal progress is shown anyway.
+        #[arg(long)]
+        progress: bool,
     },
     /// Close a Change's open pull requests, with a comment saying why, and delete their
     /// branches.
@@ -199,13 +210,14 @@ fn main() -> ExitCode {
             let request = render.options().map(|options| RunRequest { files, options, only });
             request.and_then(|request| commands::run::run_local(&request, &env, style, &mut std::io::stderr()))
         }
-        Command::Status { files, json, markdown, pods, fork_org, github_host } => {
+        Command::Status { files, json, markdown, pods, fork_org, github_host, require_merged, progress } => {
             let format = match (json, markdown) {
                 (true, _) => status::Format::Json,
                 (_, true) => status::Format::Markdown,
                 _ => status::Format::Table,
             };
-            let request = status::StatusRequest { files, format, pods, fork_org, github_host };
+            let request =
+                status::StatusRequest { files, format, pods, fork_org, github_host, require_merged, progress };
             commands::status::status(&request, &env, style)
         }
         Command::Close { files, only, orphaned, yes, fork_org, github_host } => {

@@ -146,14 +146,23 @@ fn errors_a_user_can_meet_are_named() {
         "{}",
         shown(&rejected)
     );
-    std::fs::write(dir.path().join("change.yaml"), change(&["acme/gone"])).unwrap();
+    // A repository GitHub does not know is a row, not the end of the command.
+    std::fs::write(dir.path().join("change.yaml"), change(&["acme/gone", "acme/merged"])).unwrap();
     let missing = status(&gh, dir.path(), &[]);
-    assert_eq!(missing.status.code(), Some(2), "{}", shown(&missing));
+    assert_eq!(missing.status.code(), Some(1), "{}", shown(&missing));
+    let stdout = String::from_utf8_lossy(&missing.stdout);
+    let gone: Vec<&str> =
+        stdout.lines().find(|l| l.starts_with("github.com/acme/gone")).unwrap().split_whitespace().collect();
+    assert_eq!(gone[..5], ["github.com/acme/gone", "missing", "-", "none", "none"], "{stdout}");
+    assert!(stdout.contains("not found, or the token cannot read it"), "{stdout}");
+    assert!(stdout.contains("2 repositories: 1 merged, 0 open") && stdout.contains(", 1 missing\n"), "{stdout}");
+    // --pods is read before GitHub is asked.
+    let bad_pods = status(&gh, dir.path(), &["--pods", "no-such-file.json"]);
+    assert_eq!(bad_pods.status.code(), Some(2), "{}", shown(&bad_pods));
     assert!(
-        String::from_utf8_lossy(&missing.stderr)
-            .contains("repository acme/gone not found, or the token has no access to it"),
+        String::from_utf8_lossy(&bad_pods.stderr).contains("reading --pods no-such-file.json"),
         "{}",
-        shown(&missing)
+        shown(&bad_pods)
     );
 }
 

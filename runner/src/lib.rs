@@ -10,13 +10,12 @@ pub mod exit;
 pub mod marker;
 pub mod pod;
 pub mod process;
-pub mod repository;
 pub mod step;
 
 #[cfg(feature = "client")]
 pub mod run;
 
 pub use agent::Agent;
+pub use bca_codehost::Repository;
 pub use contract::{RunContract, CONTRACT_VERSION};
-pub use repository::Repository;
 pub use step::Step;

@@ -5,7 +5,7 @@
 
 use std::path::PathBuf;
 
-use bca_runner::run::github::GitHub;
+use anyhow::Context as _;
 
 use super::status::{github_access, orphans, targets, PushOwner};
 use super::{check_repo_filters, valid_changes, Outcome, Style};
@@ -36,11 +36,13 @@ pub fn close(request: &CloseRequest, env: &dyn Fn(&str) -> Option<String>, style
     let files = valid_changes(&request.files, style)?;
     let (token, endpoint, _) = github_access("close", &files, request.github_host.as_ref(), env)?;
     let changes: Vec<_> = files.into_iter().map(|(_, change)| change).collect();
-    let gh = GitHub::new(&endpoint, &token);
+    let host = bca_codehost::connect(&endpoint, &token);
+    let gh = host.as_ref();
     let mut closing = Vec::new();
+    let mut skipped = Vec::new();
     if request.orphaned {
-        let mut push_owner = PushOwner::new(&gh, request.fork_org.as_deref());
-        for (branch, no_fork, o) in orphans(&gh, &changes)? {
+        let mut push_owner = PushOwner::new(gh, request.fork_org.as_deref());
+        for (branch, no_fork, o) in orphans(gh, &changes)? {
             // An orphan's branch is where its pull request came from: the repository
             // itself, the organisation's fork, or the token's account's.
             let (owner, name) = o.full_name.split_once('/').unwrap_or((&o.full_name, ""));
@@ -48,28 +50,38 @@ pub fn close(request: &CloseRequest, env: &dyn Fn(&str) -> Option<String>, style
             closing.push(Closing { full_name: o.full_name, number: o.number, url: o.url, branch_repo, branch });
         }
     } else {
-        let targets = targets(&gh, &changes, request.fork_org.as_deref())?;
+        let targets = targets(gh, &changes, request.fork_org.as_deref())?;
         check_repo_filters(&request.only, targets.iter().map(|t| &t.repository))?;
-        for target in targets
-            .iter()
+        let chosen: Vec<crate::status::Target> = targets
+            .into_iter()
             .filter(|t| request.only.is_empty() || request.only.iter().any(|f| t.repository.is_named_by(f)))
-        {
+            .collect();
+        let rows = crate::status::read(gh, &chosen, &mut |_| {}).context("reading the pull requests")?;
+        for (target, row) in chosen.iter().zip(rows) {
             let full_name = target.repository.full_name();
-            let open = gh.pulls_from(&full_name, &target.head).map_err(|e| anyhow::anyhow!("{e}"))?;
-            let (owner, branch) = target.head.split_once(':').unwrap_or(("", ""));
-            for pull in open.into_iter().filter(|p| p.state == "open") {
-                let name = target.repository.name();
-                closing.push(Closing {
-                    full_name: full_name.clone(),
-                    number: pull.number,
-                    url: pull.html_url,
-                    branch_repo: format!("{owner}/{name}"),
-                    branch: branch.to_string(),
-                });
+            match (row.pull_request, row.url) {
+                (Some(number), Some(url))
+                    if matches!(row.state, crate::status::RowState::Open | crate::status::RowState::Draft) =>
+                {
+                    closing.push(Closing {
+                        full_name,
+                        number,
+                        url,
+                        branch_repo: format!("{}/{}", target.head.owner, target.repository.name()),
+                        branch: target.head.branch.clone(),
+                    });
+                }
+                _ if row.note.is_some() => {
+                    skipped.push(format!("{full_name}: {}", row.note.unwrap_or_default()));
+                }
+                _ => {}
             }
         }
     }
     let mut stdout = String::new();
+    for skip in &skipped {
+        stdout.push_str(&format!("skipped {skip}\n"));
+    }
     if closing.is_empty() {
         stdout.push_str("no open pull requests to close\n");
         return Ok(Outcome { stdout, ..Outcome::default() });
@@ -93,10 +105,10 @@ pub fn close(request: &CloseRequest, env: &dyn Fn(&str) -> Option<String>, style
     }
     let comment = format!("Closed by bca: {why}. The branch it came from is deleted.");
     for c in &closing {
-        let fail = |e: bca_runner::run::RunError| anyhow::anyhow!("{}#{}: {e}", c.full_name, c.number);
-        gh.comment(&c.full_name, c.number, &comment).map_err(fail)?;
-        gh.close_pull(&c.full_name, c.number).map_err(fail)?;
-        gh.delete_branch(&c.branch_repo, &c.branch).map_err(fail)?;
+        let what = || format!("{}#{}", c.full_name, c.number);
+        gh.comment(&c.full_name, c.number, &comment).with_context(what)?;
+        gh.close_change_request(&c.full_name, c.number).with_context(what)?;
+        gh.delete_branch(&c.branch_repo, &c.branch).with_context(what)?;
     }
     stdout.push_str(&format!("closed {} pull request(s)\n", closing.len()));
     Ok(Outcome { stdout, ..Outcome::default() })

@@ -14,7 +14,7 @@ pub mod validate;
 use std::path::PathBuf;
 
 use anyhow::Context as _;
-use bca_runner::repository::filter_key;
+use bca_codehost::repository::filter_key;
 use bca_runner::Repository;
 
 use crate::change::{self, Change, Report, Source};

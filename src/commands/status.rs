@@ -1,12 +1,13 @@
-//! `bca status`: where a Change stands, read from GitHub (and `--pods` for what only the
-//! cluster knows). Exits 0 when every repository is merged or needs no change, 1 else.
+//! `bca status`: where a Change stands, read from the code host (and `--pods` for what
+//! only the cluster knows). Exits 0 when every repository has reached an end state
+//! (merged, closed by a person, nothing to change; `--require-merged`: merged or nothing
+//! to change), 1 else.
 
-use std::path::PathBuf;
+use std::io::{IsTerminal as _, Write as _};
+use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context as _};
-use bca_runner::run::endpoint::Endpoint;
-use bca_runner::run::github::GitHub;
-use bca_runner::run::secrets::Secret;
+use bca_codehost::{CodeHost, Endpoint, Head, Secret};
 use bca_runner::Repository;
 
 use super::{errors, valid_changes, Outcome, Style, EXIT_INVALID};
@@ -31,6 +32,10 @@ pub struct StatusRequest {
     pub fork_org: Option<GitHubOwner>,
     /// The GitHub Enterprise host of the Changes' repositories (`render --github-host`).
     pub github_host: Option<GitHubHost>,
+    /// Exit 0 only when every pull request is merged (or had nothing to change).
+    pub require_merged: bool,
+    /// Progress lines on standard error even when it is not a terminal (CI logs).
+    pub progress: bool,
 }
 
 /// The GitHub token from GITHUB_TOKEN, and the endpoint of the Changes' host: github.com,
@@ -56,7 +61,7 @@ pub(crate) fn github_access(
         );
     };
     let token = Secret::from_env(&token, "GITHUB_TOKEN");
-    let endpoint = Endpoint::for_host(&host, env("GITHUB_API_URL")).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let endpoint = Endpoint::for_host(&host, env("GITHUB_API_URL"))?;
     Ok((token, endpoint, host))
 }
 
@@ -68,14 +73,14 @@ pub(crate) fn branch(change: &Change) -> String {
 /// Who a Change's branches are pushed to: the repository's own owner when the Change
 /// does not fork, else `--fork-org`, else the token's account (asked of GitHub once).
 pub(crate) struct PushOwner<'a> {
-    gh: &'a GitHub<'a>,
+    host: &'a dyn CodeHost,
     fork_org: Option<&'a str>,
     login: Option<String>,
 }
 
 impl<'a> PushOwner<'a> {
-    pub(crate) fn new(gh: &'a GitHub<'a>, fork_org: Option<&'a str>) -> PushOwner<'a> {
-        PushOwner { gh, fork_org, login: None }
+    pub(crate) fn new(host: &'a dyn CodeHost, fork_org: Option<&'a str>) -> PushOwner<'a> {
+        PushOwner { host, fork_org, login: None }
     }
 
     pub(crate) fn of(&mut self, forks: bool, repository_owner: &str) -> anyhow::Result<String> {
@@ -86,21 +91,21 @@ impl<'a> PushOwner<'a> {
             return Ok(org.to_string());
         }
         if self.login.is_none() {
-            self.login = Some(self.gh.user().map_err(|e| anyhow::anyhow!("{e}"))?);
+            self.login = Some(self.host.account().context("asking GitHub whose token GITHUB_TOKEN is")?);
         }
         Ok(self.login.clone().expect("set above"))
     }
 }
 
-/// Where each repository's pull request comes from (`owner:branch`).
-pub(crate) fn targets(gh: &GitHub, changes: &[Change], fork_org: Option<&str>) -> anyhow::Result<Vec<Target>> {
-    let mut push_owner = PushOwner::new(gh, fork_org);
+/// Where each repository's pull request comes from.
+pub(crate) fn targets(host: &dyn CodeHost, changes: &[Change], fork_org: Option<&str>) -> anyhow::Result<Vec<Target>> {
+    let mut push_owner = PushOwner::new(host, fork_org);
     let mut targets = Vec::new();
     for change in changes {
         let branch = branch(change);
         for repo in &change.spec.repos {
             let owner = push_owner.of(change.spec.fork != Some(false), repo.owner())?;
-            targets.push(Target { repository: Repository::clone(repo), head: format!("{owner}:{branch}") });
+            targets.push(Target { repository: Repository::clone(repo), head: Head::new(owner, &branch) });
         }
     }
     Ok(targets)
@@ -108,15 +113,15 @@ pub(crate) fn targets(gh: &GitHub, changes: &[Change], fork_org: Option<&str>) -
 
 /// The open pull requests of the named Changes in repositories they no longer list,
 /// with their branch and whether the Change pushes to the repositories themselves.
-pub(crate) fn orphans(gh: &GitHub, changes: &[Change]) -> anyhow::Result<Vec<(String, bool, status::Orphan)>> {
+pub(crate) fn orphans(host: &dyn CodeHost, changes: &[Change]) -> anyhow::Result<Vec<(String, bool, status::Orphan)>> {
     let mut found = Vec::new();
     for change in changes.iter().filter(|c| c.name().is_some()) {
-        let mut owners: Vec<String> = change.spec.repos.iter().map(|r| r.owner().to_string()).collect();
-        owners.sort();
-        owners.dedup();
+        let owners = owners(change);
         let listed: Vec<String> = change.spec.repos.iter().map(|r| r.full_name()).collect();
         let branch = branch(change);
-        for orphan in status::orphans(gh, &owners, &branch, &listed).map_err(|e| anyhow::anyhow!("{e}"))? {
+        for orphan in status::orphans(host, &owners, &branch, &listed)
+            .with_context(|| format!("searching for pull requests from {branch}"))?
+        {
             found.push((branch.clone(), change.spec.fork == Some(false), orphan));
         }
     }
@@ -125,30 +130,101 @@ pub(crate) fn orphans(gh: &GitHub, changes: &[Change]) -> anyhow::Result<Vec<(St
 
 pub fn status(request: &StatusRequest, env: &dyn Fn(&str) -> Option<String>, style: Style) -> anyhow::Result<Outcome> {
     let files = valid_changes(&request.files, style)?;
-    let (token, endpoint, host) = github_access("status", &files, request.github_host.as_ref(), env)?;
+    // Read before GitHub is asked: a mistyped path costs nothing.
+    let pod_states = request.pods.as_deref().map(read_pods).transpose()?;
+    let (token, endpoint, host_name) = github_access("status", &files, request.github_host.as_ref(), env)?;
     let changes: Vec<Change> = files.into_iter().map(|(_, change)| change).collect();
-    let gh = GitHub::new(&endpoint, &token);
-    let targets = targets(&gh, &changes, request.fork_org.as_deref())?;
-    let mut rows = status::read(&gh, &targets).map_err(|e| anyhow::anyhow!("{e}"))?;
-    rows.extend(orphans(&gh, &changes)?.iter().map(|(_, _, o)| o.row(&host)));
-    if let Some(path) = &request.pods {
-        let text = if path.as_os_str() == "-" {
-            std::io::read_to_string(std::io::stdin()).context("reading --pods from standard input")?
-        } else {
-            std::fs::read_to_string(path).with_context(|| format!("reading --pods {}", path.display()))?
-        };
-        let value: serde_json::Value = serde_json::from_str(&text)
-            .with_context(|| format!("--pods {}: expected the JSON of `kubectl get pods -o json`", path.display()))?;
-        let states = pods::job_states(&value).map_err(|e| anyhow::anyhow!("--pods {}: {e}", path.display()))?;
+    let host = bca_codehost::connect(&endpoint, &token);
+    let targets = targets(host.as_ref(), &changes, request.fork_org.as_deref())?;
+    let mut progress = Progress::new(targets.len(), request.progress);
+    let mut rows =
+        status::read(host.as_ref(), &targets, &mut |n| progress.read(n)).context("reading the pull requests")?;
+    progress.done();
+    let orphans = orphans(host.as_ref(), &changes)?;
+    let cost = host.spent();
+    rows.extend(orphans.iter().map(|(_, _, o)| o.row(&host_name)));
+    let mut stderr = String::new();
+    if let Some((path, states)) = &pod_states {
+        let mut matched = std::collections::BTreeSet::new();
         for row in &mut rows {
-            row.job = states.get(&row.repository.to_ascii_lowercase()).cloned();
+            let key = row.repository.to_ascii_lowercase();
+            if let Some(state) = states.get(&key) {
+                row.job = Some(state.clone());
+                matched.insert(key);
+            }
+        }
+        let unmatched: Vec<&str> =
+            states.keys().filter(|k| !matched.contains(*k)).map(|k| k.trim_start_matches("https://")).collect();
+        if !unmatched.is_empty() {
+            stderr.push_str(&style.warning(&format!(
+                "--pods {}: {} pod(s) ran repositories these Changes do not list: {}",
+                path.display(),
+                unmatched.len(),
+                unmatched.join(", ")
+            )));
         }
     }
     let stdout = match request.format {
-        Format::Table => report::table(&rows),
-        Format::Json => report::json_lines(&rows),
-        Format::Markdown => report::markdown(&rows),
+        Format::Table => report::table(&rows, &cost),
+        Format::Json => report::json_lines(&rows, &cost),
+        Format::Markdown => report::markdown(&rows, &cost),
     };
-    let code = if status::done(&rows) { 0 } else { EXIT_INVALID };
-    Ok(Outcome { stdout, stderr: String::new(), code })
+    let gate = if request.require_merged { status::Gate::Merged } else { status::Gate::Settled };
+    let code = if status::done(&rows, gate) { 0 } else { EXIT_INVALID };
+    Ok(Outcome { stdout, stderr, code })
+}
+
+/// The owners whose repositories a Change lists, once each.
+fn owners(change: &Change) -> Vec<String> {
+    let mut owners: Vec<String> = change.spec.repos.iter().map(|r| r.owner().to_string()).collect();
+    owners.sort();
+    owners.dedup();
+    owners
+}
+
+/// `kubectl get pods -o json` from a file or standard input (`-`): repository → state.
+fn read_pods(path: &Path) -> anyhow::Result<(PathBuf, std::collections::BTreeMap<String, String>)> {
+    let text = if path.as_os_str() == "-" {
+        std::io::read_to_string(std::io::stdin()).context("reading --pods from standard input")?
+    } else {
+        std::fs::read_to_string(path).with_context(|| format!("reading --pods {}", path.display()))?
+    };
+    let value: serde_json::Value = serde_json::from_str(&text)
+        .with_context(|| format!("--pods {}: expected the JSON of `kubectl get pods -o json`", path.display()))?;
+    let states = pods::job_states(&value).map_err(|e| anyhow::anyhow!("--pods {}: {e}", path.display()))?;
+    Ok((path.to_path_buf(), states))
+}
+
+/// How far the read is, on standard error: one line rewritten on a terminal, a line
+/// every tenth of the way with `--progress` (CI logs), nothing otherwise.
+struct Progress {
+    total: usize,
+    terminal: bool,
+    lines: bool,
+    last_tenth: usize,
+}
+
+impl Progress {
+    fn new(total: usize, lines: bool) -> Progress {
+        Progress { total, terminal: !lines && std::io::stderr().is_terminal(), lines, last_tenth: 0 }
+    }
+
+    fn read(&mut self, n: usize) {
+        let mut err = std::io::stderr().lock();
+        if self.terminal {
+            let _ = write!(err, "\rbca: read {n} of {} repositories", self.total);
+        } else if self.lines {
+            let tenth = n * 10 / self.total.max(1);
+            if tenth > self.last_tenth || n == self.total {
+                self.last_tenth = tenth;
+                let _ = writeln!(err, "bca: read {n} of {} repositories", self.total);
+            }
+        }
+    }
+
+    fn done(&self) {
+        if self.terminal {
+            let _ = writeln!(std::io::stderr().lock());
+        }
+    }
 }

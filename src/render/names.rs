@@ -69,7 +69,7 @@ checked_name!(
     /// A GitHub user or organisation name: letters, digits and single hyphens, at most 39.
     GitHubOwner,
     |s| {
-        if bca_runner::repository::valid_owner(s) {
+        if bca_codehost::repository::valid_owner(s) {
             Ok(s.to_string())
         } else {
             Err(format!("\"{s}\" is not a GitHub organisation name: expected letters, digits and single hyphens"))
@@ -82,7 +82,7 @@ checked_name!(
     /// host the token is sent to.
     GitHubHost,
     |s| {
-        if bca_runner::repository::valid_host(s) {
+        if bca_codehost::repository::valid_host(s) {
             Ok(s.to_ascii_lowercase())
         } else {
             Err(format!("\"{s}\" is not a host name: expected a name such as ghe.example.com, without https://"))

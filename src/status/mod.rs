@@ -1,157 +1,175 @@
 //! Where a Change stands across its fleet: each repository's pull request, its checks
-//! and reviews, read from GitHub, and what only the cluster knows (a Job still running,
-//! a step that failed and why) read from `kubectl get pods -o json`. Never talks to the
-//! cluster itself.
+//! and reviews, read from the code host in batches, and what only the cluster knows (a
+//! Job still running, a step that failed and why) read from `kubectl get pods -o json`.
+//! Never talks to the cluster itself.
 
 pub mod pods;
 pub mod report;
 
-use std::collections::BTreeMap;
-
-use bca_runner::run::github::{GitHub, PullState};
-use bca_runner::run::RunError;
+use bca_codehost::{Checks, CodeHost, Head, HostError, PullQuery, PullState, RepoRead, Review};
 use bca_runner::Repository;
 use serde::Serialize;
 
-/// How many repositories are read from GitHub at once.
-pub const IN_FLIGHT: usize = 8;
+/// Where a repository stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RowState {
+    Open,
+    Draft,
+    Merged,
+    /// Closed without merging, by a person.
+    Closed,
+    /// No pull request from the Change's branch.
+    None,
+    /// An open pull request of the Change in a repository it no longer lists.
+    Orphaned,
+    /// The host does not know the repository, or the token may not read it.
+    Missing,
+    /// The repository was renamed or moved: the Change names it by its old name.
+    Renamed,
+    /// Archived: read-only, so nothing can be pushed or merged.
+    Archived,
+}
+
+impl RowState {
+    pub fn word(self) -> &'static str {
+        match self {
+            RowState::Open => "open",
+            RowState::Draft => "draft",
+            RowState::Merged => "merged",
+            RowState::Closed => "closed",
+            RowState::None => "none",
+            RowState::Orphaned => "orphaned",
+            RowState::Missing => "missing",
+            RowState::Renamed => "renamed",
+            RowState::Archived => "archived",
+        }
+    }
+
+    fn of(state: PullState) -> RowState {
+        match state {
+            PullState::Open => RowState::Open,
+            PullState::Draft => RowState::Draft,
+            PullState::Merged => RowState::Merged,
+            PullState::Closed => RowState::Closed,
+        }
+    }
+}
 
 /// One repository's row.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RepoStatus {
     pub repository: String,
-    /// `open`, `draft`, `merged`, `closed` or `none`.
-    pub state: String,
+    pub state: RowState,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pull_request: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
-    /// `success`, `failure`, `pending` or `none`.
-    pub checks: String,
-    /// `approved`, `changes-requested`, `review-required` (someone is asked) or
-    /// `no-reviewer`; `none` without an open pull request.
-    pub review: String,
+    pub checks: Checks,
+    pub review: Review,
     /// What the cluster says, from `--pods`: `running`, `failed: STEP: why`,
     /// `no-changes`, `refused: why`, ...
     #[serde(skip_serializing_if = "Option::is_none")]
     pub job: Option<String>,
+    /// Why the repository could not be read as listed (missing, renamed, archived).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+impl RepoStatus {
+    fn new(repository: &Repository, state: RowState) -> RepoStatus {
+        RepoStatus {
+            repository: repository.to_string(),
+            state,
+            pull_request: None,
+            url: None,
+            checks: Checks::None,
+            review: Review::None,
+            job: None,
+            note: None,
+        }
+    }
+
+    /// Whether the pods said the agent had nothing to change.
+    pub fn no_changes(&self) -> bool {
+        self.job.as_deref() == Some("no-changes")
+    }
+
+    /// Whether the pods said the run failed or was refused.
+    pub fn failed(&self) -> bool {
+        self.job.as_deref().is_some_and(|j| j.starts_with("failed") || j.starts_with("refused"))
+    }
 }
 
 /// Where to look for a repository's pull request.
 pub struct Target {
     pub repository: Repository,
-    /// `owner:branch`.
-    pub head: String,
+    pub head: Head,
 }
 
-/// Reads every target's pull request, checks and reviews, at most `IN_FLIGHT` at once,
-/// in the targets' order.
-pub fn read(gh: &GitHub, targets: &[Target]) -> Result<Vec<RepoStatus>, RunError> {
-    let mut results: Vec<Option<Result<RepoStatus, RunError>>> = (0..targets.len()).map(|_| None).collect();
-    for (chunk_index, chunk) in targets.chunks(IN_FLIGHT).enumerate() {
-        std::thread::scope(|scope| {
-            let handles: Vec<_> = chunk.iter().map(|t| scope.spawn(move || read_one(gh, t))).collect();
-            for (i, handle) in handles.into_iter().enumerate() {
-                let result = handle.join().unwrap_or_else(|_| Err(RunError::retryable("a reader thread panicked")));
-                results[chunk_index * IN_FLIGHT + i] = Some(result);
+/// Reads every target's pull request, checks and reviews through the host's batched
+/// read, in the targets' order; `progress` hears how many are read so far.
+pub fn read(
+    host: &dyn CodeHost,
+    targets: &[Target],
+    progress: &mut dyn FnMut(usize),
+) -> Result<Vec<RepoStatus>, HostError> {
+    let queries: Vec<PullQuery> =
+        targets.iter().map(|t| PullQuery { repository: t.repository.clone(), head: t.head.clone() }).collect();
+    let reads = host.read_change_requests(&queries, progress)?;
+    Ok(targets.iter().zip(reads).map(|(t, read)| row(&t.repository, read)).collect())
+}
+
+fn row(repository: &Repository, read: RepoRead) -> RepoStatus {
+    match read {
+        RepoRead::Missing => RepoStatus {
+            note: Some("not found, or the token cannot read it".into()),
+            ..RepoStatus::new(repository, RowState::Missing)
+        },
+        RepoRead::Renamed { to } => RepoStatus {
+            note: Some(format!("now {to}: put its new URL in spec.repos")),
+            ..RepoStatus::new(repository, RowState::Renamed)
+        },
+        RepoRead::Found { archived, pull } => {
+            let mut status = match pull {
+                None => RepoStatus::new(repository, RowState::None),
+                Some(pull) => RepoStatus {
+                    pull_request: Some(pull.number),
+                    url: Some(pull.url),
+                    checks: pull.checks,
+                    review: pull.review,
+                    ..RepoStatus::new(repository, RowState::of(pull.state))
+                },
+            };
+            // Archived ends what is still open; a merged or closed pull request stays so.
+            if archived && !matches!(status.state, RowState::Merged | RowState::Closed) {
+                status.state = RowState::Archived;
+                status.note = Some("archived: read-only, nothing can be pushed or merged".into());
             }
-        });
-    }
-    results.into_iter().map(|r| r.expect("every target was read")).collect()
-}
-
-fn read_one(gh: &GitHub, target: &Target) -> Result<RepoStatus, RunError> {
-    let full_name = target.repository.full_name();
-    let pulls = gh.pulls_from(&full_name, &target.head)?;
-    // The open one if there is one, else the newest.
-    let Some(pull) = pulls.iter().find(|p| p.state == "open").or(pulls.first()) else {
-        return Ok(RepoStatus {
-            repository: target.repository.to_string(),
-            state: "none".into(),
-            pull_request: None,
-            url: None,
-            checks: "none".into(),
-            review: "none".into(),
-            job: None,
-        });
-    };
-    let state = pull_state(pull);
-    let (checks, review) = if pull.state == "open" {
-        (checks(gh, &full_name, &pull.head.sha)?, review(gh, &full_name, pull)?)
-    } else {
-        ("none".to_string(), "none".to_string())
-    };
-    Ok(RepoStatus {
-        repository: target.repository.to_string(),
-        state,
-        pull_request: Some(pull.number),
-        url: Some(pull.html_url.clone()),
-        checks,
-        review,
-        job: None,
-    })
-}
-
-fn pull_state(pull: &PullState) -> String {
-    match (pull.state.as_str(), pull.merged_at.is_some(), pull.draft) {
-        (_, true, _) => "merged",
-        ("open", _, true) => "draft",
-        ("open", _, false) => "open",
-        _ => "closed",
-    }
-    .to_string()
-}
-
-/// Check runs and commit statuses together: any failure fails, anything still running
-/// is pending, and a commit with no statuses (`pending` with `total_count: 0`) counts
-/// for nothing.
-fn checks(gh: &GitHub, full_name: &str, sha: &str) -> Result<String, RunError> {
-    let runs = gh.check_runs(full_name, sha)?;
-    let combined = gh.combined_status(full_name, sha)?;
-    let mut verdicts: Vec<&str> = runs
-        .iter()
-        .map(|r| match (r.status.as_str(), r.conclusion.as_deref()) {
-            ("completed", Some("success" | "neutral" | "skipped")) => "success",
-            ("completed", _) => "failure",
-            _ => "pending",
-        })
-        .collect();
-    if combined.total_count > 0 {
-        verdicts.push(match combined.state.as_str() {
-            "success" => "success",
-            "pending" => "pending",
-            _ => "failure",
-        });
-    }
-    let verdict = ["failure", "pending", "success"].into_iter().find(|v| verdicts.contains(v)).unwrap_or("none");
-    Ok(verdict.to_string())
-}
-
-/// The latest review of each reviewer decides; without reviews, whether anyone is asked.
-fn review(gh: &GitHub, full_name: &str, pull: &PullState) -> Result<String, RunError> {
-    let mut latest: BTreeMap<String, String> = BTreeMap::new();
-    for r in gh.reviews(full_name, pull.number)? {
-        if matches!(r.state.as_str(), "APPROVED" | "CHANGES_REQUESTED" | "DISMISSED") {
-            latest.insert(r.user.map(|u| u.login).unwrap_or_default(), r.state);
+            status
         }
     }
-    let decision = if latest.values().any(|s| s == "CHANGES_REQUESTED") {
-        "changes-requested"
-    } else if latest.values().any(|s| s == "APPROVED") {
-        "approved"
-    } else if !pull.requested_reviewers.is_empty() || !pull.requested_teams.is_empty() {
-        "review-required"
-    } else {
-        "no-reviewer"
-    };
-    Ok(decision.to_string())
 }
 
-/// Whether the Change is done everywhere: merged, or nothing to change. Orphaned pull
-/// requests are not the Change's any more.
-pub fn done(rows: &[RepoStatus]) -> bool {
-    rows.iter().filter(|r| r.state != "orphaned").all(|r| r.state == "merged" || r.job.as_deref() == Some("no-changes"))
+/// How strict the exit code is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Gate {
+    /// Done when every repository reached an end state: merged, closed by a person, or
+    /// nothing to change.
+    #[default]
+    Settled,
+    /// Done only when every repository's pull request is merged (or it had nothing to
+    /// change).
+    Merged,
+}
+
+/// Whether the Change is done everywhere. Orphaned pull requests are not the Change's
+/// any more; a repository that is missing, renamed or archived needs attention.
+pub fn done(rows: &[RepoStatus], gate: Gate) -> bool {
+    rows.iter().filter(|r| r.state != RowState::Orphaned).all(|r| {
+        r.state == RowState::Merged || r.no_changes() || (gate == Gate::Settled && r.state == RowState::Closed)
+    })
 }
 
 /// An open pull request of a named Change in a repository the Change no longer lists.
@@ -165,13 +183,18 @@ pub struct Orphan {
 
 /// The open pull requests from `branch` in the repositories of `owners` that are not in
 /// `listed` (`owner/name`, compared case-insensitively).
-pub fn orphans(gh: &GitHub, owners: &[String], branch: &str, listed: &[String]) -> Result<Vec<Orphan>, RunError> {
+pub fn orphans(
+    host: &dyn CodeHost,
+    owners: &[String],
+    branch: &str,
+    listed: &[String],
+) -> Result<Vec<Orphan>, HostError> {
     let listed: Vec<String> = listed.iter().map(|r| r.to_ascii_lowercase()).collect();
     let mut found = Vec::new();
     for owner in owners {
-        for (full_name, number, url) in gh.search_open_pulls(owner, branch)? {
-            if !listed.contains(&full_name.to_ascii_lowercase()) {
-                found.push(Orphan { full_name, number, url });
+        for pull in host.find_open_change_requests(owner, branch)? {
+            if !listed.contains(&pull.full_name.to_ascii_lowercase()) {
+                found.push(Orphan { full_name: pull.full_name, number: pull.number, url: pull.url });
             }
         }
     }
@@ -184,12 +207,13 @@ impl Orphan {
     pub fn row(&self, host: &str) -> RepoStatus {
         RepoStatus {
             repository: format!("https://{host}/{}", self.full_name),
-            state: "orphaned".into(),
+            state: RowState::Orphaned,
             pull_request: Some(self.number),
             url: Some(self.url.clone()),
-            checks: "none".into(),
-            review: "none".into(),
+            checks: Checks::None,
+            review: Review::None,
             job: None,
+            note: None,
         }
     }
 }

@@ -2,50 +2,64 @@
 //! documented field names), and Markdown for a tracking issue, each ending with the
 //! burndown line.
 
-use super::RepoStatus;
+use bca_codehost::{Checks, Cost, Review};
+
+use super::{RepoStatus, RowState};
 
 /// `400 repositories: 212 merged, 120 open (31 failing checks, 40 without reviewer), 50 no changes, 18 failed`.
 pub fn burndown(rows: &[RepoStatus]) -> String {
     let count = |f: &dyn Fn(&RepoStatus) -> bool| rows.iter().filter(|r| f(r)).count();
-    let failed = |r: &RepoStatus| r.job.as_deref().is_some_and(|j| j.starts_with("failed") || j.starts_with("refused"));
-    let no_changes = |r: &RepoStatus| r.job.as_deref() == Some("no-changes");
-    let open = |r: &RepoStatus| matches!(r.state.as_str(), "open" | "draft");
-    let mut parts = vec![format!("{} merged", count(&|r| r.state == "merged"))];
+    let open = |r: &RepoStatus| matches!(r.state, RowState::Open | RowState::Draft);
+    let state = |s: RowState| move |r: &RepoStatus| r.state == s;
+    let mut parts = vec![format!("{} merged", count(&state(RowState::Merged)))];
     let open_detail = format!(
         "{} failing checks, {} without reviewer",
-        count(&|r| open(r) && r.checks == "failure"),
-        count(&|r| open(r) && r.review == "no-reviewer")
+        count(&|r| open(r) && r.checks == Checks::Failure),
+        count(&|r| open(r) && r.review == Review::NoReviewer)
     );
     parts.push(format!("{} open ({open_detail})", count(&open)));
     for (n, what) in [
-        (count(&|r| r.state == "closed"), "closed"),
-        (count(&|r| r.state == "orphaned"), "orphaned (no longer in the Change: bca close --orphaned)"),
-        (count(&no_changes), "no changes"),
-        (count(&failed), "failed"),
-        (count(&|r| r.state == "none" && !no_changes(r) && !failed(r)), "without a pull request"),
+        (count(&state(RowState::Closed)), "closed"),
+        (count(&state(RowState::Orphaned)), "orphaned (no longer in the Change: bca close --orphaned)"),
+        (count(&RepoStatus::no_changes), "no changes"),
+        (count(&RepoStatus::failed), "failed"),
+        (count(&|r| r.state == RowState::None && !r.no_changes() && !r.failed()), "without a pull request"),
+        (count(&state(RowState::Missing)), "missing"),
+        (count(&state(RowState::Renamed)), "renamed"),
+        (count(&state(RowState::Archived)), "archived"),
     ] {
         if n > 0 {
             parts.push(format!("{n} {what}"));
         }
     }
-    let listed = rows.iter().filter(|r| r.state != "orphaned").count();
+    let listed = rows.iter().filter(|r| r.state != RowState::Orphaned).count();
     format!("{listed} repositor{}: {}", if listed == 1 { "y" } else { "ies" }, parts.join(", "))
 }
 
+/// What reading the fleet cost, for the line under the burndown.
+pub fn cost_line(cost: &Cost) -> String {
+    format!("read with {} request(s), {} GraphQL point(s)", cost.requests, cost.points)
+}
+
 fn cells(r: &RepoStatus) -> [String; 6] {
+    let job = match (&r.job, &r.note) {
+        (Some(job), _) => job.clone(),
+        (None, Some(note)) => note.clone(),
+        (None, None) => "-".into(),
+    };
     [
         r.repository.trim_start_matches("https://").to_string(),
-        r.state.clone(),
+        r.state.word().to_string(),
         r.pull_request.map_or("-".to_string(), |n| format!("#{n}")),
-        r.checks.clone(),
-        r.review.clone(),
-        r.job.clone().unwrap_or_else(|| "-".into()),
+        r.checks.word().to_string(),
+        r.review.word().to_string(),
+        job,
     ]
 }
 
 const HEADER: [&str; 6] = ["REPOSITORY", "STATE", "PR", "CHECKS", "REVIEW", "JOB"];
 
-pub fn table(rows: &[RepoStatus]) -> String {
+pub fn table(rows: &[RepoStatus], cost: &Cost) -> String {
     let cells: Vec<[String; 6]> = rows.iter().map(cells).collect();
     let mut widths = HEADER.map(str::len);
     for row in &cells {
@@ -71,10 +85,12 @@ pub fn table(rows: &[RepoStatus]) -> String {
     out.push('\n');
     out.push_str(&burndown(rows));
     out.push('\n');
+    out.push_str(&cost_line(cost));
+    out.push('\n');
     out
 }
 
-pub fn markdown(rows: &[RepoStatus]) -> String {
+pub fn markdown(rows: &[RepoStatus], cost: &Cost) -> String {
     let mut out =
         String::from("| repository | state | pull request | checks | review | job |\n|---|---|---|---|---|---|\n");
     for r in rows {
@@ -86,11 +102,25 @@ pub fn markdown(rows: &[RepoStatus]) -> String {
         let job = job.replace('|', "\\|");
         out.push_str(&format!("| {repo} | {state} | {pr} | {checks} | {review} | {job} |\n"));
     }
-    out.push_str(&format!("\n{}\n", burndown(rows)));
+    out.push_str(&format!("\n{}\n\n{}\n", burndown(rows), cost_line(cost)));
     out
 }
 
-/// One JSON object per repository, one per line.
-pub fn json_lines(rows: &[RepoStatus]) -> String {
-    rows.iter().map(|r| serde_json::to_string(r).expect("a row serialises") + "\n").collect()
+/// One JSON object per repository, one per line, then one `{"summary": ...}` line with
+/// the burndown's counts and what the read cost.
+pub fn json_lines(rows: &[RepoStatus], cost: &Cost) -> String {
+    let mut out: String = rows.iter().map(|r| serde_json::to_string(r).expect("a row serialises") + "\n").collect();
+    let mut states = std::collections::BTreeMap::new();
+    for r in rows {
+        *states.entry(r.state.word()).or_insert(0usize) += 1;
+    }
+    let summary = serde_json::json!({ "summary": {
+        "repositories": rows.iter().filter(|r| r.state != RowState::Orphaned).count(),
+        "states": states,
+        "requests": cost.requests,
+        "points": cost.points,
+    }});
+    out.push_str(&summary.to_string());
+    out.push('\n');
+    out
 }

@@ -6,7 +6,7 @@
 
 use std::path::Path;
 
-use super::endpoint::Origin;
+use bca_codehost::endpoint::Origin;
 
 /// Set (to the token file's path) in the environment of the git processes the runner
 /// starts; its presence puts `bca-runner` into askpass mode.

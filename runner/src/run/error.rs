@@ -42,3 +42,15 @@ impl std::fmt::Display for RunError {
 }
 
 impl std::error::Error for RunError {}
+
+/// What the code host could not do, sorted the same way.
+impl From<bca_codehost::HostError> for RunError {
+    fn from(e: bca_codehost::HostError) -> RunError {
+        let kind = match e.kind {
+            bca_codehost::ErrorKind::Retryable => Kind::Retryable,
+            bca_codehost::ErrorKind::Usage => Kind::Usage,
+            bca_codehost::ErrorKind::Permanent => Kind::Permanent,
+        };
+        RunError { kind, message: e.message }
+    }
+}

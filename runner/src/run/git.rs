@@ -10,9 +10,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use super::askpass::{ORIGIN_ENV, TOKEN_FILE_ENV};
-use super::endpoint::Origin;
 use super::secrets::{redact, Secret};
 use super::{copy_env, RunError};
+use bca_codehost::endpoint::Origin;
 
 /// The identity bca's commits carry, whoever made the change in the work tree.
 pub const USER_NAME: &str = "bca-runner";

@@ -1,5 +1,6 @@
-//! The steps themselves (feature `client`): GitHub, git, the agents, and the secrets
-//! they handle. One module each.
+//! The steps themselves (feature `client`): git, the agents, and what they hand the
+//! code host. One module each. The code host itself (its client, secrets and their
+//! redaction) is `bca_codehost`'s.
 
 pub mod agents;
 pub mod askpass;
@@ -11,18 +12,17 @@ pub mod endpoint;
 pub mod error;
 pub mod files;
 pub mod git;
-pub mod github;
 pub mod import;
 pub mod log;
 pub mod outcome;
 pub mod paths;
 pub mod quarantine;
-pub mod secrets;
 pub mod state;
 pub mod steps;
 pub mod transcript;
 pub mod verify;
 
+pub use bca_codehost::secret as secrets;
 pub use error::RunError;
 pub use paths::Paths;
 

@@ -1,4 +1,4 @@
-use bca_runner::repository::valid_host;
+use bca_codehost::repository::valid_host;
 
 use super::{string_value, Invalid};
 

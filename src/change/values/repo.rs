@@ -1,4 +1,4 @@
-use bca_runner::repository::{valid_host, valid_segment};
+use bca_codehost::repository::{valid_host, valid_segment};
 use bca_runner::Repository;
 
 use super::{string_value, Invalid};

@@ -2,9 +2,10 @@
 
 use super::{endpoint, github_token, upstream, Upstream};
 use crate::pod::SECRET_KEY_GITHUB_TOKEN;
-use crate::repository::valid_owner;
+use bca_codehost::repository::valid_owner;
+use bca_codehost::{CodeHost, Head, RepoInfo};
+
 use crate::run::endpoint::Endpoint;
-use crate::run::github::GitHub;
 use crate::run::paths::Paths;
 use crate::run::state::{self, ForkState, OpenPull};
 use crate::run::{log, RunError};
@@ -17,17 +18,18 @@ pub fn fork(paths: &Paths, contract: &RunContract) -> Result<(), RunError> {
     crate::run::clock::start(paths)?;
     let token = github_token(paths)?;
     let endpoint = endpoint(contract)?;
-    let gh = GitHub::new(&endpoint, &token);
+    let host = bca_codehost::connect(&endpoint, &token);
+    let gh = host.as_ref();
     let up = upstream(contract)?;
     // The owner goes into API paths: a contract edited by hand must not steer them.
     if let Some(org) = contract.fork_owner.as_deref().filter(|o| !valid_owner(o)) {
         return Err(RunError::usage(format!("the run contract's fork owner \"{org}\" is not a GitHub name")));
     }
-    let fork = ensure_fork(&gh, &endpoint, &up, contract)?;
-    let head = format!("{}:{}", fork.owner, contract.head_branch);
-    let open = gh.open_pull(&up.full_name, &head)?.map(|p| OpenPull {
+    let fork = ensure_fork(gh, &endpoint, &up, contract)?;
+    let head = Head::new(&fork.owner, &contract.head_branch);
+    let open = gh.open_change_request(&up.full_name, &head)?.map(|p| OpenPull {
         number: p.number,
-        html_url: p.html_url,
+        html_url: p.url,
         title: p.title,
         body: p.body,
     });
@@ -45,8 +47,8 @@ pub fn fork(paths: &Paths, contract: &RunContract) -> Result<(), RunError> {
 }
 
 /// The upstream repository as GitHub describes it, its git URL checked.
-fn upstream_repo(gh: &GitHub, endpoint: &Endpoint, full_name: &str) -> Result<crate::run::github::Repo, RunError> {
-    let repo = gh.repo(full_name)?.ok_or_else(|| {
+fn upstream_repo(gh: &dyn CodeHost, endpoint: &Endpoint, full_name: &str) -> Result<RepoInfo, RunError> {
+    let repo = gh.repository(full_name)?.ok_or_else(|| {
         RunError::permanent(format!(
             "repository {full_name} not found, or the token in secret key {SECRET_KEY_GITHUB_TOKEN} has no access to it"
         ))
@@ -55,13 +57,18 @@ fn upstream_repo(gh: &GitHub, endpoint: &Endpoint, full_name: &str) -> Result<cr
     Ok(repo)
 }
 
-fn ensure_fork(gh: &GitHub, endpoint: &Endpoint, up: &Upstream, contract: &RunContract) -> Result<ForkState, RunError> {
+fn ensure_fork(
+    gh: &dyn CodeHost,
+    endpoint: &Endpoint,
+    up: &Upstream,
+    contract: &RunContract,
+) -> Result<ForkState, RunError> {
     let upstream_repo = upstream_repo(gh, endpoint, &up.full_name)?;
     if contract.no_fork {
         let repo = upstream_repo;
         log::info("fork", &format!("spec.fork is false: pushing the branch to {} itself", up.full_name));
         return Ok(ForkState {
-            owner: repo.owner.login,
+            owner: repo.owner,
             full_name: repo.full_name,
             clone_url: repo.clone_url.clone(),
             upstream_clone_url: repo.clone_url,
@@ -69,9 +76,9 @@ fn ensure_fork(gh: &GitHub, endpoint: &Endpoint, up: &Upstream, contract: &RunCo
     }
     let owner = match &contract.fork_owner {
         Some(org) => org.clone(),
-        None => gh.user()?,
+        None => gh.account()?,
     };
-    if owner.eq_ignore_ascii_case(&upstream_repo.owner.login) {
+    if owner.eq_ignore_ascii_case(&upstream_repo.owner) {
         log::info("fork", &format!("{owner} owns {} already: pushing there, no fork needed", up.full_name));
         let clone_url = upstream_repo.clone_url.clone();
         return Ok(ForkState {
@@ -82,9 +89,9 @@ fn ensure_fork(gh: &GitHub, endpoint: &Endpoint, up: &Upstream, contract: &RunCo
         });
     }
     let fork_name = format!("{owner}/{}", up.repository.name());
-    let fork = match gh.repo(&fork_name)? {
+    let fork = match gh.repository(&fork_name)? {
         Some(existing) => {
-            let parent = existing.parent.as_ref().map(|p| p.full_name.as_str()).unwrap_or("");
+            let parent = existing.parent.as_deref().unwrap_or("");
             if !existing.fork || !parent.eq_ignore_ascii_case(&upstream_repo.full_name) {
                 return Err(RunError::permanent(format!(
                     "{fork_name} exists and is not a fork of {}: rename or delete it, or fork into an organisation \
@@ -119,12 +126,12 @@ pub(super) fn unchanged(paths: &Paths, contract: &RunContract) -> Result<Option<
 }
 
 /// GitHub creates forks in the background: poll with a bounded backoff.
-fn wait_for(gh: &GitHub, fork_name: &str) -> Result<crate::run::github::Repo, RunError> {
+fn wait_for(gh: &dyn CodeHost, fork_name: &str) -> Result<RepoInfo, RunError> {
     let mut delay = std::time::Duration::from_millis(500);
     let mut waited = std::time::Duration::ZERO;
     let limit = std::time::Duration::from_secs(300);
     loop {
-        if let Some(repo) = gh.repo(fork_name)? {
+        if let Some(repo) = gh.repository(fork_name)? {
             log::info("fork", &format!("fork {fork_name} is ready"));
             return Ok(repo);
         }

@@ -51,11 +51,11 @@ struct Upstream {
 
 /// The one place the token may go, for this run.
 fn endpoint(contract: &RunContract) -> Result<Endpoint, RunError> {
-    Endpoint::for_run(contract, std::env::var("GITHUB_API_URL").ok())
+    super::endpoint::for_run(contract, std::env::var("GITHUB_API_URL").ok())
 }
 
 fn github_token(paths: &Paths) -> Result<Secret, RunError> {
-    secrets::read(&paths.secrets, SECRET_KEY_GITHUB_TOKEN)
+    Ok(secrets::read(&paths.secrets, SECRET_KEY_GITHUB_TOKEN)?)
 }
 
 /// Turns the agent's work tree into a verdict and a bundle, holding no token.

@@ -1,12 +1,13 @@
 //! The publish step: bca's commits from collect's bundle, the push, the pull request.
 
+use bca_codehost::{CodeHost, Head, NewChangeRequest};
+
 use super::{endpoint, github_token, upstream};
 use crate::contract::OnFailure;
 use crate::marker;
 use crate::run::body::{compose, parts_of, sections, summary};
 use crate::run::collect::{self, Status};
 use crate::run::git::Git;
-use crate::run::github::GitHub;
 use crate::run::import::{self, Imported};
 use crate::run::outcome::RunOutcome;
 use crate::run::paths::Paths;
@@ -24,10 +25,11 @@ pub fn publish(paths: &Paths, contract: &RunContract) -> Result<RunOutcome, RunE
     let open = state::read_open_pull(paths)?;
     let endpoint = endpoint(contract)?;
     endpoint.check_git_url(&fork.clone_url)?;
-    let gh = GitHub::new(&endpoint, &token);
+    let host = bca_codehost::connect(&endpoint, &token);
+    let gh = host.as_ref();
     let up = upstream(contract)?;
     if let Some(pull) = open.as_ref().filter(|p| p.holds(&contract.work)) {
-        return confirm(&gh, &up.full_name, pull, contract);
+        return confirm(gh, &up.full_name, pull, contract);
     }
     let base = state::read_base(paths)?;
     let verdict = collect::read_verdict(paths)?;
@@ -80,7 +82,7 @@ pub fn publish(paths: &Paths, contract: &RunContract) -> Result<RunOutcome, RunE
     push(&git, &commit, remote.as_deref(), contract)?;
     log::info("publish", &format!("pushed {commit} to {}:{}", fork.full_name, contract.head_branch));
 
-    let head = format!("{}:{}", fork.owner, contract.head_branch);
+    let head = Head::new(&fork.owner, &contract.head_branch);
     let changed = previous.as_ref().map(|m| marker::what_changed(&m.parts, &contract.work.parts)).unwrap_or_default();
     let sections = sections(verification, &changed);
     let body = compose(contract, verdict.summary.as_deref(), &sections, &commit);
@@ -89,9 +91,12 @@ pub fn publish(paths: &Paths, contract: &RunContract) -> Result<RunOutcome, RunE
     // Looked up again: someone may have opened or closed it while the agent ran.
     let settings = &contract.pull_request;
     let draft = settings.draft || failed;
-    let (status, pull) = match gh.open_pull(&up.full_name, &head)? {
-        Some(open) => ("updated", gh.update_pull(&up.full_name, open.number, title, &body)?),
-        None => ("opened", gh.create_pull(&up.full_name, &head, &contract.base_branch, title, &body, draft)?),
+    let (status, pull) = match gh.open_change_request(&up.full_name, &head)? {
+        Some(open) => ("updated", gh.update_change_request(&up.full_name, open.number, title, &body)?),
+        None => {
+            let new = NewChangeRequest { head: &head, base: &contract.base_branch, title, body: &body, draft };
+            ("opened", gh.create_change_request(&up.full_name, &new)?)
+        }
     };
     let mut labels: Vec<&str> = settings.labels.iter().map(String::as_str).collect();
     if failed {
@@ -108,7 +113,7 @@ pub fn publish(paths: &Paths, contract: &RunContract) -> Result<RunOutcome, RunE
     if status == "opened" {
         if !settings.reviewers.is_empty() || !settings.team_reviewers.is_empty() {
             let refused =
-                gh.request_reviewers(&up.full_name, pull.number, &settings.reviewers, &settings.team_reviewers)?;
+                gh.request_reviews(&up.full_name, pull.number, &settings.reviewers, &settings.team_reviewers)?;
             warnings.extend(refused);
         }
         if !settings.assignees.is_empty() {
@@ -118,9 +123,9 @@ pub fn publish(paths: &Paths, contract: &RunContract) -> Result<RunOutcome, RunE
     for warning in &warnings {
         log::info("publish", &format!("warning: {warning}"));
     }
-    log::info("publish", &format!("pull request {status}: {}", pull.html_url));
+    log::info("publish", &format!("pull request {status}: {}", pull.url));
     Ok(RunOutcome {
-        pull_request: Some(pull.html_url),
+        pull_request: Some(pull.url),
         branch: Some(contract.head_branch.clone()),
         commit: Some(commit),
         reason: (!changed.is_empty()).then(|| changed.join("; ")),
@@ -152,12 +157,12 @@ pub const VERIFY_FAILED_LABEL: &str = "bca:verify-failed";
 
 /// The pull request already holds this work: keep its commits, bring its title and body
 /// up to date (a template may have changed), and say so.
-fn confirm(gh: &GitHub, upstream: &str, pull: &OpenPull, contract: &RunContract) -> Result<RunOutcome, RunError> {
+fn confirm(gh: &dyn CodeHost, upstream: &str, pull: &OpenPull, contract: &RunContract) -> Result<RunOutcome, RunError> {
     let marker = pull.marker().expect("an open pull request that holds the work has a marker");
     let (summary, sections) = parts_of(&pull.body);
     let body = compose(contract, summary.as_deref(), &sections, &marker.commit);
     if pull.title != contract.pull_request_title || pull.body != body {
-        gh.update_pull(upstream, pull.number, &contract.pull_request_title, &body)?;
+        gh.update_change_request(upstream, pull.number, &contract.pull_request_title, &body)?;
         log::info("publish", &format!("{}: title and body brought up to date", pull.html_url));
     }
     log::info("publish", &format!("{} already holds this work: unchanged", pull.html_url));

@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use super::RunError;
+use crate::HostError;
 
 static KNOWN: Mutex<Vec<String>> = Mutex::new(Vec::new());
 
@@ -45,17 +45,17 @@ impl Secret {
 
 /// Reads `dir/key`, trimmed of surrounding whitespace (a trailing newline is common in
 /// secrets created with `echo`), and registers it for redaction.
-pub fn read(dir: &Path, key: &'static str) -> Result<Secret, RunError> {
+pub fn read(dir: &Path, key: &'static str) -> Result<Secret, HostError> {
     let path = dir.join(key);
     let value = std::fs::read_to_string(&path).map_err(|e| {
-        RunError::usage(format!(
+        HostError::usage(format!(
             "cannot read secret key {key} at {}: {e}; the credentials Secret needs a key named {key}",
             path.display()
         ))
     })?;
     let value = value.trim().to_string();
     if value.is_empty() {
-        return Err(RunError::usage(format!("secret key {key} at {} is empty", path.display())));
+        return Err(HostError::usage(format!("secret key {key} at {} is empty", path.display())));
     }
     register(&value);
     Ok(Secret { value, path, key })
@@ -71,6 +71,14 @@ pub fn register(value: &str) {
             known.sort_by_key(|k| std::cmp::Reverse(k.len()));
         }
     }
+}
+
+/// A line for the operator about what the client does (a retry, a wait), redacted, on
+/// standard error.
+pub fn notice(message: &str) {
+    use std::io::Write;
+    let line = redact(&format!("[bca github] {message}\n"));
+    let _ = std::io::stderr().lock().write_all(line.as_bytes());
 }
 
 pub fn redact(text: &str) -> String {

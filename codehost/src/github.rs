@@ -1,0 +1,609 @@
+//! GitHub and GitHub Enterprise: the subset of the REST API bca uses (who am I,
+//! repositories, forks, pull requests), behind [`CodeHost`]. Errors say what the caller
+//! can do about them.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::endpoint::Endpoint;
+use crate::secret::Secret;
+use crate::{
+    ChangeRequest, Checks, CodeHost, Cost, FoundChangeRequest, Head, HostError, NewChangeRequest, PullQuery, PullState,
+    PullSummary, RepoInfo, RepoRead, Review,
+};
+
+/// Attempts for one request when GitHub says "later" (rate limits, 5xx).
+const ATTEMPTS: u32 = 4;
+/// The longest the runner waits for a rate limit to reset before giving up (the Job
+/// can be retried later).
+const MAX_WAIT: Duration = Duration::from_secs(300);
+/// How many repositories a batched read asks about at once.
+pub const IN_FLIGHT: usize = 8;
+
+#[derive(Debug, Clone, Deserialize)]
+struct Owner {
+    login: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+struct Repo {
+    full_name: String,
+    clone_url: String,
+    owner: Owner,
+    #[serde(default)]
+    fork: bool,
+    #[serde(default)]
+    parent: Option<RepoRef>,
+}
+
+impl From<Repo> for RepoInfo {
+    fn from(r: Repo) -> RepoInfo {
+        RepoInfo {
+            full_name: r.full_name,
+            owner: r.owner.login,
+            clone_url: r.clone_url,
+            fork: r.fork,
+            parent: r.parent.map(|p| p.full_name),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+struct RepoRef {
+    full_name: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+struct Pull {
+    number: u64,
+    html_url: String,
+    #[serde(default)]
+    title: String,
+    /// GitHub sends null for an empty body.
+    #[serde(default, deserialize_with = "null_as_empty")]
+    body: String,
+}
+
+impl From<Pull> for ChangeRequest {
+    fn from(p: Pull) -> ChangeRequest {
+        ChangeRequest { number: p.number, url: p.html_url, title: p.title, body: p.body }
+    }
+}
+
+/// A pull request as a batched read sees it.
+#[derive(Debug, Clone, Deserialize)]
+struct PullDetail {
+    number: u64,
+    html_url: String,
+    /// `open` or `closed`.
+    state: String,
+    #[serde(default)]
+    draft: bool,
+    #[serde(default)]
+    merged_at: Option<String>,
+    head: HeadRef,
+    #[serde(default)]
+    requested_reviewers: Vec<Owner>,
+    #[serde(default)]
+    requested_teams: Vec<Team>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+struct HeadRef {
+    sha: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+struct Team {
+    #[allow(dead_code)] // GitHub's shape; only whether there is one counts
+    slug: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+struct CheckRun {
+    /// `queued`, `in_progress` or `completed`.
+    status: String,
+    #[serde(default)]
+    conclusion: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+struct CheckRuns {
+    check_runs: Vec<CheckRun>,
+}
+
+/// The combined commit status: `success`, `failure`, `error` or `pending`. A commit
+/// with no statuses at all is `pending` with `total_count: 0`, which is not pending.
+#[derive(Debug, Clone, Deserialize)]
+struct CombinedStatus {
+    state: String,
+    total_count: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+struct ReviewReply {
+    user: Option<Owner>,
+    /// `APPROVED`, `CHANGES_REQUESTED`, `COMMENTED`, `DISMISSED`, `PENDING`.
+    state: String,
+}
+
+fn null_as_empty<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    Ok(Option::<String>::deserialize(d)?.unwrap_or_default())
+}
+
+pub struct GitHub<'a> {
+    base: String,
+    token: &'a Secret,
+    agent: ureq::Agent,
+    /// Requests sent, for what a read cost.
+    requests: std::sync::atomic::AtomicU64,
+    /// GraphQL points charged beyond one a request.
+    points: std::sync::atomic::AtomicU64,
+}
+
+/// A response: status, where a redirect points, and body.
+struct Reply {
+    status: u16,
+    location: Option<String>,
+    body: String,
+}
+
+impl Reply {
+    /// GitHub's own words: `message`, and the `errors[].message` of a 422.
+    fn reason(&self) -> String {
+        let Ok(v) = serde_json::from_str::<Value>(&self.body) else {
+            return self.body.chars().take(200).collect();
+        };
+        let mut reason = v["message"].as_str().unwrap_or("").to_string();
+        if let Some(errors) = v["errors"].as_array() {
+            let details: Vec<String> = errors
+                .iter()
+                .filter_map(|e| {
+                    e["message"].as_str().map(str::to_string).or_else(|| e["code"].as_str().map(str::to_string))
+                })
+                .collect();
+            if !details.is_empty() {
+                reason = format!("{reason}: {}", details.join("; "));
+            }
+        }
+        reason
+    }
+
+    fn json<T: DeserializeOwned>(&self, what: &str) -> Result<T, HostError> {
+        serde_json::from_str(&self.body)
+            .map_err(|e| HostError::retryable(format!("GitHub answered {what} with something unexpected: {e}")))
+    }
+}
+
+impl<'a> GitHub<'a> {
+    /// A client that sends the token to `endpoint`'s API and nowhere else: redirects
+    /// are not followed (a redirect would carry the Authorization header to wherever it
+    /// points).
+    pub fn new(endpoint: &Endpoint, token: &'a Secret) -> GitHub<'a> {
+        let agent = ureq::AgentBuilder::new()
+            .timeout_connect(Duration::from_secs(15))
+            .timeout(Duration::from_secs(60))
+            .redirects(0)
+            .user_agent(concat!("bca-runner/", env!("CARGO_PKG_VERSION")))
+            .build();
+        GitHub {
+            base: endpoint.api_base.clone(),
+            token,
+            agent,
+            requests: Default::default(),
+            points: Default::default(),
+        }
+    }
+
+    /// Requests sent so far.
+    pub fn requests(&self) -> u64 {
+        self.requests.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    fn send(&self, method: &str, path: &str, body: Option<&Value>) -> Result<Reply, HostError> {
+        let url = format!("{}{path}", self.base);
+        let mut backoff = Duration::from_secs(1);
+        for attempt in 1..=ATTEMPTS {
+            self.requests.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let request = self
+                .agent
+                .request(method, &url)
+                .set("Accept", "application/vnd.github+json")
+                .set("X-GitHub-Api-Version", "2022-11-28")
+                .set("Authorization", &format!("Bearer {}", self.token.expose()));
+            let result = match body {
+                Some(b) => request.set("Content-Type", "application/json").send_string(&b.to_string()),
+                None => request.call(),
+            };
+            let (status, wait, response) = match result {
+                Ok(r) => (r.status(), None, r),
+                Err(ureq::Error::Status(status, r)) => (status, rate_limit_wait(status, &r), r),
+                Err(ureq::Error::Transport(t)) => {
+                    if attempt < ATTEMPTS {
+                        std::thread::sleep(backoff);
+                        backoff *= 2;
+                        continue;
+                    }
+                    return Err(HostError::retryable(format!("cannot reach GitHub at {url}: {t}")));
+                }
+            };
+            let location = response.header("location").map(str::to_string);
+            let body = response.into_string().unwrap_or_default();
+            let reply = Reply { status, location, body };
+            let again = match wait {
+                Some(wait) if wait > MAX_WAIT => {
+                    return Err(HostError::retryable(format!(
+                        "GitHub rate limit reached ({status}: {}); it resets in {}s, longer than the runner waits",
+                        reply.reason(),
+                        wait.as_secs()
+                    )))
+                }
+                Some(wait) => Some(wait),
+                None if status >= 500 => Some(backoff),
+                None => None,
+            };
+            match again {
+                Some(wait) if attempt < ATTEMPTS => {
+                    crate::secret::notice(&format!("{method} {path}: {status}, retrying in {}s", wait.as_secs()));
+                    std::thread::sleep(wait);
+                    backoff *= 2;
+                }
+                Some(_) => {
+                    return Err(HostError::retryable(format!(
+                        "GitHub kept answering {status} to {method} {path} ({}) after {ATTEMPTS} attempts",
+                        reply.reason()
+                    )))
+                }
+                None => {
+                    if status == 401 {
+                        return Err(HostError::permanent(format!(
+                            "GitHub refused the token in {} (401 {}): replace it with a valid, unexpired token",
+                            self.token.source(),
+                            reply.reason()
+                        )));
+                    }
+                    return Ok(reply);
+                }
+            }
+        }
+        unreachable!("the loop returns on its last attempt")
+    }
+
+    fn get_json<T: DeserializeOwned>(&self, path: &str) -> Result<T, HostError> {
+        let reply = self.send("GET", path, None)?;
+        expect_ok(&reply, &format!("GET {path}"))?;
+        reply.json(&format!("GET {path}"))
+    }
+
+    /// One repository's pull request from `head`, with its checks and reviews: about
+    /// four requests.
+    fn read_one(&self, query: &PullQuery) -> Result<RepoRead, HostError> {
+        let upstream = query.repository.full_name();
+        let path = format!("/repos/{upstream}/pulls?state=all&head={}&per_page=10", encode(&query.head.to_string()));
+        let reply = self.send("GET", &path, None)?;
+        match reply.status {
+            404 => return Ok(RepoRead::Missing),
+            301 | 302 | 307 | 308 => {
+                return Ok(RepoRead::Renamed { to: reply.location.clone().unwrap_or_else(|| "elsewhere".into()) })
+            }
+            _ => expect_ok(&reply, &format!("GET {path}"))?,
+        }
+        let pulls: Vec<PullDetail> = reply.json(&format!("GET {path}"))?;
+        // The open one if there is one, else the newest.
+        let Some(pull) = pulls.iter().find(|p| p.state == "open").or(pulls.first()) else {
+            return Ok(RepoRead::Found { archived: false, pull: None });
+        };
+        let state = match (pull.state.as_str(), pull.merged_at.is_some(), pull.draft) {
+            (_, true, _) => PullState::Merged,
+            ("open", _, true) => PullState::Draft,
+            ("open", _, false) => PullState::Open,
+            _ => PullState::Closed,
+        };
+        let (checks, review) = if pull.state == "open" {
+            (self.checks(&upstream, &pull.head.sha)?, self.review(&upstream, pull)?)
+        } else {
+            (Checks::None, Review::None)
+        };
+        Ok(RepoRead::Found {
+            archived: false,
+            pull: Some(PullSummary {
+                number: pull.number,
+                url: pull.html_url.clone(),
+                state,
+                head_sha: pull.head.sha.clone(),
+                checks,
+                review,
+            }),
+        })
+    }
+
+    /// Check runs and commit statuses together: any failure fails, anything still
+    /// running is pending, and a commit with no statuses (`pending` with
+    /// `total_count: 0`) counts for nothing.
+    fn checks(&self, upstream: &str, sha: &str) -> Result<Checks, HostError> {
+        let runs: CheckRuns = self.get_json(&format!("/repos/{upstream}/commits/{sha}/check-runs?per_page=100"))?;
+        let combined: CombinedStatus = self.get_json(&format!("/repos/{upstream}/commits/{sha}/status"))?;
+        let mut verdicts: Vec<Checks> = runs
+            .check_runs
+            .iter()
+            .map(|r| match (r.status.as_str(), r.conclusion.as_deref()) {
+                ("completed", Some("success" | "neutral" | "skipped")) => Checks::Success,
+                ("completed", _) => Checks::Failure,
+                _ => Checks::Pending,
+            })
+            .collect();
+        if combined.total_count > 0 {
+            verdicts.push(match combined.state.as_str() {
+                "success" => Checks::Success,
+                "pending" => Checks::Pending,
+                _ => Checks::Failure,
+            });
+        }
+        Ok([Checks::Failure, Checks::Pending, Checks::Success]
+            .into_iter()
+            .find(|v| verdicts.contains(v))
+            .unwrap_or(Checks::None))
+    }
+
+    /// The latest review of each reviewer decides; without reviews, whether anyone is
+    /// asked.
+    fn review(&self, upstream: &str, pull: &PullDetail) -> Result<Review, HostError> {
+        let reviews: Vec<ReviewReply> =
+            self.get_json(&format!("/repos/{upstream}/pulls/{}/reviews?per_page=100", pull.number))?;
+        let mut latest: std::collections::BTreeMap<String, String> = std::collections::BTreeMap::new();
+        for r in reviews {
+            if matches!(r.state.as_str(), "APPROVED" | "CHANGES_REQUESTED" | "DISMISSED") {
+                latest.insert(r.user.map(|u| u.login).unwrap_or_default(), r.state);
+            }
+        }
+        Ok(if latest.values().any(|s| s == "CHANGES_REQUESTED") {
+            Review::ChangesRequested
+        } else if latest.values().any(|s| s == "APPROVED") {
+            Review::Approved
+        } else if !pull.requested_reviewers.is_empty() || !pull.requested_teams.is_empty() {
+            Review::ReviewRequired
+        } else {
+            Review::NoReviewer
+        })
+    }
+}
+
+impl CodeHost for GitHub<'_> {
+    fn account(&self) -> Result<String, HostError> {
+        Ok(self.get_json::<Owner>("/user")?.login)
+    }
+
+    fn repository(&self, full_name: &str) -> Result<Option<RepoInfo>, HostError> {
+        let path = format!("/repos/{full_name}");
+        let reply = self.send("GET", &path, None)?;
+        if reply.status == 404 {
+            return Ok(None);
+        }
+        expect_ok(&reply, &format!("GET {path}"))?;
+        reply.json::<Repo>(&format!("GET {path}")).map(|r| Some(r.into()))
+    }
+
+    fn create_fork(&self, upstream: &str, organization: Option<&str>) -> Result<RepoInfo, HostError> {
+        let path = format!("/repos/{upstream}/forks");
+        let body = match organization {
+            Some(org) => json!({ "organization": org, "default_branch_only": true }),
+            None => json!({ "default_branch_only": true }),
+        };
+        let reply = self.send("POST", &path, Some(&body))?;
+        expect_ok(&reply, &format!("POST {path}"))?;
+        reply.json::<Repo>(&format!("POST {path}")).map(Into::into)
+    }
+
+    fn open_change_request(&self, upstream: &str, head: &Head) -> Result<Option<ChangeRequest>, HostError> {
+        let path = format!("/repos/{upstream}/pulls?state=open&head={}", encode(&head.to_string()));
+        Ok(self.get_json::<Vec<Pull>>(&path)?.into_iter().next().map(Into::into))
+    }
+
+    fn create_change_request(&self, upstream: &str, new: &NewChangeRequest) -> Result<ChangeRequest, HostError> {
+        let path = format!("/repos/{upstream}/pulls");
+        let head = new.head.to_string();
+        let request = json!({
+            "title": new.title, "head": head, "base": new.base, "body": new.body, "maintainer_can_modify": true,
+            "draft": new.draft,
+        });
+        let reply = self.send("POST", &path, Some(&request))?;
+        if reply.status == 422 {
+            return Err(HostError::permanent(format!(
+                "GitHub refused to open the pull request from {head} into {upstream}:{} (422): {}",
+                new.base,
+                reply.reason()
+            ))
+            .with_status(422));
+        }
+        expect_ok(&reply, &format!("POST {path}"))?;
+        reply.json::<Pull>(&format!("POST {path}")).map(Into::into)
+    }
+
+    fn update_change_request(
+        &self,
+        upstream: &str,
+        number: u64,
+        title: &str,
+        body: &str,
+    ) -> Result<ChangeRequest, HostError> {
+        let path = format!("/repos/{upstream}/pulls/{number}");
+        let reply = self.send("PATCH", &path, Some(&json!({ "title": title, "body": body })))?;
+        expect_ok(&reply, &format!("PATCH {path}"))?;
+        reply.json::<Pull>(&format!("PATCH {path}")).map(Into::into)
+    }
+
+    fn add_labels(&self, upstream: &str, number: u64, labels: &[&str]) -> Result<(), HostError> {
+        let path = format!("/repos/{upstream}/issues/{number}/labels");
+        let reply = self.send("POST", &path, Some(&json!({ "labels": labels })))?;
+        expect_ok(&reply, &format!("POST {path}"))
+    }
+
+    fn remove_label(&self, upstream: &str, number: u64, label: &str) -> Result<(), HostError> {
+        let path = format!("/repos/{upstream}/issues/{number}/labels/{}", encode(label));
+        let reply = self.send("DELETE", &path, None)?;
+        if reply.status == 404 {
+            return Ok(());
+        }
+        expect_ok(&reply, &format!("DELETE {path}"))
+    }
+
+    /// GitHub refuses (422) a reviewer who is not a collaborator: the refusal comes back
+    /// as a warning, since the pull request itself is fine.
+    fn request_reviews(
+        &self,
+        upstream: &str,
+        number: u64,
+        people: &[String],
+        teams: &[String],
+    ) -> Result<Option<String>, HostError> {
+        let path = format!("/repos/{upstream}/pulls/{number}/requested_reviewers");
+        let body = json!({ "reviewers": people, "team_reviewers": teams });
+        let reply = self.send("POST", &path, Some(&body))?;
+        if reply.status == 422 {
+            return Ok(Some(format!("GitHub did not request the reviews ({})", reply.reason())));
+        }
+        expect_ok(&reply, &format!("POST {path}")).map(|()| None)
+    }
+
+    /// GitHub silently drops those it cannot assign.
+    fn add_assignees(&self, upstream: &str, number: u64, assignees: &[String]) -> Result<(), HostError> {
+        let path = format!("/repos/{upstream}/issues/{number}/assignees");
+        let reply = self.send("POST", &path, Some(&json!({ "assignees": assignees })))?;
+        expect_ok(&reply, &format!("POST {path}"))
+    }
+
+    fn comment(&self, upstream: &str, number: u64, body: &str) -> Result<(), HostError> {
+        let path = format!("/repos/{upstream}/issues/{number}/comments");
+        let reply = self.send("POST", &path, Some(&json!({ "body": body })))?;
+        expect_ok(&reply, &format!("POST {path}"))
+    }
+
+    fn close_change_request(&self, upstream: &str, number: u64) -> Result<(), HostError> {
+        let path = format!("/repos/{upstream}/pulls/{number}");
+        let reply = self.send("PATCH", &path, Some(&json!({ "state": "closed" })))?;
+        expect_ok(&reply, &format!("PATCH {path}"))
+    }
+
+    fn delete_branch(&self, repository: &str, branch: &str) -> Result<(), HostError> {
+        let path = format!("/repos/{repository}/git/refs/heads/{branch}");
+        let reply = self.send("DELETE", &path, None)?;
+        if reply.status == 422 || reply.status == 404 {
+            return Ok(());
+        }
+        expect_ok(&reply, &format!("DELETE {path}"))
+    }
+
+    /// The search API; at most 100.
+    fn find_open_change_requests(&self, owner: &str, branch: &str) -> Result<Vec<FoundChangeRequest>, HostError> {
+        let query = format!("is:pr is:open head:{branch} user:{owner}");
+        let found: Value = self.get_json(&format!("/search/issues?q={}&per_page=100", encode(&query)))?;
+        Ok(found["items"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|item| {
+                // repository_url: {api}/repos/OWNER/NAME
+                let full_name = item["repository_url"].as_str()?.rsplit("/repos/").next()?.to_string();
+                Some(FoundChangeRequest {
+                    full_name,
+                    number: item["number"].as_u64()?,
+                    url: item["html_url"].as_str()?.to_string(),
+                })
+            })
+            .collect())
+    }
+
+    fn read_change_requests(
+        &self,
+        queries: &[PullQuery],
+        progress: &mut dyn FnMut(usize),
+    ) -> Result<Vec<RepoRead>, HostError> {
+        let mut rows = Vec::with_capacity(queries.len());
+        for chunk in queries.chunks(IN_FLIGHT) {
+            let read: Vec<Result<RepoRead, HostError>> = std::thread::scope(|scope| {
+                let handles: Vec<_> = chunk.iter().map(|q| scope.spawn(move || self.read_one(q))).collect();
+                handles
+                    .into_iter()
+                    .map(|h| h.join().unwrap_or_else(|_| Err(HostError::retryable("a reader thread panicked"))))
+                    .collect()
+            });
+            for row in read {
+                rows.push(row?);
+            }
+            progress(rows.len());
+        }
+        Ok(rows)
+    }
+
+    fn spent(&self) -> Cost {
+        let requests = self.requests();
+        Cost { requests, points: requests + self.points.load(std::sync::atomic::Ordering::Relaxed) }
+    }
+}
+
+fn expect_ok(reply: &Reply, what: &str) -> Result<(), HostError> {
+    refusal(reply, what).map_err(|e| e.with_status(reply.status))
+}
+
+fn refusal(reply: &Reply, what: &str) -> Result<(), HostError> {
+    match reply.status {
+        200..=299 => Ok(()),
+        300..=399 => Err(HostError::permanent(format!(
+            "GitHub answered {what} with a redirect ({}) to {}: the repository was renamed or moved; put its \
+             new URL in spec.repos",
+            reply.status,
+            reply.location.as_deref().unwrap_or("an unnamed location")
+        ))),
+        403 => Err(HostError::permanent(format!(
+            "GitHub refused {what} (403 {}): the token lacks a permission it needs (contents and pull requests: \
+             read and write)",
+            reply.reason()
+        ))),
+        404 => Err(HostError::permanent(format!("GitHub answered {what} with 404 ({})", reply.reason()))),
+        status @ 400..=499 => Err(HostError::permanent(format!("GitHub refused {what} ({status} {})", reply.reason()))),
+        status => Err(HostError::retryable(format!("GitHub answered {what} with {status} ({})", reply.reason()))),
+    }
+}
+
+/// How long GitHub asks the runner to wait, if this is a rate limit answer: 429, or 403
+/// with `x-ratelimit-remaining: 0` or a `retry-after` (secondary limits).
+fn rate_limit_wait(status: u16, response: &ureq::Response) -> Option<Duration> {
+    if status != 429 && status != 403 {
+        return None;
+    }
+    if let Some(seconds) = response.header("retry-after").and_then(|v| v.trim().parse::<u64>().ok()) {
+        return Some(Duration::from_secs(seconds));
+    }
+    if response.header("x-ratelimit-remaining") == Some("0") {
+        let reset = response.header("x-ratelimit-reset").and_then(|v| v.trim().parse::<u64>().ok())?;
+        let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+        return Some(Duration::from_secs(reset.saturating_sub(now) + 1));
+    }
+    (status == 429).then(|| Duration::from_secs(60))
+}
+
+/// Percent-encodes a query value.
+fn encode(value: &str) -> String {
+    let mut out = String::new();
+    for b in value.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_values_are_encoded() {
+        assert_eq!(encode("me:bca/123"), "me%3Abca%2F123");
+    }
+}

@@ -1,0 +1,251 @@
+//! What bca asks of a code host, behind one trait. The runner's steps and the CLI's
+//! `status` and `close` hold a `&dyn CodeHost` and never learn which host answers;
+//! GitHub (and GitHub Enterprise) implements it now.
+//!
+//! Beside the trait live the things every caller of a host needs and must get right the
+//! same way: where a token may go ([`endpoint`]), the token itself and its redaction
+//! ([`secret`]), and how a repository is named ([`repository`]).
+
+pub mod endpoint;
+pub mod error;
+pub mod github;
+pub mod repository;
+pub mod secret;
+
+pub use endpoint::Endpoint;
+pub use error::{ErrorKind, HostError};
+pub use repository::Repository;
+pub use secret::Secret;
+
+use serde::Serialize;
+
+/// Where a change request comes from: a branch in the repository of `owner` (a fork,
+/// or the upstream itself).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Head {
+    pub owner: String,
+    pub branch: String,
+}
+
+impl Head {
+    pub fn new(owner: impl Into<String>, branch: impl Into<String>) -> Head {
+        Head { owner: owner.into(), branch: branch.into() }
+    }
+
+    /// Whether a change request's head is exactly this one (owners compared as the host
+    /// does, ignoring case; the branch exactly, never as a prefix).
+    pub fn is(&self, owner: &str, branch: &str) -> bool {
+        self.owner.eq_ignore_ascii_case(owner) && self.branch == branch
+    }
+}
+
+/// `owner:branch`, as GitHub's API takes a head.
+impl std::fmt::Display for Head {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}", self.owner, self.branch)
+    }
+}
+
+/// A repository as the host describes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RepoInfo {
+    /// `OWNER/NAME`, as the host spells it now (after a rename, the new name).
+    pub full_name: String,
+    pub owner: String,
+    pub clone_url: String,
+    pub fork: bool,
+    /// The repository this one is a fork of (`OWNER/NAME`).
+    pub parent: Option<String>,
+}
+
+/// An open change request, as the runner updates it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChangeRequest {
+    pub number: u64,
+    pub url: String,
+    pub title: String,
+    pub body: String,
+}
+
+/// What opening a change request takes.
+#[derive(Debug, Clone)]
+pub struct NewChangeRequest<'a> {
+    pub head: &'a Head,
+    pub base: &'a str,
+    pub title: &'a str,
+    pub body: &'a str,
+    pub draft: bool,
+}
+
+/// An open change request a search found by its branch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FoundChangeRequest {
+    /// `OWNER/NAME` of the repository it targets.
+    pub full_name: String,
+    pub number: u64,
+    pub url: String,
+}
+
+/// A change request's state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PullState {
+    Open,
+    Draft,
+    Merged,
+    Closed,
+}
+
+/// The checks and commit statuses of a head commit, together.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Checks {
+    Success,
+    Failure,
+    Pending,
+    None,
+}
+
+/// What the reviews say: the latest opinion of each reviewer decides.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Review {
+    Approved,
+    ChangesRequested,
+    /// Nobody approved yet, and someone is asked.
+    ReviewRequired,
+    /// Nobody approved yet, and nobody is asked.
+    NoReviewer,
+    None,
+}
+
+impl PullState {
+    pub fn word(self) -> &'static str {
+        match self {
+            PullState::Open => "open",
+            PullState::Draft => "draft",
+            PullState::Merged => "merged",
+            PullState::Closed => "closed",
+        }
+    }
+}
+
+impl Checks {
+    pub fn word(self) -> &'static str {
+        match self {
+            Checks::Success => "success",
+            Checks::Failure => "failure",
+            Checks::Pending => "pending",
+            Checks::None => "none",
+        }
+    }
+}
+
+impl Review {
+    pub fn word(self) -> &'static str {
+        match self {
+            Review::Approved => "approved",
+            Review::ChangesRequested => "changes-requested",
+            Review::ReviewRequired => "review-required",
+            Review::NoReviewer => "no-reviewer",
+            Review::None => "none",
+        }
+    }
+}
+
+/// One change request of a batched read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PullSummary {
+    pub number: u64,
+    pub url: String,
+    pub state: PullState,
+    /// The head commit.
+    pub head_sha: String,
+    pub checks: Checks,
+    pub review: Review,
+}
+
+/// What the host says of one repository in a batched read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RepoRead {
+    /// The repository answered: its change request from the head (the open one, else the
+    /// newest), if any.
+    Found { archived: bool, pull: Option<PullSummary> },
+    /// The host does not know the repository, or the token may not read it.
+    Missing,
+    /// The host answered the repository under another name.
+    Renamed { to: String },
+}
+
+/// One repository and the head its change request comes from.
+#[derive(Debug, Clone)]
+pub struct PullQuery {
+    pub repository: Repository,
+    pub head: Head,
+}
+
+/// What a client's requests cost.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Cost {
+    /// HTTP requests sent.
+    pub requests: u64,
+    /// Rate-limit points the host charged (GitHub's GraphQL `rateLimit.cost`; one a
+    /// request for REST).
+    pub points: u64,
+}
+
+/// What bca asks of a code host, named by what it means to bca.
+pub trait CodeHost {
+    /// The account the token belongs to.
+    fn account(&self) -> Result<String, HostError>;
+    /// A repository (`OWNER/NAME`), or `None` when the host does not know it.
+    fn repository(&self, full_name: &str) -> Result<Option<RepoInfo>, HostError>;
+    /// Asks for a fork of `upstream` into `organization` (the token's account when
+    /// `None`); the host may create it in the background.
+    fn create_fork(&self, upstream: &str, organization: Option<&str>) -> Result<RepoInfo, HostError>;
+    /// The open change request from `head` into `upstream`, if any.
+    fn open_change_request(&self, upstream: &str, head: &Head) -> Result<Option<ChangeRequest>, HostError>;
+    fn create_change_request(&self, upstream: &str, new: &NewChangeRequest) -> Result<ChangeRequest, HostError>;
+    fn update_change_request(
+        &self,
+        upstream: &str,
+        number: u64,
+        title: &str,
+        body: &str,
+    ) -> Result<ChangeRequest, HostError>;
+    /// Adds labels (the host creates labels that do not exist yet).
+    fn add_labels(&self, upstream: &str, number: u64, labels: &[&str]) -> Result<(), HostError>;
+    /// Removes a label; one the change request does not have is no error.
+    fn remove_label(&self, upstream: &str, number: u64, label: &str) -> Result<(), HostError>;
+    /// Asks people and teams for reviews. A refusal the change request can live with
+    /// comes back as a warning.
+    fn request_reviews(
+        &self,
+        upstream: &str,
+        number: u64,
+        people: &[String],
+        teams: &[String],
+    ) -> Result<Option<String>, HostError>;
+    fn add_assignees(&self, upstream: &str, number: u64, assignees: &[String]) -> Result<(), HostError>;
+    fn comment(&self, upstream: &str, number: u64, body: &str) -> Result<(), HostError>;
+    fn close_change_request(&self, upstream: &str, number: u64) -> Result<(), HostError>;
+    /// Deletes a branch of `repository`; one that is gone already is no error.
+    fn delete_branch(&self, repository: &str, branch: &str) -> Result<(), HostError>;
+    /// Open change requests from a branch named `branch`, in repositories of `owner`.
+    fn find_open_change_requests(&self, owner: &str, branch: &str) -> Result<Vec<FoundChangeRequest>, HostError>;
+    /// Reads many repositories' change requests at once, in the queries' order; what
+    /// went wrong with one repository is its row, never the end of the read.
+    fn read_change_requests(
+        &self,
+        queries: &[PullQuery],
+        progress: &mut dyn FnMut(usize),
+    ) -> Result<Vec<RepoRead>, HostError>;
+    /// What this client has spent so far.
+    fn spent(&self) -> Cost;
+}
+
+/// The client for the host `endpoint` names, sending `token` there and nowhere else.
+pub fn connect<'a>(endpoint: &Endpoint, token: &'a Secret) -> Box<dyn CodeHost + Send + Sync + 'a> {
+    Box::new(github::GitHub::new(endpoint, token))
+}
