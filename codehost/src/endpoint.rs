@@ -102,6 +102,15 @@ impl Endpoint {
         Ok(Endpoint { api_base, git })
     }
 
+    /// GitHub's GraphQL endpoint: `https://api.github.com/graphql`, an Enterprise host's
+    /// `/api/graphql` beside its `/api/v3`, or `/graphql` under an overriding API URL.
+    pub fn graphql_url(&self) -> String {
+        match self.api_base.strip_suffix("/api/v3") {
+            Some(host) => format!("{host}/api/graphql"),
+            None => format!("{}/graphql", self.api_base),
+        }
+    }
+
     /// A git URL from an API answer (`clone_url`) may be used with the token only when
     /// it points at the run's git origin and carries no credentials of its own.
     pub fn check_git_url(&self, url: &str) -> Result<(), HostError> {
@@ -124,10 +133,13 @@ mod tests {
     fn github_com_and_enterprise_hosts() {
         let e = Endpoint::for_host("github.com", None).unwrap();
         assert_eq!((e.api_base.as_str(), e.git.to_string().as_str()), ("https://api.github.com", "https://github.com"));
+        assert_eq!(e.graphql_url(), "https://api.github.com/graphql");
         let e = Endpoint::for_host("ghe.example.com:8443", None).unwrap();
         assert_eq!(e.api_base, "https://ghe.example.com:8443/api/v3");
+        assert_eq!(e.graphql_url(), "https://ghe.example.com:8443/api/graphql");
         let e = Endpoint::for_host("github.com", Some("http://127.0.0.1:9/".into())).unwrap();
         assert_eq!((e.api_base.as_str(), e.git.to_string().as_str()), ("http://127.0.0.1:9", "http://127.0.0.1:9"));
+        assert_eq!(e.graphql_url(), "http://127.0.0.1:9/graphql");
         let err = Endpoint::for_host("github.com", Some("http://u:p@x".into())).unwrap_err();
         assert!(err.message.contains("without a user or password"), "{err}");
         let err = Endpoint::for_host("not a host", None).unwrap_err();

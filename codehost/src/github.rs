@@ -11,8 +11,7 @@ use serde_json::{json, Value};
 use crate::endpoint::Endpoint;
 use crate::secret::Secret;
 use crate::{
-    ChangeRequest, Checks, CodeHost, Cost, FoundChangeRequest, Head, HostError, NewChangeRequest, PullQuery, PullState,
-    PullSummary, RepoInfo, RepoRead, Review,
+    ChangeRequest, CodeHost, Cost, FoundChangeRequest, Head, HostError, NewChangeRequest, PullQuery, RepoInfo, RepoRead,
 };
 
 /// Attempts for one request when GitHub says "later" (rate limits, 5xx).
@@ -20,8 +19,8 @@ const ATTEMPTS: u32 = 4;
 /// The longest the runner waits for a rate limit to reset before giving up (the Job
 /// can be retried later).
 const MAX_WAIT: Duration = Duration::from_secs(300);
-/// How many repositories a batched read asks about at once.
-pub const IN_FLIGHT: usize = 8;
+
+mod graphql;
 
 #[derive(Debug, Clone, Deserialize)]
 struct Owner {
@@ -73,81 +72,28 @@ impl From<Pull> for ChangeRequest {
     }
 }
 
-/// A pull request as a batched read sees it.
-#[derive(Debug, Clone, Deserialize)]
-struct PullDetail {
-    number: u64,
-    html_url: String,
-    /// `open` or `closed`.
-    state: String,
-    #[serde(default)]
-    draft: bool,
-    #[serde(default)]
-    merged_at: Option<String>,
-    head: HeadRef,
-    #[serde(default)]
-    requested_reviewers: Vec<Owner>,
-    #[serde(default)]
-    requested_teams: Vec<Team>,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-struct HeadRef {
-    sha: String,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-struct Team {
-    #[allow(dead_code)] // GitHub's shape; only whether there is one counts
-    slug: String,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-struct CheckRun {
-    /// `queued`, `in_progress` or `completed`.
-    status: String,
-    #[serde(default)]
-    conclusion: Option<String>,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-struct CheckRuns {
-    check_runs: Vec<CheckRun>,
-}
-
-/// The combined commit status: `success`, `failure`, `error` or `pending`. A commit
-/// with no statuses at all is `pending` with `total_count: 0`, which is not pending.
-#[derive(Debug, Clone, Deserialize)]
-struct CombinedStatus {
-    state: String,
-    total_count: u64,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-struct ReviewReply {
-    user: Option<Owner>,
-    /// `APPROVED`, `CHANGES_REQUESTED`, `COMMENTED`, `DISMISSED`, `PENDING`.
-    state: String,
-}
-
 fn null_as_empty<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
     Ok(Option::<String>::deserialize(d)?.unwrap_or_default())
 }
 
 pub struct GitHub<'a> {
     base: String,
+    graphql_url: String,
     token: &'a Secret,
     agent: ureq::Agent,
     /// Requests sent, for what a read cost.
     requests: std::sync::atomic::AtomicU64,
-    /// GraphQL points charged beyond one a request.
+    /// GraphQL points spent (GitHub's `rateLimit.cost`; REST requests have a budget of
+    /// their own, counted in `requests`).
     points: std::sync::atomic::AtomicU64,
 }
 
-/// A response: status, where a redirect points, and body.
+/// A response: status, where a redirect points, when the rate limit resets, and body.
 struct Reply {
     status: u16,
     location: Option<String>,
+    /// `x-ratelimit-reset`, seconds since the epoch.
+    reset: Option<u64>,
     body: String,
 }
 
@@ -187,10 +133,11 @@ impl<'a> GitHub<'a> {
             .timeout_connect(Duration::from_secs(15))
             .timeout(Duration::from_secs(60))
             .redirects(0)
-            .user_agent(concat!("bca-runner/", env!("CARGO_PKG_VERSION")))
+            .user_agent(concat!("bca/", env!("CARGO_PKG_VERSION")))
             .build();
         GitHub {
             base: endpoint.api_base.clone(),
+            graphql_url: endpoint.graphql_url(),
             token,
             agent,
             requests: Default::default(),
@@ -204,13 +151,17 @@ impl<'a> GitHub<'a> {
     }
 
     fn send(&self, method: &str, path: &str, body: Option<&Value>) -> Result<Reply, HostError> {
-        let url = format!("{}{path}", self.base);
+        self.send_to(method, &format!("{}{path}", self.base), path, body)
+    }
+
+    /// Sends to `url` (`path` names it in messages), retrying what GitHub says to retry.
+    fn send_to(&self, method: &str, url: &str, path: &str, body: Option<&Value>) -> Result<Reply, HostError> {
         let mut backoff = Duration::from_secs(1);
         for attempt in 1..=ATTEMPTS {
             self.requests.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             let request = self
                 .agent
-                .request(method, &url)
+                .request(method, url)
                 .set("Accept", "application/vnd.github+json")
                 .set("X-GitHub-Api-Version", "2022-11-28")
                 .set("Authorization", &format!("Bearer {}", self.token.expose()));
@@ -231,8 +182,9 @@ impl<'a> GitHub<'a> {
                 }
             };
             let location = response.header("location").map(str::to_string);
+            let reset = response.header("x-ratelimit-reset").and_then(|v| v.trim().parse().ok());
             let body = response.into_string().unwrap_or_default();
-            let reply = Reply { status, location, body };
+            let reply = Reply { status, location, reset, body };
             let again = match wait {
                 Some(wait) if wait > MAX_WAIT => {
                     return Err(HostError::retryable(format!(
@@ -276,98 +228,6 @@ impl<'a> GitHub<'a> {
         let reply = self.send("GET", path, None)?;
         expect_ok(&reply, &format!("GET {path}"))?;
         reply.json(&format!("GET {path}"))
-    }
-
-    /// One repository's pull request from `head`, with its checks and reviews: about
-    /// four requests.
-    fn read_one(&self, query: &PullQuery) -> Result<RepoRead, HostError> {
-        let upstream = query.repository.full_name();
-        let path = format!("/repos/{upstream}/pulls?state=all&head={}&per_page=10", encode(&query.head.to_string()));
-        let reply = self.send("GET", &path, None)?;
-        match reply.status {
-            404 => return Ok(RepoRead::Missing),
-            301 | 302 | 307 | 308 => {
-                return Ok(RepoRead::Renamed { to: reply.location.clone().unwrap_or_else(|| "elsewhere".into()) })
-            }
-            _ => expect_ok(&reply, &format!("GET {path}"))?,
-        }
-        let pulls: Vec<PullDetail> = reply.json(&format!("GET {path}"))?;
-        // The open one if there is one, else the newest.
-        let Some(pull) = pulls.iter().find(|p| p.state == "open").or(pulls.first()) else {
-            return Ok(RepoRead::Found { archived: false, pull: None });
-        };
-        let state = match (pull.state.as_str(), pull.merged_at.is_some(), pull.draft) {
-            (_, true, _) => PullState::Merged,
-            ("open", _, true) => PullState::Draft,
-            ("open", _, false) => PullState::Open,
-            _ => PullState::Closed,
-        };
-        let (checks, review) = if pull.state == "open" {
-            (self.checks(&upstream, &pull.head.sha)?, self.review(&upstream, pull)?)
-        } else {
-            (Checks::None, Review::None)
-        };
-        Ok(RepoRead::Found {
-            archived: false,
-            pull: Some(PullSummary {
-                number: pull.number,
-                url: pull.html_url.clone(),
-                state,
-                head_sha: pull.head.sha.clone(),
-                checks,
-                review,
-            }),
-        })
-    }
-
-    /// Check runs and commit statuses together: any failure fails, anything still
-    /// running is pending, and a commit with no statuses (`pending` with
-    /// `total_count: 0`) counts for nothing.
-    fn checks(&self, upstream: &str, sha: &str) -> Result<Checks, HostError> {
-        let runs: CheckRuns = self.get_json(&format!("/repos/{upstream}/commits/{sha}/check-runs?per_page=100"))?;
-        let combined: CombinedStatus = self.get_json(&format!("/repos/{upstream}/commits/{sha}/status"))?;
-        let mut verdicts: Vec<Checks> = runs
-            .check_runs
-            .iter()
-            .map(|r| match (r.status.as_str(), r.conclusion.as_deref()) {
-                ("completed", Some("success" | "neutral" | "skipped")) => Checks::Success,
-                ("completed", _) => Checks::Failure,
-                _ => Checks::Pending,
-            })
-            .collect();
-        if combined.total_count > 0 {
-            verdicts.push(match combined.state.as_str() {
-                "success" => Checks::Success,
-                "pending" => Checks::Pending,
-                _ => Checks::Failure,
-            });
-        }
-        Ok([Checks::Failure, Checks::Pending, Checks::Success]
-            .into_iter()
-            .find(|v| verdicts.contains(v))
-            .unwrap_or(Checks::None))
-    }
-
-    /// The latest review of each reviewer decides; without reviews, whether anyone is
-    /// asked.
-    fn review(&self, upstream: &str, pull: &PullDetail) -> Result<Review, HostError> {
-        let reviews: Vec<ReviewReply> =
-            self.get_json(&format!("/repos/{upstream}/pulls/{}/reviews?per_page=100", pull.number))?;
-        let mut latest: std::collections::BTreeMap<String, String> = std::collections::BTreeMap::new();
-        for r in reviews {
-            if matches!(r.state.as_str(), "APPROVED" | "CHANGES_REQUESTED" | "DISMISSED") {
-                latest.insert(r.user.map(|u| u.login).unwrap_or_default(), r.state);
-            }
-        }
-        Ok(if latest.values().any(|s| s == "CHANGES_REQUESTED") {
-            Review::ChangesRequested
-        } else if latest.values().any(|s| s == "APPROVED") {
-            Review::Approved
-        } else if !pull.requested_reviewers.is_empty() || !pull.requested_teams.is_empty() {
-            Review::ReviewRequired
-        } else {
-            Review::NoReviewer
-        })
     }
 }
 
@@ -516,31 +376,18 @@ impl CodeHost for GitHub<'_> {
             .collect())
     }
 
+    /// GraphQL, 50 repositories a query, one query at a time (GitHub's secondary limits
+    /// count server time, so parallel queries buy nothing but refusals).
     fn read_change_requests(
         &self,
         queries: &[PullQuery],
         progress: &mut dyn FnMut(usize),
     ) -> Result<Vec<RepoRead>, HostError> {
-        let mut rows = Vec::with_capacity(queries.len());
-        for chunk in queries.chunks(IN_FLIGHT) {
-            let read: Vec<Result<RepoRead, HostError>> = std::thread::scope(|scope| {
-                let handles: Vec<_> = chunk.iter().map(|q| scope.spawn(move || self.read_one(q))).collect();
-                handles
-                    .into_iter()
-                    .map(|h| h.join().unwrap_or_else(|_| Err(HostError::retryable("a reader thread panicked"))))
-                    .collect()
-            });
-            for row in read {
-                rows.push(row?);
-            }
-            progress(rows.len());
-        }
-        Ok(rows)
+        graphql::read(self, queries, progress)
     }
 
     fn spent(&self) -> Cost {
-        let requests = self.requests();
-        Cost { requests, points: requests + self.points.load(std::sync::atomic::Ordering::Relaxed) }
+        Cost { requests: self.requests(), graphql_points: self.points.load(std::sync::atomic::Ordering::Relaxed) }
     }
 }
 

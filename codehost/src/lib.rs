@@ -162,7 +162,22 @@ pub struct PullSummary {
     /// The head commit.
     pub head_sha: String,
     pub checks: Checks,
+    /// Reported for merged and closed change requests too: who approved what was
+    /// merged matters for an audit.
     pub review: Review,
+    pub mergeable: Mergeable,
+    /// Whether the host will merge it by itself once its rules are met.
+    pub auto_merge: bool,
+}
+
+/// Whether a change request can be merged as it stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Mergeable {
+    Mergeable,
+    Conflicting,
+    /// The host is still computing it.
+    Unknown,
 }
 
 /// What the host says of one repository in a batched read.
@@ -175,6 +190,9 @@ pub enum RepoRead {
     Missing,
     /// The host answered the repository under another name.
     Renamed { to: String },
+    /// The host could not answer for this repository, even alone (the reason is the
+    /// host's own words).
+    Unreadable { why: String },
 }
 
 /// One repository and the head its change request comes from.
@@ -188,11 +206,11 @@ pub struct PullQuery {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Cost {
-    /// HTTP requests sent.
+    /// HTTP requests sent, REST and GraphQL.
     pub requests: u64,
-    /// Rate-limit points the host charged (GitHub's GraphQL `rateLimit.cost`; one a
-    /// request for REST).
-    pub points: u64,
+    /// GraphQL points the host charged (GitHub's `rateLimit.cost`, 5,000 an hour for a
+    /// token, a budget apart from REST's 5,000 requests).
+    pub graphql_points: u64,
 }
 
 /// What bca asks of a code host, named by what it means to bca.

@@ -29,6 +29,8 @@ pub enum RowState {
     Renamed,
     /// Archived: read-only, so nothing can be pushed or merged.
     Archived,
+    /// GitHub could not answer for it, even asked alone.
+    Unreadable,
 }
 
 impl RowState {
@@ -43,6 +45,7 @@ impl RowState {
             RowState::Missing => "missing",
             RowState::Renamed => "renamed",
             RowState::Archived => "archived",
+            RowState::Unreadable => "unreadable",
         }
     }
 
@@ -126,6 +129,10 @@ fn row(repository: &Repository, read: RepoRead) -> RepoStatus {
         RepoRead::Missing => RepoStatus {
             note: Some("not found, or the token cannot read it".into()),
             ..RepoStatus::new(repository, RowState::Missing)
+        },
+        RepoRead::Unreadable { why } => RepoStatus {
+            note: Some(format!("GitHub could not answer for it: {why}")),
+            ..RepoStatus::new(repository, RowState::Unreadable)
         },
         RepoRead::Renamed { to } => RepoStatus {
             note: Some(format!("now {to}: put its new URL in spec.repos")),

@@ -27,6 +27,7 @@ pub fn burndown(rows: &[RepoStatus]) -> String {
         (count(&state(RowState::Missing)), "missing"),
         (count(&state(RowState::Renamed)), "renamed"),
         (count(&state(RowState::Archived)), "archived"),
+        (count(&state(RowState::Unreadable)), "unreadable"),
     ] {
         if n > 0 {
             parts.push(format!("{n} {what}"));
@@ -38,7 +39,7 @@ pub fn burndown(rows: &[RepoStatus]) -> String {
 
 /// What reading the fleet cost, for the line under the burndown.
 pub fn cost_line(cost: &Cost) -> String {
-    format!("read with {} request(s), {} GraphQL point(s)", cost.requests, cost.points)
+    format!("read with {} request(s) to GitHub, {} GraphQL point(s)", cost.requests, cost.graphql_points)
 }
 
 fn cells(r: &RepoStatus) -> [String; 6] {
@@ -118,7 +119,7 @@ pub fn json_lines(rows: &[RepoStatus], cost: &Cost) -> String {
         "repositories": rows.iter().filter(|r| r.state != RowState::Orphaned).count(),
         "states": states,
         "requests": cost.requests,
-        "points": cost.points,
+        "graphqlPoints": cost.graphql_points,
     }});
     out.push_str(&summary.to_string());
     out.push('\n');

@@ -1,6 +1,7 @@
 //! A local stand-in for GitHub: the REST API subset the runner uses (user, repositories,
-//! forks, pull requests) over HTTP on 127.0.0.1, and git's smart HTTP protocol served by
-//! the real `git http-backend` from bare repositories on disk. It asks for the token the
+//! forks, pull requests) and the GraphQL queries bca sends (`graphql.rs`) over HTTP on
+//! 127.0.0.1, and git's smart HTTP protocol served by the real `git http-backend` from
+//! bare repositories on disk. It asks for the token the
 //! way GitHub does, so credentials are exercised for real. (bca's end-to-end test uses
 //! it too, hence the allowance for what one of them does not call.)
 #![allow(dead_code)]
@@ -12,6 +13,9 @@ use std::sync::{Arc, Mutex};
 
 use serde_json::{json, Value};
 use tiny_http::{Header, Request, Response, Server};
+
+#[path = "graphql.rs"]
+mod graphql;
 
 #[derive(Clone, Debug)]
 pub struct Pull {
@@ -34,6 +38,9 @@ pub struct Pull {
     /// (user, `APPROVED` / `CHANGES_REQUESTED` / ...), oldest first.
     pub reviews: Vec<(String, String)>,
     pub comments: Vec<String>,
+    /// The head commit of a pull request with no git repository behind it (a fleet made
+    /// with `add_api_repo`); read from git otherwise.
+    pub sha: Option<String>,
 }
 
 impl Pull {
@@ -56,6 +63,7 @@ impl Pull {
             merged: false,
             reviews: Vec::new(),
             comments: Vec::new(),
+            sha: None,
         }
     }
 }
@@ -70,8 +78,10 @@ struct Fault {
     times: u32,
 }
 
+#[derive(Default)]
 struct RepoState {
     fork_of: Option<String>,
+    archived: bool,
     /// GETs that answer 404 before a new fork "exists", as GitHub's asynchronous forks do.
     pending_polls: u32,
 }
@@ -90,6 +100,13 @@ struct State {
     files: BTreeMap<String, Vec<u8>>,
     /// "METHOD /path" of every API request, for tests to check what was asked.
     log: Vec<String>,
+    /// Old `owner/name` → new, as GitHub follows a renamed repository.
+    renamed: BTreeMap<String, String>,
+    /// A GraphQL query with more repositories than this is refused as too big
+    /// (`RESOURCE_LIMITS_EXCEEDED`), as GitHub refuses one that would take too long.
+    graphql_max_repositories: Option<usize>,
+    /// Added to the time of every API answer.
+    latency: std::time::Duration,
 }
 
 pub struct GitHub {
@@ -145,6 +162,9 @@ impl GitHub {
             outsiders: Vec::new(),
             check_runs: BTreeMap::new(),
             statuses: BTreeMap::new(),
+            renamed: BTreeMap::new(),
+            graphql_max_repositories: None,
+            latency: std::time::Duration::ZERO,
             files: BTreeMap::new(),
             log: Vec::new(),
         }));
@@ -178,7 +198,7 @@ impl GitHub {
         let bare = self.bare(full_name);
         std::fs::create_dir_all(bare.parent().unwrap()).unwrap();
         git(work.path(), &["clone", "-q", "--bare", ".", bare.to_str().unwrap()]);
-        self.state.lock().unwrap().repos.insert(full_name.into(), RepoState { fork_of: None, pending_polls: 0 });
+        self.state.lock().unwrap().repos.insert(full_name.into(), RepoState::default());
     }
 
     /// A fork as it is now; commits to the upstream afterwards make it stale.
@@ -188,7 +208,7 @@ impl GitHub {
             .lock()
             .unwrap()
             .repos
-            .insert(full_name.into(), RepoState { fork_of: Some(of.into()), pending_polls: 0 });
+            .insert(full_name.into(), RepoState { fork_of: Some(of.into()), ..RepoState::default() });
     }
 
     /// Commits a file to a branch of a repository, as someone else would.
@@ -300,6 +320,50 @@ impl GitHub {
         format!("{}/files/{path}", self.url)
     }
 
+    /// A repository GitHub's API knows with no git repository on disk: enough for a
+    /// fleet of thousands that `bca status` reads.
+    pub fn add_api_repo(&self, full_name: &str) {
+        self.state.lock().unwrap().repos.insert(full_name.into(), RepoState::default());
+    }
+
+    /// A pull request from `owner:branch` into an API-only repository, with head `sha`.
+    pub fn add_api_pull(&self, repo: &str, owner: &str, branch: &str, sha: &str) -> u64 {
+        let mut st = self.state.lock().unwrap();
+        let number = st.pulls.len() as u64 + 1;
+        let head = format!("{owner}:{branch}");
+        let mut pull = Pull::open(number, repo.into(), head, "main".into(), "Bump".into(), String::new(), false);
+        pull.sha = Some(sha.into());
+        st.pulls.push(pull);
+        number
+    }
+
+    pub fn archive(&self, full_name: &str) {
+        self.state.lock().unwrap().repos.get_mut(full_name).expect("a repository").archived = true;
+    }
+
+    /// Renames a repository: GitHub answers its old name with the new one.
+    pub fn rename(&self, from: &str, to: &str) {
+        let mut st = self.state.lock().unwrap();
+        let repo = st.repos.remove(from).expect("a repository");
+        st.repos.insert(to.into(), repo);
+        st.renamed.insert(from.into(), to.into());
+    }
+
+    /// GraphQL queries about more than `n` repositories are refused as too big.
+    pub fn limit_graphql_repositories(&self, n: usize) {
+        self.state.lock().unwrap().graphql_max_repositories = Some(n);
+    }
+
+    /// Every API answer takes this much longer (for figures with a real network's latency).
+    pub fn set_latency(&self, latency: std::time::Duration) {
+        self.state.lock().unwrap().latency = latency;
+    }
+
+    /// The bodies of the GraphQL queries bca sent, in order.
+    pub fn graphql_queries(&self) -> Vec<String> {
+        self.state.lock().unwrap().log.iter().filter_map(|l| l.strip_prefix("GRAPHQL ").map(str::to_string)).collect()
+    }
+
     /// Answers the next `times` requests `METHOD path` (path without query) with this.
     pub fn fail(&self, method: &str, path: &str, status: u16, headers: &[(&str, &str)], body: &str, times: u32) {
         self.state.lock().unwrap().faults.push(Fault {
@@ -382,6 +446,12 @@ fn handle(mut request: Request, state: &Mutex<State>, root: &Path, url: &str) {
     }
 
     st.log.push(format!("{method} {path}"));
+    let latency = st.latency;
+    if !latency.is_zero() {
+        drop(st);
+        std::thread::sleep(latency);
+        st = state.lock().unwrap();
+    }
     if let Some(i) = st.faults.iter().position(|f| f.method == method && f.path == path && f.times > 0) {
         st.faults[i].times -= 1;
         let fault = &st.faults[i];
@@ -405,6 +475,10 @@ fn handle(mut request: Request, state: &Mutex<State>, root: &Path, url: &str) {
     let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
     let (status, answer) = match (method.as_str(), parts.as_slice()) {
         ("GET", ["user"]) => (200, json!({ "login": st.login })),
+        ("POST", ["graphql"]) => {
+            st.log.push(format!("GRAPHQL {}", serde_json::to_string(&body).unwrap_or_default()));
+            graphql::answer(&st, url, root, &body)
+        }
         ("GET", ["repos", owner, name]) => {
             let full = format!("{owner}/{name}");
             match st.repos.get_mut(&full) {
@@ -425,7 +499,10 @@ fn handle(mut request: Request, state: &Mutex<State>, root: &Path, url: &str) {
                 let full = format!("{into}/{name}");
                 if !st.repos.contains_key(&full) {
                     fork_on_disk(&root.join(format!("{upstream}.git")), &root.join(format!("{full}.git")));
-                    st.repos.insert(full.clone(), RepoState { fork_of: Some(upstream), pending_polls: 2 });
+                    st.repos.insert(
+                        full.clone(),
+                        RepoState { fork_of: Some(upstream), pending_polls: 2, ..RepoState::default() },
+                    );
                 }
                 let repo = &st.repos[&full];
                 (202, repo_json(url, &full, repo))
@@ -628,16 +705,24 @@ fn handle(mut request: Request, state: &Mutex<State>, root: &Path, url: &str) {
     reply(request, status, &answer);
 }
 
-fn pull_json(url: &str, root: &Path, p: &Pull) -> Value {
+/// A pull request's head commit: its branch in the head repository on disk.
+fn head_sha(root: &Path, p: &Pull) -> String {
+    if let Some(sha) = &p.sha {
+        return sha.clone();
+    }
     let (head_owner, branch) = p.head.split_once(':').unwrap_or(("", ""));
     let name = p.repo.split_once('/').map_or("", |(_, n)| n);
-    let sha = Command::new("git")
+    Command::new("git")
         .args(["--git-dir", root.join(format!("{head_owner}/{name}.git")).to_str().unwrap()])
         .args(["rev-parse", "--verify", "-q", &format!("refs/heads/{branch}")])
         .output()
         .ok()
         .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
-        .unwrap_or_default();
+        .unwrap_or_default()
+}
+
+fn pull_json(url: &str, root: &Path, p: &Pull) -> Value {
+    let sha = head_sha(root, p);
     json!({
         "number": p.number,
         "html_url": format!("{url}/{}/pull/{}", p.repo, p.number),

@@ -1,0 +1,247 @@
+//! The batched read: one GraphQL query for up to 50 repositories, an alias each, asking
+//! for the change requests from the Change's branch and what a fleet view needs of them
+//! (state, head commit, checks rollup, latest opinions of reviewers, mergeability,
+//! auto-merge), plus the query's `rateLimit` cost.
+//!
+//! GitHub's limits, handled: queries go one at a time; a query GitHub refuses as too
+//! big (`RESOURCE_LIMITS_EXCEEDED`), answers in part, or times out is asked again for
+//! the repositories it left out only, at half the batch size, down to one; a
+//! repository GitHub does not know (`NOT_FOUND`) or will not show (`FORBIDDEN`) is a
+//! row of its own; a rate-limited answer waits until the limit resets, as REST does.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde_json::{json, Value};
+
+use super::{GitHub, ATTEMPTS, MAX_WAIT};
+use crate::{Checks, ErrorKind, HostError, Mergeable, PullQuery, PullState, PullSummary, RepoRead, Review};
+
+/// Repositories per query: GitHub's node limits and its 10-second query timeout both
+/// allow this many with the fields below, and it keeps a fleet of 10,000 at 200 queries.
+pub const BATCH: usize = 50;
+
+/// What is asked of each repository. `$h` is the Change's branch; GitHub's
+/// `headRefName` matches it exactly, and the head's owner is checked here.
+const REPOSITORY_FIELDS: &str = "nameWithOwner isArchived \
+pullRequests(headRefName: $h, first: 5, orderBy: {field: CREATED_AT, direction: DESC}) { nodes { \
+number url state isDraft headRefName headRefOid headRepositoryOwner { login } mergeable \
+autoMergeRequest { enabledAt } reviewRequests(first: 1) { totalCount } \
+latestOpinionatedReviews(first: 10) { nodes { state author { login } } } \
+commits(last: 1) { nodes { commit { oid statusCheckRollup { state } } } } } }";
+
+/// The query for `n` repositories, aliases `r0`..: their owners, names and branches are
+/// variables, never spliced into the text.
+pub fn query(n: usize) -> String {
+    let mut params = Vec::new();
+    let mut fields = Vec::new();
+    for i in 0..n {
+        params.push(format!("$o{i}: String!, $n{i}: String!, $h{i}: String!"));
+        let own = REPOSITORY_FIELDS.replace("$h", &format!("$h{i}"));
+        fields.push(format!("r{i}: repository(owner: $o{i}, name: $n{i}) {{ {own} }}"));
+    }
+    format!(
+        "query BcaChangeRequests({}) {{ {} rateLimit {{ cost remaining resetAt }} }}",
+        params.join(", "),
+        fields.join(" ")
+    )
+}
+
+fn variables(queries: &[&PullQuery]) -> Value {
+    let mut vars = serde_json::Map::new();
+    for (i, q) in queries.iter().enumerate() {
+        vars.insert(format!("o{i}"), json!(q.repository.owner()));
+        vars.insert(format!("n{i}"), json!(q.repository.name()));
+        vars.insert(format!("h{i}"), json!(q.head.branch));
+    }
+    Value::Object(vars)
+}
+
+pub fn read(gh: &GitHub, queries: &[PullQuery], progress: &mut dyn FnMut(usize)) -> Result<Vec<RepoRead>, HostError> {
+    let mut rows: Vec<Option<RepoRead>> = vec![None; queries.len()];
+    let mut done = 0;
+    let all: Vec<usize> = (0..queries.len()).collect();
+    for batch in all.chunks(BATCH) {
+        read_batch(gh, queries, batch, &mut rows)?;
+        done += batch.len();
+        progress(done);
+    }
+    Ok(rows.into_iter().map(|r| r.expect("every repository was read")).collect())
+}
+
+/// Reads the repositories at `indexes`; those the answer left out are read again at
+/// half the batch size.
+fn read_batch(
+    gh: &GitHub,
+    queries: &[PullQuery],
+    indexes: &[usize],
+    rows: &mut [Option<RepoRead>],
+) -> Result<(), HostError> {
+    let asked: Vec<&PullQuery> = indexes.iter().map(|i| &queries[*i]).collect();
+    let answer = match gh.graphql(&query(asked.len()), &variables(&asked)) {
+        Ok(answer) => answer,
+        // A timeout or a bad gateway: the query was too slow for GitHub.
+        Err(e) if e.kind == ErrorKind::Retryable && indexes.len() > 1 => {
+            crate::secret::notice(&format!("{e}: asking again for {} repositories at a time", indexes.len() / 2));
+            return read_halves(gh, queries, indexes, rows);
+        }
+        Err(e) => return Err(e),
+    };
+    let errors: Vec<&Value> = answer["errors"].as_array().map(|e| e.iter().collect()).unwrap_or_default();
+    let mut left_out = Vec::new();
+    let mut why = String::new();
+    for (alias, index) in indexes.iter().enumerate() {
+        let key = format!("r{alias}");
+        let data = &answer["data"][&key];
+        let own_error = errors.iter().find(|e| e["path"][0].as_str() == Some(&key));
+        rows[*index] = match (data, own_error) {
+            (Value::Object(_), _) => Some(repository(data, &queries[*index])?),
+            (_, Some(e)) if matches!(e["type"].as_str(), Some("NOT_FOUND" | "FORBIDDEN")) => Some(RepoRead::Missing),
+            (_, e) => {
+                why = e.or(errors.first()).and_then(|e| e["message"].as_str()).unwrap_or("no data").to_string();
+                left_out.push(*index);
+                None
+            }
+        };
+    }
+    if left_out.is_empty() {
+        return Ok(());
+    }
+    if indexes.len() == 1 {
+        rows[indexes[0]] = Some(RepoRead::Unreadable { why });
+        return Ok(());
+    }
+    crate::secret::notice(&format!(
+        "GitHub left out {} of {} repositories ({why}): asking again for {} at a time",
+        left_out.len(),
+        indexes.len(),
+        (indexes.len() / 2).max(1)
+    ));
+    read_halves(gh, queries, &left_out, rows)
+}
+
+fn read_halves(
+    gh: &GitHub,
+    queries: &[PullQuery],
+    indexes: &[usize],
+    rows: &mut [Option<RepoRead>],
+) -> Result<(), HostError> {
+    let size = indexes.len().div_ceil(2).max(1);
+    for half in indexes.chunks(size) {
+        read_batch(gh, queries, half, rows)?;
+    }
+    Ok(())
+}
+
+/// One repository's answer.
+fn repository(data: &Value, query: &PullQuery) -> Result<RepoRead, HostError> {
+    let asked = query.repository.full_name();
+    let name = data["nameWithOwner"].as_str().unwrap_or_default();
+    if !name.eq_ignore_ascii_case(&asked) {
+        return Ok(RepoRead::Renamed { to: name.to_string() });
+    }
+    let nodes = data["pullRequests"]["nodes"].as_array().cloned().unwrap_or_default();
+    // Exactly the Change's branch, from exactly the push owner's repository.
+    let ours: Vec<&Value> = nodes
+        .iter()
+        .filter(|p| {
+            let owner = p["headRepositoryOwner"]["login"].as_str().unwrap_or_default();
+            query.head.is(owner, p["headRefName"].as_str().unwrap_or_default())
+        })
+        .collect();
+    // The open one if there is one, else the newest.
+    let pull = ours.iter().find(|p| p["state"] == "OPEN").or(ours.first());
+    let pull = pull.map(|p| summary(p)).transpose()?;
+    Ok(RepoRead::Found { archived: data["isArchived"].as_bool().unwrap_or(false), pull })
+}
+
+fn summary(p: &Value) -> Result<PullSummary, HostError> {
+    let unexpected = |what: &str| HostError::retryable(format!("GitHub's GraphQL answer has no {what}: {p}"));
+    let state = match (p["state"].as_str(), p["isDraft"].as_bool().unwrap_or(false)) {
+        (Some("OPEN"), true) => PullState::Draft,
+        (Some("OPEN"), false) => PullState::Open,
+        (Some("MERGED"), _) => PullState::Merged,
+        (Some("CLOSED"), _) => PullState::Closed,
+        _ => return Err(unexpected("state")),
+    };
+    let commit = &p["commits"]["nodes"][0]["commit"];
+    let checks = match commit["statusCheckRollup"]["state"].as_str() {
+        Some("SUCCESS") => Checks::Success,
+        Some("PENDING" | "EXPECTED") => Checks::Pending,
+        Some(_) => Checks::Failure,
+        None => Checks::None,
+    };
+    let opinions: Vec<&str> = p["latestOpinionatedReviews"]["nodes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|r| r["state"].as_str())
+        .collect();
+    let review = if opinions.contains(&"CHANGES_REQUESTED") {
+        Review::ChangesRequested
+    } else if opinions.contains(&"APPROVED") {
+        Review::Approved
+    } else if p["reviewRequests"]["totalCount"].as_u64().unwrap_or(0) > 0 {
+        Review::ReviewRequired
+    } else {
+        Review::NoReviewer
+    };
+    let mergeable = match p["mergeable"].as_str() {
+        Some("MERGEABLE") => Mergeable::Mergeable,
+        Some("CONFLICTING") => Mergeable::Conflicting,
+        _ => Mergeable::Unknown,
+    };
+    Ok(PullSummary {
+        number: p["number"].as_u64().ok_or_else(|| unexpected("number"))?,
+        url: p["url"].as_str().ok_or_else(|| unexpected("url"))?.to_string(),
+        state,
+        head_sha: p["headRefOid"].as_str().unwrap_or_default().to_string(),
+        checks,
+        review,
+        mergeable,
+        auto_merge: p["autoMergeRequest"].is_object(),
+    })
+}
+
+impl GitHub<'_> {
+    /// Sends one GraphQL query and returns GitHub's answer (`data` and `errors`), after
+    /// waiting out a rate-limited one. Adds the query's cost to what was spent.
+    pub(super) fn graphql(&self, query: &str, variables: &Value) -> Result<Value, HostError> {
+        let body = json!({ "query": query, "variables": variables });
+        for attempt in 1..=ATTEMPTS {
+            let reply = self.send_to("POST", &self.graphql_url, "/graphql", Some(&body))?;
+            super::expect_ok(&reply, "POST /graphql")?;
+            let answer: Value = reply.json("POST /graphql")?;
+            let cost = answer["data"]["rateLimit"]["cost"].as_u64().unwrap_or(1);
+            self.points.fetch_add(cost, std::sync::atomic::Ordering::Relaxed);
+            let limited = answer["errors"].as_array().into_iter().flatten().any(|e| e["type"] == "RATE_LIMITED");
+            if !limited {
+                return Ok(answer);
+            }
+            let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+            let wait = Duration::from_secs(reply.reset.map_or(60, |r| r.saturating_sub(now) + 1));
+            if wait > MAX_WAIT || attempt == ATTEMPTS {
+                return Err(HostError::retryable(format!(
+                    "GitHub's GraphQL rate limit is spent; it resets in {}s, try again then",
+                    wait.as_secs()
+                )));
+            }
+            crate::secret::notice(&format!("GraphQL rate limit reached, waiting {}s", wait.as_secs()));
+            std::thread::sleep(wait);
+        }
+        unreachable!("the loop returns on its last attempt")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_repository_has_its_own_alias_and_variables() {
+        let q = query(2);
+        assert!(q.starts_with("query BcaChangeRequests($o0: String!, $n0: String!, $h0: String!, $o1: String!"));
+        assert!(q.contains("r1: repository(owner: $o1, name: $n1) { nameWithOwner"));
+        assert!(q.contains("pullRequests(headRefName: $h1, first: 5"));
+        assert!(q.ends_with("rateLimit { cost remaining resetAt } }"));
+    }
+}

@@ -1,0 +1,258 @@
+//! The stand-in's GraphQL endpoint: a real GraphQL parser reads the query, and its
+//! selections are answered from the same state the REST endpoints use, with GitHub's
+//! error shapes: `NOT_FOUND` per alias, `RESOURCE_LIMITS_EXCEEDED` for a query over the
+//! size set with `limit_graphql_repositories`, `undefinedField` for a field the stand-in
+//! does not know, and a `rateLimit` whose `cost` follows GitHub's published rule (each
+//! connection costs the product of the `first`/`last` above it; the sum over 100,
+//! at least 1).
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use graphql_parser::query::{
+    parse_query, Definition, Field, OperationDefinition, Selection, SelectionSet, Value as GValue,
+};
+use serde_json::{json, Value};
+
+use super::{head_sha, Pull, State};
+
+type Doc = graphql_parser::query::Document<'static, String>;
+
+pub(super) fn answer(st: &State, url: &str, root: &Path, body: &Value) -> (u16, Value) {
+    let text = body["query"].as_str().unwrap_or_default().to_string();
+    let document: Doc = match parse_query::<String>(&text) {
+        Ok(d) => d.into_static(),
+        Err(e) => return (200, json!({ "errors": [{ "message": format!("Parse error: {e}") }] })),
+    };
+    let variables = body["variables"].clone();
+    let Some(selection) = document.definitions.iter().find_map(|d| match d {
+        Definition::Operation(OperationDefinition::Query(q)) => Some(&q.selection_set),
+        Definition::Operation(OperationDefinition::SelectionSet(s)) => Some(s),
+        _ => None,
+    }) else {
+        return (200, json!({ "errors": [{ "message": "No query operation in the document" }] }));
+    };
+    let repositories =
+        selection.items.iter().filter(|s| matches!(s, Selection::Field(f) if f.name == "repository")).count();
+    if st.graphql_max_repositories.is_some_and(|max| repositories > max) {
+        return (
+            200,
+            json!({ "errors": [{ "type": "RESOURCE_LIMITS_EXCEEDED",
+                "message": "Resource limits for this query exceeded." }] }),
+        );
+    }
+    let cost = (connection_calls(selection, 1, &variables) / 100).max(1);
+    let mut data = serde_json::Map::new();
+    let mut errors = Vec::new();
+    for item in &selection.items {
+        let Selection::Field(field) = item else {
+            errors.push(json!({ "message": "the stand-in answers fields only, not fragments" }));
+            continue;
+        };
+        let key = field.alias.clone().unwrap_or_else(|| field.name.clone());
+        let value = match field.name.as_str() {
+            "repository" => {
+                let owner = argument(field, "owner", &variables).as_str().unwrap_or_default().to_string();
+                let name = argument(field, "name", &variables).as_str().unwrap_or_default().to_string();
+                let asked = format!("{owner}/{name}");
+                match repository_view(st, url, root, &asked) {
+                    Some(view) => project(&view, &field.selection_set, &variables, &[key.clone()], &mut errors),
+                    None => {
+                        errors.push(json!({ "type": "NOT_FOUND", "path": [key],
+                            "message": format!("Could not resolve to a Repository with the name '{asked}'.") }));
+                        Value::Null
+                    }
+                }
+            }
+            "rateLimit" => {
+                let view = json!({ "__typename": "RateLimit", "cost": cost, "remaining": 5000 - cost,
+                    "limit": 5000, "used": cost, "resetAt": "2026-12-04T12:00:00Z" });
+                project(&view, &field.selection_set, &variables, &[key.clone()], &mut errors)
+            }
+            other => {
+                errors.push(undefined("Query", other, &[key.clone()]));
+                Value::Null
+            }
+        };
+        data.insert(key, value);
+    }
+    // GitHub checks every field before it runs anything: an unknown one is all you get.
+    if errors.iter().any(|e| e["extensions"]["code"] == "undefinedField") {
+        return (200, json!({ "errors": errors }));
+    }
+    let mut answer = json!({ "data": data });
+    if !errors.is_empty() {
+        answer["errors"] = Value::Array(errors);
+    }
+    (200, answer)
+}
+
+fn undefined(type_name: &str, field: &str, path: &[String]) -> Value {
+    json!({ "path": path, "extensions": { "code": "undefinedField", "typeName": type_name, "fieldName": field },
+            "message": format!("Field '{field}' doesn't exist on type '{type_name}'") })
+}
+
+fn argument(field: &Field<'static, String>, name: &str, variables: &Value) -> Value {
+    field.arguments.iter().find(|(n, _)| n == name).map(|(_, v)| value(v, variables)).unwrap_or(Value::Null)
+}
+
+fn value(v: &GValue<'static, String>, variables: &Value) -> Value {
+    match v {
+        GValue::Variable(name) => variables[name].clone(),
+        GValue::Int(n) => json!(n.as_i64()),
+        GValue::Float(f) => json!(f),
+        GValue::String(s) | GValue::Enum(s) => json!(s),
+        GValue::Boolean(b) => json!(b),
+        GValue::Null => Value::Null,
+        GValue::List(items) => Value::Array(items.iter().map(|i| value(i, variables)).collect()),
+        GValue::Object(map) => Value::Object(map.iter().map(|(k, v)| (k.clone(), value(v, variables))).collect()),
+    }
+}
+
+/// GitHub's rule for a query's cost, before dividing by 100.
+fn connection_calls(selection: &SelectionSet<'static, String>, parent: u64, variables: &Value) -> u64 {
+    let mut calls = 0;
+    for item in &selection.items {
+        let Selection::Field(field) = item else { continue };
+        let size = ["first", "last"].iter().find_map(|a| argument(field, a, variables).as_u64());
+        match size {
+            Some(n) => calls += parent + connection_calls(&field.selection_set, parent * n, variables),
+            None => calls += connection_calls(&field.selection_set, parent, variables),
+        }
+    }
+    calls
+}
+
+/// Picks the selected fields out of a view, applying a connection's arguments.
+fn project(
+    view: &Value,
+    selection: &SelectionSet<'static, String>,
+    variables: &Value,
+    path: &[String],
+    errors: &mut Vec<Value>,
+) -> Value {
+    if let Value::Array(items) = view {
+        return Value::Array(items.iter().map(|i| project(i, selection, variables, path, errors)).collect());
+    }
+    if selection.items.is_empty() || !view.is_object() {
+        return view.clone();
+    }
+    let type_name = view["__typename"].as_str().unwrap_or("Object").to_string();
+    let mut out = serde_json::Map::new();
+    for item in &selection.items {
+        let Selection::Field(field) = item else { continue };
+        let key = field.alias.clone().unwrap_or_else(|| field.name.clone());
+        let mut here = path.to_vec();
+        here.push(key.clone());
+        let Some(found) = view.get(&field.name) else {
+            errors.push(undefined(&type_name, &field.name, &here));
+            continue;
+        };
+        let found = if found.get("nodes").is_some() { connection(found, field, variables) } else { found.clone() };
+        out.insert(key, project(&found, &field.selection_set, variables, &here, errors));
+    }
+    Value::Object(out)
+}
+
+/// A connection's nodes filtered, ordered and cut as its arguments say.
+fn connection(view: &Value, field: &Field<'static, String>, variables: &Value) -> Value {
+    let mut nodes = view["nodes"].as_array().cloned().unwrap_or_default();
+    if let Some(head) = argument(field, "headRefName", variables).as_str() {
+        nodes.retain(|n| n["headRefName"] == head);
+    }
+    if let Value::Array(states) = argument(field, "states", variables) {
+        nodes.retain(|n| states.contains(&n["state"]));
+    }
+    if argument(field, "orderBy", variables)["direction"] == "DESC" {
+        nodes.reverse();
+    }
+    let total = nodes.len();
+    if let Some(n) = argument(field, "first", variables).as_u64() {
+        nodes.truncate(n as usize);
+    }
+    if let Some(n) = argument(field, "last", variables).as_u64() {
+        nodes = nodes.split_off(nodes.len().saturating_sub(n as usize));
+    }
+    json!({ "__typename": view["__typename"], "nodes": nodes, "totalCount": total })
+}
+
+/// Everything the stand-in can say about a repository, as GitHub names it.
+fn repository_view(st: &State, url: &str, root: &Path, asked: &str) -> Option<Value> {
+    let full = st.renamed.get(asked).cloned().unwrap_or_else(|| asked.to_string());
+    let (key, repo) = st.repos.iter().find(|(k, _)| k.eq_ignore_ascii_case(&full))?;
+    // Oldest first: GitHub's default order; orderBy DESC reverses it.
+    let pulls: Vec<Value> = st.pulls.iter().filter(|p| p.repo == *key).map(|p| pull_view(st, url, root, p)).collect();
+    Some(json!({
+        "__typename": "Repository",
+        "nameWithOwner": key,
+        "isArchived": repo.archived,
+        "isFork": repo.fork_of.is_some(),
+        "pullRequests": { "__typename": "PullRequestConnection", "nodes": pulls },
+    }))
+}
+
+fn pull_view(st: &State, url: &str, root: &Path, p: &Pull) -> Value {
+    let (owner, branch) = p.head.split_once(':').unwrap_or(("", ""));
+    let sha = head_sha(root, p);
+    let state = match (p.state.as_str(), p.merged) {
+        (_, true) => "MERGED",
+        ("open", _) => "OPEN",
+        _ => "CLOSED",
+    };
+    // The latest opinion of each reviewer.
+    let mut latest: BTreeMap<&str, &str> = BTreeMap::new();
+    for (user, review) in &p.reviews {
+        if matches!(review.as_str(), "APPROVED" | "CHANGES_REQUESTED" | "DISMISSED") {
+            latest.insert(user, review);
+        }
+    }
+    let opinions: Vec<Value> = latest
+        .iter()
+        .map(|(u, s)| json!({ "__typename": "PullRequestReview", "state": s, "author": { "__typename": "User", "login": u } }))
+        .collect();
+    let requests: Vec<Value> = p
+        .requested_reviewers
+        .iter()
+        .chain(&p.requested_teams)
+        .map(|r| json!({ "__typename": "ReviewRequest", "id": r }))
+        .collect();
+    let key = format!("{}@{sha}", p.repo);
+    let runs = st.check_runs.get(&key).cloned().unwrap_or_default();
+    let statuses = st.statuses.get(&key).cloned().unwrap_or_default();
+    // GitHub's rollup of check runs and commit statuses together.
+    let mut verdicts: Vec<&str> = runs
+        .iter()
+        .map(|(status, conclusion)| match (status.as_str(), conclusion.as_deref()) {
+            ("completed", Some("success" | "neutral" | "skipped")) => "SUCCESS",
+            ("completed", _) => "FAILURE",
+            _ => "PENDING",
+        })
+        .collect();
+    verdicts.extend(statuses.iter().map(|s| match s.as_str() {
+        "success" => "SUCCESS",
+        "pending" => "PENDING",
+        _ => "FAILURE",
+    }));
+    let rollup = ["FAILURE", "PENDING", "SUCCESS"]
+        .into_iter()
+        .find(|v| verdicts.contains(v))
+        .map_or(Value::Null, |state| json!({ "__typename": "StatusCheckRollup", "state": state }));
+    json!({
+        "__typename": "PullRequest",
+        "number": p.number,
+        "url": format!("{url}/{}/pull/{}", p.repo, p.number),
+        "state": state,
+        "isDraft": p.draft,
+        "merged": p.merged,
+        "headRefName": branch,
+        "headRefOid": sha,
+        "headRepositoryOwner": { "__typename": "User", "login": owner },
+        "mergeable": if p.state == "open" { "MERGEABLE" } else { "UNKNOWN" },
+        "autoMergeRequest": Value::Null,
+        "reviewRequests": { "__typename": "ReviewRequestConnection", "nodes": requests },
+        "latestOpinionatedReviews": { "__typename": "PullRequestReviewConnection", "nodes": opinions },
+        "commits": { "__typename": "PullRequestCommitConnection", "nodes": [
+            { "__typename": "PullRequestCommit", "commit": { "__typename": "Commit", "oid": sha, "statusCheckRollup": rollup } }
+        ] },
+    })
+}
