@@ -56,7 +56,7 @@ pub(super) fn answer(st: &State, url: &str, root: &Path, body: &Value) -> (u16, 
                 let name = argument(field, "name", &variables).as_str().unwrap_or_default().to_string();
                 let asked = format!("{owner}/{name}");
                 match repository_view(st, url, root, &asked) {
-                    Some(view) => project(&view, &field.selection_set, &variables, &[key.clone()], &mut errors),
+                    Some(view) => project(&view, &field.selection_set, &variables, std::slice::from_ref(&key), &mut errors),
                     None => {
                         errors.push(json!({ "type": "NOT_FOUND", "path": [key],
                             "message": format!("Could not resolve to a Repository with the name '{asked}'.") }));
@@ -67,10 +67,10 @@ pub(super) fn answer(st: &State, url: &str, root: &Path, body: &Value) -> (u16, 
             "rateLimit" => {
                 let view = json!({ "__typename": "RateLimit", "cost": cost, "remaining": 5000 - cost,
                     "limit": 5000, "used": cost, "resetAt": "2026-12-04T12:00:00Z" });
-                project(&view, &field.selection_set, &variables, &[key.clone()], &mut errors)
+                project(&view, &field.selection_set, &variables, std::slice::from_ref(&key), &mut errors)
             }
             other => {
-                errors.push(undefined("Query", other, &[key.clone()]));
+                errors.push(undefined("Query", other, std::slice::from_ref(&key)));
                 Value::Null
             }
         };
