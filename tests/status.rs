@@ -21,10 +21,22 @@ fn change(repos: &[&str]) -> String {
     )
 }
 
-/// Five repositories in five states.
+/// A fleet in every state: merged, open with failing checks, draft, approved, closed by
+/// a person, none (with a colleague's pull request from the same branch name), archived,
+/// renamed, missing, and one since removed from the Change.
 fn fleet() -> GitHub {
     let gh = GitHub::start(TOKEN, "bca-bot");
-    for repo in ["acme/merged", "acme/failing", "acme/drafted", "acme/approved", "acme/nothing", "acme/removed"] {
+    for repo in [
+        "acme/merged",
+        "acme/failing",
+        "acme/drafted",
+        "acme/approved",
+        "acme/nothing",
+        "acme/removed",
+        "acme/closed",
+        "acme/frozen",
+        "acme/old-name",
+    ] {
         gh.add_repo(repo, &[("README.md", "# x\n")], &[]);
     }
     let (n, _) = gh.add_pull("acme/merged", "bca-bot", BRANCH, false);
@@ -41,6 +53,13 @@ fn fleet() -> GitHub {
     gh.add_review("acme/approved", n, "carol", "APPROVED");
     // A repository since removed from the Change, its pull request still open.
     gh.add_pull("acme/removed", "bca-bot", BRANCH, false);
+    let (n, _) = gh.add_pull("acme/closed", "bca-bot", BRANCH, false);
+    gh.finish("acme/closed", n, false);
+    gh.add_pull("acme/frozen", "bca-bot", BRANCH, false);
+    gh.archive("acme/frozen");
+    gh.rename("acme/old-name", "acme/new-name");
+    // Not bca's: the same branch name, pushed by someone else.
+    gh.add_pull("acme/nothing", "colleague", BRANCH, false);
     gh
 }
 
@@ -83,7 +102,17 @@ fn setup() -> (GitHub, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
         dir.path().join("change.yaml"),
-        change(&["acme/merged", "acme/failing", "acme/drafted", "acme/approved", "acme/nothing"]),
+        change(&[
+            "acme/merged",
+            "acme/failing",
+            "acme/drafted",
+            "acme/approved",
+            "acme/nothing",
+            "acme/closed",
+            "acme/frozen",
+            "acme/old-name",
+            "acme/ghost",
+        ]),
     )
     .unwrap();
     std::fs::write(dir.path().join("pods.json"), pods_json()).unwrap();
@@ -187,8 +216,14 @@ fn close_orphaned_says_what_it_would_do_then_closes_exactly_those() {
     1 pull request(s); run again with --yes to close them
     ----- stderr -----
     ");
-    assert!(gh.pulls().iter().all(|p| p.state == "open" || p.merged), "the dry run closed something");
-    let writes: Vec<String> = gh.log().into_iter().filter(|r| !r.starts_with("GET ")).collect();
+    // acme/closed was closed by a person before.
+    let closed = |gh: &GitHub| gh.pulls().iter().filter(|p| p.state == "closed" && !p.merged).count();
+    assert_eq!(closed(&gh), 1, "the dry run closed something");
+    let writes: Vec<String> = gh
+        .log()
+        .into_iter()
+        .filter(|r| !r.starts_with("GET ") && r != "POST /graphql" && !r.starts_with("GRAPHQL "))
+        .collect();
     assert_eq!(writes, Vec::<String>::new(), "the dry run wrote to GitHub");
     assert!(gh.head("bca-bot/removed", BRANCH).is_some(), "the dry run deleted the branch");
     let done = close(&["--yes"]);
@@ -196,7 +231,7 @@ fn close_orphaned_says_what_it_would_do_then_closes_exactly_those() {
     let pulls = gh.pulls();
     let closed: Vec<&str> =
         pulls.iter().filter(|p| p.state == "closed" && !p.merged).map(|p| p.repo.as_str()).collect();
-    assert_eq!(closed, ["acme/removed"]);
+    assert_eq!(closed, ["acme/removed", "acme/closed"]);
     let removed = pulls.iter().find(|p| p.repo == "acme/removed").unwrap();
     assert_eq!(
         removed.comments,
@@ -220,7 +255,8 @@ fn close_repo_closes_that_repositorys_pull_request_only() {
     assert_eq!(out.status.code(), Some(0), "{}", shown(&out));
     let closed: Vec<String> =
         gh.pulls().iter().filter(|p| p.state == "closed" && !p.merged).map(|p| p.repo.clone()).collect();
-    assert_eq!(closed, ["acme/failing"]);
+    // acme/closed was closed by a person before.
+    assert_eq!(closed, ["acme/failing", "acme/closed"]);
     assert_eq!(gh.head("bca-bot/failing", BRANCH), None);
 }
 
@@ -287,4 +323,109 @@ fn pods_that_are_not_kubectls_json_are_named() {
     );
     let out = status(&gh, dir.path(), &["--pods", "missing.json"]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("reading --pods missing.json"), "{}", shown(&out));
+}
+
+/// Runs `bca status` on `repos` API-only repositories with a pull request each.
+fn fleet_of(gh: &GitHub, repos: usize) -> tempfile::TempDir {
+    let mut names = Vec::new();
+    for i in 0..repos {
+        let name = format!("fleet/svc-{i:05}");
+        gh.add_api_repo(&name);
+        gh.add_api_pull(&name, "bca-bot", BRANCH, &format!("{i:040x}"));
+        names.push(name);
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    std::fs::write(dir.path().join("change.yaml"), change(&names)).unwrap();
+    dir
+}
+
+fn summary(out: &std::process::Output) -> serde_json::Value {
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let last = stdout.lines().last().unwrap_or_default();
+    serde_json::from_str::<serde_json::Value>(last).unwrap_or_else(|e| panic!("{e}: {}", shown(out)))["summary"].clone()
+}
+
+#[test]
+fn two_thousand_repositories_take_one_request_per_fifty() {
+    let gh = GitHub::start(TOKEN, "bca-bot");
+    let dir = fleet_of(&gh, 2000);
+    let out = status(&gh, dir.path(), &["--json"]);
+    assert_eq!(out.status.code(), Some(1), "{}", shown(&out));
+    let summary = summary(&out);
+    assert_eq!(summary["states"]["open"], 2000, "{summary}");
+    let log = gh.log();
+    let graphql = log.iter().filter(|l| *l == "POST /graphql").count();
+    assert_eq!(graphql, 40, "2,000 repositories at 50 a query");
+    // The rest: whose token it is, and the orphan search (one owner).
+    let rest: Vec<&String> = log.iter().filter(|l| *l != "POST /graphql" && !l.starts_with("GRAPHQL ")).collect();
+    assert_eq!(rest, ["GET /user", "GET /search/issues"]);
+    assert_eq!(summary["requests"], 42);
+    assert!(summary["graphqlPoints"].as_u64().unwrap() <= 40 * 10, "{summary}");
+}
+
+#[test]
+fn a_query_github_refuses_as_too_big_or_times_out_is_asked_again_in_halves() {
+    let gh = GitHub::start(TOKEN, "bca-bot");
+    let dir = fleet_of(&gh, 100);
+    gh.limit_graphql_repositories(20);
+    // And the first query times out, as GitHub's 10-second limit answers.
+    gh.fail("POST", "/graphql", 502, &[], r#"{"message":"Server Error"}"#, 1);
+    let out = status(&gh, dir.path(), &["--json"]);
+    assert_eq!(summary(&out)["states"]["open"], 100, "{}", shown(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("asking again for 25 repositories at a time"), "{stderr}");
+    assert!(stderr.contains("GitHub left out 25 of 25 repositories (Resource limits for this query exceeded.)"), "{stderr}");
+    // Every query that reached GitHub's parser asked about at most what it allows, in the end.
+    let sizes: Vec<usize> = gh.graphql_queries().iter().map(|q| q.matches(": repository(").count()).collect();
+    assert!(sizes.iter().filter(|n| **n <= 20).map(|n| *n).sum::<usize>() >= 100, "{sizes:?}");
+}
+
+#[test]
+fn a_repository_github_cannot_answer_even_alone_is_a_row() {
+    let gh = GitHub::start(TOKEN, "bca-bot");
+    let dir = fleet_of(&gh, 3);
+    gh.limit_graphql_repositories(0);
+    let out = status(&gh, dir.path(), &[]);
+    assert_eq!(out.status.code(), Some(1), "{}", shown(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("unreadable") && stdout.contains("GitHub could not answer for it: Resource limits"), "{stdout}");
+    assert!(stdout.contains("3 repositories: 0 merged, 0 open (0 failing checks, 0 without reviewer), 3 unreadable"), "{stdout}");
+}
+
+#[test]
+fn every_query_bca_sends_is_valid_against_githubs_published_schema() {
+    let (gh, dir) = setup();
+    assert!(status(&gh, dir.path(), &[]).status.code().is_some());
+    let queries = gh.graphql_queries();
+    assert!(!queries.is_empty(), "bca sent no GraphQL query");
+    support::tools::assert_valid_github_graphql(&queries);
+    // The check can fail: a field GitHub does not have is named.
+    let bad = queries[0].replace("isArchived", "isArchivd");
+    let problems = support::tools::github_graphql_problems(&[bad]);
+    assert!(problems.contains("Cannot query field \"isArchivd\" on type \"Repository\""), "{problems}");
+}
+
+#[test]
+fn close_skips_a_missing_renamed_or_archived_repository_and_says_why() {
+    let (gh, dir) = setup();
+    let out = bca()
+        .current_dir(dir.path())
+        .args(["close", "change.yaml"])
+        .env("GITHUB_TOKEN", TOKEN)
+        .env("GITHUB_API_URL", &gh.url)
+        .output()
+        .unwrap();
+    assert_snapshot!(filtered(&gh, shown(&out)), @r"
+    exit: 1
+    ----- stdout -----
+    skipped acme/frozen: archived: read-only, nothing can be pushed or merged
+    skipped acme/old-name: now acme/new-name: put its new URL in spec.repos
+    skipped acme/ghost: not found, or the token cannot read it
+    would close acme/failing#2 (http://github.test/acme/failing/pull/2) and delete bca-bot/failing:bca/bump-logging
+    would close acme/drafted#3 (http://github.test/acme/drafted/pull/3) and delete bca-bot/drafted:bca/bump-logging
+    would close acme/approved#4 (http://github.test/acme/approved/pull/4) and delete bca-bot/approved:bca/bump-logging
+    3 pull request(s); run again with --yes to close them
+    ----- stderr -----
+    ");
 }

@@ -22,6 +22,14 @@ const MAX_WAIT: Duration = Duration::from_secs(300);
 
 mod graphql;
 
+/// What a request retries besides rate limits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Retry {
+    ServerErrors,
+    /// A GraphQL query that timed out is asked again smaller, not as it was.
+    RateLimitsOnly,
+}
+
 #[derive(Debug, Clone, Deserialize)]
 struct Owner {
     login: String,
@@ -151,11 +159,19 @@ impl<'a> GitHub<'a> {
     }
 
     fn send(&self, method: &str, path: &str, body: Option<&Value>) -> Result<Reply, HostError> {
-        self.send_to(method, &format!("{}{path}", self.base), path, body)
+        self.send_to(method, &format!("{}{path}", self.base), path, body, Retry::ServerErrors)
     }
 
-    /// Sends to `url` (`path` names it in messages), retrying what GitHub says to retry.
-    fn send_to(&self, method: &str, url: &str, path: &str, body: Option<&Value>) -> Result<Reply, HostError> {
+    /// Sends to `url` (`path` names it in messages), retrying what GitHub says to retry:
+    /// rate limits, and server errors where `retry` says so.
+    fn send_to(
+        &self,
+        method: &str,
+        url: &str,
+        path: &str,
+        body: Option<&Value>,
+        retry: Retry,
+    ) -> Result<Reply, HostError> {
         let mut backoff = Duration::from_secs(1);
         for attempt in 1..=ATTEMPTS {
             self.requests.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -194,7 +210,7 @@ impl<'a> GitHub<'a> {
                     )))
                 }
                 Some(wait) => Some(wait),
-                None if status >= 500 => Some(backoff),
+                None if status >= 500 && retry == Retry::ServerErrors => Some(backoff),
                 None => None,
             };
             match again {

@@ -29,3 +29,39 @@ pub fn on_path(name: &str, install: &str) -> Command {
     assert!(found, "{name} is not on PATH: {install}");
     Command::new(name)
 }
+
+/// What GitHub's published GraphQL schema (`@octokit/graphql-schema`, pinned in
+/// tools/graphql-schema) and graphql-js say of these request bodies: empty when valid.
+pub fn github_graphql_problems(requests: &[String]) -> String {
+    use std::io::Write as _;
+    let dir = repo_root().join("target/tools/graphql-schema");
+    assert!(
+        dir.join("node_modules/@octokit/graphql-schema/schema.graphql").is_file(),
+        "GitHub's GraphQL schema is not installed at {}: run scripts/install-tools (scripts/test runs it for you)",
+        dir.display()
+    );
+    let mut child = on_path("node", "install Node.js 20 or newer")
+        .arg(dir.join("validate.mjs"))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("node runs");
+    let mut stdin = child.stdin.take().unwrap();
+    for request in requests {
+        writeln!(stdin, "{request}").unwrap();
+    }
+    drop(stdin);
+    let out = child.wait_with_output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    if out.status.success() {
+        assert!(text.contains("0 problem(s)"), "{text}");
+        String::new()
+    } else {
+        text
+    }
+}
+
+pub fn assert_valid_github_graphql(requests: &[String]) {
+    let problems = github_graphql_problems(requests);
+    assert!(problems.is_empty(), "{problems}");
+}

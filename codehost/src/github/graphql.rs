@@ -13,7 +13,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::{json, Value};
 
-use super::{GitHub, ATTEMPTS, MAX_WAIT};
+use super::{GitHub, Retry, ATTEMPTS, MAX_WAIT};
 use crate::{Checks, ErrorKind, HostError, Mergeable, PullQuery, PullState, PullSummary, RepoRead, Review};
 
 /// Repositories per query: GitHub's node limits and its 10-second query timeout both
@@ -80,8 +80,15 @@ fn read_batch(
     let answer = match gh.graphql(&query(asked.len()), &variables(&asked)) {
         Ok(answer) => answer,
         // A timeout or a bad gateway: the query was too slow for GitHub.
-        Err(e) if e.kind == ErrorKind::Retryable && indexes.len() > 1 => {
-            crate::secret::notice(&format!("{e}: asking again for {} repositories at a time", indexes.len() / 2));
+        Err(e) if e.kind == ErrorKind::Retryable && e.status.is_some_and(|s| s >= 500) => {
+            if indexes.len() == 1 {
+                rows[indexes[0]] = Some(RepoRead::Unreadable { why: e.message });
+                return Ok(());
+            }
+            crate::secret::notice(&format!(
+                "{e}: asking again for {} repositories at a time",
+                indexes.len().div_ceil(2)
+            ));
             return read_halves(gh, queries, indexes, rows);
         }
         Err(e) => return Err(e),
@@ -114,7 +121,7 @@ fn read_batch(
         "GitHub left out {} of {} repositories ({why}): asking again for {} at a time",
         left_out.len(),
         indexes.len(),
-        (indexes.len() / 2).max(1)
+        left_out.len().div_ceil(2)
     ));
     read_halves(gh, queries, &left_out, rows)
 }
@@ -208,7 +215,7 @@ impl GitHub<'_> {
     pub(super) fn graphql(&self, query: &str, variables: &Value) -> Result<Value, HostError> {
         let body = json!({ "query": query, "variables": variables });
         for attempt in 1..=ATTEMPTS {
-            let reply = self.send_to("POST", &self.graphql_url, "/graphql", Some(&body))?;
+            let reply = self.send_to("POST", &self.graphql_url, "/graphql", Some(&body), Retry::RateLimitsOnly)?;
             super::expect_ok(&reply, "POST /graphql")?;
             let answer: Value = reply.json("POST /graphql")?;
             let cost = answer["data"]["rateLimit"]["cost"].as_u64().unwrap_or(1);
