@@ -106,7 +106,7 @@ fn main() {
                 bca::change::parse("bench.yaml", text.as_bytes()).expect("valid change");
             });
             let change = bca::change::parse("bench.yaml", text.as_bytes()).expect("valid change");
-            let options = RenderOptions { parallelism, ..RenderOptions::default() };
+            let options = RenderOptions { parallelism, allow_many_jobs: true, ..RenderOptions::default() };
             let inputs = [Input { file: "bench.yaml", change: &change }];
             let mut bytes = 0;
             let (render_time, peak) = measure(runs, || {

@@ -206,3 +206,20 @@ fn an_index_that_uses_up_its_deadline_leaves_the_next_index_its_own() {
     let result: Value = serde_json::from_str(String::from_utf8_lossy(&out.stdout).trim()).unwrap();
     assert_eq!(result["status"], "opened");
 }
+
+#[test]
+fn more_than_500_one_repository_jobs_are_refused_unless_asked_for() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("change.yaml"), change(501, "")).unwrap();
+    let out = run_in(dir.path(), &["render", "change.yaml"]);
+    assert_eq!(out.status.code(), Some(2), "{}", shown(&out));
+    assert!(out.stdout.is_empty(), "no partial output");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "bca: error: change.yaml: spec.repos lists 501 repositories, rendered as 501 Jobs that start 501 agents at once; GitOps tools read that many Jobs slowly (kubectl kustomize takes 30 s and 0.9 GB for 2,000, and Argo CD gives up after 90 s): set spec.rollout.parallelism (for example 50) to run them as Indexed Jobs, at most that many agents at once (or --parallelism), or pass --allow-many-jobs to render them anyway\n"
+    );
+    assert_eq!(jobs(&render(dir.path(), &change(501, ""), &["--allow-many-jobs"])).len(), 501);
+    assert_eq!(jobs(&render(dir.path(), &change(500, ""), &[])).len(), 500);
+    // Paced, the same Change renders without the flag.
+    assert_eq!(jobs(&render(dir.path(), &change(501, ""), &["--parallelism", "50"])).len(), 50);
+}

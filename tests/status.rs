@@ -375,10 +375,13 @@ fn a_query_github_refuses_as_too_big_or_times_out_is_asked_again_in_halves() {
     assert_eq!(summary(&out)["states"]["open"], 100, "{}", shown(&out));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("asking again for 25 repositories at a time"), "{stderr}");
-    assert!(stderr.contains("GitHub left out 25 of 25 repositories (Resource limits for this query exceeded.)"), "{stderr}");
+    assert!(
+        stderr.contains("GitHub left out 25 of 25 repositories (Resource limits for this query exceeded.)"),
+        "{stderr}"
+    );
     // Every query that reached GitHub's parser asked about at most what it allows, in the end.
     let sizes: Vec<usize> = gh.graphql_queries().iter().map(|q| q.matches(": repository(").count()).collect();
-    assert!(sizes.iter().filter(|n| **n <= 20).map(|n| *n).sum::<usize>() >= 100, "{sizes:?}");
+    assert!(sizes.iter().filter(|n| **n <= 20).sum::<usize>() >= 100, "{sizes:?}");
 }
 
 #[test]
@@ -389,8 +392,14 @@ fn a_repository_github_cannot_answer_even_alone_is_a_row() {
     let out = status(&gh, dir.path(), &[]);
     assert_eq!(out.status.code(), Some(1), "{}", shown(&out));
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(stdout.contains("unreadable") && stdout.contains("GitHub could not answer for it: Resource limits"), "{stdout}");
-    assert!(stdout.contains("3 repositories: 0 merged, 0 open (0 failing checks, 0 without reviewer), 3 unreadable"), "{stdout}");
+    assert!(
+        stdout.contains("unreadable") && stdout.contains("GitHub could not answer for it: Resource limits"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("3 repositories: 0 merged, 0 open (0 failing checks, 0 without reviewer), 3 unreadable"),
+        "{stdout}"
+    );
 }
 
 #[test]

@@ -38,6 +38,10 @@ pub struct RenderArgs {
     /// a fleet of thousands of repositories needs.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=i64::from(MAX_PARALLELISM)))]
     pub parallelism: Option<u32>,
+    /// Render a Change of more than 500 repositories as one Job per repository anyway:
+    /// every agent starts at once, and GitOps tools may take minutes to read the Jobs.
+    #[arg(long)]
+    pub allow_many_jobs: bool,
     /// Namespace of every rendered object.
     #[arg(short, long, default_value = opts::DEFAULT_NAMESPACE)]
     pub namespace: DnsLabel,
@@ -182,6 +186,7 @@ impl RenderArgs {
             scope: if self.platform { Scope::Platform } else { Scope::Both },
             queue: self.queue.clone(),
             parallelism: self.parallelism,
+            allow_many_jobs: self.allow_many_jobs,
             cluster_queue: self.cluster_queue.clone(),
             github_host: self.github_host.clone(),
             templates: templates.into(),

@@ -13,6 +13,9 @@ pub fn render_error(e: RenderError) -> anyhow::Error {
         RenderError::TemplatesNamePerRepository { .. } => {
             format!("{e} (Indexed Jobs come from spec.rollout.parallelism or --parallelism)")
         }
+        RenderError::TooManyJobs { .. } => {
+            format!("{e} (or --parallelism), or pass --allow-many-jobs to render them anyway")
+        }
         RenderError::UnusedAgentSetting { name, agent } => {
             format!("--agent-setting {name} is for {agent}, which none of the Changes use")
         }

@@ -20,6 +20,11 @@ pub const DEFAULT_DNS_SELECTOR: &str = "k8s-app=kube-dns";
 /// stuck one does not hold a node for a day.
 pub const DEFAULT_DEADLINE_SECONDS: i64 = 3 * 60 * 60;
 pub const DEFAULT_NAMESPACE: &str = "bca-jobs";
+/// The most one-repository Jobs a Change renders without pacing. Measured on 2 cores:
+/// `kubectl kustomize` (what Argo CD and Flux run) reads 1,000 such Jobs in 6.8 s, 2,000
+/// in 30 s with 0.9 GB, 5,000 in 137 s with 2.2 GB, past Argo CD's default 90 s; and
+/// each Job starts its agent at once, 500 agents being about 250 CPUs.
+pub const MAX_JOBS_UNPACED: usize = 500;
 pub const DEFAULT_SECRET_NAME: &str = "bca-credentials";
 
 #[derive(Debug, Clone)]
@@ -48,6 +53,8 @@ pub struct RenderOptions {
     pub queue: Option<DnsLabel>,
     /// `--parallelism`: Indexed Jobs, over `spec.rollout.parallelism`.
     pub parallelism: Option<u32>,
+    /// Render more than [`MAX_JOBS_UNPACED`] one-repository Jobs of a Change.
+    pub allow_many_jobs: bool,
     /// `--cluster-queue`: what the LocalQueue `--platform` renders points at.
     pub cluster_queue: Option<DnsLabel>,
 }
@@ -88,6 +95,7 @@ impl Default for RenderOptions {
             scope: Scope::Both,
             queue: None,
             parallelism: None,
+            allow_many_jobs: false,
             cluster_queue: None,
         }
     }

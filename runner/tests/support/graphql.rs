@@ -56,7 +56,9 @@ pub(super) fn answer(st: &State, url: &str, root: &Path, body: &Value) -> (u16, 
                 let name = argument(field, "name", &variables).as_str().unwrap_or_default().to_string();
                 let asked = format!("{owner}/{name}");
                 match repository_view(st, url, root, &asked) {
-                    Some(view) => project(&view, &field.selection_set, &variables, std::slice::from_ref(&key), &mut errors),
+                    Some(view) => {
+                        project(&view, &field.selection_set, &variables, std::slice::from_ref(&key), &mut errors)
+                    }
                     None => {
                         errors.push(json!({ "type": "NOT_FOUND", "path": [key],
                             "message": format!("Could not resolve to a Repository with the name '{asked}'.") }));
