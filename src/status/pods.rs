@@ -24,7 +24,7 @@ pub fn job_states(pods: &Value) -> Result<BTreeMap<String, String>, String> {
         let index = annotations[INDEX_ANNOTATION].as_str();
         let Ok(contract) = contract.for_index(index) else { continue };
         let created = pod["metadata"]["creationTimestamp"].as_str().unwrap_or("").to_string();
-        let state = pod_state(pod);
+        let state = shown(&pod_state(pod, &contract.repository));
         let entry =
             newest.entry(contract.repository.to_ascii_lowercase()).or_insert_with(|| (created.clone(), state.clone()));
         if created >= entry.0 {
@@ -34,7 +34,14 @@ pub fn job_states(pods: &Value) -> Result<BTreeMap<String, String>, String> {
     Ok(newest.into_iter().map(|(repo, (_, state))| (repo, state)).collect())
 }
 
-fn pod_state(pod: &Value) -> String {
+/// A pod's message is written by whatever ran in it: shown on one line, without control
+/// characters (a terminal escape must not reach the reader's terminal).
+fn shown(text: &str) -> String {
+    let one_line: String = text.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
+    one_line.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+fn pod_state(pod: &Value, repository: &str) -> String {
     let status = &pod["status"];
     let statuses = status["initContainerStatuses"]
         .as_array()
@@ -44,11 +51,19 @@ fn pod_state(pod: &Value) -> String {
     for container in statuses {
         let terminated = &container["state"]["terminated"];
         let code = terminated["exitCode"].as_i64().unwrap_or(0);
-        let message = terminated["message"].as_str().unwrap_or("").trim();
+        let message = shown(terminated["message"].as_str().unwrap_or(""));
+        let message = message.as_str();
         if code != 0 {
-            let step = container["name"].as_str().unwrap_or("?");
-            let why = if message.is_empty() { format!("{step} exited {code}") } else { message.to_string() };
-            return format!("failed: {why}");
+            let step = shown(container["name"].as_str().unwrap_or("?"));
+            // The runner writes `STEP: REPOSITORY: why`; the row names the repository.
+            let why = message
+                .strip_prefix(&format!("{step}: "))
+                .map(|rest| rest.strip_prefix(&format!("{repository}: ")).unwrap_or(rest));
+            return match why {
+                Some(why) => format!("failed: {step}: {why}"),
+                None if message.is_empty() => format!("failed: {step} exited {code}"),
+                None => format!("failed: {step}: {message}"),
+            };
         }
         if container["name"] == "publish" && !message.is_empty() {
             if let Ok(result) = serde_json::from_str::<Value>(message) {
@@ -68,5 +83,32 @@ fn pod_state(pod: &Value) -> String {
         Some("Pending" | "Running") => "running".into(),
         Some(phase) => phase.to_ascii_lowercase(),
         None => "unknown".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pod(step: &str, code: i64, message: &str) -> Value {
+        serde_json::json!({ "status": { "phase": "Failed", "initContainerStatuses": [
+            { "name": step, "state": { "terminated": { "exitCode": code, "message": message } } }
+        ] } })
+    }
+
+    #[test]
+    fn the_failed_step_is_named_once_and_the_repository_not_repeated() {
+        let repo = "https://github.com/acme/api";
+        let message = format!("clone: {repo}: the base branch main does not exist");
+        assert_eq!(pod_state(&pod("clone", 3, &message), repo), "failed: clone: the base branch main does not exist");
+        assert_eq!(pod_state(&pod("agent", 1, ""), repo), "failed: agent exited 1");
+        assert_eq!(pod_state(&pod("agent", 137, "OOMKilled"), repo), "failed: agent: OOMKilled");
+    }
+
+    #[test]
+    fn what_a_pod_wrote_cannot_reach_the_terminal_as_escapes_or_lines() {
+        let state = shown(&pod_state(&pod("agent", 1, "agent: x: \u{1b}]52;c;aGk=\u{7}bad\n\rFAKE ROW"), "x"));
+        assert_eq!(state, "failed: agent: ]52;c;aGk= bad FAKE ROW");
+        assert!(!state.chars().any(char::is_control));
     }
 }
