@@ -438,3 +438,20 @@ fn close_skips_a_missing_renamed_or_archived_repository_and_says_why() {
     ----- stderr -----
     ");
 }
+
+#[test]
+fn a_rate_limited_query_is_waited_out() {
+    let gh = GitHub::start(TOKEN, "bca-bot");
+    let dir = fleet_of(&gh, 3);
+    gh.fail(
+        "POST",
+        "/graphql",
+        403,
+        &[("retry-after", "1")],
+        r#"{"message":"You have exceeded a secondary rate limit. Please wait a few minutes before you try again."}"#,
+        1,
+    );
+    let out = status(&gh, dir.path(), &["--json"]);
+    assert_eq!(summary(&out)["states"]["open"], 3, "{}", shown(&out));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("POST /graphql: 403, retrying in 1s"), "{}", shown(&out));
+}

@@ -76,8 +76,14 @@ fn read(path: &std::path::Path) -> Option<u64> {
     std::fs::read_to_string(path).ok()?.trim().parse().ok()
 }
 
+/// Replaces the file, never writing through whatever an earlier run left at its path.
 fn write(path: &std::path::Path, seconds: u64) -> Result<(), RunError> {
-    std::fs::write(path, format!("{seconds}\n"))
+    let _ = std::fs::remove_file(path);
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
+        .and_then(|mut f| std::io::Write::write_all(&mut f, format!("{seconds}\n").as_bytes()))
         .map_err(|e| RunError::usage(format!("cannot write {}: {e}", path.display())))
 }
 
@@ -107,6 +113,11 @@ mod tests {
         // 1000 s, less the reserve of 100 s, less the 100 s used.
         assert!((799..=800).contains(&budget.share.as_secs()), "{budget:?}");
         assert!(agent_budget(&paths, None).unwrap().is_none());
+        // A link left at the path is replaced, not written through.
+        std::fs::remove_file(paths.agent_clock()).unwrap();
+        std::os::unix::fs::symlink(dir.path().join("elsewhere"), paths.agent_clock()).unwrap();
+        hand_on(&paths).unwrap();
+        assert!(!dir.path().join("elsewhere").exists());
         let err = agent_budget(&paths, Some(110)).unwrap_err();
         assert_eq!(err.kind, crate::run::error::Kind::Permanent);
         assert!(err.message.starts_with("the pod has used 100s of its deadline of 110s before the agent"), "{err}");
