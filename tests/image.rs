@@ -153,3 +153,22 @@ fn pinned_debian_packages_exist() {
         );
     }
 }
+
+/// The example agent image builds on the runner image bca renders, ends as the Job's
+/// user, and passes hadolint.
+#[test]
+fn the_agent_image_example_builds_on_the_runner_image() {
+    let path = repo_root().join("examples/agent-image/Dockerfile");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let from = text.lines().find_map(|l| l.strip_prefix("FROM ")).expect("a FROM line");
+    assert_eq!(from, bca_runner::pod::default_image());
+    let last_user = text.lines().filter_map(|l| l.strip_prefix("USER ")).last();
+    assert_eq!(last_user, Some("10001:10001"));
+    let out = tools::installed("hadolint").arg(&path).output().unwrap();
+    assert!(
+        out.status.success(),
+        "hadolint:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -1,5 +1,12 @@
 //! Hardening of the processes that hold tokens on a machine without containers
-//! (`bca run --local`, `bca-runner run`).
+//! (`bca run --local`, `bca-runner run`), and stopping a process group.
+//!
+//! The one place of the workspace allowed `unsafe` (`[workspace.lints]` denies it
+//! elsewhere): plain calls into libc. `prctl` and the in-place scrub of the initial
+//! environment exist on Linux only; elsewhere (macOS, where `bca` also runs) the
+//! process stays dumpable and a removed variable may still be in the memory of its
+//! initial environment, which `bca run --local` says before it runs anything.
+#![allow(unsafe_code)]
 
 /// Makes this process non-dumpable: other processes of the same user (an agent, say)
 /// can no longer read its memory or `/proc/<pid>/environ`, where the tokens it was
@@ -7,10 +14,14 @@
 /// not pass to programs it executes.
 pub fn make_non_dumpable() {
     // SAFETY: prctl(PR_SET_DUMPABLE) takes plain integers and touches no memory of ours.
+    #[cfg(target_os = "linux")]
     unsafe {
         libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0);
     }
 }
+
+/// Whether [`make_non_dumpable`] and [`scrub_env_var`] protect anything on this system.
+pub const HARDENED: bool = cfg!(target_os = "linux");
 
 /// Removes `name` from the environment, first overwriting its value where it lies, so
 /// it is gone from `/proc/<pid>/environ` too (which shows the environment the process
@@ -19,6 +30,13 @@ pub fn make_non_dumpable() {
 ///
 /// Call it only while no other thread reads the environment.
 pub fn scrub_env_var(name: &str) {
+    #[cfg(target_os = "linux")]
+    overwrite_initial_env(name);
+    std::env::remove_var(name);
+}
+
+#[cfg(target_os = "linux")]
+fn overwrite_initial_env(name: &str) {
     let prefix = format!("{name}=");
     // SAFETY: `environ` is a NULL-terminated array of NUL-terminated strings owned by
     // the C runtime; each is walked only up to its NUL, and overwritten in place, not
@@ -38,10 +56,10 @@ pub fn scrub_env_var(name: &str) {
             entry = entry.add(1);
         }
     }
-    std::env::remove_var(name);
 }
 
 /// Whether this process is dumpable (for tests of the above).
+#[cfg(target_os = "linux")]
 pub fn is_dumpable() -> bool {
     // SAFETY: as above.
     unsafe { libc::prctl(libc::PR_GET_DUMPABLE, 0, 0, 0, 0) == 1 }
@@ -80,6 +98,7 @@ pub fn wait_group(
 mod tests {
     use super::*;
 
+    #[cfg(target_os = "linux")]
     #[test]
     fn a_scrubbed_variable_is_gone_from_proc_environ() {
         // A child started with the variable, so it is in its initial environment block.
@@ -92,6 +111,7 @@ mod tests {
         assert!(text.contains("environ after scrub: clean"), "{text}{}", String::from_utf8_lossy(&out.stderr));
     }
 
+    #[cfg(target_os = "linux")]
     #[test]
     fn scrub_in_child() {
         if std::env::var_os("BCA_SCRUB_TEST").is_none() {
@@ -104,6 +124,7 @@ mod tests {
         assert!(std::env::var_os("BCA_SCRUB_TEST").is_none());
     }
 
+    #[cfg(target_os = "linux")]
     #[test]
     fn becomes_non_dumpable() {
         assert!(is_dumpable());

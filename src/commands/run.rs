@@ -93,6 +93,11 @@ pub fn run_local(
     for warning in &rendered.warnings {
         write!(progress, "{}", style.warning(warning))?;
     }
+    if !bca_runner::process::HARDENED {
+        let warning = "on this system bca cannot make itself unreadable to the agent's processes (that needs Linux): \
+                       the agent, which runs as you, could read the tokens from bca's memory";
+        write!(progress, "{}", style.warning(warning))?;
+    }
     writeln!(progress, "bca: rendered {} Job(s) in {render_time:.2?}", jobs.len())?;
     let mut outcome = Outcome::default();
     let mut failed = 0;
