@@ -162,7 +162,7 @@ fn the_agent_image_example_builds_on_the_runner_image() {
     let text = std::fs::read_to_string(&path).unwrap();
     let from = text.lines().find_map(|l| l.strip_prefix("FROM ")).expect("a FROM line");
     assert_eq!(from, bca_runner::pod::default_image());
-    let last_user = text.lines().filter_map(|l| l.strip_prefix("USER ")).last();
+    let last_user = text.lines().rev().find_map(|l| l.strip_prefix("USER "));
     assert_eq!(last_user, Some("10001:10001"));
     let out = tools::installed("hadolint").arg(&path).output().unwrap();
     assert!(
