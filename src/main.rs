@@ -18,7 +18,7 @@ use bca::render::names::{GitHubHost, GitHubOwner};
     name = "bca",
     version,
     about = "Run an AI coding agent across many repositories as Kubernetes Jobs, one pull request each",
-    after_help = "Exit codes: 0 success; 1 invalid input (for diff: differences; for run --local: a Job failed; for status: not every repository is done; for close: nothing closed without --yes); 2 usage, I/O or internal error."
+    after_help = "Exit codes: 0 success; 1 invalid input (for diff: differences; for run --local: a Job failed; for status: not every repository has settled; for close: nothing closed without --yes); 2 usage, I/O or internal error."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -175,6 +175,20 @@ enum Command {
     },
     /// Print the JSON Schema of the Change file (also at schema/change.schema.json).
     Schema,
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    ///
+    /// `bca completions bash > /etc/bash_completion.d/bca`, `bca completions zsh >
+    /// "${fpath[1]}/_bca"`, `bca completions fish > ~/.config/fish/completions/bca.fish`.
+    Completions {
+        #[arg(value_name = "SHELL")]
+        shell: clap_complete::Shell,
+    },
+    /// The original tool's command; bca renders instead (`bca render CHANGE | kubectl apply -f -`).
+    #[command(hide = true)]
+    Apply {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -225,6 +239,24 @@ fn main() -> ExitCode {
             commands::close::close(&request, &env, style)
         }
         Command::Schema => Ok(Outcome { stdout: bca::change::schema::json_schema(), ..Outcome::default() }),
+        Command::Completions { shell } => {
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "bca", &mut script);
+            Ok(Outcome { stdout: String::from_utf8_lossy(&script).into_owned(), ..Outcome::default() })
+        }
+        Command::Apply { args } => {
+            let files =
+                args.iter().filter(|a| a.ends_with(".yaml") || a.ends_with(".yml")).cloned().collect::<Vec<_>>();
+            let files = if files.is_empty() { "CHANGE".to_string() } else { files.join(" ") };
+            Ok(Outcome {
+                stderr: format!(
+                    "bca: error: bca apply was the original tool's command; this bca never talks to a cluster. \
+                     Render the Jobs and apply them: bca render {files} | kubectl apply -f -\n"
+                ),
+                code: EXIT_ERROR,
+                ..Outcome::default()
+            })
+        }
     };
     ExitCode::from(bca::terminal::emit(&commands::finish(outcome)))
 }

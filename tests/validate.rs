@@ -405,3 +405,27 @@ fn unsupported_yaml_tag() {
 fn unknown_alias() {
     assert_snapshot!(validate_text("change.yaml", with_spec_line("prompt", "  prompt: *nothing")));
 }
+
+#[test]
+fn the_original_tools_apply_says_what_to_run_instead() {
+    let out = bca().args(["apply", "change.yaml", "--namespace", "x"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "bca: error: bca apply was the original tool's command; this bca never talks to a cluster. Render the Jobs \
+         and apply them: bca render change.yaml | kubectl apply -f -\n"
+    );
+}
+
+#[test]
+fn completions_are_printed_for_each_shell() {
+    for (shell, marker) in [("bash", "_bca()"), ("zsh", "#compdef bca"), ("fish", "complete -c bca")] {
+        let out = bca().args(["completions", shell]).output().unwrap();
+        assert!(out.status.success(), "{}", shown(&out));
+        let script = String::from_utf8_lossy(&out.stdout);
+        assert!(script.contains(marker) && script.contains("render"), "{shell}: {script}");
+    }
+    let out = bca().args(["completions", "tcsh"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("invalid value 'tcsh'"), "{}", shown(&out));
+}

@@ -176,7 +176,7 @@ impl RunContract {
             ));
         };
         let n: usize =
-            index.trim().parse().map_err(|_| format!("{COMPLETION_INDEX_ENV} is {index:?}, not an index"))?;
+            index.trim().parse().map_err(|_| format!("{COMPLETION_INDEX_ENV} is \"{index}\", not an index"))?;
         let repository = self.repositories.get(n).cloned().ok_or_else(|| {
             format!(
                 "{COMPLETION_INDEX_ENV} is {n}, but the run contract lists {} repositories",

@@ -217,9 +217,9 @@ fn command(
     let argv = container.command.clone().unwrap_or_default();
     if argv.first().map(String::as_str) != Some(pod::RUNNER_BINARY) {
         return Err(LocalError::Unsupported(format!(
-            "container {} runs {:?}; the local runner only runs {}",
+            "container {} runs {}; the local runner only runs {}",
             container.name,
-            argv.first(),
+            argv.first().map_or("no command", String::as_str),
             pod::RUNNER_BINARY
         )));
     }

@@ -39,6 +39,17 @@ pub enum Status {
     Refused,
 }
 
+impl Status {
+    /// In a log line's words.
+    pub fn word(self) -> &'static str {
+        match self {
+            Status::Changes => "changes",
+            Status::NoChanges => "no changes",
+            Status::Refused => "refused",
+        }
+    }
+}
+
 /// What collect hands to publish.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -105,9 +116,10 @@ pub fn collect(paths: &Paths, verify: Option<&Verify>) -> Result<Verdict, RunErr
         .map_err(|e| RunError::usage(format!("cannot write {}: {e}", paths.verdict().display())))?;
     match &verdict.reason {
         Some(reason) => log::info("collect", &format!("refused: {reason}")),
-        None => {
-            log::info("collect", &format!("{:?}, {} commit(s) by the agent", verdict.status, verdict.agent_commits))
-        }
+        None => log::info(
+            "collect",
+            &format!("{}, {} commit(s) by the agent", verdict.status.word(), verdict.agent_commits),
+        ),
     }
     Ok(verdict)
 }
