@@ -429,3 +429,18 @@ fn completions_are_printed_for_each_shell() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("invalid value 'tcsh'"), "{}", shown(&out));
 }
+
+#[test]
+fn a_repository_on_a_host_bca_cannot_serve_is_refused_where_it_is_written() {
+    let text = "kind: Change\napiVersion: v1\nspec:\n  prompt: x\n  agent: copilot-cli\n  repos:\n    - https://github.com/acme/api\n    - https://gitlab.com/acme/platform/api\n";
+    assert_snapshot!(validate_text("change.yaml", text), @r"
+    exit: 1
+    ----- stdout -----
+    ----- stderr -----
+    change.yaml:8:7: error: spec.repos[1]: gitlab.com is GitLab: bca supports GitHub and GitHub Enterprise only
+      |
+    8 |     - https://gitlab.com/acme/platform/api
+      |       ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^
+      = help: bca opens pull requests through GitHub's API; remove this repository from the Change
+    ");
+}

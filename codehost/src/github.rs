@@ -98,6 +98,8 @@ pub struct GitHub<'a> {
 
 /// A response: status, where a redirect points, when the rate limit resets, and body.
 struct Reply {
+    /// What was asked, for messages.
+    url: String,
     status: u16,
     location: Option<String>,
     /// `x-ratelimit-reset`, seconds since the epoch.
@@ -126,9 +128,23 @@ impl Reply {
         reason
     }
 
+    /// GitHub's JSON. An answer that is not JSON at all is not GitHub's: most likely a
+    /// host named as GitHub Enterprise that is something else.
     fn json<T: DeserializeOwned>(&self, what: &str) -> Result<T, HostError> {
-        serde_json::from_str(&self.body)
-            .map_err(|e| HostError::retryable(format!("GitHub answered {what} with something unexpected: {e}")))
+        serde_json::from_str(&self.body).map_err(|e| {
+            if serde_json::from_str::<Value>(&self.body).is_err() {
+                let start: String = self.body.chars().take(60).collect();
+                HostError::permanent(format!(
+                    "{} did not answer {what} like GitHub's API (not JSON: \"{}\"): bca supports GitHub and GitHub \
+                     Enterprise; check the host of the Change's repositories and --github-host",
+                    self.url,
+                    start.escape_debug()
+                ))
+                .with_status(self.status)
+            } else {
+                HostError::retryable(format!("GitHub answered {what} with something unexpected: {e}"))
+            }
+        })
     }
 }
 
@@ -200,7 +216,7 @@ impl<'a> GitHub<'a> {
             let location = response.header("location").map(str::to_string);
             let reset = response.header("x-ratelimit-reset").and_then(|v| v.trim().parse().ok());
             let body = response.into_string().unwrap_or_default();
-            let reply = Reply { status, location, reset, body };
+            let reply = Reply { url: url.to_string(), status, location, reset, body };
             let again = match wait {
                 Some(wait) if wait > MAX_WAIT => {
                     return Err(HostError::retryable(format!(

@@ -471,3 +471,24 @@ fn an_agent_that_hangs_is_stopped_at_the_deadline_with_all_it_started() {
         && !std::fs::read_to_string(format!("/proc/{}/stat", child.trim())).unwrap_or_default().contains(") Z ");
     assert!(!alive, "the agent's child outlived it");
 }
+
+#[test]
+fn a_host_that_does_not_answer_like_github_is_named() {
+    let gh = stand_in();
+    gh.fail(
+        "GET",
+        "/repos/acme/api",
+        200,
+        &[("content-type", "text/html")],
+        "<!DOCTYPE html><title>Sign in · GitLab</title>",
+        1,
+    );
+    let pod = Pod::new(contract("https://github.com/acme/api", Agent::CopilotCli, PROMPT));
+    let out = pod.runner("fork", &gh);
+    assert_eq!(out.status.code(), Some(3), "{}", shown(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("/repos/acme/api did not answer GET /repos/acme/api like GitHub's API (not JSON: \"<!DOCTYPE html><title>Sign in · GitLab</title>\"): bca supports GitHub and GitHub Enterprise"),
+        "{stderr}"
+    );
+}

@@ -36,9 +36,20 @@ impl RepoUrl {
         }
         let trimmed = rest.strip_suffix('/').unwrap_or(rest);
         let parts: Vec<&str> = trimmed.split('/').collect();
+        if let Some(product) = not_github(parts[0]) {
+            return Err(Invalid::new(format!(
+                "{} is {product}: bca supports GitHub and GitHub Enterprise only",
+                parts[0]
+            ))
+            .help("bca opens pull requests through GitHub's API; remove this repository from the Change"));
+        }
         let [host, owner, name] = parts[..] else {
             let help = if parts.len() > 3 {
-                format!("drop the path after the repository: https://{}", parts[..3].join("/"))
+                format!(
+                    "a GitHub repository is https://HOST/OWNER/NAME (bca supports GitHub and GitHub Enterprise): \
+                     drop the path after the repository: https://{}",
+                    parts[..3].join("/")
+                )
             } else {
                 "name the owner and the repository".to_string()
             };
@@ -72,6 +83,23 @@ impl RepoUrl {
     /// the runner is given, and what identifies the repository in names and labels.
     pub fn canonical(&self) -> String {
         self.repository.to_string()
+    }
+}
+
+/// The code hosts people name that are not GitHub, by host: bca cannot open their
+/// change requests, and rendering them would give Jobs that can only fail.
+fn not_github(host: &str) -> Option<&'static str> {
+    let host = host.to_ascii_lowercase();
+    let host = host.split(':').next().unwrap_or_default();
+    match host {
+        "gitlab.com" => Some("GitLab"),
+        "bitbucket.org" => Some("Bitbucket"),
+        "dev.azure.com" | "ssh.dev.azure.com" => Some("Azure DevOps"),
+        "codeberg.org" => Some("Codeberg (Forgejo)"),
+        "gitea.com" => Some("Gitea"),
+        "sr.ht" | "git.sr.ht" => Some("SourceHut"),
+        h if h.ends_with(".visualstudio.com") => Some("Azure DevOps"),
+        _ => None,
     }
 }
 
@@ -111,7 +139,8 @@ mod tests {
             ("http://github.com/org/repo", "use https: https://github.com/org/repo"),
             (
                 "https://github.com/org/repo/tree/main",
-                "drop the path after the repository: https://github.com/org/repo",
+                "a GitHub repository is https://HOST/OWNER/NAME (bca supports GitHub and GitHub Enterprise): drop \
+                 the path after the repository: https://github.com/org/repo",
             ),
             ("https://github.com/org", "name the owner and the repository"),
             (
@@ -122,6 +151,23 @@ mod tests {
         for (url, help) in cases {
             let err = RepoUrl::parse(url).unwrap_err();
             assert_eq!(err.help.as_deref(), Some(help), "{url}");
+        }
+        for (url, message) in [
+            (
+                "https://gitlab.com/group/sub/project",
+                "gitlab.com is GitLab: bca supports GitHub and GitHub Enterprise only",
+            ),
+            (
+                "https://bitbucket.org/team/repo",
+                "bitbucket.org is Bitbucket: bca supports GitHub and GitHub Enterprise only",
+            ),
+            (
+                "https://dev.azure.com/org/project/_git/repo",
+                "dev.azure.com is Azure DevOps: bca supports GitHub and GitHub Enterprise only",
+            ),
+        ] {
+            let err = RepoUrl::parse(url).unwrap_err();
+            assert_eq!(err.message, message, "{url}");
         }
         for url in ["https://github.com/org/re po", "https://github.com/org/..", "https://-bad-.com/o/r", "ftp://x/y/z"]
         {
