@@ -258,5 +258,5 @@ fn main() -> ExitCode {
             })
         }
     };
-    ExitCode::from(bca::terminal::emit(&commands::finish(outcome)))
+    ExitCode::from(commands::emit(&commands::finish(outcome)))
 }

@@ -40,21 +40,3 @@ pub fn stderr_color() -> bool {
 pub fn stdout_color() -> bool {
     color(std::io::stdout())
 }
-
-/// Writes a command's output and returns its exit code. A closed pipe (`bca render | head`)
-/// is a clean exit; any other failure to write (a full disk) is an error, exit 2: output
-/// that did not arrive must not look like success.
-pub fn emit(outcome: &crate::commands::Outcome) -> u8 {
-    use std::io::Write;
-    let written =
-        std::io::stdout().lock().write_all(outcome.stdout.as_bytes()).and_then(|()| std::io::stdout().flush());
-    let _ = std::io::stderr().lock().write_all(outcome.stderr.as_bytes());
-    match written {
-        Ok(()) => outcome.code,
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => outcome.code,
-        Err(e) => {
-            eprintln!("bca: error: writing standard output: {e}");
-            crate::commands::EXIT_ERROR
-        }
-    }
-}

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use anyhow::Context as _;
 
-use super::status::{github_access, orphans, targets, PushOwner};
+use super::access::github_access;
 use super::{check_repo_filters, valid_changes, Outcome, Style};
 use crate::render::names::{GitHubHost, GitHubOwner};
 
@@ -41,16 +41,22 @@ pub fn close(request: &CloseRequest, env: &dyn Fn(&str) -> Option<String>, style
     let mut closing = Vec::new();
     let mut skipped = Vec::new();
     if request.orphaned {
-        let mut push_owner = PushOwner::new(gh, request.fork_org.as_deref());
-        for (branch, no_fork, o) in orphans(gh, &changes)? {
+        let mut push_owner = crate::status::PushOwner::new(gh, request.fork_org.as_deref());
+        for (branch, no_fork, o) in
+            crate::status::changes_orphans(gh, &changes).context("searching for orphaned pull requests")?
+        {
             // An orphan's branch is where its pull request came from: the repository
             // itself, the organisation's fork, or the token's account's.
             let (owner, name) = o.full_name.split_once('/').unwrap_or((&o.full_name, ""));
-            let branch_repo = format!("{}/{name}", push_owner.of(!no_fork, owner)?);
+            let branch_repo = format!(
+                "{}/{name}",
+                push_owner.of(!no_fork, owner).context("asking GitHub whose token GITHUB_TOKEN is")?
+            );
             closing.push(Closing { full_name: o.full_name, number: o.number, url: o.url, branch_repo, branch });
         }
     } else {
-        let targets = targets(gh, &changes, request.fork_org.as_deref())?;
+        let targets = crate::status::targets(gh, &changes, request.fork_org.as_deref())
+            .context("asking GitHub whose token GITHUB_TOKEN is")?;
         check_repo_filters(&request.only, targets.iter().map(|t| &t.repository))?;
         let chosen: Vec<crate::status::Target> = targets
             .into_iter()

@@ -2,6 +2,7 @@
 //! binary only parses arguments and prints; errors that are not about the input (I/O,
 //! usage) come back as `anyhow::Error` and exit 2.
 
+mod access;
 pub mod args;
 pub mod close;
 pub mod diff;
@@ -26,6 +27,24 @@ pub struct Outcome {
     pub stdout: String,
     pub stderr: String,
     pub code: u8,
+}
+
+/// Writes a command's output and returns its exit code. A closed pipe (`bca render | head`)
+/// is a clean exit; any other failure to write (a full disk) is an error, exit 2: output
+/// that did not arrive must not look like success.
+pub fn emit(outcome: &Outcome) -> u8 {
+    use std::io::Write;
+    let written =
+        std::io::stdout().lock().write_all(outcome.stdout.as_bytes()).and_then(|()| std::io::stdout().flush());
+    let _ = std::io::stderr().lock().write_all(outcome.stderr.as_bytes());
+    match written {
+        Ok(()) => outcome.code,
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => outcome.code,
+        Err(e) => {
+            eprintln!("bca: error: writing standard output: {e}");
+            EXIT_ERROR
+        }
+    }
 }
 
 /// Invalid input, or (for diff) differences.

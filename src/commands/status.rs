@@ -6,15 +6,12 @@
 use std::io::{IsTerminal as _, Write as _};
 use std::path::{Path, PathBuf};
 
-use anyhow::{bail, Context as _};
-use bca_codehost::{CodeHost, Endpoint, Head, Secret};
-use bca_runner::Repository;
+use anyhow::Context as _;
 
-use super::{errors, valid_changes, Outcome, Style, EXIT_INVALID};
+use super::{valid_changes, Outcome, Style, EXIT_INVALID};
 use crate::change::Change;
 use crate::render::names::{GitHubHost, GitHubOwner};
-use crate::render::{self, Input};
-use crate::status::{self, pods, report, Target};
+use crate::status::{self, pods, report};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
@@ -38,109 +35,21 @@ pub struct StatusRequest {
     pub progress: bool,
 }
 
-/// The GitHub token from GITHUB_TOKEN, and the endpoint of the Changes' host: github.com,
-/// or the Enterprise host `--github-host` names. A repository on any other host is
-/// refused before the token goes anywhere.
-pub(crate) fn github_access(
-    command: &str,
-    changes: &[(String, Change)],
-    github_host: Option<&GitHubHost>,
-    env: &dyn Fn(&str) -> Option<String>,
-) -> anyhow::Result<(Secret, Endpoint, String)> {
-    let inputs: Vec<Input> = changes.iter().map(|(file, change)| Input { file, change }).collect();
-    let host = render::github_host(&inputs, github_host.map(|h| &**h))
-        .map_err(errors::render_error)?
-        .unwrap_or_else(|| "github.com".into());
-    let Some(token) = env("GITHUB_TOKEN").filter(|t| !t.trim().is_empty()) else {
-        bail!(
-            "bca {command} reads GitHub with the token in GITHUB_TOKEN{}; it is empty or unset",
-            match command {
-                "status" => " (read access to the repositories is enough)",
-                _ => " (it needs pull requests write, and contents write to delete branches)",
-            }
-        );
-    };
-    let token = Secret::from_env(&token, "GITHUB_TOKEN");
-    let endpoint = Endpoint::for_host(&host, env("GITHUB_API_URL"))?;
-    Ok((token, endpoint, host))
-}
-
-/// The branch of a Change's pull requests.
-pub(crate) fn branch(change: &Change) -> String {
-    render::head_branch(change, &render::change_id(change))
-}
-
-/// Who a Change's branches are pushed to: the repository's own owner when the Change
-/// does not fork, else `--fork-org`, else the token's account (asked of GitHub once).
-pub(crate) struct PushOwner<'a> {
-    host: &'a dyn CodeHost,
-    fork_org: Option<&'a str>,
-    login: Option<String>,
-}
-
-impl<'a> PushOwner<'a> {
-    pub(crate) fn new(host: &'a dyn CodeHost, fork_org: Option<&'a str>) -> PushOwner<'a> {
-        PushOwner { host, fork_org, login: None }
-    }
-
-    pub(crate) fn of(&mut self, forks: bool, repository_owner: &str) -> anyhow::Result<String> {
-        if !forks {
-            return Ok(repository_owner.to_string());
-        }
-        if let Some(org) = self.fork_org {
-            return Ok(org.to_string());
-        }
-        if self.login.is_none() {
-            self.login = Some(self.host.account().context("asking GitHub whose token GITHUB_TOKEN is")?);
-        }
-        Ok(self.login.clone().expect("set above"))
-    }
-}
-
-/// Where each repository's pull request comes from.
-pub(crate) fn targets(host: &dyn CodeHost, changes: &[Change], fork_org: Option<&str>) -> anyhow::Result<Vec<Target>> {
-    let mut push_owner = PushOwner::new(host, fork_org);
-    let mut targets = Vec::new();
-    for change in changes {
-        let branch = branch(change);
-        for repo in &change.spec.repos {
-            let owner = push_owner.of(change.spec.fork != Some(false), repo.owner())?;
-            targets.push(Target { repository: Repository::clone(repo), head: Head::new(owner, &branch) });
-        }
-    }
-    Ok(targets)
-}
-
-/// The open pull requests of the named Changes in repositories they no longer list,
-/// with their branch and whether the Change pushes to the repositories themselves.
-pub(crate) fn orphans(host: &dyn CodeHost, changes: &[Change]) -> anyhow::Result<Vec<(String, bool, status::Orphan)>> {
-    let mut found = Vec::new();
-    for change in changes.iter().filter(|c| c.name().is_some()) {
-        let owners = owners(change);
-        let listed: Vec<String> = change.spec.repos.iter().map(|r| r.full_name()).collect();
-        let branch = branch(change);
-        for orphan in status::orphans(host, &owners, &branch, &listed)
-            .with_context(|| format!("searching for pull requests from {branch}"))?
-        {
-            found.push((branch.clone(), change.spec.fork == Some(false), orphan));
-        }
-    }
-    Ok(found)
-}
-
 pub fn status(request: &StatusRequest, env: &dyn Fn(&str) -> Option<String>, style: Style) -> anyhow::Result<Outcome> {
     let files = valid_changes(&request.files, style)?;
     // Read before GitHub is asked: a mistyped path costs nothing.
     let pod_states = request.pods.as_deref().map(read_pods).transpose()?;
-    let (token, endpoint, host_name) = github_access("status", &files, request.github_host.as_ref(), env)?;
+    let (token, endpoint, host_name) =
+        super::access::github_access("status", &files, request.github_host.as_ref(), env)?;
     let changes: Vec<Change> = files.into_iter().map(|(_, change)| change).collect();
     let host = bca_codehost::connect(&endpoint, &token);
-    let targets = targets(host.as_ref(), &changes, request.fork_org.as_deref())?;
+    let targets = status::targets(host.as_ref(), &changes, request.fork_org.as_deref())
+        .context("asking GitHub whose token GITHUB_TOKEN is")?;
     let mut progress = Progress::new(targets.len(), request.progress);
     let mut rows =
         status::read(host.as_ref(), &targets, &mut |n| progress.read(n)).context("reading the pull requests")?;
     progress.done();
-    let orphans = orphans(host.as_ref(), &changes)?;
+    let orphans = status::changes_orphans(host.as_ref(), &changes).context("searching for orphaned pull requests")?;
     let cost = host.spent();
     rows.extend(orphans.iter().map(|(_, _, o)| o.row(&host_name)));
     let mut stderr = String::new();
@@ -172,14 +81,6 @@ pub fn status(request: &StatusRequest, env: &dyn Fn(&str) -> Option<String>, sty
     let gate = if request.require_merged { status::Gate::Merged } else { status::Gate::Settled };
     let code = if status::done(&rows, gate) { 0 } else { EXIT_INVALID };
     Ok(Outcome { stdout, stderr, code })
-}
-
-/// The owners whose repositories a Change lists, once each.
-fn owners(change: &Change) -> Vec<String> {
-    let mut owners: Vec<String> = change.spec.repos.iter().map(|r| r.owner().to_string()).collect();
-    owners.sort();
-    owners.dedup();
-    owners
 }
 
 /// `kubectl get pods -o json` from a file or standard input (`-`): repository → state.

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use super::directory::HEADER;
+use super::header::HEADER;
 use crate::render::yaml;
 
 /// The record's file in an output directory. Not listed in kustomization.yaml: it is

@@ -1,6 +1,7 @@
 //! Turns validated Changes into Kubernetes objects, serialised once as YAML. Knows
 //! nothing about files or terminals: the output module writes what this returns.
 
+mod custom_resource;
 pub mod job;
 pub mod labels;
 pub mod manifest;

@@ -26,7 +26,7 @@ struct LocalQueueSpec {
     cluster_queue: String,
 }
 
-super::manifest::custom_resource!(LocalQueue, group: "kueue.x-k8s.io", version: "v1beta1", kind: "LocalQueue", plural: "localqueues");
+super::custom_resource::custom_resource!(LocalQueue, group: "kueue.x-k8s.io", version: "v1beta1", kind: "LocalQueue", plural: "localqueues");
 
 pub fn local_queue(namespace: &str, name: &str, cluster_queue: &str) -> LocalQueue {
     use k8s_openapi::Resource as _;

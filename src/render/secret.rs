@@ -85,7 +85,7 @@ pub struct ExternalSecret {
     spec: ExternalSecretSpec,
 }
 
-super::manifest::custom_resource!(ExternalSecret, group: "external-secrets.io", version: "v1", kind: "ExternalSecret", plural: "externalsecrets");
+super::custom_resource::custom_resource!(ExternalSecret, group: "external-secrets.io", version: "v1", kind: "ExternalSecret", plural: "externalsecrets");
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]

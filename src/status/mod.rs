@@ -5,6 +5,9 @@
 
 pub mod pods;
 pub mod report;
+mod targets;
+
+pub use targets::{branch, changes_orphans, targets, PushOwner};
 
 use bca_codehost::{Checks, CodeHost, Head, HostError, PullQuery, PullState, RepoRead, Review};
 use bca_runner::Repository;

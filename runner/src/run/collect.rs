@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use super::context::{MAX_SUMMARY_CHARS, SUMMARY_FILE};
 use super::files::{read_text, ReadError};
 use super::git::Git;
-use super::paths::Paths;
+use super::paths::{Paths, AGENT_REF, WORKTREE_REF};
 use super::secrets::redact;
 use super::state::{is_object_id, read_base};
 use super::transcript::Transcript;
@@ -25,9 +25,6 @@ use crate::contract::Verify;
 pub const MAX_BUNDLE_BYTES: u64 = 512 << 20;
 /// A work tree with more entries than this is not one a person could review.
 const MAX_ENTRIES: usize = 2_000_000;
-/// The refs the bundle carries: the agent's own HEAD, and that plus its uncommitted files.
-pub const AGENT_REF: &str = "refs/bca/agent";
-pub const WORKTREE_REF: &str = "refs/bca/worktree";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -159,7 +156,7 @@ fn inspect(repo: &Path) -> Result<(), String> {
             }
             let path = entry.path();
             let is_top = dir == repo;
-            if super::import::is_dot_git(&entry.file_name().to_string_lossy()) {
+            if super::files::is_dot_git(&entry.file_name().to_string_lossy()) {
                 if is_top {
                     continue;
                 }

@@ -65,6 +65,13 @@ pub fn read_text(path: &Path, limit: u64) -> Result<String, ReadError> {
         .map_err(|_| ReadError::Io(std::io::Error::new(std::io::ErrorKind::InvalidData, "it is not UTF-8 text")))
 }
 
+/// A path component a checkout on some filesystem would take for `.git`: any case,
+/// trailing dots or spaces (Windows), or the 8.3 short name.
+pub fn is_dot_git(part: &str) -> bool {
+    let trimmed = part.trim_end_matches(['.', ' ']);
+    trimmed.eq_ignore_ascii_case(".git") || part.eq_ignore_ascii_case("git~1")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

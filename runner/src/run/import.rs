@@ -5,10 +5,10 @@
 //! commits are made anew with bca's author and committer (keeping the agent's messages,
 //! bounded and redacted).
 
-use super::collect::{AGENT_REF, WORKTREE_REF};
-use super::files::open_regular;
+use super::files::{is_dot_git, open_regular};
 use super::git::Git;
 use super::paths::Paths;
+use super::paths::{AGENT_REF, WORKTREE_REF};
 use super::secrets::redact;
 use super::RunError;
 
@@ -126,13 +126,6 @@ fn first_parent_chain(git: &Git, base: &str, agent: &str) -> Result<Result<Vec<S
         return Ok(Err(not_descended()));
     }
     Ok(Ok(chain))
-}
-
-/// A path component a checkout on some filesystem would take for `.git`: any case,
-/// trailing dots or spaces (Windows), or the 8.3 short name.
-pub(super) fn is_dot_git(part: &str) -> bool {
-    let trimmed = part.trim_end_matches(['.', ' ']);
-    trimmed.eq_ignore_ascii_case(".git") || part.eq_ignore_ascii_case("git~1")
 }
 
 /// Trailers that claim people or steer CI, which the agent has no standing to write.

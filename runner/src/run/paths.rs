@@ -5,6 +5,10 @@ use std::path::PathBuf;
 
 use crate::pod;
 
+/// The refs the bundle carries: the agent's own HEAD, and that plus its uncommitted files.
+pub const AGENT_REF: &str = "refs/bca/agent";
+pub const WORKTREE_REF: &str = "refs/bca/worktree";
+
 #[derive(Debug, Clone)]
 pub struct Paths {
     pub workspace: PathBuf,

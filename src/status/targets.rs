@@ -1,0 +1,79 @@
+//! Where a Change's pull requests come from: each repository's head (the push owner
+//! and the Change's branch), and the named Changes' pull requests in repositories they
+//! no longer list.
+
+use bca_codehost::{CodeHost, Head, HostError};
+use bca_runner::Repository;
+
+use super::{orphans, Orphan, Target};
+use crate::change::Change;
+use crate::render;
+
+/// The branch of a Change's pull requests.
+pub fn branch(change: &Change) -> String {
+    render::head_branch(change, &render::change_id(change))
+}
+
+/// Who a Change's branches are pushed to: the repository's own owner when the Change
+/// does not fork, else `--fork-org`, else the token's account (asked of GitHub once).
+pub struct PushOwner<'a> {
+    host: &'a dyn CodeHost,
+    fork_org: Option<&'a str>,
+    login: Option<String>,
+}
+
+impl<'a> PushOwner<'a> {
+    pub fn new(host: &'a dyn CodeHost, fork_org: Option<&'a str>) -> PushOwner<'a> {
+        PushOwner { host, fork_org, login: None }
+    }
+
+    pub fn of(&mut self, forks: bool, repository_owner: &str) -> Result<String, HostError> {
+        if !forks {
+            return Ok(repository_owner.to_string());
+        }
+        if let Some(org) = self.fork_org {
+            return Ok(org.to_string());
+        }
+        if self.login.is_none() {
+            self.login = Some(self.host.account()?);
+        }
+        Ok(self.login.clone().expect("set above"))
+    }
+}
+
+/// Where each repository's pull request comes from.
+pub fn targets(host: &dyn CodeHost, changes: &[Change], fork_org: Option<&str>) -> Result<Vec<Target>, HostError> {
+    let mut push_owner = PushOwner::new(host, fork_org);
+    let mut targets = Vec::new();
+    for change in changes {
+        let branch = branch(change);
+        for repo in &change.spec.repos {
+            let owner = push_owner.of(change.spec.fork != Some(false), repo.owner())?;
+            targets.push(Target { repository: Repository::clone(repo), head: Head::new(owner, &branch) });
+        }
+    }
+    Ok(targets)
+}
+
+/// The open pull requests of the named Changes in repositories they no longer list,
+/// with their branch and whether the Change pushes to the repositories themselves.
+pub fn changes_orphans(host: &dyn CodeHost, changes: &[Change]) -> Result<Vec<(String, bool, Orphan)>, HostError> {
+    let mut found = Vec::new();
+    for change in changes.iter().filter(|c| c.name().is_some()) {
+        let owners = owners(change);
+        let listed: Vec<String> = change.spec.repos.iter().map(|r| r.full_name()).collect();
+        let branch = branch(change);
+        for orphan in orphans(host, &owners, &branch, &listed)? {
+            found.push((branch.clone(), change.spec.fork == Some(false), orphan));
+        }
+    }
+    Ok(found)
+}
+
+/// The owners whose repositories a Change lists, once each.
+fn owners(change: &Change) -> Vec<String> {
+    let mut owners: Vec<String> = change.spec.repos.iter().map(|r| r.owner().to_string()).collect();
+    owners.sort();
+    owners.dedup();
+    owners
+}
