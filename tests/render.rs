@@ -212,12 +212,15 @@ fn spec_job_shapes_the_jobs_and_flags_win() {
     let from_change = job(&[]);
     let limits = &from_change["spec"]["template"]["spec"]["containers"][0]["resources"]["limits"];
     assert_eq!((limits["cpu"].as_str(), limits["memory"].as_str()), (Some("4"), Some("16Gi")));
-    assert_eq!(from_change["spec"]["activeDeadlineSeconds"], 7200);
+    // Per pod; the Job's own clock covers the pod and its one retry.
+    assert_eq!(from_change["spec"]["template"]["spec"]["activeDeadlineSeconds"], 7200);
+    assert_eq!(from_change["spec"]["activeDeadlineSeconds"], 2 * 7200);
     assert_eq!(from_change["spec"]["ttlSecondsAfterFinished"], 600);
     let from_flags = job(&["--cpu-limit", "8", "--deadline", "3600"]);
     let limits = &from_flags["spec"]["template"]["spec"]["containers"][0]["resources"]["limits"];
     assert_eq!((limits["cpu"].as_str(), limits["memory"].as_str()), (Some("8"), Some("16Gi")));
-    assert_eq!(from_flags["spec"]["activeDeadlineSeconds"], 3600);
+    assert_eq!(from_flags["spec"]["template"]["spec"]["activeDeadlineSeconds"], 3600);
+    assert_eq!(from_flags["spec"]["activeDeadlineSeconds"], 2 * 3600);
     // A flag below the Change's request is what the cluster would refuse: said first.
     let out = render_text(&change, &["--memory-limit", "512Mi"]);
     assert_snapshot!(shown(&out), @r"

@@ -223,3 +223,12 @@ fn more_than_500_one_repository_jobs_are_refused_unless_asked_for() {
     // Paced, the same Change renders without the flag.
     assert_eq!(jobs(&render(dir.path(), &change(501, ""), &["--parallelism", "50"])).len(), 50);
 }
+
+#[test]
+fn a_deadline_kubernetes_would_refuse_is_refused_here() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("change.yaml"), change(1, "")).unwrap();
+    let out = run_in(dir.path(), &["render", "change.yaml", "--deadline", "2147483648"]);
+    assert_eq!(out.status.code(), Some(2), "{}", shown(&out));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("2147483648 is not in 60..=2147483647"), "{}", shown(&out));
+}

@@ -455,3 +455,46 @@ fn a_rate_limited_query_is_waited_out() {
     assert_eq!(summary(&out)["states"]["open"], 3, "{}", shown(&out));
     assert!(String::from_utf8_lossy(&out.stderr).contains("POST /graphql: 403, retrying in 1s"), "{}", shown(&out));
 }
+
+#[test]
+fn what_github_cannot_answer_is_said_never_read_as_a_fact() {
+    // A query GitHub refuses whole for another reason than its size ends the read with
+    // GitHub's words (a smaller one would be refused the same way).
+    let gh = GitHub::start(TOKEN, "bca-bot");
+    let dir = fleet_of(&gh, 2);
+    let refusal = r#"{"errors":[{"message":"Field 'autoMergeRequest' doesn't exist on type 'PullRequest'","extensions":{"code":"undefinedField"}}]}"#;
+    gh.fail("POST", "/graphql", 200, &[], refusal, 1);
+    let out = status(&gh, dir.path(), &[]);
+    assert_eq!(out.status.code(), Some(2), "{}", shown(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains(
+            "GitHub refused bca's query for pull requests: Field 'autoMergeRequest' doesn't exist on type 'PullRequest'"
+        ),
+        "{}",
+        shown(&out)
+    );
+    assert_eq!(gh.log().iter().filter(|l| *l == "POST /graphql").count(), 1, "asked again for a refusal");
+    // A part GitHub would not give (a token that may not read pull requests) makes the
+    // row unreadable, not "none".
+    let partial = r#"{"data":{"r0":{"nameWithOwner":"fleet/svc-00000","isArchived":false,"pullRequests":null},"r1":{"nameWithOwner":"fleet/svc-00001","isArchived":false,"pullRequests":{"pageInfo":{"hasNextPage":false},"nodes":[]}},"rateLimit":{"cost":1}},"errors":[{"type":"FORBIDDEN","path":["r0","pullRequests"],"message":"Resource not accessible by integration"}]}"#;
+    // A 503 first, asked again as it was.
+    gh.fail("POST", "/graphql", 503, &[], r#"{"message":"Service Unavailable"}"#, 1);
+    gh.fail("POST", "/graphql", 200, &[], partial, 1);
+    // A search GitHub refuses for an owner is a warning.
+    gh.fail("GET", "/search/issues", 422, &[], r#"{"message":"Validation Failed","errors":[{"message":"The listed users and repositories cannot be searched either because the resources do not exist or you do not have permission to view them."}]}"#, 1);
+    let out = status(&gh, dir.path(), &[]);
+    assert_eq!(out.status.code(), Some(1), "{}", shown(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let row = |name: &str| stdout.lines().find(|l| l.contains(name)).unwrap_or_default().to_string();
+    assert!(
+        row("svc-00000").contains("unreadable") && row("svc-00000").contains("Resource not accessible by integration"),
+        "{stdout}"
+    );
+    assert!(row("svc-00001").split_whitespace().nth(1) == Some("none"), "{stdout}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("POST /graphql: 503, retrying in 1s"), "{stderr}");
+    assert!(
+        stderr.contains("warning: could not search fleet's repositories for orphaned pull requests: GitHub refused"),
+        "{stderr}"
+    );
+}

@@ -26,8 +26,9 @@ mod graphql;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Retry {
     ServerErrors,
-    /// A GraphQL query that timed out is asked again smaller, not as it was.
-    RateLimitsOnly,
+    /// Server errors but a bad gateway or a gateway timeout: a GraphQL query that ran
+    /// too long is asked again smaller, not as it was.
+    ServerErrorsButTimeouts,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -226,7 +227,9 @@ impl<'a> GitHub<'a> {
                     )))
                 }
                 Some(wait) => Some(wait),
-                None if status >= 500 && retry == Retry::ServerErrors => Some(backoff),
+                None if status >= 500 && (retry == Retry::ServerErrors || !matches!(status, 502 | 504)) => {
+                    Some(backoff)
+                }
                 None => None,
             };
             match again {

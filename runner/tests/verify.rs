@@ -150,3 +150,26 @@ fn a_replaced_job_with_the_same_verification_confirms_the_pull_request() {
     let again = Pod::new(verified(&["true"], OnFailure::Draft));
     assert_eq!(result_line(&again.run_steps(&gh))["status"], "unchanged");
 }
+
+#[test]
+fn no_second_attempt_starts_without_time_for_it_and_the_first_is_kept() {
+    let gh = stand_in();
+    let mut c = verified(&["grep -q good src/lib.rs || exit 1"], OnFailure::Draft);
+    // 30 s of pod: less than a minute is left after the first attempt.
+    c.pod_deadline = Some(30);
+    let pod = Pod::new(c);
+    pod.agent_does(LEARNS);
+    let out = pod.run_steps(&gh);
+    let r = result_line(&out);
+    assert_eq!(r["status"], "opened", "{}", shown(&out));
+    let verification = r["verification"].as_str().unwrap();
+    assert!(
+        verification.starts_with("failed: no time for attempt 2 of 2: ")
+            && verification.ends_with("s of the agent's share of the pod's deadline were left"),
+        "{verification}"
+    );
+    // The first attempt's work is what the draft holds.
+    assert!(gh.pulls()[0].draft);
+    assert_eq!(gh.show("bot/api", "bca/c0ffee1234:src/lib.rs"), "worse\n");
+    assert!(!pod.path("agent-record/prompt.1").exists(), "a second attempt ran");
+}

@@ -97,9 +97,9 @@ pub struct RenderArgs {
     /// size limit, plus 1Gi].
     #[arg(long, value_name = "QUANTITY")]
     pub ephemeral_storage_limit: Option<Quantity>,
-    /// Seconds a Job may run before Kubernetes stops it (activeDeadlineSeconds)
-    /// [default: spec.job.deadline, else 10800].
-    #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(i64).range(60..))]
+    /// Seconds each repository's pod may run before Kubernetes stops it (the pod's
+    /// activeDeadlineSeconds) [default: spec.job.deadline, else 10800].
+    #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(i64).range(60..=i64::from(i32::MAX)))]
     pub deadline: Option<i64>,
     /// Delete finished Jobs after SECONDS (ttlSecondsAfterFinished) [default:
     /// spec.job.ttl, else never: a GitOps controller would re-create a deleted Job].

@@ -40,11 +40,13 @@ pub fn close(request: &CloseRequest, env: &dyn Fn(&str) -> Option<String>, style
     let gh = host.as_ref();
     let mut closing = Vec::new();
     let mut skipped = Vec::new();
+    let mut stderr = String::new();
     if request.orphaned {
         let mut push_owner = crate::status::PushOwner::new(gh, request.fork_org.as_deref());
-        for (branch, no_fork, o) in
-            crate::status::changes_orphans(gh, &changes).context("searching for orphaned pull requests")?
-        {
+        let (orphans, warnings) =
+            crate::status::changes_orphans(gh, &changes).context("searching for orphaned pull requests")?;
+        stderr.extend(warnings.iter().map(|w| style.warning(w)));
+        for crate::status::ChangeOrphan { branch, no_fork, orphan: o } in orphans {
             // An orphan's branch is where its pull request came from: the repository
             // itself, the organisation's fork, or the token's account's.
             let (owner, name) = o.full_name.split_once('/').unwrap_or((&o.full_name, ""));
@@ -90,7 +92,7 @@ pub fn close(request: &CloseRequest, env: &dyn Fn(&str) -> Option<String>, style
     }
     if closing.is_empty() {
         stdout.push_str("no open pull requests to close\n");
-        return Ok(Outcome { stdout, ..Outcome::default() });
+        return Ok(Outcome { stdout, stderr, ..Outcome::default() });
     }
     let why =
         if request.orphaned { "its repository is no longer in the Change" } else { "the Change's author closed it" };
@@ -107,7 +109,7 @@ pub fn close(request: &CloseRequest, env: &dyn Fn(&str) -> Option<String>, style
     }
     if !request.yes {
         stdout.push_str(&format!("{} pull request(s); run again with --yes to close them\n", closing.len()));
-        return Ok(Outcome { stdout, code: super::EXIT_INVALID, ..Outcome::default() });
+        return Ok(Outcome { stdout, stderr, code: super::EXIT_INVALID });
     }
     let comment = format!("Closed by bca: {why}. The branch it came from is deleted.");
     for c in &closing {
@@ -117,5 +119,5 @@ pub fn close(request: &CloseRequest, env: &dyn Fn(&str) -> Option<String>, style
         gh.delete_branch(&c.branch_repo, &c.branch).with_context(what)?;
     }
     stdout.push_str(&format!("closed {} pull request(s)\n", closing.len()));
-    Ok(Outcome { stdout, ..Outcome::default() })
+    Ok(Outcome { stdout, stderr, ..Outcome::default() })
 }

@@ -49,10 +49,11 @@ pub fn status(request: &StatusRequest, env: &dyn Fn(&str) -> Option<String>, sty
     let mut rows =
         status::read(host.as_ref(), &targets, &mut |n| progress.read(n)).context("reading the pull requests")?;
     progress.done();
-    let orphans = status::changes_orphans(host.as_ref(), &changes).context("searching for orphaned pull requests")?;
+    let (orphans, search_warnings) =
+        status::changes_orphans(host.as_ref(), &changes).context("searching for orphaned pull requests")?;
     let cost = host.spent();
-    rows.extend(orphans.iter().map(|(_, _, o)| o.row(&host_name)));
-    let mut stderr = String::new();
+    rows.extend(orphans.iter().map(|o| o.orphan.row(&host_name)));
+    let mut stderr: String = search_warnings.iter().map(|w| style.warning(w)).collect();
     if let Some((path, states)) = &pod_states {
         let mut matched = std::collections::BTreeSet::new();
         for row in &mut rows {

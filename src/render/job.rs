@@ -85,7 +85,7 @@ pub fn job(input: &JobInput, options: &RenderOptions) -> Job {
         // idempotent, so a retry never opens a second pull request. An Indexed Job
         // retries each index once, and gives up on an index (not the Job) for good
         // when its runner says a retry cannot help.
-        backoff_limit: indexed.is_none().then_some(1),
+        backoff_limit: indexed.is_none().then_some(RETRIES_PER_INDEX),
         backoff_limit_per_index: indexed.map(|_| RETRIES_PER_INDEX),
         completion_mode: indexed.map(|_| "Indexed".to_string()),
         completions: indexed,
@@ -163,19 +163,17 @@ fn pod_failure_policy(on_permanent: &str) -> PodFailurePolicy {
     }
 }
 
-/// The retries an Indexed Job gives each index (`backoffLimitPerIndex`).
+/// The retries a Job gives each repository (`backoffLimit`, or an Indexed Job's
+/// `backoffLimitPerIndex`).
 const RETRIES_PER_INDEX: i32 = 1;
 
 /// The Job-wide deadline. Kubernetes counts a Job's `activeDeadlineSeconds` across all
-/// its pods, so an Indexed Job, whose indexes run one after another, gets the most its
-/// repositories could need (each pod and its retries at the per-pod deadline); the
-/// per-repository deadline is the pod's own. A one-repository Job shares its deadline
-/// with its one retry, as before.
+/// its pods (and the time they wait to be scheduled), so it gets the most its pods could
+/// need: each repository's pod and its one retry at the per-pod deadline, one after
+/// another. The per-repository deadline is the pod's own.
 fn job_deadline(per_pod: i64, completions: Option<i32>) -> i64 {
-    match completions {
-        Some(n) => per_pod.saturating_mul(i64::from(n)).saturating_mul(i64::from(RETRIES_PER_INDEX) + 1),
-        None => per_pod,
-    }
+    let pods = i64::from(completions.unwrap_or(1)).saturating_mul(i64::from(RETRIES_PER_INDEX) + 1);
+    per_pod.saturating_mul(pods)
 }
 
 fn pod_spec(input: &JobInput, agent: Agent, secret_name: &str) -> PodSpec {

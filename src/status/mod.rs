@@ -7,7 +7,7 @@ pub mod pods;
 pub mod report;
 mod targets;
 
-pub use targets::{branch, changes_orphans, targets, PushOwner};
+pub use targets::{branch, changes_orphans, targets, ChangeOrphan, PushOwner};
 
 use bca_codehost::{Checks, CodeHost, Head, HostError, PullQuery, PullState, RepoRead, Review};
 use bca_runner::Repository;
@@ -134,11 +134,11 @@ fn row(repository: &Repository, read: RepoRead) -> RepoStatus {
             ..RepoStatus::new(repository, RowState::Missing)
         },
         RepoRead::Unreadable { why } => RepoStatus {
-            note: Some(format!("GitHub could not answer for it: {why}")),
+            note: Some(format!("GitHub could not answer for it: {}", pods::shown(&why))),
             ..RepoStatus::new(repository, RowState::Unreadable)
         },
         RepoRead::Renamed { to } => RepoStatus {
-            note: Some(format!("now {to}: put its new URL in spec.repos")),
+            note: Some(format!("now {}: put its new URL in spec.repos", pods::shown(&to))),
             ..RepoStatus::new(repository, RowState::Renamed)
         },
         RepoRead::Found { archived, pull } => {
@@ -178,7 +178,10 @@ pub enum Gate {
 /// any more; a repository that is missing, renamed or archived needs attention.
 pub fn done(rows: &[RepoStatus], gate: Gate) -> bool {
     rows.iter().filter(|r| r.state != RowState::Orphaned).all(|r| {
-        r.state == RowState::Merged || r.no_changes() || (gate == Gate::Settled && r.state == RowState::Closed)
+        r.state == RowState::Merged
+            // Only the pods can say so, and only where GitHub shows no pull request.
+            || (r.state == RowState::None && r.no_changes())
+            || (gate == Gate::Settled && r.state == RowState::Closed)
     })
 }
 
@@ -191,18 +194,30 @@ pub struct Orphan {
     pub url: String,
 }
 
+/// What searching for orphans found, and the owners GitHub would not search.
+#[derive(Debug, Default)]
+pub struct Orphans {
+    pub found: Vec<Orphan>,
+    pub warnings: Vec<String>,
+}
+
 /// The open pull requests from `branch` in the repositories of `owners` that are not in
-/// `listed` (`owner/name`, compared case-insensitively).
-pub fn orphans(
-    host: &dyn CodeHost,
-    owners: &[String],
-    branch: &str,
-    listed: &[String],
-) -> Result<Vec<Orphan>, HostError> {
+/// `listed` (`owner/name`, compared case-insensitively). An owner GitHub will not search
+/// (deleted, renamed, hidden by SSO: it answers 422) is a warning, not the end.
+pub fn orphans(host: &dyn CodeHost, owners: &[String], branch: &str, listed: &[String]) -> Result<Orphans, HostError> {
     let listed: Vec<String> = listed.iter().map(|r| r.to_ascii_lowercase()).collect();
     let mut found = Vec::new();
+    let mut warnings = Vec::new();
     for owner in owners {
-        for pull in host.find_open_change_requests(owner, branch)? {
+        let pulls = match host.find_open_change_requests(owner, branch) {
+            Ok(pulls) => pulls,
+            Err(e) if e.status == Some(422) => {
+                warnings.push(format!("could not search {owner}'s repositories for orphaned pull requests: {e}"));
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
+        for pull in pulls {
             if !listed.contains(&pull.full_name.to_ascii_lowercase()) {
                 found.push(Orphan { full_name: pull.full_name, number: pull.number, url: pull.url });
             }
@@ -210,7 +225,7 @@ pub fn orphans(
     }
     found.sort_by(|a, b| (&a.full_name, a.number).cmp(&(&b.full_name, b.number)));
     found.dedup();
-    Ok(found)
+    Ok(Orphans { found, warnings })
 }
 
 impl Orphan {
@@ -225,5 +240,30 @@ impl Orphan {
             job: None,
             note: None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(state: RowState, job: Option<&str>) -> RepoStatus {
+        let repo = Repository::parse("https://github.com/acme/api").unwrap();
+        RepoStatus { job: job.map(str::to_string), ..RepoStatus::new(&repo, state) }
+    }
+
+    #[test]
+    fn settled_means_merged_closed_or_nothing_to_change_where_no_pull_request_is() {
+        let merged = row(RowState::Merged, None);
+        let closed = row(RowState::Closed, None);
+        let nothing = row(RowState::None, Some("no-changes"));
+        assert!(done(&[merged.clone(), closed.clone(), nothing.clone()], Gate::Settled));
+        assert!(!done(&[merged.clone(), closed], Gate::Merged));
+        assert!(done(&[merged, nothing], Gate::Merged));
+        // An old pod's no-changes does not settle an open pull request or a missing one.
+        for state in [RowState::Open, RowState::Missing, RowState::Archived, RowState::Unreadable] {
+            assert!(!done(&[row(state, Some("no-changes"))], Gate::Settled), "{state:?}");
+        }
+        assert!(done(&[row(RowState::Orphaned, None)], Gate::Merged), "orphans are not the Change's");
     }
 }

@@ -34,11 +34,16 @@ pub fn job_states(pods: &Value) -> Result<BTreeMap<String, String>, String> {
     Ok(newest.into_iter().map(|(repo, (_, state))| (repo, state)).collect())
 }
 
-/// A pod's message is written by whatever ran in it: shown on one line, without control
-/// characters (a terminal escape must not reach the reader's terminal).
-fn shown(text: &str) -> String {
+/// Text from outside (a pod's message, written by whatever ran in it; a server's error):
+/// shown on one line, without control characters (a terminal escape must not reach the
+/// reader's terminal), at most 300 characters.
+pub fn shown(text: &str) -> String {
     let one_line: String = text.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
-    one_line.split_whitespace().collect::<Vec<_>>().join(" ")
+    let words = one_line.split_whitespace().collect::<Vec<_>>().join(" ");
+    match words.char_indices().nth(300) {
+        Some((cut, _)) => format!("{}…", &words[..cut]),
+        None => words,
+    }
 }
 
 fn pod_state(pod: &Value, repository: &str) -> String {

@@ -57,17 +57,28 @@ pub fn targets(host: &dyn CodeHost, changes: &[Change], fork_org: Option<&str>) 
 
 /// The open pull requests of the named Changes in repositories they no longer list,
 /// with their branch and whether the Change pushes to the repositories themselves.
-pub fn changes_orphans(host: &dyn CodeHost, changes: &[Change]) -> Result<Vec<(String, bool, Orphan)>, HostError> {
+/// An orphaned pull request of a Change: its branch, and whether the Change pushes to
+/// the repositories themselves (so the branch is there, not in a fork).
+pub struct ChangeOrphan {
+    pub branch: String,
+    pub no_fork: bool,
+    pub orphan: Orphan,
+}
+
+pub fn changes_orphans(host: &dyn CodeHost, changes: &[Change]) -> Result<(Vec<ChangeOrphan>, Vec<String>), HostError> {
     let mut found = Vec::new();
+    let mut warnings = Vec::new();
     for change in changes.iter().filter(|c| c.name().is_some()) {
         let owners = owners(change);
         let listed: Vec<String> = change.spec.repos.iter().map(|r| r.full_name()).collect();
         let branch = branch(change);
-        for orphan in orphans(host, &owners, &branch, &listed)? {
-            found.push((branch.clone(), change.spec.fork == Some(false), orphan));
+        let orphans = orphans(host, &owners, &branch, &listed)?;
+        warnings.extend(orphans.warnings);
+        for orphan in orphans.found {
+            found.push(ChangeOrphan { branch: branch.clone(), no_fork: change.spec.fork == Some(false), orphan });
         }
     }
-    Ok(found)
+    Ok((found, warnings))
 }
 
 /// The owners whose repositories a Change lists, once each.

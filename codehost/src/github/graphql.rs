@@ -23,7 +23,7 @@ pub const BATCH: usize = 50;
 /// What is asked of each repository. `$h` is the Change's branch; GitHub's
 /// `headRefName` matches it exactly, and the head's owner is checked here.
 const REPOSITORY_FIELDS: &str = "nameWithOwner isArchived \
-pullRequests(headRefName: $h, first: 5, orderBy: {field: CREATED_AT, direction: DESC}) { nodes { \
+pullRequests(headRefName: $h, first: 5, orderBy: {field: CREATED_AT, direction: DESC}) { pageInfo { hasNextPage } nodes { \
 number url state isDraft headRefName headRefOid headRepositoryOwner { login } mergeable \
 autoMergeRequest { enabledAt } reviewRequests(first: 1) { totalCount } \
 latestOpinionatedReviews(first: 10) { nodes { state author { login } } } \
@@ -68,8 +68,8 @@ pub fn read(gh: &GitHub, queries: &[PullQuery], progress: &mut dyn FnMut(usize))
     Ok(rows.into_iter().map(|r| r.expect("every repository was read")).collect())
 }
 
-/// Reads the repositories at `indexes`; those the answer left out are read again at
-/// half the batch size.
+/// Reads the repositories at `indexes`; those a query too big for GitHub left out are
+/// read again at half the batch size.
 fn read_batch(
     gh: &GitHub,
     queries: &[PullQuery],
@@ -79,8 +79,7 @@ fn read_batch(
     let asked: Vec<&PullQuery> = indexes.iter().map(|i| &queries[*i]).collect();
     let answer = match gh.graphql(&query(asked.len()), &variables(&asked)) {
         Ok(answer) => answer,
-        // A timeout or a bad gateway: the query was too slow for GitHub.
-        Err(e) if e.kind == ErrorKind::Retryable && e.status.is_some_and(|s| s >= 500) => {
+        Err(e) if too_slow(&e) => {
             if indexes.len() == 1 {
                 rows[indexes[0]] = Some(RepoRead::Unreadable { why: e.message });
                 return Ok(());
@@ -94,20 +93,37 @@ fn read_batch(
         Err(e) => return Err(e),
     };
     let errors: Vec<&Value> = answer["errors"].as_array().map(|e| e.iter().collect()).unwrap_or_default();
+    let whole: Vec<&&Value> = errors.iter().filter(|e| !e["path"].is_array()).collect();
+    // Any other refusal of the whole query (a field this GitHub lacks, a parse error)
+    // would be refused again at any size: GitHub's words end the read.
+    if let Some(e) = whole.iter().find(|e| !too_big(e)) {
+        return Err(HostError::permanent(format!(
+            "GitHub refused bca's query for pull requests: {}",
+            e["message"].as_str().unwrap_or("no reason given")
+        )));
+    }
     let mut left_out = Vec::new();
     let mut why = String::new();
     for (alias, index) in indexes.iter().enumerate() {
         let key = format!("r{alias}");
         let data = &answer["data"][&key];
-        let own_error = errors.iter().find(|e| e["path"][0].as_str() == Some(&key));
-        rows[*index] = match (data, own_error) {
-            (Value::Object(_), _) => Some(repository(data, &queries[*index])?),
-            (_, Some(e)) if matches!(e["type"].as_str(), Some("NOT_FOUND" | "FORBIDDEN")) => Some(RepoRead::Missing),
-            (_, e) => {
-                why = e.or(errors.first()).and_then(|e| e["message"].as_str()).unwrap_or("no data").to_string();
-                left_out.push(*index);
-                None
-            }
+        let own: Vec<&&Value> = errors.iter().filter(|e| e["path"][0].as_str() == Some(&key)).collect();
+        let missing = own.iter().any(|e| {
+            e["path"].as_array().is_some_and(|p| p.len() == 1)
+                && matches!(e["type"].as_str(), Some("NOT_FOUND" | "FORBIDDEN"))
+        });
+        rows[*index] = if missing {
+            Some(RepoRead::Missing)
+        } else if let Some(e) = own.first() {
+            // A part of the answer GitHub could not give (a field the token may not read):
+            // what is left would read as a fact it is not.
+            Some(RepoRead::Unreadable { why: e["message"].as_str().unwrap_or("no reason given").to_string() })
+        } else if data.is_object() {
+            Some(repository(data, &queries[*index]).unwrap_or_else(|e| RepoRead::Unreadable { why: e.message }))
+        } else {
+            why = whole.first().and_then(|e| e["message"].as_str()).unwrap_or("no data").to_string();
+            left_out.push(*index);
+            None
         };
     }
     if left_out.is_empty() {
@@ -126,6 +142,20 @@ fn read_batch(
     read_halves(gh, queries, &left_out, rows)
 }
 
+/// A bad gateway or a gateway timeout: GitHub's answer to a query that ran too long.
+fn too_slow(e: &HostError) -> bool {
+    e.kind == ErrorKind::Retryable && matches!(e.status, Some(502 | 504))
+}
+
+/// An error GitHub gives a query that was too big or too slow, which a smaller one
+/// may not get.
+fn too_big(e: &Value) -> bool {
+    let message = e["message"].as_str().unwrap_or_default().to_ascii_lowercase();
+    matches!(e["type"].as_str(), Some("RESOURCE_LIMITS_EXCEEDED" | "MAX_NODE_LIMIT_EXCEEDED"))
+        || message.contains("timeout")
+        || message.contains("timedout")
+}
+
 fn read_halves(
     gh: &GitHub,
     queries: &[PullQuery],
@@ -142,7 +172,8 @@ fn read_halves(
 /// One repository's answer.
 fn repository(data: &Value, query: &PullQuery) -> Result<RepoRead, HostError> {
     let asked = query.repository.full_name();
-    let name = data["nameWithOwner"].as_str().unwrap_or_default();
+    let name =
+        data["nameWithOwner"].as_str().ok_or_else(|| HostError::retryable("no nameWithOwner in GitHub's answer"))?;
     if !name.eq_ignore_ascii_case(&asked) {
         return Ok(RepoRead::Renamed { to: name.to_string() });
     }
@@ -157,6 +188,16 @@ fn repository(data: &Value, query: &PullQuery) -> Result<RepoRead, HostError> {
         .collect();
     // The open one if there is one, else the newest.
     let pull = ours.iter().find(|p| p["state"] == "OPEN").or(ours.first());
+    let more = data["pullRequests"]["pageInfo"]["hasNextPage"].as_bool().unwrap_or(false);
+    if pull.is_none() && more {
+        return Ok(RepoRead::Unreadable {
+            why: format!(
+                "more than 5 pull requests come from branches named {}, none of them the Change's among the 5 \
+                 newest",
+                query.head.branch
+            ),
+        });
+    }
     let pull = pull.map(|p| summary(p)).transpose()?;
     Ok(RepoRead::Found { archived: data["isArchived"].as_bool().unwrap_or(false), pull })
 }
@@ -215,7 +256,8 @@ impl GitHub<'_> {
     pub(super) fn graphql(&self, query: &str, variables: &Value) -> Result<Value, HostError> {
         let body = json!({ "query": query, "variables": variables });
         for attempt in 1..=ATTEMPTS {
-            let reply = self.send_to("POST", &self.graphql_url, "/graphql", Some(&body), Retry::RateLimitsOnly)?;
+            let reply =
+                self.send_to("POST", &self.graphql_url, "/graphql", Some(&body), Retry::ServerErrorsButTimeouts)?;
             super::expect_ok(&reply, "POST /graphql")?;
             let answer: Value = reply.json("POST /graphql")?;
             let cost = answer["data"]["rateLimit"]["cost"].as_u64().unwrap_or(1);

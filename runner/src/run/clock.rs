@@ -49,7 +49,10 @@ pub fn agent_budget(paths: &Paths, pod_deadline: Option<u64>) -> Result<Option<B
             deadline.as_secs()
         )));
     }
-    Ok(Some(Budget { ends: Instant::now() + share, share, deadline }))
+    let ends = Instant::now().checked_add(share).ok_or_else(|| {
+        RunError::usage(format!("the run contract's pod deadline of {}s is beyond this clock", deadline.as_secs()))
+    })?;
+    Ok(Some(Budget { ends, share, deadline }))
 }
 
 /// The agent's share of the pod's deadline.
@@ -61,6 +64,9 @@ pub struct Budget {
     /// The pod's whole deadline.
     pub deadline: Duration,
 }
+
+/// Less than this left, another agent attempt would only be stopped at once.
+pub const ENOUGH_FOR_AN_ATTEMPT: Duration = Duration::from_secs(60);
 
 impl Budget {
     pub fn remaining(&self) -> Duration {

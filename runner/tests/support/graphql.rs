@@ -175,7 +175,9 @@ fn connection(view: &Value, field: &Field<'static, String>, variables: &Value) -
     if let Some(n) = argument(field, "last", variables).as_u64() {
         nodes = nodes.split_off(nodes.len().saturating_sub(n as usize));
     }
-    json!({ "__typename": view["__typename"], "nodes": nodes, "totalCount": total })
+    let more = nodes.len() < total;
+    json!({ "__typename": view["__typename"], "nodes": nodes, "totalCount": total,
+            "pageInfo": { "__typename": "PageInfo", "hasNextPage": more } })
 }
 
 /// Everything the stand-in can say about a repository, as GitHub names it.

@@ -59,9 +59,20 @@ pub fn agent(paths: &Paths, contract: &RunContract) -> Result<(), RunError> {
         let Some(verify) = &contract.verify else { break };
         let checks = verify::run_checks(verify, &repo, budget.as_ref())?;
         let failed = checks.iter().find(|c| !c.passed).cloned();
-        let done = failed.is_none() || attempt == attempts;
+        // Another attempt with next to no time left would be stopped at once, and the
+        // work of this one lost with it.
+        let out_of_time = budget.as_ref().map(clock::Budget::remaining).filter(|r| *r < clock::ENOUGH_FOR_AN_ATTEMPT);
+        let reason = match out_of_time {
+            Some(left) if failed.is_some() && attempt < attempts => Some(format!(
+                "no time for attempt {} of {attempts}: {}s of the agent's share of the pod's deadline were left",
+                attempt + 1,
+                left.as_secs()
+            )),
+            _ => None,
+        };
+        let done = failed.is_none() || attempt == attempts || reason.is_some();
         if done {
-            let verification = Verification { passed: failed.is_none(), attempts: attempt, checks, reason: None };
+            let verification = Verification { passed: failed.is_none(), attempts: attempt, checks, reason };
             let json = serde_json::to_string(&verification).expect("a verification serialises");
             std::fs::write(paths.verification(), json)
                 .map_err(|e| RunError::usage(format!("cannot write {}: {e}", paths.verification().display())))?;
