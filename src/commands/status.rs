@@ -85,15 +85,13 @@ pub fn status(request: &StatusRequest, env: &dyn Fn(&str) -> Option<String>, sty
 }
 
 /// `kubectl get pods -o json` from a file or standard input (`-`): repository → state.
-fn read_pods(path: &Path) -> anyhow::Result<(PathBuf, std::collections::BTreeMap<String, String>)> {
+fn read_pods(path: &Path) -> anyhow::Result<(PathBuf, std::collections::BTreeMap<String, pods::JobState>)> {
     let text = if path.as_os_str() == "-" {
         std::io::read_to_string(std::io::stdin()).context("reading --pods from standard input")?
     } else {
         std::fs::read_to_string(path).with_context(|| format!("reading --pods {}", path.display()))?
     };
-    let value: serde_json::Value = serde_json::from_str(&text)
-        .with_context(|| format!("--pods {}: expected the JSON of `kubectl get pods -o json`", path.display()))?;
-    let states = pods::job_states(&value).map_err(|e| anyhow::anyhow!("--pods {}: {e}", path.display()))?;
+    let states = pods::job_states(&text).map_err(|e| anyhow::anyhow!("--pods {}: {e}", path.display()))?;
     Ok((path.to_path_buf(), states))
 }
 

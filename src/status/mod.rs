@@ -77,7 +77,7 @@ pub struct RepoStatus {
     /// What the cluster says, from `--pods`: `running`, `failed: STEP: why`,
     /// `no-changes`, `refused: why`, ...
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub job: Option<String>,
+    pub job: Option<pods::JobState>,
     /// Why the repository could not be read as listed (missing, renamed, archived).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
@@ -99,12 +99,12 @@ impl RepoStatus {
 
     /// Whether the pods said the agent had nothing to change.
     pub fn no_changes(&self) -> bool {
-        self.job.as_deref() == Some("no-changes")
+        self.job.as_ref().is_some_and(pods::JobState::no_changes)
     }
 
     /// Whether the pods said the run failed or was refused.
     pub fn failed(&self) -> bool {
-        self.job.as_deref().is_some_and(|j| j.starts_with("failed") || j.starts_with("refused"))
+        self.job.as_ref().is_some_and(pods::JobState::failed)
     }
 }
 
@@ -249,7 +249,11 @@ mod tests {
 
     fn row(state: RowState, job: Option<&str>) -> RepoStatus {
         let repo = Repository::parse("https://github.com/acme/api").unwrap();
-        RepoStatus { job: job.map(str::to_string), ..RepoStatus::new(&repo, state) }
+        let job = job.map(|word| {
+            let line = format!(r#"{{"status":"{word}","repository":"{repo}"}}"#);
+            pods::JobState::Done(Box::new(serde_json::from_str(&line).unwrap()))
+        });
+        RepoStatus { job, ..RepoStatus::new(&repo, state) }
     }
 
     #[test]

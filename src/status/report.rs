@@ -44,7 +44,7 @@ pub fn cost_line(cost: &Cost) -> String {
 
 fn cells(r: &RepoStatus) -> [String; 6] {
     let job = match (&r.job, &r.note) {
-        (Some(job), _) => job.clone(),
+        (Some(job), _) => job.to_string(),
         (None, Some(note)) => note.clone(),
         (None, None) => "-".into(),
     };

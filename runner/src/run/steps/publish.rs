@@ -9,7 +9,7 @@ use crate::run::body::{compose, parts_of, sections, summary};
 use crate::run::collect::{self, Status};
 use crate::run::git::Git;
 use crate::run::import::{self, Imported};
-use crate::run::outcome::RunOutcome;
+use crate::run::outcome::{self, RunOutcome, RunStatus};
 use crate::run::paths::Paths;
 use crate::run::state::{self, OpenPull};
 use crate::run::transcript::Transcript;
@@ -37,7 +37,7 @@ pub fn publish(paths: &Paths, contract: &RunContract) -> Result<RunOutcome, RunE
         Status::NoChanges => return Ok(nothing_changed(contract, verdict.transcript.as_ref())),
         Status::Refused => {
             let reason = verdict.reason.unwrap_or_else(|| "collect refused the work tree".into());
-            return Ok(RunOutcome::refused(contract, reason));
+            return Ok(outcome::refused(contract, reason));
         }
         Status::Changes => {}
     }
@@ -45,7 +45,7 @@ pub fn publish(paths: &Paths, contract: &RunContract) -> Result<RunOutcome, RunE
     let (commit, agent_commits) = match import::import(&git, paths, &base, &contract.commit_message)? {
         Imported::Commit { tip, agent_commits } => (tip, agent_commits),
         Imported::NoChanges => return Ok(nothing_changed(contract, verdict.transcript.as_ref())),
-        Imported::Refused(reason) => return Ok(RunOutcome::refused(contract, reason)),
+        Imported::Refused(reason) => return Ok(outcome::refused(contract, reason)),
     };
     log::info("publish", &format!("{commit} on {base}, with {agent_commits} commit(s) the agent made"));
     // The Change's checks, as collect read them: they decide draft or nothing, not
@@ -53,7 +53,8 @@ pub fn publish(paths: &Paths, contract: &RunContract) -> Result<RunOutcome, RunE
     let verification = if contract.verify.is_some() { verdict.verification.as_ref() } else { None };
     if let (Some(v), Some(verify)) = (verification, &contract.verify) {
         if !v.passed && verify.on_failure == OnFailure::Skip {
-            let outcome = RunOutcome { verification: Some(summary(v)), ..RunOutcome::new("verify-failed", contract) };
+            let outcome =
+                RunOutcome { verification: Some(summary(v)), ..RunOutcome::new(RunStatus::VerifyFailed, contract) };
             log::info("publish", &format!("verification {}: nothing published (onFailure: skip)", summary(v)));
             return Ok(outcome);
         }
@@ -74,7 +75,7 @@ pub fn publish(paths: &Paths, contract: &RunContract) -> Result<RunOutcome, RunE
                     pull_request: open.map(|p| p.html_url),
                     branch: Some(contract.head_branch.clone()),
                     reason: Some(reason),
-                    ..RunOutcome::new("kept-human-commits", contract)
+                    ..RunOutcome::new(RunStatus::KeptHumanCommits, contract)
                 });
             }
         }
@@ -92,16 +93,16 @@ pub fn publish(paths: &Paths, contract: &RunContract) -> Result<RunOutcome, RunE
     let settings = &contract.pull_request;
     let draft = settings.draft || failed;
     let (status, pull) = match gh.open_change_request(&up.full_name, &head)? {
-        Some(open) => ("updated", gh.update_change_request(&up.full_name, open.number, title, &body)?),
+        Some(open) => (RunStatus::Updated, gh.update_change_request(&up.full_name, open.number, title, &body)?),
         None => {
             let new = NewChangeRequest { head: &head, base: &contract.base_branch, title, body: &body, draft };
-            ("opened", gh.create_change_request(&up.full_name, &new)?)
+            (RunStatus::Opened, gh.create_change_request(&up.full_name, &new)?)
         }
     };
     let mut labels: Vec<&str> = settings.labels.iter().map(String::as_str).collect();
     if failed {
         labels.push(VERIFY_FAILED_LABEL);
-    } else if verification.is_some() && status == "updated" {
+    } else if verification.is_some() && status == RunStatus::Updated {
         gh.remove_label(&up.full_name, pull.number, VERIFY_FAILED_LABEL)?;
     }
     // Labels are kept on every run; reviewers and assignees are asked once, when the
@@ -110,7 +111,7 @@ pub fn publish(paths: &Paths, contract: &RunContract) -> Result<RunOutcome, RunE
         gh.add_labels(&up.full_name, pull.number, &labels)?;
     }
     let mut warnings = Vec::new();
-    if status == "opened" {
+    if status == RunStatus::Opened {
         if !settings.reviewers.is_empty() || !settings.team_reviewers.is_empty() {
             let refused =
                 gh.request_reviews(&up.full_name, pull.number, &settings.reviewers, &settings.team_reviewers)?;
@@ -123,7 +124,7 @@ pub fn publish(paths: &Paths, contract: &RunContract) -> Result<RunOutcome, RunE
     for warning in &warnings {
         log::info("publish", &format!("warning: {warning}"));
     }
-    log::info("publish", &format!("pull request {status}: {}", pull.url));
+    log::info("publish", &format!("pull request {}: {}", status.word(), pull.url));
     Ok(RunOutcome {
         pull_request: Some(pull.url),
         branch: Some(contract.head_branch.clone()),
@@ -143,11 +144,11 @@ fn nothing_changed(contract: &RunContract, transcript: Option<&Transcript>) -> R
             let first = t.first_error.clone().unwrap_or_else(|| "no error text".into());
             let reason = format!("all {} of the agent's tool calls failed; the first: {first}", t.tool_calls);
             log::info("publish", &format!("agent blocked: {reason}"));
-            RunOutcome { reason: Some(reason), ..RunOutcome::new("agent-blocked", contract) }
+            RunOutcome { reason: Some(reason), ..RunOutcome::new(RunStatus::AgentBlocked, contract) }
         }
         None => {
             log::info("publish", "the agent changed nothing: no branch, no pull request");
-            RunOutcome::new("no-changes", contract)
+            RunOutcome::new(RunStatus::NoChanges, contract)
         }
     }
 }
@@ -170,7 +171,7 @@ fn confirm(gh: &dyn CodeHost, upstream: &str, pull: &OpenPull, contract: &RunCon
         pull_request: Some(pull.html_url.clone()),
         branch: Some(contract.head_branch.clone()),
         commit: Some(marker.commit),
-        ..RunOutcome::new("unchanged", contract)
+        ..RunOutcome::new(RunStatus::Unchanged, contract)
     })
 }
 
