@@ -272,15 +272,50 @@ fn a_hand_edit_is_reported_for_what_it_is() {
     let dir = committed();
     let job = committed_job_of(dir.path(), "acme-a");
     let text = std::fs::read_to_string(&job).unwrap();
-    std::fs::write(&job, text.replacen("backoffLimit: 1", "backoffLimit: 5", 1)).unwrap();
+    std::fs::write(
+        &job,
+        text.replacen("backoffLimit: 1", "backoffLimit: 5", 1).replacen(
+            "activeDeadlineSeconds: 10800",
+            "activeDeadlineSeconds: 60",
+            1,
+        ),
+    )
+    .unwrap();
+    let b = committed_job_of(dir.path(), "acme-b");
+    let text = std::fs::read_to_string(&b).unwrap();
+    std::fs::write(&b, text.replacen("app.kubernetes.io/managed-by: bca", "app.kubernetes.io/managed-by: me", 1))
+        .unwrap();
     let out = diff_after(dir.path(), CHANGE, &["--stat"]);
     assert_snapshot!(shown(&out), @r"
     exit: 1
     ----- stdout -----
-    1 Job changed in place: acme/a (labels or annotations; the Job stays as it is)
-    summary: Jobs: 0 added, 0 removed, 0 replaced, 1 changed in place
+    1 Job replaced: acme/a (the committed Job was edited by hand (spec.backoffLimit, spec.template.spec.activeDeadlineSeconds): rendering restores what the Change says, and since most of a Job's spec cannot change in place, the Job must be replaced)
+    1 Job changed in place: acme/b (labels or annotations edited by hand; the Job stays as it is)
+    summary: Jobs: 0 added, 0 removed, 1 replaced, 1 changed in place
     ----- stderr -----
     ");
+}
+
+#[test]
+fn a_deleted_file_and_another_changes_directory_are_named_for_what_they_are() {
+    let dir = committed();
+    std::fs::remove_file(committed_job_of(dir.path(), "acme-c")).unwrap();
+    let out = diff_after(dir.path(), CHANGE, &["--stat"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains(
+            "1 Job added: acme/c (its committed file is missing, though the kustomization lists it: deleted by hand)"
+        ),
+        "{stdout}"
+    );
+    // Another Change rendered against this directory: its Jobs are not replacements.
+    let other = CHANGE.replace("Fix it", "Do something else").replace("acme/", "zeta/");
+    let out = diff_after(committed().path(), &other, &["--stat"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("3 Jobs removed: acme/a, acme/b, acme/c (another Change's Job (Change "), "{stdout}");
+    assert!(stdout.contains("): this directory holds that Change, not the one rendered)"), "{stdout}");
+    assert!(stdout.contains("3 Jobs added: zeta/a, zeta/b, zeta/c (a repository was added)"), "{stdout}");
+    assert!(stdout.contains("0 replaced"), "{stdout}");
 }
 
 /// A committed Job edited so that it no longer reads as a Job is named, not dropped from

@@ -158,6 +158,14 @@ pub struct Work {
     pub parts: BTreeMap<String, String>,
 }
 
+/// Repository URLs as a reviewer reads them: `OWNER/NAME` on github.com.
+fn short_list(urls: &[&String]) -> String {
+    urls.iter()
+        .map(|u| crate::Repository::parse(u).map_or_else(|_| u.to_string(), |r| r.short()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// The variable Kubernetes sets in every container of an Indexed Job's pod.
 pub const COMPLETION_INDEX_ENV: &str = "JOB_COMPLETION_INDEX";
 
@@ -197,6 +205,86 @@ impl RunContract {
     pub fn to_json(&self) -> String {
         // Serialising a struct of strings cannot fail.
         serde_json::to_string_pretty(self).expect("run contract serialises")
+    }
+
+    /// What differs between this contract and `newer`, one reason a field, in a
+    /// reviewer's words. Every field is compared, so a field added to the contract is
+    /// never a silent difference. What shapes the agent's work is said through the
+    /// fingerprint's parts (the prompt, the agent, the context, the model, the checks);
+    /// the fields those parts come from are not named twice.
+    pub fn differences(&self, newer: &RunContract) -> Vec<String> {
+        let mut reasons = crate::marker::what_changed(&self.work.parts, &newer.work.parts);
+        let (old, new) = (self.fields(), newer.fields());
+        let show = |v: Option<&serde_json::Value>| match v {
+            None | Some(serde_json::Value::Null) => "none".to_string(),
+            Some(serde_json::Value::String(s)) => s.clone(),
+            Some(other) => other.to_string(),
+        };
+        for key in old.keys().chain(new.keys()).collect::<std::collections::BTreeSet<_>>() {
+            let (a, b) = (old.get(key), new.get(key));
+            if a == b {
+                continue;
+            }
+            let reason = match key.as_str() {
+                // Said by the fingerprint's parts above.
+                "work" | "prompt" | "agent" | "agentsmd" | "resources" | "agentSettings" | "verify" | "baseBranch" => {
+                    continue
+                }
+                "version" => format!("the run contract's version {} → {} (another bca version)", show(a), show(b)),
+                // The id follows what the Change changes (said above), and an unnamed
+                // Change's branch follows its id (bca/<id>): consequences, not news.
+                "changeId" if self.work != newer.work || self.change_name.is_some() => continue,
+                "changeId" => "the Change's id changed".to_string(),
+                "headBranch" if self.change_name != newer.change_name || self.change_id != newer.change_id => continue,
+                "changeName" => format!("the Change's name {} → {}: a new branch and pull request", show(a), show(b)),
+                "headBranch" => format!("the branch {} → {}", show(a), show(b)),
+                "repository" => format!("the repository's URL {} → {}", show(a), show(b)),
+                "repositories" => {
+                    let list = |c: &RunContract| c.repositories.clone();
+                    let (before, after) = (list(self), list(newer));
+                    let added: Vec<&String> = after.iter().filter(|r| !before.contains(r)).collect();
+                    let removed: Vec<&String> = before.iter().filter(|r| !after.contains(r)).collect();
+                    let mut parts = Vec::new();
+                    if !added.is_empty() {
+                        parts.push(format!("{} added", short_list(&added)));
+                    }
+                    if !removed.is_empty() {
+                        parts.push(format!("{} removed", short_list(&removed)));
+                    }
+                    if parts.is_empty() {
+                        "the order of the repositories changed".to_string()
+                    } else {
+                        parts.join(", ")
+                    }
+                }
+                "githubHost" => format!("the GitHub host {} → {}", show(a), show(b)),
+                "forkOwner" => format!("the fork owner {} → {}", show(a), show(b)),
+                "noFork" => format!("pushing to the repository itself {} → {}", show(a), show(b)),
+                "podDeadline" => format!("deadline {} → {}", show(a), show(b)),
+                "pullRequest" => {
+                    "the pull request's settings (draft, labels, reviewers, assignees) changed".to_string()
+                }
+                "pullRequestTitle" | "pullRequestBody" | "commitMessage" => {
+                    // The texts quote the Change: only a change of their own is news.
+                    if self.work != newer.work || self.change_name != newer.change_name {
+                        continue;
+                    }
+                    "the pull request or commit texts changed".to_string()
+                }
+                other => format!("{other} {} → {}", show(a), show(b)),
+            };
+            if !reasons.contains(&reason) {
+                reasons.push(reason);
+            }
+        }
+        reasons
+    }
+
+    fn fields(&self) -> serde_json::Map<String, serde_json::Value> {
+        match serde_json::to_value(self) {
+            Ok(serde_json::Value::Object(map)) => map,
+            _ => serde_json::Map::new(),
+        }
     }
 
     /// Parses the contract and refuses one written for another contract version.
@@ -271,6 +359,26 @@ mod tests {
         assert!(c.clone().for_index(Some("2")).unwrap_err().contains("is 2, but the run contract lists 2"));
         assert!(c.clone().for_index(None).unwrap_err().contains("JOB_COMPLETION_INDEX is not set"));
         assert_eq!(sample().for_index(None).unwrap(), sample());
+    }
+
+    #[test]
+    fn every_field_that_differs_has_a_reason() {
+        let a = sample();
+        assert_eq!(a.differences(&a), Vec::<String>::new());
+        let mut b = sample();
+        b.fork_owner = Some("platform".into());
+        b.pod_deadline = Some(600);
+        b.pull_request.draft = true;
+        b.work.parts.insert("prompt".into(), "x".into());
+        assert_eq!(
+            a.differences(&b),
+            [
+                "the prompt changed",
+                "the fork owner none → platform",
+                "deadline none → 600",
+                "the pull request's settings (draft, labels, reviewers, assignees) changed"
+            ]
+        );
     }
 
     #[test]

@@ -142,7 +142,13 @@ pub fn diff(
         }
         stdout.push('\n');
     }
-    let mut summary = summarize(&old_jobs, &new_jobs);
+    // Files the committed kustomization lists that are not there: deleted by hand.
+    let missing: BTreeSet<String> = committed_order(&old_files)
+        .into_iter()
+        .filter(|f| !old_files.contains_key(f))
+        .filter_map(|f| f.strip_prefix("job-").and_then(|n| n.strip_suffix(".yaml")).map(str::to_string))
+        .collect();
+    let mut summary = summarize(&old_jobs, &new_jobs, &missing);
     for (file, facts) in unread {
         summary.changed += 1;
         let why = &unreadable[file];

@@ -31,6 +31,10 @@ pub struct JobFacts {
     pub ttl: Option<i32>,
     /// The first container's requests and limits, as `cpu requests 2, memory limits 4Gi, ...`.
     pub resources: String,
+    /// The Change the Job belongs to: its name, or its id.
+    pub change: String,
+    /// The Job's spec, to name what a hand edit changed.
+    pub spec: serde_json::Value,
     pub yaml: String,
 }
 
@@ -70,6 +74,8 @@ impl JobFacts {
             deadline: pod.and_then(|p| p.active_deadline_seconds).or(spec.and_then(|s| s.active_deadline_seconds)),
             ttl: spec.and_then(|s| s.ttl_seconds_after_finished),
             resources,
+            change: label(CHANGE_NAME).or(label(CHANGE)).cloned().unwrap_or_default(),
+            spec: spec.map(|s| serde_json::to_value(s).unwrap_or_default()).unwrap_or_default(),
             yaml: yaml.to_string(),
         })
     }
@@ -103,11 +109,6 @@ fn resources_text(resources: &ResourceRequirements) -> String {
     parts.join(", ")
 }
 
-/// A contract's repository URL as a reviewer names it.
-fn short(url: &str) -> String {
-    Repository::parse(url).map_or_else(|_| url.to_string(), |r| r.short())
-}
-
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct JobSummary {
     /// One line per group: "2 Jobs replaced: acme/a, acme/b (the prompt changed)".
@@ -137,54 +138,21 @@ fn reasons(old: &JobFacts, new: &JobFacts) -> String {
     let mut new_repositories = false;
     match (&old.contract, &new.contract) {
         (Some(a), Some(b)) => {
-            reruns = a.work.fingerprint != b.work.fingerprint;
-            let mut changed = bca_runner::marker::what_changed(&a.work.parts, &b.work.parts);
-            reasons.append(&mut changed);
-            let show = |v: &Option<String>| v.clone().unwrap_or_else(|| "none".into());
-            if a.change_name != b.change_name {
-                reasons.push(format!(
-                    "the Change's name {} → {}: a new branch and pull request",
-                    show(&a.change_name),
-                    show(&b.change_name)
-                ));
-                reruns = true;
-            }
-            // The texts quote the Change: only a change of their own is news.
-            if a.work == b.work
-                && a.change_name == b.change_name
-                && (&a.pull_request_title, &a.pull_request_body, &a.commit_message)
-                    != (&b.pull_request_title, &b.pull_request_body, &b.commit_message)
-            {
-                reasons.push("the pull request or commit texts changed".into());
-            }
-            if a.repositories != b.repositories {
-                let added: Vec<String> =
-                    b.repositories.iter().filter(|r| !a.repositories.contains(r)).map(|r| short(r)).collect();
-                let removed: Vec<String> =
-                    a.repositories.iter().filter(|r| !b.repositories.contains(r)).map(|r| short(r)).collect();
-                if !added.is_empty() {
-                    reasons.push(format!("{} added", added.join(", ")));
-                    new_repositories = true;
-                }
-                if !removed.is_empty() {
-                    reasons.push(format!("{} removed", removed.join(", ")));
-                }
-            }
-            if a.repository != b.repository && !a.repository.is_empty() {
-                reasons.push(format!("the repository's URL {} → {}", a.repository, b.repository));
-            }
-            if a.fork_owner != b.fork_owner {
-                reasons.push(format!("the fork owner {} → {}", show(&a.fork_owner), show(&b.fork_owner)));
-            }
-            if a.github_host != b.github_host {
-                reasons.push(format!("the GitHub host {} → {}", show(&a.github_host), show(&b.github_host)));
-            }
+            reruns = a.work.fingerprint != b.work.fingerprint || a.change_name != b.change_name;
+            new_repositories = b.repositories.iter().any(|r| !a.repositories.contains(r));
+            reasons = a.differences(b);
         }
-        _ => reasons.push("it was rendered by another bca version".into()),
+        (None, _) => {
+            reasons.push("the committed Job's run contract does not read (another bca version, or edited)".into())
+        }
+        (Some(_), None) => reasons.push("the new Job has no run contract".into()),
     }
     let show = |v: Option<i64>| v.map_or("none".to_string(), |v| v.to_string());
     let (old_ttl, new_ttl) = (old.ttl.map(i64::from), new.ttl.map(i64::from));
-    differs(&mut reasons, "deadline", show(old.deadline), show(new.deadline));
+    let deadline = format!("deadline {} → {}", show(old.deadline), show(new.deadline));
+    if old.deadline != new.deadline && !reasons.contains(&deadline) {
+        reasons.push(deadline);
+    }
     differs(&mut reasons, "ttl", show(old_ttl), show(new_ttl));
     if old.namespace != new.namespace {
         reasons.push(format!(
@@ -213,7 +181,7 @@ fn reasons(old: &JobFacts, new: &JobFacts) -> String {
         reasons.push(format!("resources ({}) → ({})", old.resources, new.resources));
     }
     if reasons.is_empty() {
-        reasons.push("the Job was edited by hand, or another bca version rendered it".into());
+        reasons.push(hand_edit(old, new));
     }
     let effect = match (reruns, new_repositories) {
         (true, _) => "the agent runs again",
@@ -221,6 +189,47 @@ fn reasons(old: &JobFacts, new: &JobFacts) -> String {
         (false, false) => "the new Job only confirms the pull request",
     };
     format!("{}; {effect}", reasons.join(", "))
+}
+
+/// What a hand edit of a committed Job changed: the spec fields that differ from what the
+/// Change renders (a Job's pod template cannot change in place), or its labels and
+/// annotations.
+fn hand_edit(old: &JobFacts, new: &JobFacts) -> String {
+    let mut paths = Vec::new();
+    json_paths("spec", &old.spec, &new.spec, &mut paths);
+    match paths.len() {
+        0 => "labels or annotations edited by hand; the Job stays as it is".to_string(),
+        n => {
+            let shown: Vec<&str> = paths.iter().take(3).map(String::as_str).collect();
+            let more = if n > 3 { format!(" and {} more", n - 3) } else { String::new() };
+            format!(
+                "the committed Job was edited by hand ({}{more}): rendering restores what the Change says, and \
+                 since most of a Job's spec cannot change in place, the Job must be replaced",
+                shown.join(", ")
+            )
+        }
+    }
+}
+
+/// The paths below `at` where two JSON values differ, in order.
+fn json_paths(at: &str, a: &serde_json::Value, b: &serde_json::Value, out: &mut Vec<String>) {
+    use serde_json::Value;
+    match (a, b) {
+        (Value::Object(x), Value::Object(y)) => {
+            let keys: std::collections::BTreeSet<&String> = x.keys().chain(y.keys()).collect();
+            for key in keys {
+                let null = Value::Null;
+                json_paths(&format!("{at}.{key}"), x.get(key).unwrap_or(&null), y.get(key).unwrap_or(&null), out);
+            }
+        }
+        (Value::Array(x), Value::Array(y)) if x.len() == y.len() => {
+            for (i, (p, q)) in x.iter().zip(y).enumerate() {
+                json_paths(&format!("{at}[{i}]"), p, q, out);
+            }
+        }
+        _ if a != b => out.push(at.to_string()),
+        _ => {}
+    }
 }
 
 fn differs(reasons: &mut Vec<String>, what: &str, a: String, b: String) {
@@ -238,8 +247,9 @@ fn plural(n: usize) -> &'static str {
 }
 
 /// Compares the Jobs in the directory (`old`, in their committed order) with the new
-/// render (`new`, in render order).
-pub fn summarize(old: &[&JobFacts], new: &[&JobFacts]) -> JobSummary {
+/// render (`new`, in render order). `missing` names the Jobs whose files the committed
+/// kustomization lists but the directory lacks (deleted by hand).
+pub fn summarize(old: &[&JobFacts], new: &[&JobFacts], missing: &std::collections::BTreeSet<String>) -> JobSummary {
     let old_by_repo: BTreeMap<&str, &JobFacts> = old.iter().map(|j| (j.key.as_str(), *j)).collect();
     let new_by_repo: BTreeMap<&str, &JobFacts> = new.iter().map(|j| (j.key.as_str(), *j)).collect();
     let mut summary = JobSummary::default();
@@ -264,24 +274,56 @@ pub fn summarize(old: &[&JobFacts], new: &[&JobFacts]) -> JobSummary {
             summary.replaced += 1;
             group("replaced", reasons(before, job), repo);
         } else if before.yaml != job.yaml {
-            summary.changed += 1;
-            group("changed in place", "labels or annotations; the Job stays as it is".into(), repo);
+            let why = hand_edit(before, job);
+            if before.spec != job.spec {
+                summary.replaced += 1;
+                group("replaced", why, repo);
+            } else {
+                summary.changed += 1;
+                group("changed in place", why, repo);
+            }
         }
     }
-    // A repository swapped for another in the list reads best as one replacement.
-    let pairs = removed.len().min(added.len());
-    for (gone, new_job) in removed.iter().zip(&added).take(pairs) {
-        summary.replaced += 1;
-        let arrow = format!("{} → {}", gone.repository, new_job.repository);
-        group("replaced", "a repository was replaced in spec.repos".into(), arrow);
+    let rendered_changes: std::collections::BTreeSet<&str> = new.iter().map(|j| j.change.as_str()).collect();
+    // A repository swapped for another in the same Change's list reads best as one
+    // replacement.
+    let mut paired: Vec<bool> = vec![false; added.len()];
+    let mut unpaired_removed = Vec::new();
+    for gone in &removed {
+        let partner = added
+            .iter()
+            .enumerate()
+            .find(|(i, a)| !paired[*i] && a.change == gone.change && !missing.contains(&a.name));
+        match partner {
+            Some((i, new_job)) if rendered_changes.contains(gone.change.as_str()) => {
+                paired[i] = true;
+                summary.replaced += 1;
+                let arrow = format!("{} → {}", gone.repository, new_job.repository);
+                group("replaced", "a repository was replaced in spec.repos".into(), arrow);
+            }
+            _ => unpaired_removed.push(*gone),
+        }
     }
-    for job in &added[pairs..] {
+    for (_, job) in added.iter().enumerate().filter(|(i, _)| !paired[*i]) {
         summary.added += 1;
-        group("added", "a repository was added".into(), job.repository.clone());
+        let why = if missing.contains(&job.name) {
+            "its committed file is missing, though the kustomization lists it: deleted by hand".to_string()
+        } else {
+            "a repository was added".to_string()
+        };
+        group("added", why, job.repository.clone());
     }
-    for job in &removed[pairs..] {
+    for job in unpaired_removed {
         summary.removed += 1;
-        group("removed", "a repository was removed".into(), job.repository.clone());
+        let why = if rendered_changes.contains(job.change.as_str()) || job.change.is_empty() {
+            "a repository was removed".to_string()
+        } else {
+            format!(
+                "another Change's Job (Change {}): this directory holds that Change, not the one rendered",
+                job.change
+            )
+        };
+        group("removed", why, job.repository.clone());
     }
     summary.lines = groups
         .into_iter()
