@@ -74,8 +74,12 @@ enum Command {
         #[arg(value_name = "DIR", required = true)]
         dir: PathBuf,
         /// Print only the summary, not the diff of each file.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "full")]
         stat: bool,
+        /// Print the diff of every file; by default a change that repeats across Jobs (a
+        /// prompt edit, a new image) is printed once with the Jobs it applies to.
+        #[arg(long)]
+        full: bool,
         #[command(flatten)]
         render: Box<RenderArgs>,
     },
@@ -216,8 +220,8 @@ fn main() -> ExitCode {
             });
             request.and_then(|request| commands::render::render(&request, &env, style))
         }
-        Command::Diff { files, dir, stat, render: _ } => {
-            let request: anyhow::Result<DiffRequest> = Ok(DiffRequest { files, given, dir, stat });
+        Command::Diff { files, dir, stat, full, render: _ } => {
+            let request: anyhow::Result<DiffRequest> = Ok(DiffRequest { files, given, dir, stat, full });
             request.and_then(|request| commands::diff::diff(&request, &env, style, bca::terminal::stdout_color()))
         }
         Command::Run { local: _, files, only, render } => {

@@ -89,6 +89,17 @@ fn prompt_change_shows_the_new_text_and_replaces_every_job() {
     assert!(stdout.contains("\n-            \"prompt\": \"Fix it\",\n"), "{stdout}");
     assert!(stdout.contains("\n+            \"prompt\": \"Fix it properly\",\n"), "{stdout}");
     assert!(stdout.contains("--- a/job-bca-acme-a-"), "{stdout}");
+    // One change in three Jobs: shown once, every file with --full.
+    assert!(
+        stdout.starts_with(
+            "# The same change in 3 Jobs: acme/a, acme/b, acme/c; shown once (bca diff --full shows every file)\n"
+        ),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("--- a/job-bca-acme-b-"), "{stdout}");
+    let full = diff_after(dir.path(), &CHANGE.replace("Fix it", "Fix it properly"), &["--full"]);
+    let full = String::from_utf8_lossy(&full.stdout);
+    assert!(full.contains("--- a/job-bca-acme-b-") && !full.contains("# The same change"), "{full}");
     assert_snapshot!(summary(&out), @r"
     exit: 1
     3 Jobs replaced: acme/a, acme/b, acme/c (the prompt changed; the agent runs again)
@@ -339,4 +350,21 @@ fn a_job_that_no_longer_reads_and_a_case_change_are_named_for_what_they_are() {
     summary: Jobs: 0 added, 0 removed, 1 replaced, 1 changed in place
     ----- stderr -----
     "#);
+}
+
+#[test]
+fn a_prompt_edit_across_300_repositories_reads_as_one_change() {
+    let dir = tempfile::tempdir().unwrap();
+    let repos: String = (0..300).map(|i| format!("    - https://github.com/acme/svc-{i:03}\n")).collect();
+    let change =
+        format!("kind: Change\napiVersion: v1\nspec:\n  prompt: Fix it\n  repos:\n{repos}  agent: copilot-cli\n");
+    std::fs::write(dir.path().join("change.yaml"), &change).unwrap();
+    assert!(run_in(dir.path(), &["render", "change.yaml", "-o", "deploy"]).status.success());
+    std::fs::write(dir.path().join("change.yaml"), change.replace("Fix it", "Fix it properly")).unwrap();
+    let out = run_in(dir.path(), &["diff", "change.yaml", "deploy"]);
+    assert_eq!(out.status.code(), Some(1), "{}", shown(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.starts_with("# The same change in 300 Jobs: acme/svc-000, acme/svc-001, acme/svc-002, acme/svc-003, acme/svc-004 and 295 more;"), "{stdout}");
+    // The hunk once, the kustomization, the summary: not 300 copies.
+    assert!(stdout.lines().count() < 150, "{} lines", stdout.lines().count());
 }

@@ -9,7 +9,7 @@ use anyhow::bail;
 use super::args::parse_flags;
 use super::{render_files, Outcome, Style, EXIT_INVALID};
 use crate::diff::jobs::{summarize, JobFacts};
-use crate::diff::{colorize, diff_files, FileStatus};
+use crate::diff::{colorize, diff_files, group_repeated, FileStatus};
 use crate::output::read::parse_documents;
 use crate::output::settings::{self, Flags, Settings};
 use crate::output::{files, read_dir_files, Found};
@@ -25,6 +25,8 @@ pub struct DiffRequest {
     pub dir: PathBuf,
     /// Print only the summary.
     pub stat: bool,
+    /// Print every file's diff, not each repeated change once.
+    pub full: bool,
 }
 
 /// The flags to render with (the directory's record, then the given ones over it), and
@@ -117,6 +119,9 @@ pub fn diff(
         }
     }
     let job_files: BTreeSet<&str> = old_jobs.iter().chain(&new_jobs).map(|(file, _)| file.as_str()).collect();
+    // A new Job's file → its repository, as a reviewer names it.
+    let repository_of: BTreeMap<String, String> =
+        new_jobs.iter().map(|(file, facts)| (file.clone(), facts.repository.clone())).collect();
     // A new Job whose committed file does not read is neither added nor explained: it
     // differs, for the reason the file gives.
     let (unread, new_jobs): (Vec<_>, Vec<_>) = new_jobs.iter().partition(|(file, _)| unreadable.contains_key(file));
@@ -136,9 +141,33 @@ pub fn diff(
     }
 
     let mut stdout = String::new();
-    if !request.stat {
+    let paint = |unified: &str| if stdout_color { colorize(unified) } else { unified.to_string() };
+    if request.full {
         for d in &diffs {
-            stdout.push_str(&if stdout_color { colorize(&d.unified) } else { d.unified.clone() });
+            stdout.push_str(&paint(&d.unified));
+        }
+        stdout.push('\n');
+    } else if !request.stat {
+        for group in group_repeated(&diffs, &renames) {
+            if group.files.len() > 1 {
+                let named: Vec<&str> =
+                    group.files.iter().take(5).map(|f| repository_of.get(*f).map_or(*f, |r| r.as_str())).collect();
+                let more = group.files.len().saturating_sub(named.len());
+                let more = if more > 0 { format!(" and {more} more") } else { String::new() };
+                stdout.push_str(&format!(
+                    "# The same change in {} Jobs: {}{more}; shown once (bca diff --full shows every file)\n",
+                    group.files.len(),
+                    named.join(", ")
+                ));
+            }
+            if group.diff.name == crate::output::kustomization::FILE_NAME && lists_only_jobs(&group.diff.unified) {
+                stdout.push_str(&format!(
+                    "# {}: only the file names of the Jobs below change (bca diff --full shows it)\n",
+                    group.diff.name
+                ));
+                continue;
+            }
+            stdout.push_str(&paint(&group.diff.unified));
         }
         stdout.push('\n');
     }
@@ -182,6 +211,15 @@ pub fn diff(
     stdout.push_str(&summary.totals());
     stdout.push('\n');
     Ok(Outcome { stdout, stderr, code: EXIT_INVALID })
+}
+
+/// Whether a kustomization's diff only adds and removes Job files from its resources
+/// (what renaming Jobs does to it).
+fn lists_only_jobs(unified: &str) -> bool {
+    unified
+        .lines()
+        .filter(|l| (l.starts_with('+') || l.starts_with('-')) && !l.starts_with("+++") && !l.starts_with("---"))
+        .all(|l| l[1..].starts_with("- job-") && l.ends_with(".yaml"))
 }
 
 /// File names in the order of the committed kustomization.yaml, then any others.

@@ -89,6 +89,47 @@ pub fn diff_files(
     diffs
 }
 
+/// Diffs whose changed lines are the same once each file's own Job name is masked: a
+/// prompt edit across 300 Jobs is one change, shown once with the Jobs it applies to.
+#[derive(Debug)]
+pub struct Repeated<'a> {
+    /// The first file's diff, shown for all.
+    pub diff: &'a FileDiff,
+    /// Every file the change applies to, the first included, in diff order.
+    pub files: Vec<&'a str>,
+}
+
+/// Groups `diffs` by what they change, in the order each change first appears.
+/// `renames` is the same map `diff_files` took (old file → new file).
+pub fn group_repeated<'a>(diffs: &'a [FileDiff], renames: &BTreeMap<String, String>) -> Vec<Repeated<'a>> {
+    let old_of: BTreeMap<&str, &str> = renames.iter().map(|(old, new)| (new.as_str(), old.as_str())).collect();
+    let job = |file: &str| file.strip_prefix("job-").and_then(|f| f.strip_suffix(".yaml")).map(str::to_string);
+    let mut groups: Vec<(String, Repeated<'a>)> = Vec::new();
+    for diff in diffs {
+        let key = match job(&diff.name) {
+            // Only a change to a Job can repeat; any other file is its own.
+            Some(new_name) if matches!(diff.status, FileStatus::Changed | FileStatus::Replaced) => {
+                let old_name = old_of.get(diff.name.as_str()).and_then(|f| job(f)).unwrap_or_else(|| new_name.clone());
+                let changed: Vec<String> = diff
+                    .unified
+                    .lines()
+                    .filter(|l| {
+                        (l.starts_with('+') || l.starts_with('-')) && !l.starts_with("+++") && !l.starts_with("---")
+                    })
+                    .map(|l| l.replace(&old_name, "<job>").replace(&new_name, "<job>"))
+                    .collect();
+                format!("{:?}\n{}", diff.status, changed.join("\n"))
+            }
+            _ => format!("file {}", diff.name),
+        };
+        match groups.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, group)) => group.files.push(&diff.name),
+            None => groups.push((key, Repeated { diff, files: vec![&diff.name] })),
+        }
+    }
+    groups.into_iter().map(|(_, group)| group).collect()
+}
+
 /// Colours a unified diff the way git does, for a terminal.
 pub fn colorize(unified: &str) -> String {
     let mut out = String::with_capacity(unified.len());
@@ -159,6 +200,32 @@ mod tests {
         let new = BTreeMap::from([("a.yaml".to_string(), "x\n".to_string())]);
         let old = BTreeMap::from([("a.yaml".to_string(), Found::Ours("x\n".to_string()))]);
         assert!(diff_files(&new, &old, &BTreeMap::new()).is_empty());
+    }
+
+    #[test]
+    fn the_same_change_in_many_jobs_is_one_group() {
+        let diff = |name: &str, old: &str, line: &str| FileDiff {
+            name: name.into(),
+            status: FileStatus::Replaced,
+            unified: format!(
+                "--- a/{old}\n+++ b/{name}\n@@ -1,2 +1,2 @@\n-name: {}\n+name: {}\n-{line}\n+prompt: new\n",
+                old.trim_start_matches("job-").trim_end_matches(".yaml"),
+                name.trim_start_matches("job-").trim_end_matches(".yaml")
+            ),
+        };
+        let diffs = vec![
+            diff("job-a-2.yaml", "job-a-1.yaml", "prompt: old"),
+            diff("job-b-2.yaml", "job-b-1.yaml", "prompt: old"),
+            diff("job-c-2.yaml", "job-c-1.yaml", "prompt: other"),
+        ];
+        let renames = BTreeMap::from([
+            ("job-a-1.yaml".to_string(), "job-a-2.yaml".to_string()),
+            ("job-b-1.yaml".to_string(), "job-b-2.yaml".to_string()),
+            ("job-c-1.yaml".to_string(), "job-c-2.yaml".to_string()),
+        ]);
+        let groups = group_repeated(&diffs, &renames);
+        let files: Vec<Vec<&str>> = groups.iter().map(|g| g.files.clone()).collect();
+        assert_eq!(files, [vec!["job-a-2.yaml", "job-b-2.yaml"], vec!["job-c-2.yaml"]]);
     }
 
     #[test]
