@@ -135,10 +135,10 @@ fn main() -> ExitCode {
     }
 }
 
-type StepFn = fn(&Paths, &bca_runner::RunContract) -> Result<Option<RunOutcome>, RunError>;
+type StepFn = fn(&Paths, &steps::Run) -> Result<Option<RunOutcome>, RunError>;
 
 /// Loads the contract and runs a step; errors carry the repository for the message.
 fn run(paths: &Paths, step: StepFn) -> Result<Option<RunOutcome>, (String, RunError)> {
-    let contract = steps::load_contract(paths).map_err(|e| ("(no contract)".to_string(), e))?;
-    step(paths, &contract).map_err(|e| (contract.repository.clone(), e))
+    let run = steps::load(paths).map_err(|e| ("(no contract)".to_string(), e))?;
+    step(paths, &run).map_err(|e| (run.contract.repository.clone(), e))
 }

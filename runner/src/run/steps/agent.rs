@@ -1,13 +1,14 @@
 //! The agent step: the context, the agent, and the verification loop.
 
+use super::Run;
 use crate::run::paths::Paths;
 use crate::run::secrets;
 use crate::run::verify::{self, Verification};
 use crate::run::{agents, clock, context, log, RunError};
-use crate::RunContract;
 
 /// Fetches the context and runs the agent on the prompt in its work tree.
-pub fn agent(paths: &Paths, contract: &RunContract) -> Result<(), RunError> {
+pub fn agent(paths: &Paths, run: &Run) -> Result<(), RunError> {
+    let contract = &run.contract;
     if std::fs::symlink_metadata(paths.skip_agent()).is_ok() {
         log::info("agent", "the pull request already holds this work: not running the agent");
         return Ok(());

@@ -1,18 +1,18 @@
 //! The clone step: the runner's own git directory, and the agent's copy of it.
 
 use super::fork::unchanged;
-use super::{endpoint, github_token};
+use super::{github_token, Run};
 use crate::run::git::Git;
 use crate::run::paths::Paths;
 use crate::run::state;
 use crate::run::{log, RunError};
-use crate::RunContract;
 
 /// Clones the upstream base branch at its current head (shallow) into the runner's own
 /// git directory, with the fork as the push remote, then gives the agent a work tree
 /// with a `.git` of its own, copied from it. Nothing the agent does to its copy
 /// reaches the runner's.
-pub fn clone(paths: &Paths, contract: &RunContract) -> Result<(), RunError> {
+pub fn clone(paths: &Paths, run: &Run) -> Result<(), RunError> {
+    let contract = &run.contract;
     let token = github_token(paths)?;
     let fork = state::read_fork(paths)?;
     crate::run::clock::hand_on(paths)?;
@@ -27,7 +27,7 @@ pub fn clone(paths: &Paths, contract: &RunContract) -> Result<(), RunError> {
             .and_then(|()| std::fs::write(paths.skip_agent(), format!("{} holds this work\n", pull.html_url)))
             .map_err(|e| RunError::usage(format!("cannot write {}: {e}", paths.skip_agent().display())));
     }
-    let endpoint = endpoint(contract)?;
+    let endpoint = &run.endpoint;
     // Checked again: the state is the fork step's, but the URLs came from GitHub.
     endpoint.check_git_url(&fork.upstream_clone_url)?;
     endpoint.check_git_url(&fork.clone_url)?;

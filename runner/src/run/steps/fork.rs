@@ -1,8 +1,7 @@
 //! The fork step: the fork, and whether its pull request already holds this work.
 
-use super::{endpoint, github_token, upstream, Upstream};
+use super::{github_token, Run, Upstream};
 use crate::pod::SECRET_KEY_GITHUB_TOKEN;
-use bca_codehost::repository::valid_owner;
 use bca_codehost::{CodeHost, Head, RepoInfo};
 
 use crate::run::endpoint::Endpoint;
@@ -14,18 +13,15 @@ use crate::RunContract;
 /// Makes sure a fork exists (reusing one that does) and waits until GitHub has made it,
 /// then looks up the Change's open pull request: if it already holds this work, the
 /// rest of the run confirms it and the agent does not start.
-pub fn fork(paths: &Paths, contract: &RunContract) -> Result<(), RunError> {
+pub fn fork(paths: &Paths, run: &Run) -> Result<(), RunError> {
+    let contract = &run.contract;
     crate::run::clock::start(paths)?;
     let token = github_token(paths)?;
-    let endpoint = endpoint(contract)?;
-    let host = bca_codehost::connect(&endpoint, &token);
+    let endpoint = &run.endpoint;
+    let host = bca_codehost::connect(endpoint, &token);
     let gh = host.as_ref();
-    let up = upstream(contract)?;
-    // The owner goes into API paths: a contract edited by hand must not steer them.
-    if let Some(org) = contract.fork_owner.as_deref().filter(|o| !valid_owner(o)) {
-        return Err(RunError::usage(format!("the run contract's fork owner \"{org}\" is not a GitHub name")));
-    }
-    let fork = ensure_fork(gh, &endpoint, &up, contract)?;
+    let up = &run.upstream;
+    let fork = ensure_fork(gh, endpoint, up, contract)?;
     let head = Head::new(&fork.owner, &contract.head_branch);
     let open = gh.open_change_request(&up.full_name, &head)?.map(|p| OpenPull {
         number: p.number,

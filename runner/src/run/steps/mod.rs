@@ -23,8 +23,33 @@ use super::secrets::{self, Secret};
 use super::{log, RunError};
 use crate::pod::SECRET_KEY_GITHUB_TOKEN;
 use crate::{Repository, RunContract};
+use bca_codehost::repository::valid_owner;
 
-pub fn load_contract(paths: &Paths) -> Result<RunContract, RunError> {
+/// The run contract, parsed once at the runner's edge: the steps read typed fields and
+/// never parse the contract's strings again.
+pub struct Run {
+    pub contract: RunContract,
+    /// The repository the pull request goes to.
+    pub upstream: Upstream,
+    /// The one place the GitHub token may go, for this run.
+    pub endpoint: Endpoint,
+}
+
+/// Reads the contract (for an Indexed Job, its index's repository) and checks what
+/// steers requests: the repository, its host against the token's, the fork owner.
+pub fn load(paths: &Paths) -> Result<Run, RunError> {
+    let contract = load_contract(paths)?;
+    let repository = Repository::parse(&contract.repository)
+        .map_err(|e| RunError::usage(format!("the run contract's repository: {e}")))?;
+    // The owner goes into API paths: a contract edited by hand must not steer them.
+    if let Some(org) = contract.fork_owner.as_deref().filter(|o| !valid_owner(o)) {
+        return Err(RunError::usage(format!("the run contract's fork owner \"{org}\" is not a GitHub name")));
+    }
+    let endpoint = super::endpoint::for_run(&contract, std::env::var("GITHUB_API_URL").ok())?;
+    Ok(Run { upstream: Upstream { full_name: repository.full_name(), repository }, endpoint, contract })
+}
+
+fn load_contract(paths: &Paths) -> Result<RunContract, RunError> {
     let json = std::fs::read_to_string(&paths.contract).map_err(|e| {
         RunError::usage(format!(
             "cannot read the run contract at {}: {e} (render the Job with bca, or pass --contract FILE)",
@@ -37,21 +62,10 @@ pub fn load_contract(paths: &Paths) -> Result<RunContract, RunError> {
 }
 
 /// The contract's repository, split up.
-fn upstream(contract: &RunContract) -> Result<Upstream, RunError> {
-    let repository = Repository::parse(&contract.repository)
-        .map_err(|e| RunError::usage(format!("the run contract's repository: {e}")))?;
-    Ok(Upstream { full_name: repository.full_name(), repository })
-}
-
-struct Upstream {
-    repository: Repository,
+pub struct Upstream {
+    pub repository: Repository,
     /// `OWNER/NAME`, as the API paths take it.
-    full_name: String,
-}
-
-/// The one place the token may go, for this run.
-fn endpoint(contract: &RunContract) -> Result<Endpoint, RunError> {
-    super::endpoint::for_run(contract, std::env::var("GITHUB_API_URL").ok())
+    pub full_name: String,
 }
 
 fn github_token(paths: &Paths) -> Result<Secret, RunError> {
@@ -59,7 +73,8 @@ fn github_token(paths: &Paths) -> Result<Secret, RunError> {
 }
 
 /// Turns the agent's work tree into a verdict and a bundle, holding no token.
-pub fn collect(paths: &Paths, contract: &RunContract) -> Result<(), RunError> {
+pub fn collect(paths: &Paths, run: &Run) -> Result<(), RunError> {
+    let contract = &run.contract;
     if unchanged(paths, contract)?.is_some() {
         log::info("collect", "the agent did not run: nothing to collect");
         return Ok(());

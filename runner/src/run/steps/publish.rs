@@ -2,7 +2,7 @@
 
 use bca_codehost::{CodeHost, Head, NewChangeRequest};
 
-use super::{endpoint, github_token, upstream};
+use super::{github_token, Run};
 use crate::contract::OnFailure;
 use crate::marker;
 use crate::run::body::{compose, parts_of, sections, summary};
@@ -18,16 +18,17 @@ use crate::RunContract;
 
 /// Turns collect's bundle into bca's commits in the runner's own git directory, pushes
 /// them to the fork and opens or updates the pull request. Never reads the work tree.
-pub fn publish(paths: &Paths, contract: &RunContract) -> Result<RunOutcome, RunError> {
+pub fn publish(paths: &Paths, run: &Run) -> Result<RunOutcome, RunError> {
+    let contract = &run.contract;
     // Everything this step trusts is read first, from the state and handoff.
     let token = github_token(paths)?;
     let fork = state::read_fork(paths)?;
     let open = state::read_open_pull(paths)?;
-    let endpoint = endpoint(contract)?;
+    let endpoint = &run.endpoint;
     endpoint.check_git_url(&fork.clone_url)?;
-    let host = bca_codehost::connect(&endpoint, &token);
+    let host = bca_codehost::connect(endpoint, &token);
     let gh = host.as_ref();
-    let up = upstream(contract)?;
+    let up = &run.upstream;
     if let Some(pull) = open.as_ref().filter(|p| p.holds(&contract.work)) {
         return confirm(gh, &up.full_name, pull, contract);
     }
