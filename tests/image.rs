@@ -1,6 +1,6 @@
 //! The runner image's Dockerfile agrees with what `bca render` writes into every Job,
 //! installs what the tests run, and passes hadolint and checkov. No registry is
-//! reachable here, so the image itself is not built; see the README, "Runner image".
+//! reachable here, so the image itself is not built; see docs/agents.md, "Runner image and releases".
 
 mod support;
 

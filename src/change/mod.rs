@@ -2,7 +2,7 @@
 //! and its JSON Schema. Knows nothing about Kubernetes.
 //!
 //! A new field touches `model.rs` (its type, and its name in `FIELDS`), `decode.rs`, the
-//! committed schema and the README; CONTRIBUTING.md has the checklist, and tests catch a miss.
+//! committed schema and docs/change-file.md; CONTRIBUTING.md has the checklist, and tests catch a miss.
 
 pub mod decode;
 pub mod diagnostic;

@@ -164,9 +164,9 @@ pub struct JobSpec {
     pub ttl: Option<i32>,
 }
 
-/// Every mapping of a Change file with its fields, in the order the README lists them:
+/// Every mapping of a Change file with its fields, in the order docs/change-file.md lists them:
 /// the one list of field names. The decoder refuses any other key; tests keep each list
-/// equal to the schema's properties (which the types above give) and to the README.
+/// equal to the schema's properties (which the types above give) and to docs/change-file.md.
 pub const FIELDS: [(&str, &[&str]); 7] = [
     ("", &["kind", "apiVersion", "metadata", "spec"]),
     ("metadata", &["name"]),

@@ -27,8 +27,8 @@ pub fn render(request: &RenderRequest, env: &dyn Fn(&str) -> Option<String>, sty
         if !request.allow_plaintext_secret {
             bail!(
                 "refusing to write plaintext tokens from --secret-from-env into {}: an output directory is meant to be \
-                 committed. Use --external-secret STORE, or create the Secret in the cluster yourself (see README, \
-                 \"Credentials\"), or pass {PLAINTEXT_OVERRIDE_FLAG} if you really mean it",
+                 committed. Use --external-secret STORE, or create the Secret in the cluster yourself (see \
+                 docs/rendering.md, \"Credentials\"), or pass {PLAINTEXT_OVERRIDE_FLAG} if you really mean it",
                 dir.display()
             );
         }

@@ -35,7 +35,7 @@ pub enum TemplateError {
     Invalid { file: String, message: String },
 }
 
-/// What a template sees. Documented in the README ("Templates").
+/// What a template sees. Documented in docs/rendering.md ("Templates").
 #[derive(Debug, Serialize)]
 pub struct TemplateContext<'a> {
     pub prompt: &'a str,
