@@ -4,13 +4,15 @@
 
 use std::fmt;
 
-/// `https://HOST/OWNER/NAME`, split up. Host, owner and name keep the case they were
-/// written in; GitHub compares them ignoring case, and so do `==` and
-/// [`Repository::identity`].
+/// A repository: its host, its namespace path and its name. On GitHub the namespace is
+/// one segment, the owner (`https://HOST/OWNER/NAME`); a host with nested groups (GitLab's
+/// `group/subgroup/project`) has a longer path, which [`Repository::new`] takes. Each
+/// part keeps the case it was written in; GitHub compares them ignoring case, and so do
+/// `==` and [`Repository::identity`].
 #[derive(Debug, Clone)]
 pub struct Repository {
     host: String,
-    owner: String,
+    namespace: String,
     name: String,
 }
 
@@ -56,22 +58,37 @@ impl Repository {
         if !valid_host(host) || !valid_segment(owner) || !valid_segment(name) {
             return Err(refuse());
         }
-        Ok(Repository { host: host.to_string(), owner: owner.to_string(), name: name.to_string() })
+        Ok(Repository { host: host.to_string(), namespace: owner.to_string(), name: name.to_string() })
+    }
+
+    /// A repository from its parts, with a namespace path of one or more segments
+    /// (`acme`, `acme/platform/tools`).
+    pub fn new(host: &str, namespace: &str, name: &str) -> Result<Repository, NotARepository> {
+        let url = format!("https://{host}/{namespace}/{name}");
+        if !valid_host(host) || !namespace.split('/').all(valid_segment) || !valid_segment(name) {
+            return Err(NotARepository(url));
+        }
+        Ok(Repository { host: host.to_string(), namespace: namespace.to_string(), name: name.to_string() })
     }
 
     pub fn host(&self) -> &str {
         &self.host
     }
+    /// The namespace path: GitHub's owner, or a group path on a host that nests groups.
+    pub fn namespace(&self) -> &str {
+        &self.namespace
+    }
+    /// GitHub's name for the namespace: the account or organisation that owns it.
     pub fn owner(&self) -> &str {
-        &self.owner
+        &self.namespace
     }
     pub fn name(&self) -> &str {
         &self.name
     }
 
-    /// `OWNER/NAME`, as GitHub's API paths take it.
+    /// `OWNER/NAME` (the namespace path and the name), as GitHub's API paths take it.
     pub fn full_name(&self) -> String {
-        format!("{}/{}", self.owner, self.name)
+        format!("{}/{}", self.namespace, self.name)
     }
 
     /// Two URLs naming the same repository have the same key.
@@ -109,7 +126,7 @@ impl Repository {
 /// run contract, labels and names.
 impl fmt::Display for Repository {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "https://{}/{}/{}", self.host, self.owner, self.name)
+        write!(f, "https://{}/{}/{}", self.host, self.namespace, self.name)
     }
 }
 
@@ -162,6 +179,16 @@ pub fn valid_segment(s: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_namespace_may_be_a_path_of_groups() {
+        let r = Repository::new("gitlab.example.com", "acme/platform", "tools").unwrap();
+        assert_eq!((r.namespace(), r.name(), r.full_name()), ("acme/platform", "tools", "acme/platform/tools".into()));
+        assert_eq!(r.to_string(), "https://gitlab.example.com/acme/platform/tools");
+        assert!(r.is_named_by("acme/platform/tools"));
+        assert!(Repository::new("x.example", "acme//platform", "tools").is_err());
+        assert!(Repository::new("x.example", "acme/..", "tools").is_err());
+    }
 
     #[test]
     fn parses_what_bca_writes_and_what_users_write() {
