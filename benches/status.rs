@@ -29,6 +29,7 @@ fn main() {
             targets.push(Target {
                 repository: Repository::parse(&format!("https://github.com/{name}")).unwrap(),
                 head: Head::new("bca-bot", BRANCH),
+                change: "bump-logging".into(),
             });
         }
         gh.set_latency(LATENCY);

@@ -6,6 +6,7 @@ pub mod commands;
 pub mod diff;
 pub mod local;
 pub mod output;
+pub mod ownership;
 pub mod render;
 pub mod status;
 pub mod terminal;

@@ -498,3 +498,49 @@ fn what_github_cannot_answer_is_said_never_read_as_a_fact() {
         "{stderr}"
     );
 }
+
+/// What is not bca's is left alone and named: a colleague's pull request from a branch of
+/// the same name, one another account opened on bca's branch, one from a branch GitHub's
+/// prefix search also matches; and a branch with a reviewer's commit on it is kept.
+#[test]
+fn close_acts_only_on_the_changes_own_pull_requests() {
+    let (gh, dir) = setup();
+    for repo in ["acme/colleague", "acme/outsider", "acme/v2", "acme/reviewed"] {
+        gh.add_repo(repo, &[("README.md", "# x\n")], &[]);
+    }
+    let (colleague, _) = gh.add_pull("acme/colleague", "colleague", BRANCH, false);
+    let (outsider, _) = gh.add_pull("acme/outsider", "bca-bot", BRANCH, false);
+    gh.set_author("acme/outsider", outsider, "outsider");
+    gh.add_pull("acme/v2", "bca-bot", "bca/bump-logging-v2", false);
+    let (reviewed, _) = gh.add_pull("acme/reviewed", "bca-bot", BRANCH, false);
+    gh.commit("bca-bot/reviewed", BRANCH, "REVIEW.md", "a reviewer's fix\n");
+    let close = |extra: &[&str]| {
+        bca()
+            .current_dir(dir.path())
+            .args(["close", "change.yaml", "--orphaned"])
+            .args(extra)
+            .env("GITHUB_TOKEN", TOKEN)
+            .env("GITHUB_API_URL", &gh.url)
+            .output()
+            .unwrap()
+    };
+    let out = close(&["--yes"]);
+    let stdout = filtered(&gh, String::from_utf8_lossy(&out.stdout).into_owned());
+    assert_eq!(out.status.code(), Some(0), "{}", shown(&out));
+    for line in [
+        format!("skipped acme/colleague#{colleague}: not the Change's, left alone: it comes from colleague's repository, not bca-bot's"),
+        format!("skipped acme/outsider#{outsider}: not the Change's, left alone: outsider opened it, not bca-bot (GITHUB_TOKEN's account)"),
+        "not the Change's, left alone: it comes from branch bca/bump-logging-v2, not the Change's bca/bump-logging".to_string(),
+        format!("closing acme/reviewed#{reviewed} (http://github.test/acme/reviewed/pull/{reviewed}) and keep bca-bot/reviewed:bca/bump-logging (its tip is a commit bca did not make)"),
+        "closing acme/removed#5 (http://github.test/acme/removed/pull/5) and delete bca-bot/removed:bca/bump-logging".to_string(),
+    ] {
+        assert!(stdout.contains(&line), "{line}\n---\n{stdout}");
+    }
+    let open: Vec<String> = gh.pulls().iter().filter(|p| p.state == "open").map(|p| p.repo.clone()).collect();
+    for repo in ["acme/colleague", "acme/outsider", "acme/v2"] {
+        assert!(open.contains(&repo.to_string()), "{repo} was closed");
+    }
+    assert!(gh.head("bca-bot/reviewed", BRANCH).is_some(), "the reviewer's commit was deleted");
+    assert!(gh.head("colleague/colleague", BRANCH).is_some(), "the colleague's branch was deleted");
+    assert_eq!(gh.head("bca-bot/removed", BRANCH), None);
+}

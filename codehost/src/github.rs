@@ -11,7 +11,8 @@ use serde_json::{json, Value};
 use crate::endpoint::Endpoint;
 use crate::secret::Secret;
 use crate::{
-    ChangeRequest, CodeHost, Cost, FoundChangeRequest, Head, HostError, NewChangeRequest, PullQuery, RepoInfo, RepoRead,
+    ChangeRequest, ChangeRequestDetail, CodeHost, Cost, FoundChangeRequest, Head, HostError, NewChangeRequest,
+    PullQuery, PullState, RepoInfo, RepoRead,
 };
 
 /// Attempts for one request when GitHub says "later" (rate limits, 5xx).
@@ -75,6 +76,36 @@ struct Pull {
     body: String,
 }
 
+/// A pull request as `GET /repos/OWNER/NAME/pulls/N` describes it.
+#[derive(Debug, Clone, Deserialize)]
+struct PullDetail {
+    number: u64,
+    html_url: String,
+    state: String,
+    #[serde(default)]
+    draft: bool,
+    #[serde(default)]
+    merged_at: Option<String>,
+    head: HeadDetail,
+    user: Option<Owner>,
+    #[serde(default, deserialize_with = "null_as_empty")]
+    body: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+struct HeadDetail {
+    #[serde(rename = "ref")]
+    branch: String,
+    sha: String,
+    /// Null when the head repository was deleted.
+    repo: Option<HeadRepo>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+struct HeadRepo {
+    owner: Owner,
+}
+
 impl From<Pull> for ChangeRequest {
     fn from(p: Pull) -> ChangeRequest {
         ChangeRequest { number: p.number, url: p.html_url, title: p.title, body: p.body }
@@ -95,6 +126,8 @@ pub struct GitHub<'a> {
     /// GraphQL points spent (GitHub's `rateLimit.cost`; REST requests have a budget of
     /// their own, counted in `requests`).
     points: std::sync::atomic::AtomicU64,
+    /// The token's account, asked once.
+    account: std::sync::OnceLock<String>,
 }
 
 /// A response: status, where a redirect points, when the rate limit resets, and body.
@@ -167,6 +200,7 @@ impl<'a> GitHub<'a> {
             agent,
             requests: Default::default(),
             points: Default::default(),
+            account: Default::default(),
         }
     }
 
@@ -268,7 +302,11 @@ impl<'a> GitHub<'a> {
 
 impl CodeHost for GitHub<'_> {
     fn account(&self) -> Result<String, HostError> {
-        Ok(self.get_json::<Owner>("/user")?.login)
+        if let Some(login) = self.account.get() {
+            return Ok(login.clone());
+        }
+        let login = self.get_json::<Owner>("/user")?.login;
+        Ok(self.account.get_or_init(|| login).clone())
     }
 
     fn repository(&self, full_name: &str) -> Result<Option<RepoInfo>, HostError> {
@@ -328,6 +366,32 @@ impl CodeHost for GitHub<'_> {
         let reply = self.send("PATCH", &path, Some(&json!({ "title": title, "body": body })))?;
         expect_ok(&reply, &format!("PATCH {path}"))?;
         reply.json::<Pull>(&format!("PATCH {path}")).map(Into::into)
+    }
+
+    fn change_request(&self, upstream: &str, number: u64) -> Result<Option<ChangeRequestDetail>, HostError> {
+        let path = format!("/repos/{upstream}/pulls/{number}");
+        let reply = self.send("GET", &path, None)?;
+        if reply.status == 404 {
+            return Ok(None);
+        }
+        expect_ok(&reply, &format!("GET {path}"))?;
+        let p: PullDetail = reply.json(&format!("GET {path}"))?;
+        let state = match (p.state.as_str(), p.merged_at.is_some(), p.draft) {
+            (_, true, _) => PullState::Merged,
+            ("open", _, true) => PullState::Draft,
+            ("open", _, false) => PullState::Open,
+            _ => PullState::Closed,
+        };
+        let owner = p.head.repo.map(|r| r.owner.login).unwrap_or_default();
+        Ok(Some(ChangeRequestDetail {
+            number: p.number,
+            url: p.html_url,
+            state,
+            head: Head::new(owner, p.head.branch),
+            head_sha: p.head.sha,
+            author: p.user.map(|u| u.login).unwrap_or_default(),
+            body: p.body,
+        }))
     }
 
     fn add_labels(&self, upstream: &str, number: u64, labels: &[&str]) -> Result<(), HostError> {

@@ -77,6 +77,20 @@ pub struct NewChangeRequest<'a> {
     pub draft: bool,
 }
 
+/// A change request as bca checks it before acting on it: where it comes from, who
+/// opened it, what its description says (bca's marker), and its head commit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChangeRequestDetail {
+    pub number: u64,
+    pub url: String,
+    pub state: PullState,
+    pub head: Head,
+    pub head_sha: String,
+    /// The account that opened it.
+    pub author: String,
+    pub body: String,
+}
+
 /// An open change request a search found by its branch.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FoundChangeRequest {
@@ -248,6 +262,8 @@ pub trait CodeHost {
     fn add_assignees(&self, upstream: &str, number: u64, assignees: &[String]) -> Result<(), HostError>;
     fn comment(&self, upstream: &str, number: u64, body: &str) -> Result<(), HostError>;
     fn close_change_request(&self, upstream: &str, number: u64) -> Result<(), HostError>;
+    /// One change request in full, or `None` when the host does not know it.
+    fn change_request(&self, upstream: &str, number: u64) -> Result<Option<ChangeRequestDetail>, HostError>;
     /// Deletes a branch of `repository`; one that is gone already is no error.
     fn delete_branch(&self, repository: &str, branch: &str) -> Result<(), HostError>;
     /// Open change requests from a branch named `branch`, in repositories of `owner`.

@@ -49,8 +49,11 @@ pub fn status(request: &StatusRequest, env: &dyn Fn(&str) -> Option<String>, sty
     let mut rows =
         status::read(host.as_ref(), &targets, &mut |n| progress.read(n)).context("reading the pull requests")?;
     progress.done();
-    let (orphans, search_warnings) =
+    let (orphans, mut search_warnings) =
         status::changes_orphans(host.as_ref(), &changes).context("searching for orphaned pull requests")?;
+    let (orphans, others) = status::own_orphans(host.as_ref(), request.fork_org.as_deref(), orphans)
+        .context("checking the orphaned pull requests are the Change's")?;
+    search_warnings.extend(others);
     let cost = host.spent();
     rows.extend(orphans.iter().map(|o| o.orphan.row(&host_name)));
     let mut stderr: String = search_warnings.iter().map(|w| style.warning(w)).collect();

@@ -7,7 +7,7 @@ pub mod pods;
 pub mod report;
 mod targets;
 
-pub use targets::{branch, changes_orphans, targets, ChangeOrphan, PushOwner};
+pub use targets::{branch, changes_orphans, own_orphans, targets, ChangeOrphan, PushOwner};
 
 use bca_codehost::{Checks, CodeHost, Head, HostError, PullQuery, PullState, RepoRead, Review};
 use bca_runner::Repository;
@@ -112,6 +112,8 @@ impl RepoStatus {
 pub struct Target {
     pub repository: Repository,
     pub head: Head,
+    /// What the Change's marker in its pull requests names: its name, or its change id.
+    pub change: String,
 }
 
 /// Reads every target's pull request, checks and reviews through the host's batched

@@ -49,7 +49,11 @@ pub fn targets(host: &dyn CodeHost, changes: &[Change], fork_org: Option<&str>) 
         let branch = branch(change);
         for repo in &change.spec.repos {
             let owner = push_owner.of(change.spec.fork != Some(false), repo.owner())?;
-            targets.push(Target { repository: Repository::clone(repo), head: Head::new(owner, &branch) });
+            targets.push(Target {
+                repository: Repository::clone(repo),
+                head: Head::new(owner, &branch),
+                change: identity(change),
+            });
         }
     }
     Ok(targets)
@@ -57,12 +61,19 @@ pub fn targets(host: &dyn CodeHost, changes: &[Change], fork_org: Option<&str>) 
 
 /// The open pull requests of the named Changes in repositories they no longer list,
 /// with their branch and whether the Change pushes to the repositories themselves.
-/// An orphaned pull request of a Change: its branch, and whether the Change pushes to
-/// the repositories themselves (so the branch is there, not in a fork).
+/// An orphaned pull request of a Change: its branch, whether the Change pushes to the
+/// repositories themselves (so the branch is there, not in a fork), and the Change's
+/// identity its marker must name.
 pub struct ChangeOrphan {
     pub branch: String,
     pub no_fork: bool,
+    pub change: String,
     pub orphan: Orphan,
+}
+
+/// What a Change's pull requests' marker names: its name, or its change id.
+pub fn identity(change: &Change) -> String {
+    change.name().map_or_else(|| render::change_id(change), |n| n.as_str().to_string())
 }
 
 pub fn changes_orphans(host: &dyn CodeHost, changes: &[Change]) -> Result<(Vec<ChangeOrphan>, Vec<String>), HostError> {
@@ -75,7 +86,12 @@ pub fn changes_orphans(host: &dyn CodeHost, changes: &[Change]) -> Result<(Vec<C
         let orphans = orphans(host, &owners, &branch, &listed)?;
         warnings.extend(orphans.warnings);
         for orphan in orphans.found {
-            found.push(ChangeOrphan { branch: branch.clone(), no_fork: change.spec.fork == Some(false), orphan });
+            found.push(ChangeOrphan {
+                branch: branch.clone(),
+                no_fork: change.spec.fork == Some(false),
+                change: identity(change),
+                orphan,
+            });
         }
     }
     Ok((found, warnings))
@@ -87,4 +103,32 @@ fn owners(change: &Change) -> Vec<String> {
     owners.sort();
     owners.dedup();
     owners
+}
+
+/// Keeps the orphans that are the Change's own (`crate::ownership`): GitHub's search
+/// matches a branch by prefix and finds anyone's pull requests. The others are named.
+pub fn own_orphans(
+    host: &dyn CodeHost,
+    fork_org: Option<&str>,
+    orphans: Vec<ChangeOrphan>,
+) -> Result<(Vec<ChangeOrphan>, Vec<String>), HostError> {
+    if orphans.is_empty() {
+        return Ok((orphans, Vec::new()));
+    }
+    let account = host.account()?;
+    let mut push_owner = PushOwner::new(host, fork_org);
+    let (mut own, mut others) = (Vec::new(), Vec::new());
+    for o in orphans {
+        let owner = o.orphan.full_name.split_once('/').map_or(o.orphan.full_name.as_str(), |(owner, _)| owner);
+        let expected = Head::new(push_owner.of(!o.no_fork, owner)?, &o.branch);
+        let what = format!("{}#{}", o.orphan.full_name, o.orphan.number);
+        match host.change_request(&o.orphan.full_name, o.orphan.number)? {
+            None => others.push(format!("{what}: GitHub no longer knows it")),
+            Some(pull) => match crate::ownership::check(&pull, &expected, &account, &o.change) {
+                Ok(_) => own.push(o),
+                Err(why) => others.push(format!("{what} is not the Change's, left alone: {why}")),
+            },
+        }
+    }
+    Ok((own, others))
 }

@@ -41,11 +41,14 @@ pub struct Pull {
     /// The head commit of a pull request with no git repository behind it (a fleet made
     /// with `add_api_repo`); read from git otherwise.
     pub sha: Option<String>,
+    /// Who opened it: the token's account through the API, the head's owner otherwise.
+    pub author: String,
 }
 
 impl Pull {
     /// A pull request as GitHub opens it: no labels, reviewers or reviews yet.
     fn open(number: u64, repo: String, head: String, base: String, title: String, body: String, draft: bool) -> Pull {
+        let author = head.split_once(':').map_or("", |(owner, _)| owner).to_string();
         Pull {
             number,
             repo,
@@ -64,6 +67,7 @@ impl Pull {
             reviews: Vec::new(),
             comments: Vec::new(),
             sha: None,
+            author,
         }
     }
 }
@@ -249,15 +253,11 @@ impl GitHub {
         let mut st = self.state.lock().unwrap();
         let number = st.pulls.len() as u64 + 1;
         let head = format!("{owner}:{branch}");
-        st.pulls.push(Pull::open(
-            number,
-            repo.into(),
-            head,
-            "main".into(),
-            "Bump logging".into(),
-            String::new(),
-            draft,
-        ));
+        // bca's marker, naming the Change of a `bca/NAME` branch and the commit it pushed.
+        let change = branch.strip_prefix("bca/").unwrap_or(branch);
+        let marker = json!({ "change": change, "fingerprint": "f", "parts": {}, "commit": sha });
+        let body = format!("Made by bca.\n\n<!-- bca: {marker} -->\n");
+        st.pulls.push(Pull::open(number, repo.into(), head, "main".into(), "Bump logging".into(), body, draft));
         (number, sha)
     }
 
@@ -267,6 +267,19 @@ impl GitHub {
         let pull = st.pulls.iter_mut().find(|p| p.repo == repo && p.number == number).expect("a pull request");
         pull.state = "closed".into();
         pull.merged = merged;
+    }
+
+    /// Who opened a pull request, as if someone else had.
+    pub fn set_author(&self, repo: &str, number: u64, login: &str) {
+        let mut st = self.state.lock().unwrap();
+        st.pulls.iter_mut().find(|p| p.repo == repo && p.number == number).expect("a pull request").author =
+            login.into();
+    }
+
+    /// A pull request's description, as its author or a reviewer would edit it.
+    pub fn set_body(&self, repo: &str, number: u64, body: &str) {
+        let mut st = self.state.lock().unwrap();
+        st.pulls.iter_mut().find(|p| p.repo == repo && p.number == number).expect("a pull request").body = body.into();
     }
 
     /// A check run on a commit: `status` (`queued`, `in_progress`, `completed`) and its conclusion.
@@ -556,6 +569,8 @@ fn handle(mut request: Request, state: &Mutex<State>, root: &Path, url: &str) {
                     body["body"].as_str().unwrap_or_default().into(),
                     body["draft"].as_bool().unwrap_or(false),
                 );
+                let mut pull = pull;
+                pull.author = st.login.clone();
                 let answer = pull_json(url, root, &pull);
                 st.pulls.push(pull);
                 (201, answer)
@@ -570,11 +585,15 @@ fn handle(mut request: Request, state: &Mutex<State>, root: &Path, url: &str) {
             let items: Vec<Value> = st
                 .pulls
                 .iter()
-                .filter(|p| p.state == "open" && p.head.split_once(':').map(|(_, b)| b) == Some(branch.as_str()))
+                // GitHub documents `head:` as a prefix match.
+                .filter(|p| {
+                    p.state == "open" && p.head.split_once(':').is_some_and(|(_, b)| b.starts_with(branch.as_str()))
+                })
                 .filter(|p| p.repo.split('/').next() == Some(user.as_str()))
                 .map(|p| {
                     json!({ "number": p.number, "html_url": format!("{url}/{}/pull/{}", p.repo, p.number),
-                            "repository_url": format!("{url}/repos/{}", p.repo), "pull_request": {} })
+                            "repository_url": format!("{url}/repos/{}", p.repo), "pull_request": {},
+                            "user": { "login": p.author }, "body": p.body })
                 })
                 .collect();
             (200, json!({ "total_count": items.len(), "items": items }))
@@ -602,6 +621,10 @@ fn handle(mut request: Request, state: &Mutex<State>, root: &Path, url: &str) {
                 (422, json!({ "message": "Reference does not exist" }))
             }
         }
+        ("GET", ["repos", owner, name, "pulls", number]) => match pull_of(&mut st.pulls, owner, name, number) {
+            Some(pull) => (200, pull_json(url, root, pull)),
+            None => not_found(),
+        },
         ("PATCH", ["repos", owner, name, "pulls", number]) => match pull_of(&mut st.pulls, owner, name, number) {
             Some(pull) => {
                 if let Some(state) = body["state"].as_str() {
@@ -730,7 +753,10 @@ fn pull_json(url: &str, root: &Path, p: &Pull) -> Value {
         "body": p.body,
         "state": p.state,
         "merged_at": if p.merged { json!("2026-12-01T00:00:00Z") } else { Value::Null },
-        "head": { "label": p.head, "sha": sha },
+        "head": { "label": p.head, "sha": sha, "ref": p.head.split_once(':').map_or("", |(_, b)| b),
+                  "repo": { "full_name": format!("{}/{}", p.head.split_once(':').map_or("", |(o, _)| o), p.repo.split_once('/').map_or("", |(_, n)| n)),
+                            "owner": { "login": p.head.split_once(':').map_or("", |(o, _)| o) } } },
+        "user": { "login": p.author },
         "base": { "ref": p.base },
         "draft": p.draft,
         "labels": p.labels.iter().map(|l| json!({ "name": l })).collect::<Vec<_>>(),
