@@ -605,6 +605,11 @@ fn egress_opens_only_what_the_flags_name() {
         rules[1]["to"].as_array().unwrap().iter().map(|p| p["ipBlock"]["cidr"].as_str().unwrap()).collect();
     assert_eq!(blocks, ["0.0.0.0/0", "::/0", "10.20.0.0/16", "fd00::/8"]);
     assert!(rules[1]["to"][0]["ipBlock"]["except"].as_array().unwrap().iter().any(|c| c == "10.0.0.0/8"));
+    // NAT64 would map private IPv4 services into ::/0.
+    let v6_except = rules[1]["to"][1]["ipBlock"]["except"].as_array().unwrap();
+    for nat64 in ["64:ff9b::/96", "64:ff9b:1::/48"] {
+        assert!(v6_except.iter().any(|c| c == nat64), "{nat64} is reachable: {v6_except:?}");
+    }
 }
 
 #[test]

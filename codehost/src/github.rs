@@ -409,8 +409,9 @@ impl CodeHost for GitHub<'_> {
         expect_ok(&reply, &format!("DELETE {path}"))
     }
 
-    /// GitHub refuses (422) a reviewer who is not a collaborator: the refusal comes back
-    /// as a warning, since the pull request itself is fine.
+    /// GitHub refuses (422) the whole request when one reviewer is not a collaborator:
+    /// then each is asked alone, so the others are still requested, and each refusal
+    /// comes back as a warning (the pull request itself is fine).
     fn request_reviews(
         &self,
         upstream: &str,
@@ -419,12 +420,29 @@ impl CodeHost for GitHub<'_> {
         teams: &[String],
     ) -> Result<Option<String>, HostError> {
         let path = format!("/repos/{upstream}/pulls/{number}/requested_reviewers");
-        let body = json!({ "reviewers": people, "team_reviewers": teams });
-        let reply = self.send("POST", &path, Some(&body))?;
-        if reply.status == 422 {
-            return Ok(Some(format!("GitHub did not request the reviews ({})", reply.reason())));
+        let ask = |people: &[String], teams: &[String]| -> Result<Option<String>, HostError> {
+            let body = json!({ "reviewers": people, "team_reviewers": teams });
+            let reply = self.send("POST", &path, Some(&body))?;
+            if reply.status == 422 {
+                return Ok(Some(reply.reason()));
+            }
+            expect_ok(&reply, &format!("POST {path}")).map(|()| None)
+        };
+        if ask(people, teams)?.is_none() {
+            return Ok(None);
         }
-        expect_ok(&reply, &format!("POST {path}")).map(|()| None)
+        let mut refused = Vec::new();
+        for person in people {
+            if let Some(why) = ask(std::slice::from_ref(person), &[])? {
+                refused.push(format!("{person} ({why})"));
+            }
+        }
+        for team in teams {
+            if let Some(why) = ask(&[], std::slice::from_ref(team))? {
+                refused.push(format!("team {team} ({why})"));
+            }
+        }
+        Ok((!refused.is_empty()).then(|| format!("GitHub did not request reviews from {}", refused.join(", "))))
     }
 
     /// GitHub silently drops those it cannot assign.

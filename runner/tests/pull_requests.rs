@@ -55,13 +55,16 @@ fn a_reviewer_github_refuses_is_a_warning_not_a_failure() {
     let r = result_line(&out);
     assert_eq!(r["status"], "opened");
     assert!(
-        r["warnings"][0]
-            .as_str()
-            .unwrap()
-            .starts_with("GitHub did not request the reviews (Reviews may only be requested from collaborators."),
+        r["warnings"][0].as_str().unwrap().starts_with(
+            "GitHub did not request reviews from alice (Reviews may only be requested from collaborators."
+        ),
         "{r}"
     );
-    assert_eq!(gh.pulls().len(), 1);
+    let pulls = gh.pulls();
+    assert_eq!(pulls.len(), 1);
+    // GitHub refuses the whole request for one outsider; the others are still asked.
+    assert!(!pulls[0].requested_reviewers.contains(&"alice".to_string()), "{:?}", pulls[0]);
+    assert_eq!(pulls[0].requested_teams, ["platform"]);
 }
 
 #[test]

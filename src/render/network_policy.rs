@@ -22,7 +22,10 @@ pub const NAME: &str = "bca-runner-egress";
 /// out node credentials).
 pub const NON_PUBLIC_V4: [&str; 6] =
     ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16"];
-pub const NON_PUBLIC_V6: [&str; 3] = ["fc00::/7", "fe80::/10", "::1/128"];
+/// NAT64 prefixes (the well-known 64:ff9b::/96, and 64:ff9b:1::/48 for local use) map
+/// IPv4 addresses, private ones included, into IPv6: on a cluster with NAT64 they would
+/// reach private IPv4 services on 443 through `::/0`.
+pub const NON_PUBLIC_V6: [&str; 5] = ["fc00::/7", "fe80::/10", "::1/128", "64:ff9b::/96", "64:ff9b:1::/48"];
 
 pub fn network_policy(namespace: &str, egress: &Egress) -> NetworkPolicy {
     let port = |protocol: &str, port: i32| NetworkPolicyPort {
