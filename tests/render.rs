@@ -869,3 +869,20 @@ fn output_that_cannot_be_written_is_an_error_not_a_success() {
         String::from_utf8_lossy(&out.stderr).contains("bca: error: writing standard output: No space left on device")
     );
 }
+
+#[test]
+fn two_changes_with_one_name_are_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let named = |prompt: &str, repo: &str| {
+        format!("kind: Change\napiVersion: v1\nmetadata:\n  name: migrate\nspec:\n  prompt: {prompt}\n  repos: [https://github.com/acme/{repo}]\n  agent: copilot-cli\n")
+    };
+    std::fs::write(dir.path().join("team-a.yaml"), named("Do A", "a")).unwrap();
+    std::fs::write(dir.path().join("team-b.yaml"), named("Do B", "b")).unwrap();
+    let out = run_in(dir.path(), &["render", "team-a.yaml", "team-b.yaml"]);
+    assert_eq!(out.status.code(), Some(2), "{}", shown(&out));
+    assert!(out.stdout.is_empty());
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "bca: error: team-a.yaml and team-b.yaml both name their Change migrate: a name is a Change's branch (bca/migrate) and pull requests, so the second would push over the first's work; rename one (metadata.name)\n"
+    );
+}

@@ -25,6 +25,9 @@ pub enum RunStatus {
     VerifyFailed,
     /// The branch holds commits bca did not make: left alone.
     KeptHumanCommits,
+    /// The open pull request from the Change's branch is not the Change's (no marker, or
+    /// another Change's): left alone.
+    ForeignPullRequest,
 }
 
 impl RunStatus {
@@ -39,6 +42,7 @@ impl RunStatus {
             RunStatus::Refused => "refused",
             RunStatus::VerifyFailed => "verify-failed",
             RunStatus::KeptHumanCommits => "kept-human-commits",
+            RunStatus::ForeignPullRequest => "foreign-pull-request",
         }
     }
 }
@@ -83,7 +87,7 @@ impl RunOutcome {
     /// A refused run failed for good: the agent left something bca does not publish; a
     /// blocked agent could not act (its tools were denied), which a retry does not change.
     pub fn exit_code(&self) -> u8 {
-        if matches!(self.status, RunStatus::Refused | RunStatus::AgentBlocked) {
+        if matches!(self.status, RunStatus::Refused | RunStatus::AgentBlocked | RunStatus::ForeignPullRequest) {
             exit::PERMANENT
         } else {
             0

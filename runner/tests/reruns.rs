@@ -160,3 +160,43 @@ fn a_skip_left_in_a_reused_workspace_does_not_skip_the_agent() {
     assert_eq!(result_line(&pod.run_steps(&gh))["status"], "opened");
     assert_eq!(runs(counter.path()), 1, "the agent did not run");
 }
+
+/// Two teams, one Change name: the second Change finds the first's pull request on the
+/// shared branch and leaves it alone, whatever its prompt; so does a Change that finds a
+/// pull request someone opened by hand from its branch.
+#[test]
+fn a_pull_request_that_is_not_the_changes_is_never_adopted_or_pushed_over() {
+    let gh = stand_in();
+    let counter = tempfile::NamedTempFile::new().unwrap();
+    // Team A's Change opens the pull request.
+    let mut team_a = named(PROMPT);
+    team_a.change_name = Some("migrate-logging".into());
+    assert_eq!(result_line(&counting_pod(team_a, counter.path()).run_steps(&gh))["status"], "opened");
+    let tip = gh.head("bot/api", "bca/migrate-logging").unwrap();
+    let body = gh.pulls()[0].body.clone();
+    // Team B's Change has the same name on its branch, but another identity in its marker.
+    let mut team_b = named("Something else entirely");
+    team_b.change_name = Some("migrate-logging-b".into());
+    team_b.head_branch = "bca/migrate-logging".into();
+    let out = counting_pod(team_b, counter.path()).run_steps(&gh);
+    assert_eq!(out.status.code(), Some(3), "{}", shown(&out));
+    let r = result_line(&out);
+    assert_eq!(r["status"], "foreign-pull-request", "{}", shown(&out));
+    assert!(
+        r["reason"].as_str().unwrap().ends_with(
+            "/acme/api/pull/1 belongs to Change migrate-logging, not migrate-logging-b: two Changes share the branch \
+             bca/migrate-logging; rename one (metadata.name)"
+        ),
+        "{r}"
+    );
+    assert_eq!(runs(counter.path()), 1, "the agent ran for a pull request that is not the Change's");
+    assert_eq!(gh.head("bot/api", "bca/migrate-logging").unwrap(), tip, "pushed over team A's work");
+    assert_eq!(gh.pulls()[0].body, body, "rewrote team A's description");
+    // A pull request from the branch without any marker: someone's, not bca's.
+    gh.set_body("acme/api", 1, "Opened by hand");
+    let out = counting_pod(named(PROMPT), counter.path()).run_steps(&gh);
+    let r = result_line(&out);
+    assert_eq!(r["status"], "foreign-pull-request", "{}", shown(&out));
+    assert!(r["reason"].as_str().unwrap().ends_with("comes from the Change's branch but has no bca marker: not bca's"));
+    assert_eq!(gh.head("bot/api", "bca/migrate-logging").unwrap(), tip);
+}

@@ -71,6 +71,11 @@ pub enum RenderError {
     #[error("the agent setting {name} is for {agent}, which none of the Changes use")]
     UnusedAgentSetting { name: String, agent: Agent },
     #[error(
+        "{first} and {second} both name their Change {name}: a name is a Change's branch (bca/{name}) and pull \
+         requests, so the second would push over the first's work; rename one (metadata.name)"
+    )]
+    DuplicateName { name: String, first: String, second: String },
+    #[error(
         "{first} and {second} both render Job {name} (the same repository with the same prompt and settings); \
          remove the repository from one of them"
     )]
@@ -115,6 +120,19 @@ pub fn render(
         }
     }
     let github_host = github_host(inputs, options.github_host.as_deref())?;
+    // Name → the file that named it; only looked up, never iterated.
+    let mut named_by: HashMap<&str, &str> = HashMap::new();
+    for input in inputs {
+        if let Some(name) = input.change.name() {
+            if let Some(first) = named_by.insert(name.as_str(), input.file) {
+                return Err(RenderError::DuplicateName {
+                    name: name.to_string(),
+                    first: first.to_string(),
+                    second: input.file.to_string(),
+                });
+            }
+        }
+    }
     if options.scope.platform() {
         rendered.manifests.push(Manifest::new(Object::Namespace(namespace::namespace(&options.namespace))));
     }

@@ -42,7 +42,11 @@ impl JobState {
 
     pub fn failed(&self) -> bool {
         matches!(self, JobState::Failed { .. })
-            || matches!(self, JobState::Done(r) if matches!(r.status, RunStatus::Refused | RunStatus::AgentBlocked))
+            || matches!(
+                self,
+                JobState::Done(r)
+                    if matches!(r.status, RunStatus::Refused | RunStatus::AgentBlocked | RunStatus::ForeignPullRequest)
+            )
     }
 }
 

@@ -6,8 +6,8 @@ use serde::{Deserialize, Serialize};
 use super::files::{read_text, ReadError};
 use super::paths::Paths;
 use super::RunError;
-use crate::contract::Work;
 use crate::marker::Marker;
+use crate::RunContract;
 
 /// State files are small; anything larger is damage.
 const MAX_STATE_BYTES: u64 = 64 * 1024;
@@ -63,9 +63,27 @@ impl OpenPull {
         Marker::find(&self.body)
     }
 
-    /// Whether the pull request already holds this work: then the agent need not run.
-    pub fn holds(&self, work: &Work) -> bool {
-        self.marker().is_some_and(|m| m.fingerprint == work.fingerprint)
+    /// Whether the pull request already holds this Change's work: then the agent need
+    /// not run.
+    pub fn holds(&self, contract: &RunContract) -> bool {
+        self.marker().is_some_and(|m| m.change == contract.identity() && m.fingerprint == contract.work.fingerprint)
+    }
+
+    /// Why the open pull request from the Change's branch is not the Change's to update:
+    /// no bca marker (someone opened it by hand), or a marker naming another Change (two
+    /// Changes with one name). `None` when it is the Change's.
+    pub fn not_ours(&self, contract: &RunContract) -> Option<String> {
+        match self.marker() {
+            None => Some(format!("{} comes from the Change's branch but has no bca marker: not bca's", self.html_url)),
+            Some(m) if m.change != contract.identity() => Some(format!(
+                "{} belongs to Change {}, not {}: two Changes share the branch {}; rename one (metadata.name)",
+                self.html_url,
+                m.change,
+                contract.identity(),
+                contract.head_branch
+            )),
+            Some(_) => None,
+        }
     }
 }
 

@@ -22,9 +22,9 @@ pub fn clone(paths: &Paths, run: &Run) -> Result<(), RunError> {
             .map_err(|e| RunError::usage(format!("cannot clear {}: {e}", paths.skip_agent().display())))?;
     }
     if let Some(pull) = unchanged(paths, contract)? {
-        log::info("clone", "nothing to clone: the pull request holds this work");
+        log::info("clone", &format!("nothing to clone: the agent need not run ({})", pull.html_url));
         return std::fs::create_dir_all(&paths.workspace)
-            .and_then(|()| std::fs::write(paths.skip_agent(), format!("{} holds this work\n", pull.html_url)))
+            .and_then(|()| std::fs::write(paths.skip_agent(), format!("{}: the agent need not run\n", pull.html_url)))
             .map_err(|e| RunError::usage(format!("cannot write {}: {e}", paths.skip_agent().display())));
     }
     let endpoint = &run.endpoint;

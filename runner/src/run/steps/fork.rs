@@ -29,7 +29,9 @@ pub fn fork(paths: &Paths, run: &Run) -> Result<(), RunError> {
         title: p.title,
         body: p.body,
     });
-    if let Some(pull) = open.as_ref().filter(|p| p.holds(&contract.work)) {
+    if let Some(why) = open.as_ref().and_then(|p| p.not_ours(contract)) {
+        log::info("fork", &format!("the agent will not run: {why}"));
+    } else if let Some(pull) = open.as_ref().filter(|p| p.holds(contract)) {
         log::info(
             "fork",
             &format!(
@@ -115,10 +117,11 @@ fn ensure_fork(
     })
 }
 
-/// Whether the fork step found the work already done. The agent's step is told through
-/// the workspace, the only volume it shares with clone.
+/// Whether the agent need not run: the fork step found the work already done, or an open
+/// pull request from the branch that is not the Change's (publish leaves it alone). The
+/// agent's step is told through the workspace, the only volume it shares with clone.
 pub(super) fn unchanged(paths: &Paths, contract: &RunContract) -> Result<Option<OpenPull>, RunError> {
-    Ok(state::read_open_pull(paths)?.filter(|p| p.holds(&contract.work)))
+    Ok(state::read_open_pull(paths)?.filter(|p| p.holds(contract) || p.not_ours(contract).is_some()))
 }
 
 /// GitHub creates forks in the background: poll with a bounded backoff.

@@ -29,7 +29,12 @@ pub fn publish(paths: &Paths, run: &Run) -> Result<RunOutcome, RunError> {
     let host = bca_codehost::connect(endpoint, &token);
     let gh = host.as_ref();
     let up = &run.upstream;
-    if let Some(pull) = open.as_ref().filter(|p| p.holds(&contract.work)) {
+    // Never adopt, push over or rewrite what is not the Change's.
+    if let Some(why) = open.as_ref().and_then(|p| p.not_ours(contract)) {
+        log::info("publish", &format!("left alone: {why}"));
+        return Ok(RunOutcome { reason: Some(why), ..RunOutcome::new(RunStatus::ForeignPullRequest, contract) });
+    }
+    if let Some(pull) = open.as_ref().filter(|p| p.holds(contract)) {
         return confirm(gh, &up.full_name, pull, contract);
     }
     let base = state::read_base(paths)?;
