@@ -433,7 +433,7 @@ fn a_setting_for_another_agent_in_the_contract_is_refused() {
 }
 
 #[test]
-fn commits_the_agent_made_itself_are_published() {
+fn what_the_agent_committed_itself_is_published_in_bcas_commit() {
     let gh = stand_in();
     let pod = Pod::new(contract("https://github.com/acme/api", Agent::CopilotCli, PROMPT));
     pod.agent_does(
@@ -444,7 +444,7 @@ fn commits_the_agent_made_itself_are_published() {
     assert_eq!(result_line(&out)["status"], "opened", "{}", shown(&out));
     assert_eq!(gh.show("bot/api", "bca/c0ffee1234:README.md"), "# api\ncommitted by the agent\n");
     let subject = git(&gh.bare("bot/api"), &["log", "-1", "--format=%s", "bca/c0ffee1234"]);
-    assert_eq!(subject.trim(), "agent: update README");
+    assert_eq!(subject.trim(), PROMPT.lines().next().unwrap());
 }
 
 #[test]

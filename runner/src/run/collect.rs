@@ -89,17 +89,19 @@ pub fn collect(paths: &Paths, verify: Option<&Verify>) -> Result<Verdict, RunErr
         },
     };
     if let (Some(verify), Status::Changes) = (verify, verdict.status) {
-        let mut verification = defused(read_verification(paths));
+        // A path outside allowedPaths is refused, in every mode: nothing of it is pushed,
+        // not even as a draft (a push alone runs the repository's CI on it). What is
+        // published is one commit of the agent's final tree, so its diff is all there is.
         let outside = paths_outside(paths, &base, &verify.allowed_paths)?;
-        if !outside.is_empty() && verification.passed {
-            verification.passed = false;
+        if !outside.is_empty() {
             // The names are the agent's: one line each, nothing that renders as markup of theirs.
             let shown: Vec<String> = outside.iter().take(20).map(|p| defuse_line(p)).collect();
             let more = if outside.len() > 20 { format!(" and {} more", outside.len() - 20) } else { String::new() };
-            verification.reason =
-                Some(format!("the change touches paths outside allowedPaths: {}{more}", shown.join(", ")));
+            verdict =
+                Verdict::refused(format!("the change touches paths outside allowedPaths: {}{more}", shown.join(", ")));
+        } else {
+            verdict.verification = Some(defused(read_verification(paths)));
         }
-        verdict.verification = Some(verification);
     }
     if verdict.status == Status::Changes {
         verdict.summary = read_summary(paths);

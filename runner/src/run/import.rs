@@ -1,21 +1,20 @@
 //! Publish's side of the handoff: fetch collect's bundle into the runner's own git
-//! directory and turn it into commits bca can push. The bundle was made from what the
-//! agent left, so everything in it is checked: the agent's history must descend from
-//! the base along first parents, no change may add a gitlink or a `.git` path, and the
-//! commits are made anew with bca's author and committer (keeping the agent's messages,
-//! bounded and redacted).
+//! directory and turn it into the one commit bca pushes. The bundle was made from what
+//! the agent left, so everything in it is checked: the agent's history must descend from
+//! the base along first parents, and no step of it may add a gitlink or a `.git` path.
+//! The agent's history itself is never pushed: bca writes one commit of the agent's
+//! final tree on the base, with bca's author, committer and message. So the agent's
+//! intermediate commits (which could add and later remove anything), its `skip-checks:`
+//! trailers and its closing keywords (`Fixes #12`) never reach the repository.
 
 use super::files::{is_dot_git, open_regular};
 use super::git::Git;
 use super::paths::Paths;
 use super::paths::{AGENT_REF, WORKTREE_REF};
-use super::secrets::redact;
 use super::RunError;
 
 /// More commits than this from one agent run is not a reviewable pull request.
 pub const MAX_AGENT_COMMITS: usize = 200;
-/// The longest commit message kept from the agent.
-const MAX_MESSAGE_BYTES: usize = 16 * 1024;
 
 const IMPORTED_AGENT: &str = "refs/bca/imported/agent";
 const IMPORTED_WORKTREE: &str = "refs/bca/imported/worktree";
@@ -70,36 +69,36 @@ pub fn import(git: &Git, paths: &Paths, base: &str, commit_message: &str) -> Res
         return Ok(Imported::Refused("the work tree commit does not sit on the agent's HEAD".into()));
     }
 
-    let mut parent = base.to_string();
-    let mut steps: Vec<(String, String)> = Vec::new();
-    for commit in &chain {
-        steps.push((commit.clone(), agent_message(git, commit)?));
-    }
+    let mut steps: Vec<String> = chain.clone();
     if uncommitted {
-        steps.push((worktree.clone(), commit_message.to_string()));
+        steps.push(worktree.clone());
     }
     // git's own path checks, whatever git version fetched the bundle (fsck of bundles
-    // came only in git 2.46): every tree must load into an index with them on.
+    // came only in git 2.46): every tree must load into an index with them on. Each step
+    // of the agent's history is checked, though only the last tree is published.
     let checker = git.clone().index(&paths.state.join("verify-index"));
-    for (commit, message) in &steps {
-        let tree = git.run(&["rev-parse", &format!("{commit}^{{tree}}")])?.trim().to_string();
-        if let Some(reason) = forbidden_change(git, &parent, &tree)? {
+    let tree_of = |c: &str| git.run(&["rev-parse", &format!("{c}^{{tree}}")]).map(|t| t.trim().to_string());
+    let mut previous = base.to_string();
+    let mut tree = tree_of(base)?;
+    for commit in &steps {
+        tree = tree_of(commit)?;
+        if let Some(reason) = forbidden_change(git, &previous, &tree)? {
             return Ok(Imported::Refused(reason));
         }
         if let Err(e) = checker.run(&["-c", "core.protectNTFS=true", "-c", "core.protectHFS=true", "read-tree", &tree])
         {
             return Ok(Imported::Refused(format!("commit {commit} holds a path git refuses: {}", e.message)));
         }
-        parent = git
-            .run_with_input(&["commit-tree", &tree, "-p", &parent, "-F", "-"], Some(message.as_bytes()))?
-            .trim()
-            .to_string();
+        previous = commit.clone();
     }
-    let tree_of = |c: &str| git.run(&["rev-parse", &format!("{c}^{{tree}}")]).map(|t| t.trim().to_string());
-    if tree_of(&parent)? == tree_of(base)? {
+    if tree == tree_of(base)? {
         return Ok(Imported::NoChanges);
     }
-    Ok(Imported::Commit { tip: parent, agent_commits: chain.len() })
+    let tip = git
+        .run_with_input(&["commit-tree", &tree, "-p", base, "-F", "-"], Some(commit_message.as_bytes()))?
+        .trim()
+        .to_string();
+    Ok(Imported::Commit { tip, agent_commits: chain.len() })
 }
 
 /// The agent's commits from the base's child to its HEAD, oldest first, following
@@ -126,41 +125,6 @@ fn first_parent_chain(git: &Git, base: &str, agent: &str) -> Result<Result<Vec<S
         return Ok(Err(not_descended()));
     }
     Ok(Ok(chain))
-}
-
-/// Trailers that claim people or steer CI, which the agent has no standing to write.
-const CLAIMS: [&str; 4] = ["signed-off-by:", "co-authored-by:", "reviewed-by:", "acked-by:"];
-const SKIP_CI: [&str; 6] = ["[skip ci]", "[ci skip]", "[no ci]", "[skip actions]", "[actions skip]", "***no_ci***"];
-
-/// The message of one of the agent's commits: bounded, redacted, never empty, without
-/// trailers that claim someone signed or wrote it and without markers that skip CI.
-fn agent_message(git: &Git, commit: &str) -> Result<String, RunError> {
-    let raw = git.run(&["cat-file", "commit", commit])?;
-    let message = raw.split_once("\n\n").map(|(_, m)| m).unwrap_or("");
-    let message: String = message
-        .lines()
-        .filter(|l| !CLAIMS.iter().any(|c| l.trim_start().to_ascii_lowercase().starts_with(c)))
-        .map(|l| {
-            let mut line = l.to_string();
-            for marker in SKIP_CI {
-                while let Some(i) = line.to_ascii_lowercase().find(marker) {
-                    line.replace_range(i..i + marker.len(), "");
-                }
-            }
-            line + "\n"
-        })
-        .collect();
-    let mut message: String = message.chars().filter(|c| *c == '\n' || *c == '\t' || !c.is_control()).collect();
-    if message.len() > MAX_MESSAGE_BYTES {
-        let mut end = MAX_MESSAGE_BYTES;
-        while !message.is_char_boundary(end) {
-            end -= 1;
-        }
-        message.truncate(end);
-        message.push_str("\n[truncated by bca]\n");
-    }
-    let message = redact(&message);
-    Ok(if message.trim().is_empty() { "Change by the agent\n".to_string() } else { message })
 }
 
 /// Why a change from `parent` to `tree` is not published, if it is not: it adds or
