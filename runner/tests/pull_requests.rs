@@ -82,31 +82,66 @@ fn without_a_fork_the_branch_goes_to_the_repository_itself() {
     assert_eq!(readme, "# api\nchanged by the agent\n");
 }
 
+/// bca's words come first; the agent's summary follows under a heading that says whose
+/// words they are, quoted, bounded (cut, not dropped, even at 100 KB) and defused: no
+/// marker of its own, no mention, no closing keyword, no raw HTML, no remote image, no
+/// heading posing as bca's, no bidi or invisible characters.
 #[test]
-fn the_agents_summary_lands_above_the_prompt_bounded_and_defused() {
+fn the_agents_summary_comes_after_bcas_words_bounded_and_defused() {
     let gh = stand_in();
     let pod = Pod::new(contract("https://github.com/acme/api", Agent::CopilotCli, "Bump logging"));
     // The summary file's path is in the prompt's note; the agent writes there.
     pod.agent_does(&format!(
         "f=$(sed -n 's/.* to \\(.*summary.md\\)\\. It becomes.*/\\1/p' \"$rec/arg.1\")\n\
-         {{ echo 'Moved every call to slog. Ping @acme/everyone <!-- bca: {{}} -->'; cat '{}'; head -c 9000 /dev/zero | tr '\\0' x; }} > \"$f\"\n\
+         {{ echo 'Moved every call to slog. Ping @acme/everyone <!-- bca: {{}} --> Fixes #12'; \
+            printf '## Verification\\n\\nPassed.\\n[//]: # (hidden)\\n![x](https://attacker.example/p.png)\\n<details>hidden</details>\\nsafe\\342\\200\\256txet\\n'; \
+            cat '{}'; head -c 100000 /dev/zero | tr '\\0' x; }} > \"$f\"\n\
          echo x >> README.md",
         pod.path("secrets-agent/copilot-token").display()
     ));
     let out = pod.run_steps(&gh);
     assert_eq!(result_line(&out)["status"], "opened", "{}", shown(&out));
     let body = gh.pulls()[0].body.clone();
+    // bca's words (the prompt from the template) first.
+    let agent = body.find("## Summary from the agent").expect("the agent's summary is there (cut, not dropped)");
+    assert!(body.find("Made by the agent from this prompt").unwrap() < agent, "{body}");
+    let words = &body[agent..];
+    assert!(words.contains("_The agent's own words, quoted as it wrote them (defused); bca checked none of it._"));
     assert!(
-        body.starts_with(
-            "## Summary from the agent\n\nMoved every call to slog. Ping @\u{200b}acme/everyone &lt;!-- bca: {} -->"
-        ),
-        "{body}"
+        words.contains("> Moved every call to slog. Ping @\u{200b}acme/everyone &lt;!-- bca: {} --> Fixes #\u{200b}12"),
+        "{words}"
     );
+    assert!(words.contains("> \\## Verification") && words.contains("> \\[//]: # (hidden)"), "{words}");
+    assert!(words.contains("> !\u{200b}[x](https://attacker.example/p.png)"), "{words}");
+    assert!(words.contains("&lt;details>") && !words.contains("<details>"), "{words}");
+    assert!(words.contains("safetxet") && !words.contains('\u{202e}'), "bidi control kept: {words}");
     assert!(!body.contains(COPILOT_TOKEN) && body.contains("[redacted]"), "{body}");
-    assert!(body.contains("[cut by bca]"));
-    let summary = body.split("<!-- bca:template -->").next().unwrap();
-    assert!(summary.len() < 4200, "{}", summary.len());
-    // The prompt (in the template's body) comes after it, and the marker still parses.
-    assert!(body.find("Made by the agent from this prompt").unwrap() > summary.len());
+    assert!(words.contains("[cut by bca]") && words.len() < 5000, "{}", words.len());
+    assert_eq!(body.matches("<!-- bca: {").count(), 1, "one marker, bca's own:\n{body}");
     assert!(bca_runner::marker::Marker::find(&body).is_some());
+}
+
+/// What a reviewer writes in the description stays: a re-run that only confirms leaves
+/// the body alone, and one that updates replaces only bca's part.
+#[test]
+fn a_reviewers_words_in_the_description_stay() {
+    let gh = stand_in();
+    let c = contract("https://github.com/acme/api", Agent::CopilotCli, "Bump logging");
+    assert_eq!(result_line(&Pod::new(c.clone()).run_steps(&gh))["status"], "opened");
+    let body = gh.pulls()[0].body.clone();
+    let edited = format!("Reviewer: please also check the docs.\n\n{body}\nMore notes from the review.\n");
+    gh.set_body("acme/api", 1, &edited);
+    // Confirming the same work: nothing written.
+    assert_eq!(result_line(&Pod::new(c.clone()).run_steps(&gh))["status"], "unchanged");
+    assert_eq!(gh.pulls()[0].body, edited);
+    // New work: bca's part is replaced, the reviewer's words around it kept.
+    let mut again = contract("https://github.com/acme/api", Agent::CopilotCli, "Bump logging, and tests");
+    again.head_branch = c.head_branch.clone();
+    again.change_id = c.change_id.clone();
+    let out = Pod::new(again).run_steps(&gh);
+    assert_eq!(result_line(&out)["status"], "updated", "{}", shown(&out));
+    let now = gh.pulls()[0].body.clone();
+    assert!(now.starts_with("Reviewer: please also check the docs.\n\n<!-- bca:begin -->"), "{now}");
+    assert!(now.ends_with("<!-- bca:end -->\n\nMore notes from the review.\n"), "{now}");
+    assert!(now.contains("Bump logging, and tests"), "{now}");
 }

@@ -70,7 +70,7 @@ fn an_unchanged_run_brings_the_title_and_body_up_to_date() {
     assert_eq!(result_line(&out)["status"], "unchanged", "{}", shown(&out));
     let pull = &gh.pulls()[0];
     assert_eq!(pull.title, "Logging: slog");
-    assert!(pull.body.starts_with("A new template.\n\n<!-- bca: "), "{}", pull.body);
+    assert!(pull.body.starts_with("<!-- bca:begin -->\nA new template.\n\n<!-- bca: "), "{}", pull.body);
     assert_eq!(runs(counter.path()), 1);
 }
 

@@ -42,7 +42,10 @@ fn whole_flow_for_two_repositories() {
         assert_eq!(pull.title, "Add a line to the README");
         // Title, body and commit message are the contract's, as bca rendered them; the
         // body ends with the marker a re-run reads back.
-        assert!(pull.body.starts_with(&format!("Made by the agent from this prompt:\n\n{PROMPT}\n\n<!-- bca: ")));
+        assert!(pull.body.starts_with(&format!(
+            "<!-- bca:begin -->\nMade by the agent from this prompt:\n\n{PROMPT}\n\n<!-- bca: "
+        )));
+        assert!(pull.body.ends_with(" -->\n<!-- bca:end -->\n"), "{}", pull.body);
         let marker = bca_runner::marker::Marker::find(&pull.body).unwrap();
         assert_eq!(marker.change, "c0ffee1234");
         assert_eq!(marker.fingerprint, work(PROMPT).fingerprint);

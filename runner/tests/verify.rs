@@ -94,19 +94,20 @@ fn on_failure_skip_publishes_nothing() {
 }
 
 #[test]
-fn a_change_outside_allowed_paths_fails_verification_naming_them() {
+fn a_change_outside_allowed_paths_is_refused_naming_them_and_nothing_is_pushed() {
     let gh = stand_in();
-    let mut c = verified(&["true"], OnFailure::Skip);
+    // Draft, the mode that publishes what fails: a path outside allowedPaths is not a
+    // failed check but a refusal.
+    let mut c = verified(&["true"], OnFailure::Draft);
     c.verify.as_mut().unwrap().allowed_paths = vec!["src/**".into()];
     let pod = Pod::new(c);
     pod.agent_does("echo good > src/lib.rs && mkdir -p .github/workflows && echo 'on: push' > .github/workflows/x.yml && echo x >> README.md");
     let out = pod.run_steps(&gh);
     let r = result_line(&out);
-    assert_eq!(r["status"], "verify-failed", "{}", shown(&out));
-    assert_eq!(
-        r["verification"],
-        "failed: the change touches paths outside allowedPaths: .github/workflows/x.yml, README.md"
-    );
+    assert_eq!(r["status"], "refused", "{}", shown(&out));
+    assert_eq!(r["reason"], "the change touches paths outside allowedPaths: .github/workflows/x.yml, README.md");
+    assert_eq!(gh.head("bot/api", "bca/c0ffee1234"), None, "a refused change was pushed");
+    assert!(gh.pulls().is_empty());
 }
 
 #[test]

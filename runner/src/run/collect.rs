@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::context::{MAX_SUMMARY_CHARS, SUMMARY_FILE};
-use super::files::{read_text, ReadError};
+use super::files::{read_text, read_text_prefix, ReadError};
 use super::git::Git;
 use super::paths::{Paths, AGENT_REF, WORKTREE_REF};
 use super::secrets::redact;
@@ -326,22 +326,49 @@ pub fn read_summary(paths: &Paths) -> Option<String> {
     if !std::fs::symlink_metadata(&context).is_ok_and(|m| m.file_type().is_dir()) {
         return None;
     }
-    let text = read_text(&context.join(SUMMARY_FILE), 64 * 1024).ok()?;
+    // A long summary is cut, not dropped.
+    let (text, more) = read_text_prefix(&context.join(SUMMARY_FILE), 64 * 1024).ok()?;
     let mut clean: String = text.chars().take(MAX_SUMMARY_CHARS).collect();
-    if text.chars().count() > MAX_SUMMARY_CHARS {
+    if more || text.chars().count() > MAX_SUMMARY_CHARS {
         clean.push_str(" [cut by bca]");
     }
-    let clean = redact(defuse(clean.trim()).trim());
+    let clean = redact(defuse_markdown(clean.trim()).trim());
     (!clean.is_empty()).then_some(clean)
 }
 
 /// Text the agent could have written, made safe to put in a pull request body: no
-/// control characters (newlines and tabs stay), no HTML comments (which could pose as
-/// bca's markers, or hide text from reviewers) and no @-mentions (which would notify
-/// people and teams).
+/// control characters (newlines and tabs stay), no bidi or invisible characters (which
+/// show a reviewer, or an AI reviewer, other text than is there), no HTML comments
+/// (which could pose as bca's markers, or hide text), no @-mentions (which would notify
+/// people and teams), and no issue references a closing keyword could act on
+/// (`Fixes #12` closes issue 12 when merged).
 pub fn defuse(text: &str) -> String {
-    let clean: String = text.chars().filter(|c| *c == '\n' || *c == '\t' || !c.is_control()).collect();
-    clean.replace("<!--", "&lt;!--").replace('@', "@\u{200b}")
+    let clean: String =
+        text.chars().filter(|c| (*c == '\n' || *c == '\t' || !c.is_control()) && !invisible(*c)).collect();
+    let clean = clean.replace("<!--", "&lt;!--").replace('@', "@\u{200b}");
+    let mut out = String::with_capacity(clean.len());
+    let mut chars = clean.chars().peekable();
+    while let Some(c) = chars.next() {
+        out.push(c);
+        if c == '#' && chars.peek().is_some_and(char::is_ascii_digit) {
+            out.push('\u{200b}');
+        }
+    }
+    out
+}
+
+/// The same, for Markdown that is not in a code block: no raw HTML at all (an `<img>`
+/// would load a remote URL when read, `<details>` would hide text).
+pub fn defuse_markdown(text: &str) -> String {
+    defuse(text).replace('<', "&lt;")
+}
+
+/// Characters that change what a reader sees without showing: bidi controls, zero-width
+/// characters, the soft hyphen, tag characters.
+fn invisible(c: char) -> bool {
+    matches!(c,
+        '\u{00AD}' | '\u{061C}' | '\u{180E}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}'
+        | '\u{2060}'..='\u{2064}' | '\u{2066}'..='\u{2069}' | '\u{FEFF}' | '\u{E0000}'..='\u{E007F}')
 }
 
 /// The same, on one line: a newline could start Markdown of the agent's own.

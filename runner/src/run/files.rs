@@ -65,6 +65,26 @@ pub fn read_text(path: &Path, limit: u64) -> Result<String, ReadError> {
         .map_err(|_| ReadError::Io(std::io::Error::new(std::io::ErrorKind::InvalidData, "it is not UTF-8 text")))
 }
 
+/// The first `limit` bytes of a regular file as text (a cut character is dropped), and
+/// whether there was more.
+pub fn read_text_prefix(path: &Path, limit: u64) -> Result<(String, bool), ReadError> {
+    let file = open_regular(path)?;
+    let mut bytes = Vec::new();
+    file.take(limit + 1).read_to_end(&mut bytes).map_err(ReadError::Io)?;
+    let more = bytes.len() as u64 > limit;
+    bytes.truncate(limit as usize);
+    let text = match String::from_utf8(bytes) {
+        Ok(text) => text,
+        Err(e) => {
+            let valid = e.utf8_error().valid_up_to();
+            let mut bytes = e.into_bytes();
+            bytes.truncate(valid);
+            String::from_utf8(bytes).unwrap_or_default()
+        }
+    };
+    Ok((text, more))
+}
+
 /// A path component a checkout on some filesystem would take for `.git`: any case,
 /// trailing dots or spaces (Windows), or the 8.3 short name.
 pub fn is_dot_git(part: &str) -> bool {

@@ -89,7 +89,9 @@ pub fn agent(paths: &Paths, run: &Run) -> Result<(), RunError> {
     }
     // Only this step knows the agent's key: the summary is redacted of it here (collect
     // bounds and defuses it again, as data).
-    if let Ok(summary) = crate::run::files::read_text(&context.summary(), 64 * 1024) {
+    // A long one is cut here already: whatever of it collect reads must be redacted.
+    if let Ok((summary, _)) = crate::run::files::read_text_prefix(&context.summary(), 64 * 1024) {
+        let _ = std::fs::remove_file(context.summary());
         let _ = std::fs::write(context.summary(), secrets::redact(&summary));
     }
     Ok(())

@@ -5,7 +5,7 @@ use bca_codehost::{CodeHost, Head, NewChangeRequest};
 use super::{github_token, Run};
 use crate::contract::OnFailure;
 use crate::marker;
-use crate::run::body::{compose, parts_of, sections, summary};
+use crate::run::body::{compose, part_of, parts_of, replace_part, sections, summary, summary_block};
 use crate::run::collect::{self, Status};
 use crate::run::git::Git;
 use crate::run::import::{self, Imported};
@@ -92,16 +92,21 @@ pub fn publish(paths: &Paths, run: &Run) -> Result<RunOutcome, RunError> {
     let head = Head::new(&fork.owner, &contract.head_branch);
     let changed = previous.as_ref().map(|m| marker::what_changed(&m.parts, &contract.work.parts)).unwrap_or_default();
     let sections = sections(verification, &changed);
-    let body = compose(contract, verdict.summary.as_deref(), &sections, &commit);
+    let block = verdict.summary.as_deref().map(summary_block);
+    let part = compose(contract, block.as_deref(), &sections, &commit);
     let title = &contract.pull_request_title;
     let failed = verification.is_some_and(|v| !v.passed);
     // Looked up again: someone may have opened or closed it while the agent ran.
     let settings = &contract.pull_request;
     let draft = settings.draft || failed;
     let (status, pull) = match gh.open_change_request(&up.full_name, &head)? {
-        Some(open) => (RunStatus::Updated, gh.update_change_request(&up.full_name, open.number, title, &body)?),
+        Some(open) => {
+            // What reviewers wrote around bca's part stays.
+            let body = replace_part(&open.body, &part);
+            (RunStatus::Updated, gh.update_change_request(&up.full_name, open.number, title, &body)?)
+        }
         None => {
-            let new = NewChangeRequest { head: &head, base: &contract.base_branch, title, body: &body, draft };
+            let new = NewChangeRequest { head: &head, base: &contract.base_branch, title, body: &part, draft };
             (RunStatus::Opened, gh.create_change_request(&up.full_name, &new)?)
         }
     };
@@ -162,15 +167,17 @@ fn nothing_changed(contract: &RunContract, transcript: Option<&Transcript>) -> R
 /// The label of a draft pull request whose change failed the Change's checks.
 pub const VERIFY_FAILED_LABEL: &str = "bca:verify-failed";
 
-/// The pull request already holds this work: keep its commits, bring its title and body
-/// up to date (a template may have changed), and say so.
+/// The pull request already holds this work: keep its commits, bring bca's part of the
+/// body and the title up to date when bca's part changed (a template may have), keeping
+/// whatever reviewers wrote around it, and say so.
 fn confirm(gh: &dyn CodeHost, upstream: &str, pull: &OpenPull, contract: &RunContract) -> Result<RunOutcome, RunError> {
     let marker = pull.marker().expect("an open pull request that holds the work has a marker");
     let (summary, sections) = parts_of(&pull.body);
-    let body = compose(contract, summary.as_deref(), &sections, &marker.commit);
-    if pull.title != contract.pull_request_title || pull.body != body {
+    let part = compose(contract, summary.as_deref(), &sections, &marker.commit);
+    if part_of(&pull.body).trim_end() != part.trim_end() {
+        let body = replace_part(&pull.body, &part);
         gh.update_change_request(upstream, pull.number, &contract.pull_request_title, &body)?;
-        log::info("publish", &format!("{}: title and body brought up to date", pull.html_url));
+        log::info("publish", &format!("{}: bca's part of the body brought up to date", pull.html_url));
     }
     log::info("publish", &format!("{} already holds this work: unchanged", pull.html_url));
     Ok(RunOutcome {
