@@ -116,7 +116,10 @@ fn main() {
             let rendered = render::render(&inputs, &options, &|_| None).expect("renders");
             let dir: PathBuf = scratch.path().join(format!("out-{repos}-{}", parallelism.unwrap_or(0)));
             let (dir_time, _) = measure(runs, || {
-                let settings = bca::output::settings::Settings::current(Default::default());
+                let settings = bca::output::settings::Settings::current(
+                    Default::default(),
+                    bca::output::settings::Holds::Changes(Vec::new()),
+                );
                 bca::output::write_dir(&dir, &rendered.manifests, &settings, false).expect("writes");
             });
             // Thousands of Jobs take kustomize minutes (the reason for Indexed Jobs).

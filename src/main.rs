@@ -51,7 +51,7 @@ enum Command {
         #[arg(short, long, value_name = "DIR")]
         output_dir: Option<PathBuf>,
         /// With --output-dir: replace DIR even if it holds files bca did not write (they
-        /// are deleted).
+        /// are deleted), or another Change's Jobs, or the platform's objects.
         #[arg(long, requires = "output_dir")]
         force: bool,
         /// With --output-dir and --secret-from-env: write the plaintext tokens into DIR

@@ -886,3 +886,39 @@ fn two_changes_with_one_name_are_an_error() {
         "bca: error: team-a.yaml and team-b.yaml both name their Change migrate: a name is a Change's branch (bca/migrate) and pull requests, so the second would push over the first's work; rename one (metadata.name)\n"
     );
 }
+
+#[test]
+fn a_directory_holds_one_thing_and_refuses_another() {
+    let dir = tempfile::tempdir().unwrap();
+    let named = |name: &str| {
+        format!("kind: Change\napiVersion: v1\nmetadata:\n  name: {name}\nspec:\n  prompt: Fix it\n  repos: [https://github.com/acme/{name}]\n  agent: copilot-cli\n")
+    };
+    std::fs::write(dir.path().join("a.yaml"), named("a")).unwrap();
+    std::fs::write(dir.path().join("b.yaml"), named("b")).unwrap();
+    assert!(run_in(dir.path(), &["render", "a.yaml", "-o", "deploy-a"]).status.success());
+    assert!(run_in(dir.path(), &["render", "--platform", "a.yaml", "-o", "platform"]).status.success());
+    let before = listing(&dir.path().join("deploy-a"));
+    // Another Change into A's directory, a Change into the platform's, the platform into a Change's.
+    for (args, holds, would) in [
+        (vec!["render", "b.yaml", "-o", "deploy-a"], "Change a", "Change b"),
+        (vec!["render", "a.yaml", "-o", "platform"], "the platform (the namespace's shared objects)", "Change a"),
+        (
+            vec!["render", "--platform", "a.yaml", "-o", "deploy-a"],
+            "Change a",
+            "the platform (the namespace's shared objects)",
+        ),
+    ] {
+        let out = run_in(dir.path(), &args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", shown(&out));
+        let target = args[args.len() - 1];
+        assert_eq!(
+            String::from_utf8_lossy(&out.stderr),
+            format!("bca: error: {target} holds {holds} ({target}/bca-render.yaml); rendering {would} there would replace it: choose that one's own directory, or pass --force to replace it\n")
+        );
+    }
+    assert_eq!(listing(&dir.path().join("deploy-a")), before, "a refused render changed the directory");
+    assert!(dir.path().join("platform").join("kustomization.yaml").exists());
+    // Adding a Change to a directory that holds it is an edit; --force replaces anyway.
+    assert!(run_in(dir.path(), &["render", "a.yaml", "b.yaml", "-o", "deploy-a"]).status.success());
+    assert!(run_in(dir.path(), &["render", "b.yaml", "-o", "platform", "--force"]).status.success());
+}

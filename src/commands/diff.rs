@@ -89,12 +89,12 @@ pub fn diff(
              plaintext Secret (use --external-secret, or leave the Secret out)"
         );
     }
-    let (_, rendered) = render_files(&request.files, &options, env, style)?;
+    let (changes, rendered) = render_files(&request.files, &options, env, style)?;
     let mut stderr = String::new();
     for note in &notes {
         stderr.push_str(&format!("note: {note}\n"));
     }
-    let new_files = files(&rendered.manifests, &Settings::current(flags));
+    let new_files = files(&rendered.manifests, &Settings::current(flags, super::holds(options.scope, &changes)));
     let old_files = read_dir_files(&request.dir)?;
     // The new side keeps its types; only the committed side is read back.
     let new_jobs: Vec<(String, JobFacts)> = rendered

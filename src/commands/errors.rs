@@ -40,6 +40,7 @@ pub fn dir_error(e: DirError) -> anyhow::Error {
              directory, or pass --force to delete them)",
             files.join(", ")
         ),
+        DirError::HoldsAnother { .. } => anyhow::anyhow!("{e}, or pass --force to replace it"),
         e => e.into(),
     }
 }

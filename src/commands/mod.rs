@@ -47,6 +47,22 @@ pub fn emit(outcome: &Outcome) -> u8 {
     }
 }
 
+/// What a directory rendered with `scope` from `changes` holds.
+pub(crate) fn holds(
+    scope: crate::render::Scope,
+    changes: &[(String, crate::change::Change)],
+) -> crate::output::settings::Holds {
+    use crate::output::settings::Holds;
+    if scope == crate::render::Scope::Platform {
+        return Holds::Platform;
+    }
+    // Only a name is stable: an unnamed Change's id follows its prompt.
+    let mut ids: Vec<String> = changes.iter().filter_map(|(_, c)| Some(c.name()?.to_string())).collect();
+    ids.sort();
+    ids.dedup();
+    Holds::Changes(ids)
+}
+
 /// Invalid input, or (for diff) differences.
 pub const EXIT_INVALID: u8 = 1;
 /// Usage, I/O or internal error.

@@ -47,7 +47,7 @@ pub fn render(request: &RenderRequest, env: &dyn Fn(&str) -> Option<String>, sty
             );
         }
     }
-    let (_, rendered) = render_files(&request.files, &options, env, style)?;
+    let (changes, rendered) = render_files(&request.files, &options, env, style)?;
     let mut outcome = Outcome::default();
     for warning in &rendered.warnings {
         outcome.stderr.push_str(&style.warning(warning));
@@ -55,7 +55,7 @@ pub fn render(request: &RenderRequest, env: &dyn Fn(&str) -> Option<String>, sty
     match &request.output_dir {
         None => outcome.stdout = render::to_stream(&rendered.manifests),
         Some(dir) => {
-            let settings = Settings::current(request.flags.clone());
+            let settings = Settings::current(request.flags.clone(), super::holds(options.scope, &changes));
             let written =
                 write_dir(dir, &rendered.manifests, &settings, request.force).map_err(super::errors::dir_error)?;
             for name in &written.forced {

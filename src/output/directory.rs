@@ -22,6 +22,10 @@ pub enum DirError {
     ForeignFiles { dir: String, files: Vec<String> },
     #[error("{dir} is not a directory")]
     NotADirectory { dir: String },
+    #[error(
+        "{dir} holds {holds} ({record}); rendering {would} there would replace it: choose that one's own directory"
+    )]
+    HoldsAnother { dir: String, record: String, holds: String, would: String },
     #[error("refusing to replace {dir}: it is the current directory or one of its parents")]
     EnclosesWorkingDirectory { dir: String },
     /// The OS error is the source, not part of the message, so a chain printed with
@@ -118,6 +122,20 @@ pub fn write_dir(dir: &Path, manifests: &[Manifest], settings: &Settings, force:
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => false,
         Err(e) => return Err(DirError::Io { action: "reading", path: shown, source: e }),
     };
+    if exists && !force {
+        // A record a user cannot read back is `bca diff`'s to report; here it only
+        // decides whether the directory is another's.
+        if let Ok(Some(Settings { holds: Some(holds), .. })) = settings::read(dir) {
+            if let Some(new) = settings.holds.as_ref().filter(|new| !holds.may_become(new)) {
+                return Err(DirError::HoldsAnother {
+                    dir: shown,
+                    record: dir.join(settings::FILE_NAME).display().to_string(),
+                    holds: holds.to_string(),
+                    would: new.to_string(),
+                });
+            }
+        }
+    }
     if exists {
         for (name, found) in read_dir_files(dir)? {
             match found {

@@ -24,11 +24,50 @@ pub struct Settings {
     /// The bca version that rendered the directory.
     pub bca: String,
     pub flags: Flags,
+    /// What the directory holds (absent in a directory an older bca wrote).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub holds: Option<Holds>,
+}
+
+/// What one output directory holds: the namespace's shared objects, or Changes' Jobs
+/// (the named ones by name; an unnamed Change has no stable identity to record). Never
+/// both, and never another's.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Holds {
+    Platform,
+    Changes(Vec<String>),
+}
+
+impl std::fmt::Display for Holds {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Holds::Platform => f.write_str("the platform (the namespace's shared objects)"),
+            Holds::Changes(changes) if changes.is_empty() => f.write_str("unnamed Changes"),
+            Holds::Changes(changes) if changes.len() == 1 => write!(f, "Change {}", changes[0]),
+            Holds::Changes(changes) => write!(f, "Changes {}", changes.join(", ")),
+        }
+    }
+}
+
+impl Holds {
+    /// Whether a directory holding `self` may be replaced by one holding `new`: the
+    /// same kind, and for named Changes at least one in common (a Change added or
+    /// removed from a directory of several is an edit, not another directory).
+    pub fn may_become(&self, new: &Holds) -> bool {
+        match (self, new) {
+            (Holds::Platform, Holds::Platform) => true,
+            (Holds::Changes(old), Holds::Changes(new)) => {
+                old.is_empty() || new.is_empty() || old.iter().any(|c| new.contains(c))
+            }
+            _ => false,
+        }
+    }
 }
 
 impl Settings {
-    pub fn current(flags: Flags) -> Settings {
-        Settings { bca: env!("CARGO_PKG_VERSION").to_string(), flags }
+    pub fn current(flags: Flags, holds: Holds) -> Settings {
+        Settings { bca: env!("CARGO_PKG_VERSION").to_string(), flags, holds: Some(holds) }
     }
 
     /// The file's text after the header.

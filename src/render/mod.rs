@@ -440,6 +440,12 @@ fn change_job(
     Ok((job, contract))
 }
 
+/// What identifies a Change in its pull requests' markers and its output directory: its
+/// name, or its change id without one.
+pub fn identity(change: &Change) -> String {
+    change.name().map_or_else(|| change_id(change), |n| n.as_str().to_string())
+}
+
 /// The branch a Change's pull requests come from: `bca/<name>`, or `bca/<change id>` for
 /// a Change without a name. A named Change keeps it, and its pull requests, across edits
 /// of the prompt.

@@ -52,7 +52,7 @@ pub fn targets(host: &dyn CodeHost, changes: &[Change], fork_org: Option<&str>) 
             targets.push(Target {
                 repository: Repository::clone(repo),
                 head: Head::new(owner, &branch),
-                change: identity(change),
+                change: render::identity(change),
             });
         }
     }
@@ -71,11 +71,6 @@ pub struct ChangeOrphan {
     pub orphan: Orphan,
 }
 
-/// What a Change's pull requests' marker names: its name, or its change id.
-pub fn identity(change: &Change) -> String {
-    change.name().map_or_else(|| render::change_id(change), |n| n.as_str().to_string())
-}
-
 pub fn changes_orphans(host: &dyn CodeHost, changes: &[Change]) -> Result<(Vec<ChangeOrphan>, Vec<String>), HostError> {
     let mut found = Vec::new();
     let mut warnings = Vec::new();
@@ -89,7 +84,7 @@ pub fn changes_orphans(host: &dyn CodeHost, changes: &[Change]) -> Result<(Vec<C
             found.push(ChangeOrphan {
                 branch: branch.clone(),
                 no_fork: change.spec.fork == Some(false),
-                change: identity(change),
+                change: render::identity(change),
                 orphan,
             });
         }
