@@ -574,10 +574,11 @@ fn verification_settings_are_in_the_contract_and_the_fingerprint() {
 #[test]
 fn pull_request_settings_reach_the_contract() {
     let pr = "  pullRequest:\n    title: \"Logging: slog everywhere\"\n    draft: true\n    labels: [fleet]\n    reviewers: [alice]\n  fork: false\n  agent:";
-    let docs = documents(&stdout(&render_text(&CHANGE.replace("  agent:", pr), &[])));
+    let change = CHANGE.replace("  agent:", pr);
+    let docs = documents(&stdout(&render_text(&change, &["--allow-agent-code-in-repository-ci"])));
     let c = contract(docs.iter().find(|d| d["kind"] == "Job").unwrap());
     assert_eq!(c.pull_request_title, "Logging: slog everywhere");
-    assert!(c.pull_request.draft && c.no_fork);
+    assert!(c.pull_request.draft && c.no_fork && c.agent_code_in_repository_ci);
     assert_eq!(
         (c.pull_request.labels, c.pull_request.reviewers),
         (vec!["fleet".to_string()], vec!["alice".to_string()])
@@ -921,4 +922,27 @@ fn a_directory_holds_one_thing_and_refuses_another() {
     // Adding a Change to a directory that holds it is an edit; --force replaces anyway.
     assert!(run_in(dir.path(), &["render", "a.yaml", "b.yaml", "-o", "deploy-a"]).status.success());
     assert!(run_in(dir.path(), &["render", "b.yaml", "-o", "platform", "--force"]).status.success());
+}
+
+/// A branch in the repository itself runs its CI on the agent's code before review: bca
+/// renders that only when told it is accepted.
+#[test]
+fn pushing_to_the_repositories_themselves_needs_an_acknowledgement() {
+    let refused = render_text(&CHANGE.replace("  agent:", "  fork: false\n  agent:"), &[]);
+    assert_eq!(refused.status.code(), Some(2), "{}", shown(&refused));
+    assert!(refused.stdout.is_empty());
+    assert_eq!(
+        String::from_utf8_lossy(&refused.stderr),
+        "bca: error: change.yaml: spec.fork is false, so the agent's branch goes to the repository itself, where its push and pull_request workflows run the agent's code with the repository's secrets before anyone reviews it: fork instead (spec.fork: true, and a --fork-org that does not own the repositories), or accept it with --allow-agent-code-in-repository-ci (and add branches-ignore: ['bca/**'] to push workflows)\n"
+    );
+    let owned = render_text(CHANGE, &["--fork-org", "acme"]);
+    assert_eq!(owned.status.code(), Some(2), "{}", shown(&owned));
+    assert!(
+        String::from_utf8_lossy(&owned.stderr).contains(
+            "change.yaml: the fork owner acme owns acme/a, so the agent's branch goes to the repository itself"
+        ),
+        "{}",
+        shown(&owned)
+    );
+    assert!(render_text(CHANGE, &["--fork-org", "platform-bots"]).status.success());
 }

@@ -65,6 +65,12 @@ pub struct RunContract {
     /// Push the branch to the repository itself, not to a fork (`spec.fork: false`).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub no_fork: bool,
+    /// The Change's author accepted (`bca render --allow-agent-code-in-repository-ci`)
+    /// that a branch pushed to the repository itself runs the agent's code in that
+    /// repository's CI, with its secrets, before anyone reviews it. Without it the runner
+    /// pushes only to a fork.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub agent_code_in_repository_ci: bool,
     /// Seconds each pod of the Job may run (its `activeDeadlineSeconds`, counted from
     /// the pod's start). The agent and its checks get what the steps before them left,
     /// less a reserve for collect and publish, so a hung CLI is stopped while there is
@@ -260,6 +266,9 @@ impl RunContract {
                 "githubHost" => format!("the GitHub host {} → {}", show(a), show(b)),
                 "forkOwner" => format!("the fork owner {} → {}", show(a), show(b)),
                 "noFork" => format!("pushing to the repository itself {} → {}", show(a), show(b)),
+                "agentCodeInRepositoryCi" => {
+                    format!("the agent's code accepted in the repositories' CI {} → {}", show(a), show(b))
+                }
                 "podDeadline" => format!("deadline {} → {}", show(a), show(b)),
                 "pullRequest" => {
                     "the pull request's settings (draft, labels, reviewers, assignees) changed".to_string()
@@ -333,6 +342,7 @@ mod tests {
             verify: None,
             pull_request: Default::default(),
             no_fork: false,
+            agent_code_in_repository_ci: false,
             pod_deadline: None,
         }
     }

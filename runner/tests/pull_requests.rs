@@ -72,6 +72,7 @@ fn without_a_fork_the_branch_goes_to_the_repository_itself() {
     let gh = stand_in();
     let mut c = contract("https://github.com/acme/api", Agent::CopilotCli, "Bump logging");
     c.no_fork = true;
+    c.agent_code_in_repository_ci = true;
     let out = Pod::new(c).run_steps(&gh);
     assert_eq!(result_line(&out)["status"], "opened", "{}", shown(&out));
     assert!(!gh.repo_exists("bot/api"), "a fork was made");
@@ -144,4 +145,57 @@ fn a_reviewers_words_in_the_description_stay() {
     assert!(now.starts_with("Reviewer: please also check the docs.\n\n<!-- bca:begin -->"), "{now}");
     assert!(now.ends_with("<!-- bca:end -->\n\nMore notes from the review.\n"), "{now}");
     assert!(now.contains("Bump logging, and tests"), "{now}");
+}
+
+/// In the repository itself a push runs its CI on the agent's code, with its secrets:
+/// only when accepted at render time, never the files that CI runs unless allowedPaths
+/// names them, and never a change that failed its checks (not even as a draft).
+#[test]
+fn the_repository_itself_gets_only_what_was_accepted() {
+    let gh = stand_in();
+    let mut c = contract("https://github.com/acme/api", Agent::CopilotCli, "Bump logging");
+    c.no_fork = true;
+    // Not accepted (a contract written by hand): nothing is pushed.
+    let out = Pod::new(c.clone()).run_steps(&gh);
+    assert_eq!(out.status.code(), Some(3), "{}", shown(&out));
+    assert!(String::from_utf8_lossy(&out.stderr).contains(
+        "spec.fork is false, so the branch would go to the repository itself, where its CI runs the agent's code"
+    ));
+    c.agent_code_in_repository_ci = true;
+    // Accepted, but the agent edits a workflow and the Makefile: refused.
+    let pod = Pod::new(c.clone());
+    pod.agent_does("mkdir -p .github/workflows && echo 'on: push' > .github/workflows/ci.yml && echo 'all:' > Makefile && echo x >> README.md");
+    let r = result_line(&pod.run_steps(&gh));
+    assert_eq!(r["status"], "refused", "{r}");
+    assert_eq!(
+        r["reason"],
+        "the branch goes to the repository itself, and the change touches files its CI runs: .github/workflows/ci.yml, Makefile (name them in spec.verify.allowedPaths to allow it)"
+    );
+    assert_eq!(gh.head("acme/api", "bca/c0ffee1234"), None, "a refused change was pushed");
+    // A Makefile the Change names in allowedPaths is the author's choice ("**" is not).
+    let mut named = c.clone();
+    named.verify = Some(bca_runner::contract::Verify {
+        commands: vec!["true".into()],
+        attempts: 1,
+        timeout: 30,
+        allowed_paths: vec!["Makefile".into(), "README.md".into()],
+        on_failure: bca_runner::contract::OnFailure::Draft,
+    });
+    let pod = Pod::new(named.clone());
+    pod.agent_does("echo 'all:' > Makefile && echo x >> README.md");
+    assert_eq!(result_line(&pod.run_steps(&gh))["status"], "opened");
+    // A failed check: nothing pushed, though onFailure is draft.
+    let mut failing = named;
+    failing.verify.as_mut().unwrap().commands = vec!["false".into()];
+    failing.work = work("Bump logging again");
+    let before = gh.head("acme/api", "bca/c0ffee1234");
+    let pod = Pod::new(failing);
+    pod.agent_does("echo y >> README.md");
+    let r = result_line(&pod.run_steps(&gh));
+    assert_eq!(r["status"], "verify-failed", "{r}");
+    assert_eq!(
+        r["reason"],
+        "nothing pushed: the branch goes to the repository itself, and a draft there would run its CI"
+    );
+    assert_eq!(gh.head("acme/api", "bca/c0ffee1234"), before, "a failed change was pushed to the repository");
 }

@@ -42,6 +42,11 @@ pub struct RenderArgs {
     /// every agent starts at once, and GitOps tools may take minutes to read the Jobs.
     #[arg(long)]
     pub allow_many_jobs: bool,
+    /// Accept that a branch pushed to a repository itself (spec.fork: false, or a fork
+    /// owner that owns the repository) runs the agent's code in that repository's CI,
+    /// with its secrets, before anyone reviews it. Without it such Changes are refused.
+    #[arg(long)]
+    pub allow_agent_code_in_repository_ci: bool,
     /// Namespace of every rendered object.
     #[arg(short, long, default_value = opts::DEFAULT_NAMESPACE)]
     pub namespace: DnsLabel,
@@ -187,6 +192,7 @@ impl RenderArgs {
             queue: self.queue.clone(),
             parallelism: self.parallelism,
             allow_many_jobs: self.allow_many_jobs,
+            agent_code_in_repository_ci: self.allow_agent_code_in_repository_ci,
             cluster_queue: self.cluster_queue.clone(),
             github_host: self.github_host.clone(),
             templates: templates.into(),

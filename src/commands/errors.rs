@@ -16,6 +16,10 @@ pub fn render_error(e: RenderError) -> anyhow::Error {
         RenderError::TooManyJobs { .. } => {
             format!("{e} (or --parallelism), or pass --allow-many-jobs to render them anyway")
         }
+        RenderError::AgentCodeInRepositoryCi { .. } => format!(
+            "{e}: fork instead (spec.fork: true, and a --fork-org that does not own the repositories), or accept it \
+             with --allow-agent-code-in-repository-ci (and add branches-ignore: ['bca/**'] to push workflows)"
+        ),
         RenderError::UnusedAgentSetting { name, agent } => {
             format!("--agent-setting {name} is for {agent}, which none of the Changes use")
         }

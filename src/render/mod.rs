@@ -68,6 +68,11 @@ pub enum RenderError {
          that many agents at once"
     )]
     TooManyJobs { file: String, jobs: usize },
+    #[error(
+        "{file}: {why}, so the agent's branch goes to the repository itself, where its push and pull_request \
+         workflows run the agent's code with the repository's secrets before anyone reviews it"
+    )]
+    AgentCodeInRepositoryCi { file: String, why: String },
     #[error("the agent setting {name} is for {agent}, which none of the Changes use")]
     UnusedAgentSetting { name: String, agent: Agent },
     #[error(
@@ -215,6 +220,19 @@ pub fn render(
                 request: request.as_str().to_string(),
                 limit: limit.as_str().to_string(),
             });
+        }
+        if !options.agent_code_in_repository_ci {
+            let why = if spec.fork == Some(false) {
+                Some("spec.fork is false".to_string())
+            } else {
+                options.fork_owner.as_ref().and_then(|org| {
+                    let owned = spec.repos.iter().find(|r| r.owner().eq_ignore_ascii_case(org))?;
+                    Some(format!("the fork owner {org} owns {}", owned.full_name()))
+                })
+            };
+            if let Some(why) = why {
+                return Err(RenderError::AgentCodeInRepositoryCi { file: input.file.to_string(), why });
+            }
         }
         let rollout = spec.rollout.clone().unwrap_or_default();
         let queue = options.queue.as_ref().map(ToString::to_string).or(rollout.queue.map(|q| q.as_str().to_string()));
@@ -412,6 +430,7 @@ fn change_job(
         verify: spec.verify.clone(),
         pull_request: spec.pull_request.as_ref().map(|p| p.settings.clone()).unwrap_or_default(),
         no_fork: spec.fork == Some(false),
+        agent_code_in_repository_ci: options.agent_code_in_repository_ci,
         pod_deadline: u64::try_from(resources.deadline_seconds).ok(),
     };
     let slug = naming::indexed_slug(name.unwrap_or(change_id));

@@ -55,6 +55,9 @@ pub struct RenderOptions {
     pub parallelism: Option<u32>,
     /// Render more than [`MAX_JOBS_UNPACED`] one-repository Jobs of a Change.
     pub allow_many_jobs: bool,
+    /// Let branches go to the repositories themselves (`spec.fork: false`, or a fork
+    /// owner that owns them), where their CI runs the agent's code before review.
+    pub agent_code_in_repository_ci: bool,
     /// `--cluster-queue`: what the LocalQueue `--platform` renders points at.
     pub cluster_queue: Option<DnsLabel>,
 }
@@ -96,6 +99,7 @@ impl Default for RenderOptions {
             queue: None,
             parallelism: None,
             allow_many_jobs: false,
+            agent_code_in_repository_ci: false,
             cluster_queue: None,
         }
     }

@@ -78,7 +78,38 @@ impl Verdict {
     }
 }
 
-pub fn collect(paths: &Paths, verify: Option<&Verify>) -> Result<Verdict, RunError> {
+/// The files a repository's CI runs (workflows, build and test entry points): a branch
+/// in the repository itself may change them only where allowedPaths names them.
+pub const CI_ENTRY_POINTS: [&str; 24] = [
+    ".github/**",
+    ".gitlab-ci.yml",
+    ".circleci/**",
+    ".buildkite/**",
+    "Jenkinsfile",
+    "azure-pipelines.yml",
+    ".travis.yml",
+    "Makefile",
+    "**/Makefile",
+    "*.mk",
+    "**/*.mk",
+    "package.json",
+    "**/package.json",
+    "Taskfile.yml",
+    "justfile",
+    "tox.ini",
+    "noxfile.py",
+    "setup.py",
+    "conftest.py",
+    "**/conftest.py",
+    "build.rs",
+    "**/build.rs",
+    ".pre-commit-config.yaml",
+    "Dockerfile",
+];
+
+/// Collects the agent's work. `in_repository`: the branch goes to the repository itself,
+/// so the CI entry points are guarded too.
+pub fn collect(paths: &Paths, verify: Option<&Verify>, in_repository: bool) -> Result<Verdict, RunError> {
     let base = read_base(paths)?;
     let repo = paths.repo();
     let mut verdict = match inspect(&repo) {
@@ -88,6 +119,23 @@ pub fn collect(paths: &Paths, verify: Option<&Verify>) -> Result<Verdict, RunErr
             Ok(head) => snapshot(paths, &base, &head)?,
         },
     };
+    if in_repository && verdict.status == Status::Changes {
+        let allowed = verify.map(|v| v.allowed_paths.as_slice()).unwrap_or_default();
+        let touched = touched(paths, &base)?;
+        let guarded: Vec<&String> = touched
+            .iter()
+            .filter(|p| CI_ENTRY_POINTS.iter().any(|g| verify::glob_matches(g, p)))
+            .filter(|p| !allowed.iter().any(|g| explicitly_names(g, p)))
+            .collect();
+        if !guarded.is_empty() {
+            let shown: Vec<String> = guarded.iter().take(20).map(|p| defuse_line(p)).collect();
+            verdict = Verdict::refused(format!(
+                "the branch goes to the repository itself, and the change touches files its CI runs: {} (name them \
+                 in spec.verify.allowedPaths to allow it)",
+                shown.join(", ")
+            ));
+        }
+    }
     if let (Some(verify), Status::Changes) = (verify, verdict.status) {
         // A path outside allowedPaths is refused, in every mode: nothing of it is pushed,
         // not even as a draft (a push alone runs the repository's CI on it). What is
@@ -399,19 +447,26 @@ fn read_verification(paths: &Paths) -> Verification {
     }
 }
 
+/// Whether an allowedPaths glob names a CI entry point itself, not only by a catch-all
+/// (`**` allows any file, but does not say the Change's author thought of the CI).
+fn explicitly_names(glob: &str, path: &str) -> bool {
+    !matches!(glob, "**" | "**/*" | "*") && verify::glob_matches(glob, path)
+}
+
 /// The paths the change touches that no glob of `allowed` matches (none when no
 /// globs are given).
 fn paths_outside(paths: &Paths, base: &str, allowed: &[String]) -> Result<Vec<String>, RunError> {
     if allowed.is_empty() {
         return Ok(Vec::new());
     }
+    Ok(touched(paths, base)?.into_iter().filter(|p| !allowed.iter().any(|g| verify::glob_matches(g, p))).collect())
+}
+
+/// Every path the agent's work tree changes against the base.
+fn touched(paths: &Paths, base: &str) -> Result<Vec<String>, RunError> {
     let git = Git::local().git_dir(&paths.scratch().join("git"));
     let changed = git.run(&["diff", "--name-only", "-z", "--no-renames", base, WORKTREE_REF])?;
-    Ok(changed
-        .split('\0')
-        .filter(|p| !p.is_empty() && !allowed.iter().any(|g| verify::glob_matches(g, p)))
-        .map(str::to_string)
-        .collect())
+    Ok(changed.split('\0').filter(|p| !p.is_empty()).map(str::to_string).collect())
 }
 
 /// Reads collect's verdict (publish's side).

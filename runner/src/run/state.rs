@@ -23,6 +23,13 @@ pub struct ForkState {
     pub upstream_clone_url: String,
 }
 
+impl ForkState {
+    /// Whether the branch goes to the repository itself (`upstream`, `OWNER/NAME`).
+    pub fn is_upstream(&self, upstream: &str) -> bool {
+        self.full_name.eq_ignore_ascii_case(upstream)
+    }
+}
+
 fn write(paths: &Paths, path: &std::path::Path, text: &str) -> Result<(), RunError> {
     std::fs::create_dir_all(&paths.state)
         .and_then(|()| std::fs::write(path, text))

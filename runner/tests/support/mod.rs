@@ -187,6 +187,7 @@ pub fn contract(repository: &str, agent: Agent, prompt: &str) -> RunContract {
         verify: None,
         pull_request: Default::default(),
         no_fork: false,
+        agent_code_in_repository_ci: false,
         pod_deadline: None,
     }
 }

@@ -63,6 +63,7 @@ fn ensure_fork(
 ) -> Result<ForkState, RunError> {
     let upstream_repo = upstream_repo(gh, endpoint, &up.full_name)?;
     if contract.no_fork {
+        accepted_in_repository_ci(contract, "spec.fork is false")?;
         let repo = upstream_repo;
         log::info("fork", &format!("spec.fork is false: pushing the branch to {} itself", up.full_name));
         return Ok(ForkState {
@@ -77,6 +78,7 @@ fn ensure_fork(
         None => gh.account()?,
     };
     if owner.eq_ignore_ascii_case(&upstream_repo.owner) {
+        accepted_in_repository_ci(contract, &format!("the fork owner {owner} owns {}", up.full_name))?;
         log::info("fork", &format!("{owner} owns {} already: pushing there, no fork needed", up.full_name));
         let clone_url = upstream_repo.clone_url.clone();
         return Ok(ForkState {
@@ -115,6 +117,19 @@ fn ensure_fork(
         clone_url: fork.clone_url,
         upstream_clone_url: upstream_repo.clone_url,
     })
+}
+
+/// A branch in the repository itself runs the repository's CI on the agent's code, with
+/// its secrets, before review: only when the Change's author accepted that at render time.
+fn accepted_in_repository_ci(contract: &RunContract, why: &str) -> Result<(), RunError> {
+    if contract.agent_code_in_repository_ci {
+        return Ok(());
+    }
+    Err(RunError::permanent(format!(
+        "{why}, so the branch would go to the repository itself, where its CI runs the agent's code with the \
+         repository's secrets before review; nothing was pushed. Fork into an account that does not own it \
+         (bca render --fork-org), or accept it with bca render --allow-agent-code-in-repository-ci"
+    )))
 }
 
 /// Whether the agent need not run: the fork step found the work already done, or an open

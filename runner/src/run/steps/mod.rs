@@ -79,5 +79,8 @@ pub fn collect(paths: &Paths, run: &Run) -> Result<(), RunError> {
         log::info("collect", "the agent did not run: nothing to collect");
         return Ok(());
     }
-    collect::collect(paths, contract.verify.as_ref()).map(|_| ())
+    // In the repository itself, the files its CI runs are the agent's only where the
+    // Change's author named them in allowedPaths.
+    let in_repository = super::state::read_fork(paths)?.is_upstream(&run.upstream.full_name);
+    collect::collect(paths, contract.verify.as_ref(), in_repository).map(|_| ())
 }

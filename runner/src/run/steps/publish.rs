@@ -57,11 +57,17 @@ pub fn publish(paths: &Paths, run: &Run) -> Result<RunOutcome, RunError> {
     // The Change's checks, as collect read them: they decide draft or nothing, not
     // what is pushed.
     let verification = if contract.verify.is_some() { verdict.verification.as_ref() } else { None };
+    // In the repository itself a push alone runs its CI: a failed change goes nowhere.
+    let in_repository = fork.is_upstream(&up.full_name);
     if let (Some(v), Some(verify)) = (verification, &contract.verify) {
-        if !v.passed && verify.on_failure == OnFailure::Skip {
-            let outcome =
-                RunOutcome { verification: Some(summary(v)), ..RunOutcome::new(RunStatus::VerifyFailed, contract) };
-            log::info("publish", &format!("verification {}: nothing published (onFailure: skip)", summary(v)));
+        if !v.passed && (verify.on_failure == OnFailure::Skip || in_repository) {
+            let why = if in_repository { "the branch goes to the repository itself" } else { "onFailure: skip" };
+            let outcome = RunOutcome {
+                verification: Some(summary(v)),
+                reason: in_repository.then(|| format!("nothing pushed: {why}, and a draft there would run its CI")),
+                ..RunOutcome::new(RunStatus::VerifyFailed, contract)
+            };
+            log::info("publish", &format!("verification {}: nothing published ({why})", summary(v)));
             return Ok(outcome);
         }
     }
