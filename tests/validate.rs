@@ -64,6 +64,7 @@ fn dash_reads_standard_input() {
     ----- stdout -----
     <stdin>: valid: change 52e59e0235, copilot-cli on 1 repository into branch main
     ----- stderr -----
+    note: Copilot CLI's key (COPILOT_TOKEN, secret key copilot-token) reaches the agent: make it a fine-grained token with only the Copilot Requests permission, which cannot push or open pull requests
     ");
 }
 
@@ -208,6 +209,7 @@ fn a_named_change_shows_its_name_and_change_id() {
     ----- stdout -----
     change.yaml: valid: migrate-logging (change 52e59e0235), copilot-cli on 1 repository into branch main
     ----- stderr -----
+    note: Copilot CLI's key (COPILOT_TOKEN, secret key copilot-token) reaches the agent: make it a fine-grained token with only the Copilot Requests permission, which cannot push or open pull requests
     ");
 }
 
@@ -295,6 +297,7 @@ fn a_github_enterprise_host_is_shown_in_the_summary() {
     ----- stdout -----
     change.yaml: valid: change 52e59e0235, copilot-cli on 1 repository on ghe.example.com into branch main
     ----- stderr -----
+    note: Copilot CLI's key (COPILOT_TOKEN, secret key copilot-token) reaches the agent: make it a fine-grained token with only the Copilot Requests permission, which cannot push or open pull requests
     ");
 }
 

@@ -105,6 +105,12 @@ impl Style {
         let label = crate::terminal::paint(self.color, crate::terminal::palette::WARNING, "warning:");
         format!("{label} {text}\n")
     }
+
+    /// Advice that is not a problem with the input.
+    pub fn note(&self, text: &str) -> String {
+        let label = crate::terminal::paint(self.color, crate::terminal::palette::EMPHASIS, "note:");
+        format!("{label} {text}\n")
+    }
 }
 
 /// The outcome for one input file.

@@ -28,6 +28,7 @@ pub fn validate(paths: &[PathBuf], quiet: bool, style: Style) -> anyhow::Result<
     once_from_stdin(paths)?;
     let mut outcome = Outcome::default();
     let mut unreadable = false;
+    let mut copilot = false;
     // Every file is reported, whatever happened to the others.
     for path in paths {
         let loaded = match load_file(path) {
@@ -40,6 +41,7 @@ pub fn validate(paths: &[PathBuf], quiet: bool, style: Style) -> anyhow::Result<
         };
         match loaded {
             LoadedFile::Valid { name, change } => {
+                copilot |= change.spec.agent == bca_runner::Agent::CopilotCli;
                 if !quiet {
                     outcome.stdout.push_str(&summary(&name, &change));
                     outcome.stdout.push('\n');
@@ -50,6 +52,13 @@ pub fn validate(paths: &[PathBuf], quiet: bool, style: Style) -> anyhow::Result<
                 outcome.stderr.push_str(&report.render(style.color));
             }
         }
+    }
+    if copilot && !quiet {
+        // Copilot CLI's key is itself a GitHub token, and the agent holds it.
+        outcome.stderr.push_str(&style.note(
+            "Copilot CLI's key (COPILOT_TOKEN, secret key copilot-token) reaches the agent: make it a fine-grained \
+             token with only the Copilot Requests permission, which cannot push or open pull requests",
+        ));
     }
     if unreadable {
         outcome.code = EXIT_ERROR;
