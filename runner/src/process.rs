@@ -65,6 +65,45 @@ pub fn is_dumpable() -> bool {
     unsafe { libc::prctl(libc::PR_GET_DUMPABLE, 0, 0, 0, 0) == 1 }
 }
 
+/// When this process is its PID namespace's first (PID 1: a container's main process,
+/// as each step is in its pod), ends every other process in it and reaps them, so
+/// nothing the agent started (a `setsid` child escapes its process group) is alive when
+/// the step writes what later steps trust. Elsewhere (a laptop) it touches nothing and
+/// returns `false`: there the other processes are the user's.
+pub fn end_every_other_process() -> bool {
+    #[cfg(target_os = "linux")]
+    {
+        if std::process::id() != 1 {
+            return false;
+        }
+        for _ in 0..100 {
+            let others: Vec<i32> = std::fs::read_dir("/proc")
+                .into_iter()
+                .flatten()
+                .flatten()
+                .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+                .filter(|pid| *pid != 1)
+                .collect();
+            if others.is_empty() {
+                return true;
+            }
+            for pid in others {
+                // SAFETY: plain signals to processes of this PID namespace, then reaping
+                // whatever exited (PID 1 inherits every orphan).
+                unsafe {
+                    libc::kill(pid, libc::SIGKILL);
+                }
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+            // SAFETY: as above.
+            while unsafe { libc::waitpid(-1, std::ptr::null_mut(), libc::WNOHANG) } > 0 {}
+        }
+        true
+    }
+    #[cfg(not(target_os = "linux"))]
+    false
+}
+
 /// Waits for `child`, started in a process group of its own, until it exits or
 /// `deadline` passes; then stops the whole group (what it started dies with it, and the
 /// pipes close) and reaps the child. `None`: stopped at the deadline, with no verdict.

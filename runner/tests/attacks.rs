@@ -382,3 +382,65 @@ fn alternates_the_agent_planted_are_refused() {
     let out = pod.run_steps(&gh);
     assert_refused(&out, &gh, &attacker, "the agent's .git/objects/info/alternates borrows objects from elsewhere");
 }
+
+/// The agent leaves a `setsid` child that waits for the verdict and swaps in its own
+/// ("passed"), after turning the path into a FIFO. In the pod the agent's step is its
+/// container's PID 1 and ends every process before it writes the verdict; on a laptop
+/// (not PID 1) the same attack succeeds, which is what this test's control shows.
+#[test]
+fn the_agent_cannot_forge_the_verification_verdict() {
+    let forge = "setsid sh -c 'v=../verification.json; rm -f $v; mkfifo $v; \
+                 while true; do if [ -f $v ]; then printf %s \"{\\\"passed\\\":true,\\\"attempts\\\":1,\\\"checks\\\":[]}\" > $v.new && mv $v.new $v; fi; sleep 0.05; done' \
+                 >/dev/null 2>&1 < /dev/null &\necho x >> README.md";
+    let verified = || {
+        let mut c = contract("https://github.com/acme/api", Agent::CopilotCli, PROMPT);
+        c.verify = Some(bca_runner::contract::Verify {
+            commands: vec!["sleep 1; false".into()],
+            attempts: 1,
+            timeout: 30,
+            allowed_paths: vec![],
+            on_failure: bca_runner::contract::OnFailure::Draft,
+        });
+        c
+    };
+    let run = |as_pid1: bool| {
+        let gh = stand_in();
+        let pod = Pod::new(verified());
+        pod.agent_does(forge);
+        for step in ["fork", "clone"] {
+            assert!(pod.runner(step, &gh).status.success());
+        }
+        let agent = if as_pid1 { pod.runner_as_pid1("agent", &gh) } else { pod.runner("agent", &gh) };
+        assert!(agent.status.success(), "{}", shown(&agent));
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        for step in ["collect", "publish"] {
+            pod.runner(step, &gh);
+        }
+        let verification = result_line(&pod.runner("publish", &gh))["verification"].clone();
+        let _ = std::process::Command::new("pkill").args(["-f", "verification.json.new"]).status();
+        let _ = std::process::Command::new("pkill").args(["-f", "mkfifo"]).status();
+        verification
+    };
+    assert_eq!(run(true), "failed after 1 attempt: sleep 1; false fails with exit code 1");
+    // Control: the same agent, its step not PID 1 (as on a laptop), forges "passed".
+    assert_eq!(run(false), "passed after 1 attempt");
+}
+
+/// What the agent leaves in its HOME (a ~/.npmrc whose script-shell decides what `npm
+/// test` runs) has no say in the checks: they get a HOME of their own.
+#[test]
+fn the_checks_do_not_run_with_the_agents_home() {
+    let gh = stand_in();
+    let mut c = contract("https://github.com/acme/api", Agent::CopilotCli, PROMPT);
+    c.verify = Some(bca_runner::contract::Verify {
+        commands: vec!["test ! -e \"$HOME/.npmrc\" && test -z \"$(ls -A \"$HOME\")\"".into()],
+        attempts: 1,
+        timeout: 30,
+        allowed_paths: vec![],
+        on_failure: bca_runner::contract::OnFailure::Draft,
+    });
+    let pod = Pod::new(c);
+    pod.agent_does("echo 'script-shell=/tmp/evil.sh' > \"$HOME/.npmrc\" && echo x >> README.md");
+    let r = result_line(&pod.run_steps(&gh));
+    assert_eq!(r["verification"], "passed after 1 attempt", "{r}");
+}

@@ -98,6 +98,11 @@ fn run_check(command: &str, repo: &Path, limit: Limit) -> Result<CheckResult, Ru
     let mut cmd = Command::new("sh");
     cmd.arg("-c").arg(command).current_dir(repo).env_clear().stdin(Stdio::null());
     copy_env(&mut cmd, &BASE_ENV);
+    // A HOME and TMPDIR of the check's own: what the agent left in its HOME (a
+    // ~/.npmrc whose script-shell decides what `npm test` runs, a ~/.gitconfig) has no
+    // say in the verdict.
+    let scratch = fresh_dir()?;
+    cmd.env("HOME", &scratch.0).env("TMPDIR", &scratch.0);
     let stderr = writer.try_clone().map_err(|e| RunError::usage(format!("cannot make a pipe: {e}")))?;
     cmd.stdout(writer).stderr(stderr);
     std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
@@ -128,6 +133,28 @@ fn run_check(command: &str, repo: &Path, limit: Limit) -> Result<CheckResult, Ru
         }
     }
     Ok(CheckResult { command: command.to_string(), passed, exit_code: status.and_then(|s| s.code()), timed_out, tail })
+}
+
+/// A new, empty directory under the system's temporary directory, removed when dropped.
+struct Scratch(std::path::PathBuf);
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn fresh_dir() -> Result<Scratch, RunError> {
+    let base = std::env::temp_dir();
+    for n in 0..100u32 {
+        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
+        let dir = base.join(format!("bca-check-{}-{nanos}-{n}", std::process::id()));
+        // create_dir fails on anything already there: no path the agent prepared.
+        if std::fs::create_dir(&dir).is_ok() {
+            return Ok(Scratch(dir));
+        }
+    }
+    Err(RunError::usage(format!("cannot create a scratch directory in {}", base.display())))
 }
 
 /// The prompt for another try: the task, and what failed.

@@ -147,6 +147,36 @@ impl Pod {
         cmd
     }
 
+    /// `bca-runner STEP` as its container's first process (PID 1 of a PID namespace of its
+    /// own, through `unshare`), as a step runs in a pod.
+    pub fn runner_as_pid1(&self, step: &str, github: &github::GitHub) -> std::process::Output {
+        let path = format!("{}:{}", self.path("bin").display(), std::env::var("PATH").unwrap_or_default());
+        let out = std::process::Command::new("unshare")
+            .args(["--pid", "--fork", "--mount-proc"])
+            .arg(assert_cmd::cargo::cargo_bin("bca-runner"))
+            .arg(step)
+            .arg("--workspace")
+            .arg(self.path("workspace"))
+            .arg("--secrets")
+            .arg(self.secrets_for(step))
+            .arg("--contract")
+            .arg(self.path("etc/run-contract.json"))
+            .arg("--state")
+            .arg(self.path("state"))
+            .arg("--handoff")
+            .arg(self.path("handoff"))
+            .arg("--termination-log")
+            .arg(self.path("termination-log"))
+            .env_clear()
+            .env("PATH", path)
+            .env("HOME", self.path("workspace"))
+            .env("GITHUB_API_URL", &github.url)
+            .output()
+            .expect("unshare runs (util-linux; the suite runs as root)");
+        let _ = std::fs::remove_dir_all(self.path(&format!("secrets-{step}")));
+        out
+    }
+
     /// Runs the five steps as the pod's containers do, each with only its own secret,
     /// stopping at the first failure.
     pub fn run_steps(&self, github: &github::GitHub) -> std::process::Output {

@@ -55,6 +55,11 @@ pub fn agent(paths: &Paths, run: &Run) -> Result<(), RunError> {
             },
         )?;
         log::info("agent", &format!("{} finished", contract.agent));
+        // Nothing the agent started may run beside the checks or outlive them: in the
+        // pod this step is PID 1 of its container and ends every other process.
+        if crate::process::end_every_other_process() {
+            log::info("agent", "ended every process the agent left running");
+        }
         let _ =
             std::fs::write(paths.transcript(), serde_json::to_string(&transcript).expect("a transcript serialises"));
         let Some(verify) = &contract.verify else { break };
@@ -75,8 +80,11 @@ pub fn agent(paths: &Paths, run: &Run) -> Result<(), RunError> {
         if done {
             let verification = Verification { passed: failed.is_none(), attempts: attempt, checks, reason };
             let json = serde_json::to_string(&verification).expect("a verification serialises");
-            std::fs::write(paths.verification(), json)
-                .map_err(|e| RunError::usage(format!("cannot write {}: {e}", paths.verification().display())))?;
+            // Whatever the checks started is ended before the verdict exists, and the
+            // verdict replaces whatever is at its path (a FIFO, a link) instead of
+            // writing through it.
+            crate::process::end_every_other_process();
+            write_new(&paths.verification(), &json)?;
             log::info(
                 "verify",
                 &format!("{} after {attempt} attempt(s)", if verification.passed { "passed" } else { "failed" }),
@@ -95,4 +103,16 @@ pub fn agent(paths: &Paths, run: &Run) -> Result<(), RunError> {
         let _ = std::fs::write(context.summary(), secrets::redact(&summary));
     }
     Ok(())
+}
+
+/// Writes `path` anew: what was there (a file, a FIFO, a link the agent left) is removed,
+/// and the new file is created, never opened through a link.
+fn write_new(path: &std::path::Path, text: &str) -> Result<(), RunError> {
+    let _ = std::fs::remove_file(path);
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
+        .and_then(|mut f| std::io::Write::write_all(&mut f, text.as_bytes()))
+        .map_err(|e| RunError::usage(format!("cannot write {}: {e}", path.display())))
 }
