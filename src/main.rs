@@ -95,9 +95,10 @@ enum Command {
     ///
     /// A laptop run has no container isolation between the agent and the push token: the
     /// agent runs as you, and your shell holds GITHUB_TOKEN. bca writes each secret only
-    /// while the step that reads it runs, makes itself non-dumpable and scrubs the token
-    /// variables from its environment; use a token that reaches only the repositories you
-    /// try.
+    /// while the step that reads it runs, makes itself non-dumpable, scrubs the token
+    /// variables from its environment, and runs each step in a PID namespace of its own
+    /// (unshare), so nothing the agent starts outlives its step; Ctrl-C stops every step
+    /// and removes the key files. Use a token that reaches only the repositories you try.
     Run {
         /// Run here, not on a cluster (the only mode; for a cluster use `bca render | kubectl apply -f -`).
         #[arg(long, required = true)]
@@ -109,6 +110,11 @@ enum Command {
         /// on one repository first.
         #[arg(long = "repo", value_name = "OWNER/NAME")]
         only: Vec<String>,
+        /// Run even where bca cannot give each step a PID namespace of its own (no
+        /// unshare, or no unprivileged user namespaces): a process the agent leaves
+        /// running may then outlive its step and read the GitHub token publish is given.
+        #[arg(long)]
+        allow_agent_processes_to_outlive_steps: bool,
         #[command(flatten)]
         render: Box<RenderArgs>,
     },
@@ -224,8 +230,13 @@ fn main() -> ExitCode {
             let request: anyhow::Result<DiffRequest> = Ok(DiffRequest { files, given, dir, stat, full });
             request.and_then(|request| commands::diff::diff(&request, &env, style, bca::terminal::stdout_color()))
         }
-        Command::Run { local: _, files, only, render } => {
-            let request = render.options().map(|options| RunRequest { files, options, only });
+        Command::Run { local: _, files, only, allow_agent_processes_to_outlive_steps, render } => {
+            let request = render.options().map(|options| RunRequest {
+                files,
+                options,
+                only,
+                unisolated: allow_agent_processes_to_outlive_steps,
+            });
             request.and_then(|request| commands::run::run_local(&request, &env, style, &mut std::io::stderr()))
         }
         Command::Status { files, json, markdown, pods, fork_org, github_host, require_merged, progress } => {

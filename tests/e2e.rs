@@ -422,3 +422,63 @@ fn a_repository_cannot_take_over_copilot_cli() {
     );
     assert!(!model.requests().is_empty(), "the model was never asked");
 }
+
+/// A process the agent leaves running (`setsid`) waits for publish's GitHub token file
+/// and copies it out. Each step runs in a PID namespace of its own, so it ends with the
+/// agent's step, long before publish. The control runs the same attack where no PID
+/// namespace can be had (an `unshare` that fails), with the flag that accepts that: the
+/// token is taken. Without the flag such a machine is refused.
+#[test]
+fn a_process_the_agent_leaves_running_does_not_outlive_its_step() {
+    runner_beside_bca();
+    let attack = |fake_unshare: bool, extra: &[&str]| {
+        let gh = GitHub::start(TOKEN, "bca-bot");
+        gh.add_repo("acme/api", &[("README.md", "# api\n")], &[]);
+        let bin = tempfile::tempdir().unwrap();
+        let loot = bin.path().join("loot");
+        let copilot = format!(
+            "#!/bin/sh\nsetsid sh -c 'for i in $(seq 600); do cat \"$0\"/../github-token/* >> \"$1\" 2>/dev/null; sleep 0.05; done' \"$TMPDIR\" '{}' \
+             >/dev/null 2>&1 < /dev/null &\necho x >> README.md\n",
+            loot.display()
+        );
+        support::write_script_at(&bin.path().join("copilot"), &copilot);
+        if fake_unshare {
+            support::write_script_at(&bin.path().join("unshare"), "#!/bin/sh\nexit 1\n");
+        }
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("change.yaml"),
+            "kind: Change\napiVersion: v1\nspec:\n  prompt: x\n  repos: [https://github.com/acme/api]\n  agent: copilot-cli\n",
+        )
+        .unwrap();
+        let out = bca()
+            .current_dir(dir.path())
+            .args(["run", "--local", "change.yaml"])
+            .args(extra)
+            .env("PATH", format!("{}:{}", bin.path().display(), std::env::var("PATH").unwrap()))
+            .env("GITHUB_TOKEN", TOKEN)
+            .env("COPILOT_TOKEN", "copilot-key")
+            .env("GITHUB_API_URL", &gh.url)
+            .timeout(std::time::Duration::from_secs(120))
+            .output()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(500));
+        let _ = std::process::Command::new("pkill").args(["-f", &loot.display().to_string()]).status();
+        (out, std::fs::read_to_string(&loot).unwrap_or_default())
+    };
+    let (out, loot) = attack(false, &[]);
+    assert!(out.status.success(), "{}", shown(&out));
+    assert!(!loot.contains(TOKEN), "the agent's leftover process read the push token");
+    // Control: no PID namespace to be had, and the risk accepted: the token is taken.
+    let (out, loot) = attack(true, &["--allow-agent-processes-to-outlive-steps"]);
+    assert!(out.status.success(), "{}", shown(&out));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("warning: each step runs without a PID namespace of its own"));
+    assert!(loot.contains(TOKEN), "the control did not reproduce the attack");
+    // Without the flag, such a machine is refused before anything runs.
+    let (out, loot) = attack(true, &[]);
+    assert_eq!(out.status.code(), Some(2), "{}", shown(&out));
+    assert!(String::from_utf8_lossy(&out.stderr).contains(
+        "bca run --local runs each step in a PID namespace of its own (unshare, util-linux), so nothing the agent starts outlives its step"
+    ));
+    assert!(loot.is_empty());
+}

@@ -104,6 +104,28 @@ pub fn end_every_other_process() -> bool {
     false
 }
 
+static INTERRUPTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+extern "C" fn note_interrupt(_: libc::c_int) {
+    INTERRUPTED.store(true, std::sync::atomic::Ordering::SeqCst);
+}
+
+/// Ctrl-C no longer ends this process, only notes it ([`interrupted`]): the children it
+/// started (which get the default disposition back when they exec) end, and this process
+/// goes on to remove what it wrote (key files, work directories) before it exits.
+pub fn survive_interrupts() {
+    // SAFETY: installs a handler that only stores to an atomic, which is async-signal-safe.
+    unsafe {
+        libc::signal(libc::SIGINT, note_interrupt as extern "C" fn(libc::c_int) as libc::sighandler_t);
+        libc::signal(libc::SIGTERM, note_interrupt as extern "C" fn(libc::c_int) as libc::sighandler_t);
+    }
+}
+
+/// Whether Ctrl-C (or SIGTERM) came since [`survive_interrupts`].
+pub fn interrupted() -> bool {
+    INTERRUPTED.load(std::sync::atomic::Ordering::SeqCst)
+}
+
 /// Waits for `child`, started in a process group of its own, until it exits or
 /// `deadline` passes; then stops the whole group (what it started dies with it, and the
 /// pipes close) and reaps the child. `None`: stopped at the deadline, with no verdict.

@@ -18,6 +18,8 @@ pub struct RunRequest {
     /// Run only these repositories (`owner/name`, `host/owner/name` or the URL); all
     /// when empty.
     pub only: Vec<String>,
+    /// Run without a PID namespace per step where none can be had.
+    pub unisolated: bool,
 }
 
 /// The agent CLI versions bca is tested with, for the install hint.
@@ -79,6 +81,15 @@ pub fn run_local(
     if !missing.is_empty() {
         bail!("bca run --local needs these on PATH:\n  {}", missing.join("\n  "));
     }
+    let isolate = crate::local::isolation(path.as_deref());
+    if isolate.is_none() && !request.unisolated {
+        bail!(
+            "bca run --local runs each step in a PID namespace of its own (unshare, util-linux), so nothing the \
+             agent starts outlives its step and reads the GitHub token; this machine cannot (no unshare, or no \
+             unprivileged user namespaces). Run it in a VM or container, or pass \
+             --allow-agent-processes-to-outlive-steps to accept that risk"
+        );
+    }
     let runner = runner.expect("checked above");
     let credentials = match secret::secret_from_env("local", "local", &agents, env) {
         Ok(secret) => secret,
@@ -99,15 +110,27 @@ pub fn run_local(
         write!(progress, "{}", style.warning(warning))?;
     }
     writeln!(progress, "bca: rendered {} Job(s) in {render_time:.2?}", jobs.len())?;
+    if isolate.is_none() {
+        let warning = "each step runs without a PID namespace of its own: a process the agent leaves running may \
+                       outlive its step (--allow-agent-processes-to-outlive-steps)";
+        write!(progress, "{}", style.warning(warning))?;
+    }
+    // Ctrl-C ends the steps; bca itself goes on to remove the key files and directories.
+    bca_runner::process::survive_interrupts();
     let mut outcome = Outcome::default();
     let mut failed = 0;
     for (job, index, repository) in runs {
+        if bca_runner::process::interrupted() {
+            outcome.stderr.push_str("bca: interrupted: the remaining repositories did not run\n");
+            outcome.code = EXIT_INVALID;
+            break;
+        }
         let name = job.job.metadata.name.as_deref().unwrap_or_default();
         match index {
             Some(i) => writeln!(progress, "bca: running Job {name} index {i} for {repository}")?,
             None => writeln!(progress, "bca: running Job {name} for {repository}")?,
         }
-        let run = run_job(&job.job, index, &runner, &secret_data, env)?;
+        let run = run_job(&job.job, index, &runner, isolate.as_deref(), &secret_data, env)?;
         let times: Vec<String> = run.containers.iter().map(|s| format!("{} {:.2?}", s.name, s.duration)).collect();
         writeln!(progress, "bca: {repository}: {}", times.join(", "))?;
         if run.succeeded {

@@ -15,9 +15,11 @@
 //! - The Secret comes from the environment (as with `render --secret-from-env`), not
 //!   from the cluster. A secret volume's keys are written just before the container
 //!   that mounts it starts and removed when it ends, so the GitHub token is not on
-//!   disk while the agent runs. Still, the agent runs as the same user as `bca`, whose
-//!   shell holds the token: a laptop run has no isolation between the agent and the
-//!   push token. `bca` makes itself non-dumpable so the agent cannot read its memory.
+//!   disk while the agent runs, and each container runs in a PID namespace of its own
+//!   ([`isolation`]), so nothing it started outlives it. Still, the agent runs as the
+//!   same user as `bca`, whose shell holds the token: a laptop run has no container
+//!   between the agent and the push token. `bca` makes itself non-dumpable so the agent
+//!   cannot read its memory.
 //! - Read-only mounts are not enforced.
 //! - Besides the container's own `env`, the processes get `PATH` and the variables in
 //!   [`PASSTHROUGH`] and the agents' model endpoint settings from this environment.
@@ -69,12 +71,37 @@ pub struct PodRun {
     pub succeeded: bool,
 }
 
+/// How each container's processes are kept apart: `unshare` gives each its own PID
+/// namespace (in a user namespace, so no privilege is needed where Linux allows
+/// unprivileged user namespaces), with the step as its PID 1. Everything a step started,
+/// a `setsid` child included, ends when the step does, before the next step's secrets
+/// are written; and the agent's step ends the agent's leftovers itself before the checks.
+/// `None` where that is not available.
+pub fn isolation(path: Option<&str>) -> Option<PathBuf> {
+    let unshare = find_program("unshare", None, path)?;
+    let works = Command::new(&unshare)
+        .args(UNSHARE_ARGS)
+        .arg("true")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    works.then_some(unshare)
+}
+
+/// A user and PID namespace of its own, /proc to match, and the step killed if unshare
+/// itself is (Ctrl-C).
+const UNSHARE_ARGS: [&str; 5] = ["--map-current-user", "--pid", "--fork", "--mount-proc", "--kill-child"];
+
 /// Runs one Job. `runner` is the `bca-runner` binary that `bca-runner` in a container
-/// command stands for; `secret` holds the credentials Secret's keys.
+/// command stands for; `secret` holds the credentials Secret's keys; `isolate` is the
+/// `unshare` that gives each container a PID namespace of its own ([`isolation`]).
 pub fn run_job(
     job: &Job,
     index: Option<usize>,
     runner: &Path,
+    isolate: Option<&Path>,
     secret: &BTreeMap<String, Vec<u8>>,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<PodRun, LocalError> {
@@ -105,7 +132,12 @@ pub fn run_job(
     let deadline = pod_spec.active_deadline_seconds.and_then(|s| u64::try_from(s).ok()).map(Duration::from_secs);
     for container in containers {
         let termination = root.path().join(format!("termination-{}", container.name));
-        let mut cmd = command(container, runner, &volumes, &termination, env)?;
+        if bca_runner::process::interrupted() {
+            run.succeeded = false;
+            run.message = "interrupted".into();
+            break;
+        }
+        let mut cmd = command(container, runner, isolate, &volumes, &termination, env)?;
         if let Some(index) = index {
             // What the Job controller sets in every container of an Indexed Job's pod.
             cmd.env(bca_runner::contract::COMPLETION_INDEX_ENV, index.to_string());
@@ -210,6 +242,7 @@ fn fill_volume(volume: &Volume, dir: &Path, annotations: &BTreeMap<String, Strin
 fn command(
     container: &Container,
     runner: &Path,
+    isolate: Option<&Path>,
     volumes: &BTreeMap<String, PathBuf>,
     termination: &Path,
     env: &dyn Fn(&str) -> Option<String>,
@@ -231,7 +264,14 @@ fn command(
         mounted.insert(m.mount_path.as_str(), dir);
     }
     let host = |path: &str| mounted.get(path).map(|p| p.to_path_buf());
-    let mut cmd = Command::new(runner);
+    let mut cmd = match isolate {
+        Some(unshare) => {
+            let mut cmd = Command::new(unshare);
+            cmd.args(UNSHARE_ARGS).arg(runner);
+            cmd
+        }
+        None => Command::new(runner),
+    };
     // The runner's result line is read from its termination log; its output is log.
     cmd.args(&argv[1..]).env_clear().stdin(Stdio::null()).stdout(std::io::stderr());
     for (flag, mount) in [

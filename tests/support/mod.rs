@@ -95,3 +95,9 @@ pub fn base64_forms(secret: &str) -> Vec<String> {
         })
         .collect()
 }
+
+/// Writes an executable script.
+pub fn write_script_at(path: &Path, body: &str) {
+    std::fs::write(path, body).expect("write the script");
+    std::fs::set_permissions(path, std::os::unix::fs::PermissionsExt::from_mode(0o755)).expect("chmod");
+}
