@@ -55,7 +55,7 @@ pub fn close(request: &CloseRequest, env: &dyn Fn(&str) -> Option<String>, style
     let mut skipped = Vec::new();
     let mut stderr = String::new();
     if request.orphaned {
-        let mut push_owner = crate::status::PushOwner::new(gh, request.fork_org.as_deref());
+        let push_owner = crate::status::PushOwner::new(gh, request.fork_org.as_deref());
         let (orphans, warnings) =
             crate::status::changes_orphans(gh, &changes).context("searching for orphaned pull requests")?;
         stderr.extend(warnings.iter().map(|w| style.warning(w)));

@@ -15,35 +15,30 @@ pub fn branch(change: &Change) -> String {
 }
 
 /// Who a Change's branches are pushed to: the repository's own owner when the Change
-/// does not fork, else `--fork-org`, else the token's account (asked of GitHub once).
+/// does not fork, else `--fork-org`, else the token's account (the client asks GitHub
+/// once).
 pub struct PushOwner<'a> {
     host: &'a dyn CodeHost,
     fork_org: Option<&'a str>,
-    login: Option<String>,
 }
 
 impl<'a> PushOwner<'a> {
     pub fn new(host: &'a dyn CodeHost, fork_org: Option<&'a str>) -> PushOwner<'a> {
-        PushOwner { host, fork_org, login: None }
+        PushOwner { host, fork_org }
     }
 
-    pub fn of(&mut self, forks: bool, repository_owner: &str) -> Result<String, HostError> {
-        if !forks {
-            return Ok(repository_owner.to_string());
+    pub fn of(&self, forks: bool, repository_owner: &str) -> Result<String, HostError> {
+        match (forks, self.fork_org) {
+            (false, _) => Ok(repository_owner.to_string()),
+            (true, Some(org)) => Ok(org.to_string()),
+            (true, None) => self.host.account(),
         }
-        if let Some(org) = self.fork_org {
-            return Ok(org.to_string());
-        }
-        if self.login.is_none() {
-            self.login = Some(self.host.account()?);
-        }
-        Ok(self.login.clone().expect("set above"))
     }
 }
 
 /// Where each repository's pull request comes from.
 pub fn targets(host: &dyn CodeHost, changes: &[Change], fork_org: Option<&str>) -> Result<Vec<Target>, HostError> {
-    let mut push_owner = PushOwner::new(host, fork_org);
+    let push_owner = PushOwner::new(host, fork_org);
     let mut targets = Vec::new();
     for change in changes {
         let branch = branch(change);
@@ -111,7 +106,7 @@ pub fn own_orphans(
         return Ok((orphans, Vec::new()));
     }
     let account = host.account()?;
-    let mut push_owner = PushOwner::new(host, fork_org);
+    let push_owner = PushOwner::new(host, fork_org);
     let (mut own, mut others) = (Vec::new(), Vec::new());
     for o in orphans {
         let owner = o.orphan.full_name.split_once('/').map_or(o.orphan.full_name.as_str(), |(owner, _)| owner);

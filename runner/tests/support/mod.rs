@@ -124,57 +124,51 @@ impl Pod {
     }
 
     pub fn runner_command(&self, step: &str, github: &github::GitHub) -> Command {
-        let path = format!("{}:{}", self.path("bin").display(), std::env::var("PATH").unwrap_or_default());
         let mut cmd = Command::cargo_bin("bca-runner").unwrap();
-        cmd.env_clear()
-            .env("PATH", path)
-            .env("HOME", self.path("workspace"))
-            .env("GITHUB_API_URL", &github.url)
-            .arg(step)
-            .arg("--workspace")
-            .arg(self.path("workspace"))
-            .arg("--secrets")
-            .arg(self.secrets_for(step))
-            .arg("--contract")
-            .arg(self.path("etc/run-contract.json"))
-            .arg("--state")
-            .arg(self.path("state"))
-            .arg("--handoff")
-            .arg(self.path("handoff"))
-            .arg("--termination-log")
-            .arg(self.path("termination-log"))
-            .timeout(Duration::from_secs(120));
+        cmd.env_clear().envs(self.step_env(github)).args(self.step_args(step)).timeout(Duration::from_secs(120));
         cmd
     }
 
     /// `bca-runner STEP` as its container's first process (PID 1 of a PID namespace of its
     /// own, through `unshare`), as a step runs in a pod.
     pub fn runner_as_pid1(&self, step: &str, github: &github::GitHub) -> std::process::Output {
-        let path = format!("{}:{}", self.path("bin").display(), std::env::var("PATH").unwrap_or_default());
         let out = std::process::Command::new("unshare")
             .args(["--pid", "--fork", "--mount-proc"])
             .arg(assert_cmd::cargo::cargo_bin("bca-runner"))
-            .arg(step)
-            .arg("--workspace")
-            .arg(self.path("workspace"))
-            .arg("--secrets")
-            .arg(self.secrets_for(step))
-            .arg("--contract")
-            .arg(self.path("etc/run-contract.json"))
-            .arg("--state")
-            .arg(self.path("state"))
-            .arg("--handoff")
-            .arg(self.path("handoff"))
-            .arg("--termination-log")
-            .arg(self.path("termination-log"))
+            .args(self.step_args(step))
             .env_clear()
-            .env("PATH", path)
-            .env("HOME", self.path("workspace"))
-            .env("GITHUB_API_URL", &github.url)
+            .envs(self.step_env(github))
             .output()
             .expect("unshare runs (util-linux; the suite runs as root)");
         let _ = std::fs::remove_dir_all(self.path(&format!("secrets-{step}")));
         out
+    }
+
+    /// A step's command line: the step and the pod's paths.
+    fn step_args(&self, step: &str) -> Vec<std::ffi::OsString> {
+        let mut args: Vec<std::ffi::OsString> = vec![step.into()];
+        for (flag, path) in [
+            ("--workspace", self.path("workspace")),
+            ("--secrets", self.secrets_for(step)),
+            ("--contract", self.path("etc/run-contract.json")),
+            ("--state", self.path("state")),
+            ("--handoff", self.path("handoff")),
+            ("--termination-log", self.path("termination-log")),
+        ] {
+            args.push(flag.into());
+            args.push(path.into());
+        }
+        args
+    }
+
+    /// A step's environment: the stand-in tools first on PATH, and the stand-in GitHub.
+    fn step_env(&self, github: &github::GitHub) -> Vec<(String, std::ffi::OsString)> {
+        let path = format!("{}:{}", self.path("bin").display(), std::env::var("PATH").unwrap_or_default());
+        vec![
+            ("PATH".into(), path.into()),
+            ("HOME".into(), self.path("workspace").into()),
+            ("GITHUB_API_URL".into(), github.url.clone().into()),
+        ]
     }
 
     /// Runs the five steps as the pod's containers do, each with only its own secret,
