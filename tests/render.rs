@@ -946,3 +946,24 @@ fn pushing_to_the_repositories_themselves_needs_an_acknowledgement() {
     );
     assert!(render_text(CHANGE, &["--fork-org", "platform-bots"]).status.success());
 }
+
+#[test]
+fn an_unnamed_change_does_not_replace_a_named_changes_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("named.yaml"), CHANGE.replace("spec:", "metadata:\n  name: migrate\nspec:"))
+        .unwrap();
+    std::fs::write(dir.path().join("unnamed.yaml"), CHANGE).unwrap();
+    assert!(run_in(dir.path(), &["render", "named.yaml", "-o", "deploy"]).status.success());
+    let out = run_in(dir.path(), &["render", "unnamed.yaml", "-o", "deploy"]);
+    assert_eq!(out.status.code(), Some(2), "{}", shown(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains(
+            "deploy holds Change migrate (deploy/bca-render.yaml); rendering unnamed Changes there would replace it"
+        ),
+        "{}",
+        shown(&out)
+    );
+    // A directory of unnamed Changes cannot say whose it is: a name may be added.
+    assert!(run_in(dir.path(), &["render", "unnamed.yaml", "-o", "other"]).status.success());
+    assert!(run_in(dir.path(), &["render", "named.yaml", "-o", "other"]).status.success());
+}

@@ -447,3 +447,15 @@ fn a_repository_on_a_host_bca_cannot_serve_is_refused_where_it_is_written() {
       = help: bca opens pull requests through GitHub's API; remove this repository from the Change
     ");
 }
+
+#[test]
+fn validate_says_what_render_will_ask_of_a_valid_change() {
+    let repos: String = (0..501).map(|i| format!("    - https://github.com/acme/svc-{i}\n")).collect();
+    let change = format!(
+        "kind: Change\napiVersion: v1\nspec:\n  prompt: x\n  agent: gemini-cli\n  fork: false\n  repos:\n{repos}"
+    );
+    let shown = validate_text("change.yaml", change);
+    assert!(shown.starts_with("exit: 0\n"), "{shown}");
+    assert!(shown.contains("note: change.yaml: spec.fork is false: the agent's code runs in the repositories' CI before review; render needs --allow-agent-code-in-repository-ci"), "{shown}");
+    assert!(shown.contains("note: change.yaml: 501 repositories without spec.rollout.parallelism: render needs it (or --parallelism, or --allow-many-jobs)"), "{shown}");
+}

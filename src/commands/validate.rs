@@ -42,6 +42,21 @@ pub fn validate(paths: &[PathBuf], quiet: bool, style: Style) -> anyhow::Result<
         match loaded {
             LoadedFile::Valid { name, change } => {
                 copilot |= change.spec.agent == bca_runner::Agent::CopilotCli;
+                // Valid, but what `render` asks more of: said here, before render refuses.
+                if change.spec.fork == Some(false) {
+                    outcome.stderr.push_str(&style.note(&format!(
+                        "{name}: spec.fork is false: the agent's code runs in the repositories' CI before review; \
+                         render needs --allow-agent-code-in-repository-ci"
+                    )));
+                }
+                let paced = change.spec.rollout.as_ref().is_some_and(|r| r.parallelism.is_some());
+                if !paced && change.spec.repos.len() > crate::render::options::MAX_JOBS_UNPACED {
+                    outcome.stderr.push_str(&style.note(&format!(
+                        "{name}: {} repositories without spec.rollout.parallelism: render needs it (or \
+                         --parallelism, or --allow-many-jobs)",
+                        change.spec.repos.len()
+                    )));
+                }
                 if !quiet {
                     outcome.stdout.push_str(&summary(&name, &change));
                     outcome.stdout.push('\n');

@@ -57,9 +57,9 @@ impl Holds {
     pub fn may_become(&self, new: &Holds) -> bool {
         match (self, new) {
             (Holds::Platform, Holds::Platform) => true,
-            (Holds::Changes(old), Holds::Changes(new)) => {
-                old.is_empty() || new.is_empty() || old.iter().any(|c| new.contains(c))
-            }
+            // An unnamed Change cannot be the named one a directory holds; a directory of
+            // unnamed Changes cannot say whose it is.
+            (Holds::Changes(old), Holds::Changes(new)) => old.is_empty() || old.iter().any(|c| new.contains(c)),
             _ => false,
         }
     }
