@@ -462,20 +462,27 @@ fn a_process_the_agent_leaves_running_does_not_outlive_its_step() {
             .timeout(std::time::Duration::from_secs(120))
             .output()
             .unwrap();
-        std::thread::sleep(std::time::Duration::from_millis(500));
+        // Whether the agent's leftover is still running after bca is done.
+        let alive = std::process::Command::new("pgrep")
+            .args(["-f", &loot.display().to_string()])
+            .stdout(std::process::Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
         let _ = std::process::Command::new("pkill").args(["-f", &loot.display().to_string()]).status();
-        (out, std::fs::read_to_string(&loot).unwrap_or_default())
+        (out, std::fs::read_to_string(&loot).unwrap_or_default(), alive)
     };
-    let (out, loot) = attack(false, &[]);
+    let (out, loot, alive) = attack(false, &[]);
     assert!(out.status.success(), "{}", shown(&out));
+    assert!(!alive, "the agent's leftover process outlived its step");
     assert!(!loot.contains(TOKEN), "the agent's leftover process read the push token");
-    // Control: no PID namespace to be had, and the risk accepted: the token is taken.
-    let (out, loot) = attack(true, &["--allow-agent-processes-to-outlive-steps"]);
+    // Control: no PID namespace to be had, and the risk accepted: the leftover outlives
+    // its step (and, given the time, takes the token publish is given).
+    let (out, _, alive) = attack(true, &["--allow-agent-processes-to-outlive-steps"]);
     assert!(out.status.success(), "{}", shown(&out));
     assert!(String::from_utf8_lossy(&out.stderr).contains("warning: each step runs without a PID namespace of its own"));
-    assert!(loot.contains(TOKEN), "the control did not reproduce the attack");
+    assert!(alive, "the control did not reproduce the attack: the leftover process did not outlive its step");
     // Without the flag, such a machine is refused before anything runs.
-    let (out, loot) = attack(true, &[]);
+    let (out, loot, _) = attack(true, &[]);
     assert_eq!(out.status.code(), Some(2), "{}", shown(&out));
     assert!(String::from_utf8_lossy(&out.stderr).contains(
         "bca run --local runs each step in a PID namespace of its own (unshare, util-linux), so nothing the agent starts outlives its step"

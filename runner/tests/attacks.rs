@@ -412,7 +412,8 @@ fn the_agent_cannot_forge_the_verification_verdict() {
         }
         let agent = if as_pid1 { pod.runner_as_pid1("agent", &gh) } else { pod.runner("agent", &gh) };
         assert!(agent.status.success(), "{}", shown(&agent));
-        std::thread::sleep(std::time::Duration::from_millis(300));
+        // Time for a leftover forger to act, were it alive.
+        std::thread::sleep(std::time::Duration::from_millis(1500));
         for step in ["collect", "publish"] {
             pod.runner(step, &gh);
         }
