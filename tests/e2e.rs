@@ -489,3 +489,60 @@ fn a_process_the_agent_leaves_running_does_not_outlive_its_step() {
     ));
     assert!(loot.is_empty());
 }
+
+/// Ctrl-C during a laptop run stops the step that runs (the agent and everything it
+/// started), runs nothing after it, and leaves no key file or work directory behind.
+#[test]
+fn ctrl_c_stops_the_agent_and_removes_what_the_run_wrote() {
+    runner_beside_bca();
+    let gh = GitHub::start(TOKEN, "bca-bot");
+    gh.add_repo("acme/api", &[("README.md", "# api\n")], &[]);
+    let bin = tempfile::tempdir().unwrap();
+    let started = bin.path().join("started");
+    // A child the agent leaves, findable by its own command line (its PID is the PID
+    // namespace's, not this one's).
+    let marker = format!("{}", 4000 + std::process::id() % 1000);
+    support::write_script_at(
+        &bin.path().join("copilot"),
+        &format!("#!/bin/sh\nsleep {marker} &\ntouch '{}'\nsleep 300\n", started.display()),
+    );
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("change.yaml"),
+        "kind: Change\napiVersion: v1\nspec:\n  prompt: x\n  repos: [https://github.com/acme/api]\n  agent: copilot-cli\n",
+    )
+    .unwrap();
+    let bca = std::process::Command::new(assert_cmd::cargo::cargo_bin("bca"))
+        .current_dir(dir.path())
+        .args(["run", "--local", "change.yaml"])
+        .env("PATH", format!("{}:{}", bin.path().display(), std::env::var("PATH").unwrap()))
+        .env("TMPDIR", tmp.path())
+        .env("GITHUB_TOKEN", TOKEN)
+        .env("COPILOT_TOKEN", "copilot-key")
+        .env("GITHUB_API_URL", &gh.url)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let waited = std::time::Instant::now();
+    while !started.exists() {
+        assert!(waited.elapsed() < std::time::Duration::from_secs(60), "the agent never started");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    std::process::Command::new("kill").args(["-INT", &bca.id().to_string()]).status().unwrap();
+    let interrupted = std::time::Instant::now();
+    let out = bca.wait_with_output().unwrap();
+    assert!(interrupted.elapsed() < std::time::Duration::from_secs(20), "bca went on after Ctrl-C");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("step agent failed (exit signal): interrupted: agent was stopped"), "{stderr}");
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let pattern = format!("^sleep {marker}$");
+    let alive = std::process::Command::new("pgrep").args(["-f", &pattern]).status().is_ok_and(|s| s.success());
+    let _ = std::process::Command::new("pkill").args(["-f", &pattern]).status();
+    assert!(!alive, "the agent's child outlived Ctrl-C");
+    let left: Vec<_> = std::fs::read_dir(tmp.path()).unwrap().flatten().map(|e| e.file_name()).collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
+    assert!(gh.pulls().is_empty(), "a step after the agent ran");
+}

@@ -126,8 +126,8 @@ pub fn interrupted() -> bool {
     INTERRUPTED.load(std::sync::atomic::Ordering::SeqCst)
 }
 
-/// Waits for `child`, started in a process group of its own, until it exits or
-/// `deadline` passes; then stops the whole group (what it started dies with it, and the
+/// Waits for `child`, started in a process group of its own, until it exits, `deadline`
+/// passes or an interrupt is noted; then stops the whole group (what it started dies with it, and the
 /// pipes close) and reaps the child. `None`: stopped at the deadline, with no verdict.
 pub fn wait_group(
     child: &mut std::process::Child,
@@ -138,7 +138,9 @@ pub fn wait_group(
         if let Some(status) = child.try_wait()? {
             break Some(status);
         }
-        if deadline.is_some_and(|d| started.elapsed() >= d) {
+        // A child in a group of its own does not get the terminal's Ctrl-C: it is
+        // stopped here once this process noted one (see `survive_interrupts`).
+        if deadline.is_some_and(|d| started.elapsed() >= d) || interrupted() {
             break None;
         }
         std::thread::sleep(std::time::Duration::from_millis(50));

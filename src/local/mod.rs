@@ -158,10 +158,14 @@ pub fn run_job(
         });
         let Some(status) = status else {
             run.succeeded = false;
-            run.message = format!(
-                "DeadlineExceeded: the pod ran past its activeDeadlineSeconds ({}s) and was stopped",
-                deadline.map_or(0, |d| d.as_secs())
-            );
+            run.message = if bca_runner::process::interrupted() {
+                format!("interrupted: {} was stopped", container.name)
+            } else {
+                format!(
+                    "DeadlineExceeded: the pod ran past its activeDeadlineSeconds ({}s) and was stopped",
+                    deadline.map_or(0, |d| d.as_secs())
+                )
+            };
             break;
         };
         run.message = std::fs::read_to_string(&termination).unwrap_or_default().trim().to_string();
