@@ -467,6 +467,50 @@ fn each_step_mounts_only_what_its_side_of_the_boundary_may() {
     ");
 }
 
+/// With `spec.verify`, each agent attempt is followed by a verify container: the agent's
+/// image (the toolchains), the work tree, a scratch of its own, no key at all, and the
+/// only write access to the verdict, which the agent's containers and collect read.
+#[test]
+fn the_checks_run_in_containers_of_their_own() {
+    let change = CHANGE.replace("  agent:", "  image: registry.example.com/agent-go:1.23\n  verify:\n    commands: [make test]\n  agent:");
+    let job = documents(&stdout(&render_text(&change, &[]))).into_iter().find(|d| d["kind"] == "Job").unwrap();
+    let table = mount_table(&job);
+    let names: Vec<&str> = table.lines().filter(|l| !l.starts_with(' ')).collect();
+    assert_eq!(
+        names.iter().map(|l| l.split(' ').next().unwrap()).collect::<Vec<_>>(),
+        ["fork", "clone", "agent", "verify", "agent-2", "verify-2", "collect", "publish"]
+    );
+    // One container's lines: its header and its indented mounts.
+    let section = |name: &str| {
+        let mut lines = table.lines().skip_while(|l| !l.starts_with(&format!("{name} (")));
+        let header = lines.next().unwrap_or_default().to_string();
+        lines.take_while(|l| l.starts_with(' ')).fold(header, |all, l| format!("{all}\n{l}"))
+    };
+    assert_snapshot!(section("verify-2"), @r"
+    verify-2 (registry.example.com/agent-go:1.23)
+      /etc/bca run-contract ro
+      /workspace workspace rw
+      /var/lib/bca-verification verification rw
+      /tmp verify-tmp rw
+    ");
+    assert_snapshot!(section("agent-2"), @r"
+    agent-2 (registry.example.com/agent-go:1.23)
+      /etc/bca run-contract ro
+      /workspace workspace rw
+      /var/lib/bca-verification verification ro
+      /home/bca home rw
+      /tmp tmp rw
+      /var/run/secrets/bca agent-token key copilot-token ro
+    ");
+    assert!(section("collect").contains("/var/lib/bca-verification verification ro"));
+    for token_step in ["fork", "clone", "publish"] {
+        assert!(!section(token_step).contains("verification"), "{token_step}");
+    }
+    let pod = &job["spec"]["template"]["spec"];
+    let command = |i: usize| pod["initContainers"][i]["command"].clone();
+    assert_eq!(command(5), serde_json::json!(["bca-runner", "verify", "--attempt", "2"]));
+}
+
 // --- bad input and flags ---
 
 #[test]

@@ -9,7 +9,7 @@ use crate::agent::Agent;
 
 /// Bumped whenever a field changes meaning or a required field is added, so a runner
 /// image never silently misreads a Job rendered by another bca version.
-pub const CONTRACT_VERSION: u32 = 3;
+pub const CONTRACT_VERSION: u32 = 4;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -355,9 +355,9 @@ mod tests {
 
     #[test]
     fn refuses_another_version() {
-        let json = sample().to_json().replace("\"version\": 3", "\"version\": 4");
+        let json = sample().to_json().replace("\"version\": 4", "\"version\": 5");
         let err = RunContract::from_json(&json).unwrap_err();
-        assert!(err.contains("version 4, this runner reads version 3"), "{err}");
+        assert!(err.contains("version 5, this runner reads version 4"), "{err}");
     }
 
     #[test]

@@ -18,7 +18,7 @@ use bca_runner::run::{log, Paths, RunError};
 #[command(
     name = "bca-runner",
     version,
-    about = "Runs the steps of a bca Job: fork, clone, agent, collect, publish",
+    about = "Runs the steps of a bca Job: fork, clone, agent, verify, collect, publish",
     after_help = "Exit codes: 0 done; 1 failed, a retry may help; 2 usage or configuration error; 3 failed, a retry cannot help."
 )]
 struct Cli {
@@ -39,6 +39,9 @@ struct Cli {
     /// Directory where collect leaves the agent's work for publish.
     #[arg(long, global = true, value_name = "DIR")]
     handoff: Option<PathBuf>,
+    /// Directory where verify leaves the checks' verdict.
+    #[arg(long, global = true, value_name = "DIR")]
+    verification: Option<PathBuf>,
     /// Where the result line goes for `kubectl get pod` to show.
     #[arg(long, global = true, value_name = "FILE")]
     termination_log: Option<PathBuf>,
@@ -52,13 +55,25 @@ enum StepCommand {
     /// work tree of its own in the workspace.
     Clone,
     /// Run the agent CLI headless on the prompt in its work tree.
-    Agent,
+    Agent {
+        /// Which agent run this is (spec.verify.attempts); a later one runs only when the
+        /// checks of the one before failed.
+        #[arg(long, default_value_t = 1, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+        attempt: u32,
+    },
+    /// Run the Change's checks (spec.verify) on the agent's work tree, with no agent
+    /// process alive, and leave the verdict.
+    Verify {
+        /// Which agent run's work this checks.
+        #[arg(long, default_value_t = 1, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+        attempt: u32,
+    },
     /// Bundle what the agent left for publish (holds no token).
     Collect,
     /// Check the agent's work, commit it as bca, push it to the fork, open or update the
     /// pull request.
     Publish,
-    /// All five steps in one process, to run a Job's work outside Kubernetes.
+    /// All the steps in one process, to run a Job's work outside Kubernetes.
     ///
     /// There is no isolation between the agent and the GitHub token here: the agent runs
     /// as the same user, next to the secrets directory. In a pod each step is its own
@@ -75,6 +90,7 @@ impl Cli {
             contract: self.contract.clone().unwrap_or(defaults.contract),
             state: self.state.clone().unwrap_or(defaults.state),
             handoff: self.handoff.clone().unwrap_or(defaults.handoff),
+            verification: self.verification.clone().unwrap_or(defaults.verification),
             termination_log: self.termination_log.clone().unwrap_or(defaults.termination_log),
         }
     }
@@ -101,17 +117,28 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let paths = cli.paths();
     let (name, result) = match cli.step {
-        StepCommand::Fork => ("fork", run(&paths, |p, c| steps::fork(p, c).map(|()| None))),
-        StepCommand::Clone => ("clone", run(&paths, |p, c| steps::clone(p, c).map(|()| None))),
-        StepCommand::Agent => ("agent", run(&paths, |p, c| steps::agent(p, c).map(|()| None))),
-        StepCommand::Collect => ("collect", run(&paths, |p, c| steps::collect(p, c).map(|()| None))),
-        StepCommand::Publish => ("publish", run(&paths, |p, c| steps::publish(p, c).map(Some))),
+        StepCommand::Fork => ("fork", run(&paths, &|p, c| steps::fork(p, c).map(|()| None))),
+        StepCommand::Clone => ("clone", run(&paths, &|p, c| steps::clone(p, c).map(|()| None))),
+        StepCommand::Agent { attempt } => ("agent", run(&paths, &|p, c| steps::agent(p, c, attempt).map(|()| None))),
+        StepCommand::Verify { attempt } => {
+            ("verify", run(&paths, &|p, c| steps::verify(p, c, attempt).map(|()| None)))
+        }
+        StepCommand::Collect => ("collect", run(&paths, &|p, c| steps::collect(p, c).map(|()| None))),
+        StepCommand::Publish => ("publish", run(&paths, &|p, c| steps::publish(p, c).map(Some))),
         StepCommand::Run => (
             "run",
-            run(&paths, |p, c| {
+            run(&paths, &|p, c| {
                 steps::fork(p, c)?;
                 steps::clone(p, c)?;
-                steps::agent(p, c)?;
+                match c.contract.verify.as_ref().map(|v| v.attempts.max(1)) {
+                    None => steps::agent(p, c, 1)?,
+                    Some(attempts) => {
+                        for attempt in 1..=attempts {
+                            steps::agent(p, c, attempt)?;
+                            steps::verify(p, c, attempt)?;
+                        }
+                    }
+                }
                 steps::collect(p, c)?;
                 steps::publish(p, c).map(Some)
             }),
@@ -135,7 +162,7 @@ fn main() -> ExitCode {
     }
 }
 
-type StepFn = fn(&Paths, &steps::Run) -> Result<Option<RunOutcome>, RunError>;
+type StepFn<'a> = &'a dyn Fn(&Paths, &steps::Run) -> Result<Option<RunOutcome>, RunError>;
 
 /// Loads the contract and runs a step; errors carry the repository for the message.
 fn run(paths: &Paths, step: StepFn) -> Result<Option<RunOutcome>, (String, RunError)> {

@@ -21,6 +21,9 @@ pub const STATE_DIR: &str = "/var/lib/bca";
 /// What the collect step hands to publish: its verdict on the agent's work tree and a
 /// git bundle of the agent's work. Written without a token, read by publish as data.
 pub const HANDOFF_DIR: &str = "/var/lib/bca-handoff";
+/// The verdict of `spec.verify`'s checks: written only by the verify steps, read by the
+/// agent's next attempt and by collect.
+pub const VERIFICATION_DIR: &str = "/var/lib/bca-verification";
 /// Each step sees only the secret keys it needs, as files in this directory.
 pub const SECRETS_DIR: &str = "/var/run/secrets/bca";
 /// Where the result line goes so that `kubectl get pod` can show it.

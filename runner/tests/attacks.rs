@@ -383,48 +383,77 @@ fn alternates_the_agent_planted_are_refused() {
     assert_refused(&out, &gh, &attacker, "the agent's .git/objects/info/alternates borrows objects from elsewhere");
 }
 
-/// The agent leaves a `setsid` child that waits for the verdict and swaps in its own
-/// ("passed"), after turning the path into a FIFO. In the pod the agent's step is its
-/// container's PID 1 and ends every process before it writes the verdict; on a laptop
-/// (not PID 1) the same attack succeeds, which is what this test's control shows.
-#[test]
-fn the_agent_cannot_forge_the_verification_verdict() {
-    let forge = "setsid sh -c 'v=../verification.json; rm -f $v; mkfifo $v; \
-                 while true; do if [ -f $v ]; then printf %s \"{\\\"passed\\\":true,\\\"attempts\\\":1,\\\"checks\\\":[]}\" > $v.new && mv $v.new $v; fi; sleep 0.05; done' \
-                 >/dev/null 2>&1 < /dev/null &\necho x >> README.md";
-    let verified = || {
-        let mut c = contract("https://github.com/acme/api", Agent::CopilotCli, PROMPT);
-        c.verify = Some(bca_runner::contract::Verify {
-            commands: vec!["sleep 1; false".into()],
-            attempts: 1,
-            timeout: 30,
-            allowed_paths: vec![],
-            on_failure: bca_runner::contract::OnFailure::Draft,
-        });
-        c
-    };
-    let run = |as_pid1: bool| {
-        let gh = stand_in();
-        let pod = Pod::new(verified());
-        pod.agent_does(forge);
-        for step in ["fork", "clone"] {
-            assert!(pod.runner(step, &gh).status.success());
-        }
-        let agent = if as_pid1 { pod.runner_as_pid1("agent", &gh) } else { pod.runner("agent", &gh) };
-        assert!(agent.status.success(), "{}", shown(&agent));
+/// Writes `../forge.sh`, which the attacker starts with [`START_FORGER`]: it writes a forged verdict,
+/// "passed", naming the tree git would commit from the work tree as it is (the tree
+/// collect checks a verdict against), over the real one whenever that appears.
+const FORGER: &str = r#"cat > ../forge.sh <<'EOF'
+v=../../verification/verification.json
+while true; do
+  if [ -f "$v" ] && ! grep -q forged "$v"; then
+    t=$(git add -A && git write-tree)
+    printf '{"passed":true,"attempts":1,"checks":[],"tree":"%s","forged":1}' "$t" > "$v.new" && mv "$v.new" "$v"
+  fi
+  sleep 0.05
+done
+EOF
+"#;
+/// Starts the forger as a `setsid` child, its path in its command line (the test ends it).
+const START_FORGER: &str = r#"setsid sh "$(cd .. && pwd)/forge.sh" >/dev/null 2>&1 < /dev/null &"#;
+
+fn checked(command: &str) -> bca_runner::RunContract {
+    let mut c = contract("https://github.com/acme/api", Agent::CopilotCli, PROMPT);
+    c.verify = Some(bca_runner::contract::Verify {
+        commands: vec![command.into()],
+        attempts: 1,
+        timeout: 30,
+        allowed_paths: vec![],
+        on_failure: bca_runner::contract::OnFailure::Draft,
+    });
+    c
+}
+
+/// Runs a pod's steps, `pid1` of them each as its container's PID 1 (as in a pod), and
+/// returns what publish says of the verification, after a forger had time to act.
+fn verification_after(pod: &Pod, gh: &GitHub, pid1: &[&str]) -> String {
+    for step in pod.steps_before_publish() {
+        let out = if pid1.contains(&step.as_str()) { pod.runner_as_pid1(&step, gh) } else { pod.runner(&step, gh) };
+        assert!(out.status.success(), "{step}: {}", shown(&out));
         // Time for a leftover forger to act, were it alive.
         std::thread::sleep(std::time::Duration::from_millis(1500));
-        for step in ["collect", "publish"] {
-            pod.runner(step, &gh);
-        }
-        let verification = result_line(&pod.runner("publish", &gh))["verification"].clone();
-        let _ = std::process::Command::new("pkill").args(["-f", "verification.json.new"]).status();
-        let _ = std::process::Command::new("pkill").args(["-f", "mkfifo"]).status();
-        verification
+    }
+    let verification = result_line(&pod.runner("publish", gh))["verification"].as_str().unwrap_or_default().to_string();
+    let _ = std::process::Command::new("pkill").arg("-f").arg(pod.path("workspace/forge.sh")).status();
+    verification
+}
+
+/// The agent leaves a `setsid` child that swaps in its own verdict once the checks'
+/// appears. In the pod the checks run in a container of their own after the agent's
+/// has exited (its PID 1 gone, every process of it ends), and write the verdict where
+/// the agent's container cannot. The control, the agent's step not PID 1 (its
+/// leftover lives on, as it would beside the checks), forges "passed".
+#[test]
+fn the_agent_cannot_forge_the_verification_verdict() {
+    let run = |pid1: &[&str]| {
+        let (gh, pod) = (stand_in(), Pod::new(checked("sleep 1; false")));
+        pod.agent_does(&format!("{FORGER}{START_FORGER}\necho x >> README.md"));
+        verification_after(&pod, &gh, pid1)
     };
-    assert_eq!(run(true), "failed after 1 attempt: sleep 1; false fails with exit code 1");
-    // Control: the same agent, its step not PID 1 (as on a laptop), forges "passed".
-    assert_eq!(run(false), "passed after 1 attempt");
+    assert_eq!(run(&["agent"]), "failed after 1 attempt: sleep 1; false fails with exit code 1");
+    assert_eq!(run(&[]), "passed after 1 attempt");
+}
+
+/// The checks run the agent's code (here its `check.sh`), which leaves the same forger.
+/// The verify step is its container's PID 1 and ends every process the checks started
+/// before it writes the verdict; the control (not PID 1) is forged.
+#[test]
+fn the_checks_cannot_forge_their_own_verdict() {
+    let run = |pid1: &[&str]| {
+        let (gh, pod) = (stand_in(), Pod::new(checked("sh check.sh")));
+        pod.agent_does(&format!("{FORGER}cat > check.sh <<'EOF'\n{START_FORGER}\nexit 1\nEOF"));
+        verification_after(&pod, &gh, pid1)
+    };
+    assert_eq!(run(&["verify"]), "failed after 1 attempt: sh check.sh fails with exit code 1");
+    assert_eq!(run(&[]), "passed after 1 attempt");
 }
 
 /// What the agent leaves in its HOME (a ~/.npmrc whose script-shell decides what `npm

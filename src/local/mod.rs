@@ -10,8 +10,8 @@
 //!   container still running at it is stopped with its process group (a kubelet stops
 //!   every process of the pod; here a process that left the group outlives it).
 //! - Volumes are temporary directories; a mount path reaches the runner through its
-//!   path flags (`--workspace`, `--secrets`, `--contract`, `--state`,
-//!   `--termination-log`), and `HOME`/`TMPDIR` point at the mounted directories.
+//!   path flags (`--workspace`, `--secrets`, `--contract`, `--state`, `--handoff`,
+//!   `--verification`, `--termination-log`), and `HOME`/`TMPDIR` point at the mounted directories.
 //! - The Secret comes from the environment (as with `render --secret-from-env`), not
 //!   from the cluster. A secret volume's keys are written just before the container
 //!   that mounts it starts and removed when it ends, so the GitHub token is not on
@@ -283,6 +283,7 @@ fn command(
         ("--secrets", pod::SECRETS_DIR),
         ("--state", pod::STATE_DIR),
         ("--handoff", pod::HANDOFF_DIR),
+        ("--verification", pod::VERIFICATION_DIR),
     ] {
         if let Some(dir) = host(mount) {
             cmd.arg(flag).arg(dir);

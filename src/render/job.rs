@@ -1,16 +1,18 @@
-//! One Job per repository: five containers (fork, clone, agent, collect, publish) that
-//! each run `bca-runner STEP`, mount only what `bca_runner::Step` allows them (the
-//! trust boundary: the agent's container never sees the GitHub token or the runner's
-//! state; the token's containers run the runner image and never see the agent's work
-//! tree after it ran), and meet the "restricted" Pod Security Standard.
+//! One Job per repository: a container per step (fork, clone, agent, collect, publish,
+//! and with `spec.verify` a verify container after each agent attempt) that each run
+//! `bca-runner STEP`, mount only what `bca_runner::Step` allows them (the trust
+//! boundary: the agent's container never sees the GitHub token or the runner's state;
+//! the token's containers run the runner image and never see the agent's work tree
+//! after it ran; only the verify containers write the checks' verdict), and meet the
+//! "restricted" Pod Security Standard.
 
 use std::collections::BTreeMap;
 
 use bca_runner::pod::{
     CONTRACT_ANNOTATION, CONTRACT_DIR, CONTRACT_FILE, HANDOFF_DIR, HOME_DIR, RUNNER_BINARY, RUNNER_GID, RUNNER_UID,
-    SECRETS_DIR, STATE_DIR, TERMINATION_MESSAGE_PATH, TMP_DIR, WORKSPACE_DIR,
+    SECRETS_DIR, STATE_DIR, TERMINATION_MESSAGE_PATH, TMP_DIR, VERIFICATION_DIR, WORKSPACE_DIR,
 };
-use bca_runner::step::Access;
+use bca_runner::step::{self, Access};
 use bca_runner::{Agent, RunContract, Step};
 use k8s_openapi::api::batch::v1::{
     Job, JobSpec, PodFailurePolicy, PodFailurePolicyOnExitCodesRequirement, PodFailurePolicyOnPodConditionsPattern,
@@ -64,6 +66,11 @@ const RUNNER_TMP_VOLUME: &str = "runner-tmp";
 /// Collect's own: it reads what the agent wrote, so nothing it leaves reaches a step
 /// that holds the token.
 const COLLECT_TMP_VOLUME: &str = "collect-tmp";
+/// The checks' HOME and /tmp: not the agent's, so nothing it left there (a ~/.npmrc)
+/// decides what the checks run.
+const VERIFY_TMP_VOLUME: &str = "verify-tmp";
+/// The checks' verdict, written only by the verify containers.
+const VERIFICATION_VOLUME: &str = "verification";
 const STATE_VOLUME: &str = "state";
 const HANDOFF_VOLUME: &str = "handoff";
 const CONTRACT_VOLUME: &str = "run-contract";
@@ -177,11 +184,12 @@ fn job_deadline(per_pod: i64, completions: Option<i32>) -> i64 {
 }
 
 fn pod_spec(input: &JobInput, agent: Agent, secret_name: &str) -> PodSpec {
-    let mut containers: Vec<Container> = Step::ALL
-        .iter()
-        .map(|step| {
-            let image = if step.runs_agent_image() { input.agent_image } else { input.runner_image };
-            container(*step, image, input.resources)
+    let verify = input.contract.verify.as_ref().map(|v| v.attempts);
+    let mut containers: Vec<Container> = step::containers(verify)
+        .into_iter()
+        .map(|c| {
+            let image = if c.step.runs_agent_image() { input.agent_image } else { input.runner_image };
+            container(c, image, input.resources, verify.is_some())
         })
         .collect();
     let main = containers.pop().expect("publish is the last step");
@@ -205,21 +213,22 @@ fn pod_spec(input: &JobInput, agent: Agent, secret_name: &str) -> PodSpec {
             seccomp_profile: Some(SeccompProfile { type_: "RuntimeDefault".into(), ..Default::default() }),
             ..Default::default()
         }),
-        volumes: Some(volumes(agent, secret_name, input.resources)),
+        volumes: Some(volumes(agent, secret_name, input.resources, verify.is_some())),
         ..Default::default()
     }
 }
 
-fn container(step: Step, image: &str, resources: &Resources) -> Container {
+fn container(c: step::Container, image: &str, resources: &Resources, verify: bool) -> Container {
+    let step = c.step;
     // The runner's steps keep HOME in their own scratch volume: nothing the agent wrote
     // to its HOME (a .netrc, a .gitconfig) is there when the token is.
     let home = if step == Step::Agent { HOME_DIR } else { TMP_DIR };
     Container {
-        name: step.name().into(),
+        name: c.name(),
         image: Some(image.into()),
         // Tags can be re-pushed; Always makes every pod run what the tag names now.
         image_pull_policy: Some("Always".into()),
-        command: Some(vec![RUNNER_BINARY.into(), step.name().into()]),
+        command: Some(std::iter::once(RUNNER_BINARY.to_string()).chain(c.args()).collect()),
         working_dir: Some(if step.workspace() == Access::None { TMP_DIR } else { WORKSPACE_DIR }.into()),
         env: Some(vec![
             EnvVar { name: "HOME".into(), value: Some(home.into()), ..Default::default() },
@@ -234,15 +243,16 @@ fn container(step: Step, image: &str, resources: &Resources) -> Container {
             capabilities: Some(Capabilities { drop: Some(vec!["ALL".into()]), add: None }),
             ..Default::default()
         }),
-        volume_mounts: Some(mounts(step)),
+        volume_mounts: Some(mounts(step, verify)),
         termination_message_path: Some(TERMINATION_MESSAGE_PATH.into()),
         termination_message_policy: Some("FallbackToLogsOnError".into()),
         ..Default::default()
     }
 }
 
-/// The volumes a step mounts, as `Step`'s table says.
-fn mounts(step: Step) -> Vec<VolumeMount> {
+/// The volumes a step mounts, as `Step`'s table says (the checks' verdict only where
+/// the Change has checks).
+fn mounts(step: Step, verify: bool) -> Vec<VolumeMount> {
     let mut mounts = vec![mount(CONTRACT_VOLUME, CONTRACT_DIR, true)];
     let mut add = |access: Access, name: &str, path: &str| match access {
         Access::None => {}
@@ -252,10 +262,15 @@ fn mounts(step: Step) -> Vec<VolumeMount> {
     add(step.workspace(), WORKSPACE_VOLUME, WORKSPACE_DIR);
     add(step.state(), STATE_VOLUME, STATE_DIR);
     add(step.handoff(), HANDOFF_VOLUME, HANDOFF_DIR);
+    if verify {
+        add(step.verification(), VERIFICATION_VOLUME, VERIFICATION_DIR);
+    }
     if step == Step::Agent {
         add(Access::ReadWrite, HOME_VOLUME, HOME_DIR);
         add(Access::ReadWrite, TMP_VOLUME, TMP_DIR);
         add(Access::ReadOnly, AGENT_TOKEN_VOLUME, SECRETS_DIR);
+    } else if step == Step::Verify {
+        add(Access::ReadWrite, VERIFY_TMP_VOLUME, TMP_DIR);
     } else if step.holds_github_token() {
         add(Access::ReadWrite, RUNNER_TMP_VOLUME, TMP_DIR);
         add(Access::ReadOnly, GITHUB_TOKEN_VOLUME, SECRETS_DIR);
@@ -289,7 +304,7 @@ fn requirements(r: &Resources) -> ResourceRequirements {
     }
 }
 
-fn volumes(agent: Agent, secret_name: &str, r: &Resources) -> Vec<Volume> {
+fn volumes(agent: Agent, secret_name: &str, r: &Resources, verify: bool) -> Vec<Volume> {
     let empty_dir = |name: &str, size: Option<&str>| Volume {
         name: name.into(),
         empty_dir: Some(EmptyDirVolumeSource { size_limit: size.map(|s| Quantity(s.into())), ..Default::default() }),
@@ -307,7 +322,7 @@ fn volumes(agent: Agent, secret_name: &str, r: &Resources) -> Vec<Volume> {
         ..Default::default()
     };
     let (workspace, scratch) = (r.workspace_size.as_str(), r.storage.scratch_size.as_str());
-    vec![
+    let mut volumes = vec![
         empty_dir(WORKSPACE_VOLUME, Some(workspace)),
         empty_dir(HOME_VOLUME, Some(scratch)),
         empty_dir(TMP_VOLUME, Some(scratch)),
@@ -334,7 +349,12 @@ fn volumes(agent: Agent, secret_name: &str, r: &Resources) -> Vec<Volume> {
         },
         secret_key(GITHUB_TOKEN_VOLUME, bca_runner::pod::SECRET_KEY_GITHUB_TOKEN),
         secret_key(AGENT_TOKEN_VOLUME, agent.secret_key()),
-    ]
+    ];
+    // Only a Change with checks has them: every other Change renders as it did.
+    if verify {
+        volumes.extend([empty_dir(VERIFY_TMP_VOLUME, Some(scratch)), empty_dir(VERIFICATION_VOLUME, Some("1Mi"))]);
+    }
+    volumes
 }
 
 /// The downward API's name for a pod annotation; the local harness reads it back with

@@ -126,13 +126,17 @@ fn pod_state(pod: &Pod, repository: &str) -> JobState {
         let message = shown(terminated.message.as_deref().unwrap_or(""));
         let name = shown(&container.name);
         if terminated.exit_code != 0 {
+            let step = Step::of_container(&name);
             // The runner writes `STEP: REPOSITORY: why`; the row names the repository.
-            let why = match message.strip_prefix(&format!("{name}: ")) {
+            let prefix = match step {
+                Some(step) => format!("{}: ", step.name()),
+                None => format!("{name}: "),
+            };
+            let why = match message.strip_prefix(&prefix) {
                 Some(rest) => rest.strip_prefix(&format!("{repository}: ")).unwrap_or(rest).to_string(),
                 None if message.is_empty() => format!("exited {}", terminated.exit_code),
                 None => message.clone(),
             };
-            let step = Step::ALL.into_iter().find(|s| s.name() == name);
             return JobState::Failed { step, container: name, why };
         }
         if container.name == Step::Publish.name() {

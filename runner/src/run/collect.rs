@@ -5,8 +5,6 @@
 //! config, hook, filter or `commondir` the agent wrote has any effect. Publish checks
 //! the bundle again; collect's verdict only ever makes a run stop earlier.
 
-use std::fs::FileType;
-use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
@@ -15,16 +13,15 @@ use super::files::{read_text, read_text_prefix, ReadError};
 use super::git::Git;
 use super::paths::{Paths, AGENT_REF, WORKTREE_REF};
 use super::secrets::redact;
-use super::state::{is_object_id, read_base};
+use super::state::read_base;
 use super::transcript::Transcript;
 use super::verify::{self, Verification};
+use super::worktree::{self, Snapshot};
 use super::{log, RunError};
 use crate::contract::Verify;
 
 /// The most a bundle of the agent's work may hold: source changes, not build output.
 pub const MAX_BUNDLE_BYTES: u64 = 512 << 20;
-/// A work tree with more entries than this is not one a person could review.
-const MAX_ENTRIES: usize = 2_000_000;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -112,13 +109,11 @@ pub const CI_ENTRY_POINTS: [&str; 24] = [
 pub fn collect(paths: &Paths, verify: Option<&Verify>, in_repository: bool) -> Result<Verdict, RunError> {
     let base = read_base(paths)?;
     let repo = paths.repo();
-    let mut verdict = match inspect(&repo) {
-        Err(reason) => Verdict::refused(reason),
-        Ok(()) => match agent_head(&repo.join(".git")) {
-            Err(reason) => Verdict::refused(reason),
-            Ok(head) => snapshot(paths, &base, &head)?,
-        },
+    let verdict = match worktree::inspect(&repo) {
+        Err(reason) => (Verdict::refused(reason), None),
+        Ok(()) => snapshot(paths, &base)?,
     };
+    let (mut verdict, tree) = verdict;
     if in_repository && verdict.status == Status::Changes {
         let allowed = verify.map(|v| v.allowed_paths.as_slice()).unwrap_or_default();
         let touched = touched(paths, &base)?;
@@ -148,7 +143,7 @@ pub fn collect(paths: &Paths, verify: Option<&Verify>, in_repository: bool) -> R
             verdict =
                 Verdict::refused(format!("the change touches paths outside allowedPaths: {}{more}", shown.join(", ")));
         } else {
-            verdict.verification = Some(defused(read_verification(paths)));
+            verdict.verification = Some(defused(read_verification(paths, tree.as_deref())));
         }
     }
     if verdict.status == Status::Changes {
@@ -171,163 +166,16 @@ pub fn collect(paths: &Paths, verify: Option<&Verify>, in_repository: bool) -> R
     Ok(verdict)
 }
 
-/// The work tree must be a directory with a real `.git` directory at its top and no
-/// other git repository inside: a nested `.git` would be published as a gitlink, and a
-/// `.git` file, link or `commondir` points git at metadata elsewhere.
-fn inspect(repo: &Path) -> Result<(), String> {
-    let kind = |path: &Path| std::fs::symlink_metadata(path).map(|m| m.file_type());
-    match kind(repo) {
-        Ok(t) if t.is_dir() => {}
-        _ => return Err(format!("the agent removed or replaced the repository directory {}", repo.display())),
-    }
-    let dot_git = repo.join(".git");
-    match kind(&dot_git) {
-        Ok(t) if t.is_dir() => {}
-        Ok(t) if t.is_symlink() => return Err("the repository's .git is a symbolic link".into()),
-        Ok(_) => return Err("the repository's .git is not a directory (a file pointing git elsewhere)".into()),
-        Err(_) => return Err("the agent removed the repository's .git".into()),
-    }
-    if kind(&dot_git.join("commondir")).is_ok() {
-        return Err("the repository's .git/commondir points git at another directory".into());
-    }
-    match kind(&dot_git.join("objects")) {
-        Ok(t) if t.is_dir() => {}
-        _ => return Err("the repository's .git/objects is not a directory".into()),
-    }
-    let mut stack: Vec<PathBuf> = vec![repo.to_path_buf()];
-    let mut entries = 0usize;
-    while let Some(dir) = stack.pop() {
-        let listing = std::fs::read_dir(&dir).map_err(|e| format!("cannot list {}: {e}", dir.display()))?;
-        for entry in listing {
-            let entry = entry.map_err(|e| format!("cannot list {}: {e}", dir.display()))?;
-            entries += 1;
-            if entries > MAX_ENTRIES {
-                return Err(format!("the work tree holds more than {MAX_ENTRIES} files"));
-            }
-            let path = entry.path();
-            let is_top = dir == repo;
-            if super::files::is_dot_git(&entry.file_name().to_string_lossy()) {
-                if is_top {
-                    continue;
-                }
-                let rel = path.strip_prefix(repo).unwrap_or(&path);
-                return Err(format!(
-                    "{} is a nested git repository or submodule; bca publishes files, not repositories",
-                    rel.display()
-                ));
-            }
-            let file_type: FileType = entry.file_type().map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-            if file_type.is_dir() {
-                stack.push(path);
-            }
-        }
-    }
-    Ok(())
-}
-
-/// Reads `rel` below `root` as text, refusing a symbolic link at any component.
-fn read_below(root: &Path, rel: &str) -> Result<Option<String>, String> {
-    let mut path = root.to_path_buf();
-    let components: Vec<&str> = rel.split('/').collect();
-    for (i, part) in components.iter().enumerate() {
-        if part.is_empty() || *part == "." || *part == ".." {
-            return Err(format!("the ref name {rel} is not valid"));
-        }
-        path.push(part);
-        if i + 1 < components.len() {
-            match std::fs::symlink_metadata(&path) {
-                Ok(m) if m.file_type().is_dir() => {}
-                Ok(_) => return Err(format!(".git/{rel} passes through something that is not a directory")),
-                Err(_) => return Ok(None),
-            }
-        }
-    }
-    match read_text(&path, 64 * 1024) {
-        Ok(text) => Ok(Some(text)),
-        Err(ReadError::Missing) => Ok(None),
-        Err(e) => Err(format!("cannot read .git/{rel}: {e}")),
-    }
-}
-
-/// The commit the agent's HEAD names, resolved by reading `HEAD`, loose refs and
-/// `packed-refs` as data.
-fn agent_head(dot_git: &Path) -> Result<String, String> {
-    let mut name = "HEAD".to_string();
-    for _ in 0..5 {
-        let value = match read_below(dot_git, &name)? {
-            Some(text) => Some(text.trim().to_string()),
-            None => packed_ref(dot_git, &name)?,
-        };
-        let Some(value) = value else {
-            return Err(format!("the agent's repository has no commit at {name}"));
-        };
-        if let Some(target) = value.strip_prefix("ref: ") {
-            if !target.starts_with("refs/") {
-                return Err(format!("the agent's HEAD points at {target}, which is not a ref"));
-            }
-            name = target.to_string();
-            continue;
-        }
-        if is_object_id(&value) {
-            return Ok(value);
-        }
-        return Err(format!("the agent's {name} does not name a commit"));
-    }
-    Err("the agent's HEAD is a chain of symbolic refs".into())
-}
-
-fn packed_ref(dot_git: &Path, name: &str) -> Result<Option<String>, String> {
-    let Some(text) = read_below(dot_git, "packed-refs")? else {
-        return Ok(None);
-    };
-    Ok(text
-        .lines()
-        .filter(|l| !l.starts_with('#') && !l.starts_with('^'))
-        .filter_map(|l| l.split_once(' '))
-        .find(|(_, r)| *r == name)
-        .map(|(id, _)| id.to_string()))
-}
-
 /// Commits the agent's uncommitted files on top of its HEAD, in collect's own git
 /// directory, and bundles everything since the base.
-fn snapshot(paths: &Paths, base: &str, head: &str) -> Result<Verdict, RunError> {
+/// Returns the verdict and the tree the bundle publishes.
+fn snapshot(paths: &Paths, base: &str) -> Result<(Verdict, Option<String>), RunError> {
     let scratch = paths.scratch();
-    let io = |what: &str, e: std::io::Error| RunError::usage(format!("cannot {what} {}: {e}", scratch.display()));
-    if std::fs::symlink_metadata(&scratch).is_ok() {
-        std::fs::remove_dir_all(&scratch).map_err(|e| io("clear", e))?;
-    }
-    std::fs::create_dir_all(&scratch).map_err(|e| io("create", e))?;
-    let git_dir = scratch.join("git");
-    Git::local().run(&["init", "--quiet", "--bare", &git_dir.display().to_string()])?;
-    // The agent's objects are borrowed as a plain directory: a link, or alternates of
-    // its own, would make git read wherever the agent pointed.
-    let agent_objects = paths.repo().join(".git/objects");
-    if !std::fs::symlink_metadata(&agent_objects).is_ok_and(|m| m.file_type().is_dir()) {
-        return Ok(Verdict::refused("the agent's .git/objects is not a directory".to_string()));
-    }
-    for borrowed in ["info/alternates", "info/http-alternates"] {
-        if std::fs::symlink_metadata(agent_objects.join(borrowed)).is_ok() {
-            return Ok(Verdict::refused(format!(
-                "the agent's .git/objects/{borrowed} borrows objects from elsewhere; bca publishes only the agent's own"
-            )));
-        }
-    }
-    let alternates = format!("{}\n{}\n", paths.git_dir().join("objects").display(), agent_objects.display());
-    std::fs::write(git_dir.join("objects/info/alternates"), alternates).map_err(|e| io("write to", e))?;
-    let git = Git::local().git_dir(&git_dir).work_tree(&paths.repo()).index(&scratch.join("index"));
-    git.run(&["config", "core.bare", "false"])?;
-    if !git.succeeds(&["cat-file", "-e", &format!("{head}^{{commit}}")])? {
-        return Ok(Verdict::refused(format!("the agent's HEAD names {head}, which is not a commit in its repository")));
-    }
-    // git refusing what the agent left (a path it will not check out, a damaged object)
-    // is a verdict on the agent's work, not a failure a retry could fix.
-    let mut tree = String::new();
-    for args in [&["read-tree", head][..], &["add", "--all"], &["write-tree"]] {
-        match git.run(args) {
-            Ok(out) => tree = out.trim().to_string(),
-            Err(e) => return Ok(Verdict::refused(format!("git cannot read the agent's work: {}", e.message))),
-        }
-    }
+    let (git, Snapshot { head, tree }) = match worktree::snapshot(&paths.repo(), &scratch, Some(&paths.git_dir()))? {
+        Ok(taken) => taken,
+        Err(reason) => return Ok((Verdict::refused(reason), None)),
+    };
+    let head = head.as_str();
     let head_tree = git.run(&["rev-parse", &format!("{head}^{{tree}}")])?.trim().to_string();
     let worktree = if tree == head_tree {
         head.to_string()
@@ -336,7 +184,7 @@ fn snapshot(paths: &Paths, base: &str, head: &str) -> Result<Verdict, RunError> 
         git.run_with_input(&["commit-tree", &tree, "-p", head, "-F", "-"], Some(message))?.trim().to_string()
     };
     if head == base && worktree == base {
-        return Ok(Verdict::new(Status::NoChanges));
+        return Ok((Verdict::new(Status::NoChanges), Some(tree)));
     }
     let agent_commits: u32 =
         git.run(&["rev-list", "--count", head, &format!("^{base}")])?.trim().parse().unwrap_or(u32::MAX);
@@ -356,13 +204,13 @@ fn snapshot(paths: &Paths, base: &str, head: &str) -> Result<Verdict, RunError> 
     let size = std::fs::metadata(&bundle).map(|m| m.len()).unwrap_or(u64::MAX);
     if size > MAX_BUNDLE_BYTES {
         let _ = std::fs::remove_file(&bundle);
-        return Ok(Verdict::refused(format!(
+        return Ok((Verdict::refused(format!(
             "the agent's changes are {} MiB as a git bundle, more than the {} MiB bca publishes",
             size >> 20,
             MAX_BUNDLE_BYTES >> 20
-        )));
+        )), None));
     }
-    Ok(Verdict { agent_commits, ..Verdict::new(Status::Changes) })
+    Ok((Verdict { agent_commits, ..Verdict::new(Status::Changes) }, Some(tree)))
 }
 
 /// The summary the agent was asked to leave: read as data (no link, at most 64 KiB),
@@ -420,7 +268,7 @@ fn invisible(c: char) -> bool {
 }
 
 /// The same, on one line: a newline could start Markdown of the agent's own.
-fn defuse_line(text: &str) -> String {
+pub(crate) fn defuse_line(text: &str) -> String {
     defuse(&text.replace(['\n', '\t'], " "))
 }
 
@@ -435,16 +283,25 @@ fn defused(mut v: Verification) -> Verification {
     v
 }
 
-/// The agent step's verification verdict, as data: bounded, not through a link.
-fn read_verification(paths: &Paths) -> Verification {
-    let unread = |reason: String| Verification { passed: false, attempts: 0, checks: Vec::new(), reason: Some(reason) };
-    match read_text(&paths.verification(), 256 * 1024) {
+/// The verify step's verdict, as data (bounded, not through a link), and good only for
+/// the tree it names: `published` is the tree the bundle holds.
+fn read_verification(paths: &Paths, published: Option<&str>) -> Verification {
+    let unread = |reason: String| Verification::failed(0, reason);
+    let verification = match read_text(&paths.verdict_of_checks(), 256 * 1024) {
         Ok(text) => {
             serde_json::from_str(&text).unwrap_or_else(|e| unread(format!("the verification verdict is damaged: {e}")))
         }
         Err(ReadError::Missing) => unread("the checks did not run".into()),
         Err(e) => unread(format!("cannot read the verification verdict: {e}")),
+    };
+    if verification.passed && (verification.tree.is_none() || verification.tree.as_deref() != published) {
+        return Verification::failed(
+            verification.attempts,
+            "the checks passed on another tree than the one bca would publish: the work tree changed after them"
+                .to_string(),
+        );
     }
+    verification
 }
 
 /// Whether an allowedPaths glob names a CI entry point itself, not only by a catch-all

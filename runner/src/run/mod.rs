@@ -21,6 +21,7 @@ pub mod state;
 pub mod steps;
 pub mod transcript;
 pub mod verify;
+pub mod worktree;
 
 pub use bca_codehost::secret as secrets;
 pub use error::RunError;

@@ -16,6 +16,8 @@ pub struct Paths {
     pub contract: PathBuf,
     pub state: PathBuf,
     pub handoff: PathBuf,
+    /// Where the verify step leaves its verdict.
+    pub verification: PathBuf,
     pub termination_log: PathBuf,
 }
 
@@ -27,6 +29,7 @@ impl Default for Paths {
             contract: PathBuf::from(pod::CONTRACT_DIR).join(pod::CONTRACT_FILE),
             state: pod::STATE_DIR.into(),
             handoff: pod::HANDOFF_DIR.into(),
+            verification: pod::VERIFICATION_DIR.into(),
             termination_log: pod::TERMINATION_MESSAGE_PATH.into(),
         }
     }
@@ -55,10 +58,10 @@ impl Paths {
     pub fn open_pull_file(&self) -> PathBuf {
         self.state.join("open-pull.json")
     }
-    /// The verification verdict the agent's step leaves for collect (outside the
-    /// repository, so never committed).
-    pub fn verification(&self) -> PathBuf {
-        self.workspace.join("verification.json")
+    /// The verification verdict the verify step leaves for the next attempt and collect
+    /// (in a directory no agent process can write).
+    pub fn verdict_of_checks(&self) -> PathBuf {
+        self.verification.join("verification.json")
     }
     /// What the agent's transcript said about its tool calls (for agent-blocked).
     pub fn transcript(&self) -> PathBuf {

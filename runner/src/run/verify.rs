@@ -1,4 +1,4 @@
-//! The Change's own checks, run in the agent's container after the agent: each command
+//! The Change's own checks, run by the verify step after the agent's container exited: each command
 //! with `sh -c` in the work tree, its own process group, a deadline, no token in its
 //! environment, and its output kept as a bounded, redacted tail. What it finds goes to
 //! collect as data (`Verification`); it decides only whether the pull request is a
@@ -12,6 +12,8 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use super::clock::Budget;
+use super::files::{read_text, ReadError};
+use super::paths::Paths;
 use super::secrets::redact;
 use super::{copy_env, log, RunError, BASE_ENV};
 use crate::contract::Verify;
@@ -45,9 +47,56 @@ pub struct Verification {
     pub attempts: u32,
     /// The checks of the last attempt, up to the first that failed.
     pub checks: Vec<CheckResult>,
-    /// Why verification failed when no check says it (paths outside allowedPaths).
+    /// Why verification failed when no check says it (paths outside allowedPaths), and
+    /// why no attempt follows.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// The tree the checks ran on (git's id for it), which collect compares with the
+    /// tree it publishes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tree: Option<String>,
+}
+
+impl Verification {
+    /// Failed for a reason no check gives.
+    pub fn failed(attempts: u32, reason: String) -> Verification {
+        Verification { passed: false, attempts, checks: Vec::new(), reason: Some(reason), tree: None }
+    }
+}
+
+/// The Change's agent runs in all, refusing an attempt beyond them.
+pub fn attempts(contract: &crate::RunContract, attempt: u32) -> Result<u32, RunError> {
+    let attempts = contract.verify.as_ref().map_or(1, |v| v.attempts.max(1));
+    if attempt > attempts {
+        return Err(RunError::usage(format!(
+            "attempt {attempt} of a run contract with {attempts} attempt(s): render the Job again with bca"
+        )));
+    }
+    Ok(attempts)
+}
+
+/// What attempt `attempt` (after the first) tells the agent: the check that failed
+/// the attempt before. An error says why it does not run: the checks passed, or
+/// verification ended for a reason no attempt can fix, or the attempt before did not
+/// run. The verdict is the verify step's, in a directory no agent process can write.
+pub fn next_attempt(paths: &Paths, attempt: u32) -> Result<CheckResult, String> {
+    let text = match read_text(&paths.verdict_of_checks(), 256 * 1024) {
+        Ok(text) => text,
+        Err(ReadError::Missing) => return Err(format!("attempt {} was not checked", attempt - 1)),
+        Err(e) => return Err(format!("cannot read the checks' verdict: {e}")),
+    };
+    let before: Verification =
+        serde_json::from_str(&text).map_err(|e| format!("the checks' verdict is damaged: {e}"))?;
+    if before.attempts != attempt - 1 {
+        return Err(format!("attempt {} did not run", attempt - 1));
+    }
+    if before.passed {
+        return Err(format!("the checks passed on attempt {}", attempt - 1));
+    }
+    if let Some(reason) = before.reason {
+        return Err(format!("verification ended: {reason}"));
+    }
+    before.checks.into_iter().find(|c| !c.passed).ok_or_else(|| "no check failed".to_string())
 }
 
 impl CheckResult {
@@ -136,7 +185,7 @@ fn run_check(command: &str, repo: &Path, limit: Limit) -> Result<CheckResult, Ru
 }
 
 /// A new, empty directory under the system's temporary directory, removed when dropped.
-struct Scratch(std::path::PathBuf);
+pub struct Scratch(pub std::path::PathBuf);
 
 impl Drop for Scratch {
     fn drop(&mut self) {
@@ -144,7 +193,7 @@ impl Drop for Scratch {
     }
 }
 
-fn fresh_dir() -> Result<Scratch, RunError> {
+pub fn fresh_dir() -> Result<Scratch, RunError> {
     let base = std::env::temp_dir();
     for n in 0..100u32 {
         let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());

@@ -38,7 +38,7 @@ impl Pod {
         ];
         let secrets = secrets.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
         let pod = Pod { dir, contract, secrets: std::cell::RefCell::new(secrets) };
-        for sub in ["workspace", "state", "handoff", "bin", "agent-record", "etc"] {
+        for sub in ["workspace", "state", "handoff", "verification", "bin", "agent-record", "etc"] {
             std::fs::create_dir_all(pod.path(sub)).unwrap();
         }
         std::fs::write(pod.path("etc/run-contract.json"), pod.contract.to_json()).unwrap();
@@ -93,10 +93,11 @@ impl Pod {
         std::fs::read_to_string(self.path("agent-record/env")).unwrap()
     }
 
-    /// `bca-runner STEP` with the pod's paths and the stand-in GitHub.
+    /// `bca-runner STEP` with the pod's paths and the stand-in GitHub (`step` may carry
+    /// the step's own arguments: `agent --attempt 2`).
     pub fn runner(&self, step: &str, github: &github::GitHub) -> std::process::Output {
         let out = self.runner_command(step, github).output().unwrap();
-        let _ = std::fs::remove_dir_all(self.path(&format!("secrets-{step}")));
+        let _ = std::fs::remove_dir_all(self.path(&format!("secrets-{}", step_name(step))));
         out
     }
 
@@ -108,6 +109,7 @@ impl Pod {
     /// Writes the secrets a step's container would mount: only its own key (`run`, all
     /// steps in one process, gets them all, as on a laptop).
     fn secrets_for(&self, step: &str) -> PathBuf {
+        let step = step_name(step);
         let dir = self.path(&format!("secrets-{step}"));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
@@ -140,19 +142,20 @@ impl Pod {
             .envs(self.step_env(github))
             .output()
             .expect("unshare runs (util-linux; the suite runs as root)");
-        let _ = std::fs::remove_dir_all(self.path(&format!("secrets-{step}")));
+        let _ = std::fs::remove_dir_all(self.path(&format!("secrets-{}", step_name(step))));
         out
     }
 
     /// A step's command line: the step and the pod's paths.
     fn step_args(&self, step: &str) -> Vec<std::ffi::OsString> {
-        let mut args: Vec<std::ffi::OsString> = vec![step.into()];
+        let mut args: Vec<std::ffi::OsString> = step.split_whitespace().map(Into::into).collect();
         for (flag, path) in [
             ("--workspace", self.path("workspace")),
             ("--secrets", self.secrets_for(step)),
             ("--contract", self.path("etc/run-contract.json")),
             ("--state", self.path("state")),
             ("--handoff", self.path("handoff")),
+            ("--verification", self.path("verification")),
             ("--termination-log", self.path("termination-log")),
         ] {
             args.push(flag.into());
@@ -171,11 +174,21 @@ impl Pod {
         ]
     }
 
-    /// Runs the five steps as the pod's containers do, each with only its own secret,
+    /// The pod's containers before publish, as `bca-runner` arguments.
+    pub fn steps_before_publish(&self) -> Vec<String> {
+        let mut steps: Vec<String> = bca_runner::step::containers(self.contract.verify.as_ref().map(|v| v.attempts))
+            .into_iter()
+            .map(|c| c.args().join(" "))
+            .collect();
+        assert_eq!(steps.pop().as_deref(), Some("publish"));
+        steps
+    }
+
+    /// Runs the steps as the pod's containers do, each with only its own secret,
     /// stopping at the first failure.
     pub fn run_steps(&self, github: &github::GitHub) -> std::process::Output {
-        for step in ["fork", "clone", "agent", "collect"] {
-            let out = self.runner(step, github);
+        for step in self.steps_before_publish() {
+            let out = self.runner(&step, github);
             if !out.status.success() {
                 return out;
             }
@@ -186,6 +199,11 @@ impl Pod {
     pub fn termination_log(&self) -> String {
         std::fs::read_to_string(self.path("termination-log")).unwrap_or_default()
     }
+}
+
+/// The step a `runner` argument names (`agent --attempt 2` is the agent step).
+fn step_name(step: &str) -> &str {
+    step.split_whitespace().next().unwrap_or(step)
 }
 
 pub fn contract(repository: &str, agent: Agent, prompt: &str) -> RunContract {

@@ -1,4 +1,4 @@
-//! The five steps of a run. Each starts from the run contract and what earlier steps
+//! The steps of a run. Each starts from the run contract and what earlier steps
 //! left in the state and handoff directories, so each can run in its own container.
 //! Which step may reach what is `crate::Step`'s table; this module keeps to it. What a
 //! step does in depth lives beside it: `collect`, `import` (publish's side of the
@@ -8,12 +8,14 @@ mod agent;
 mod clone;
 mod fork;
 mod publish;
+mod verify;
 
 pub use agent::agent;
 pub use clone::clone;
 pub use fork::fork;
 use fork::unchanged;
 pub use publish::{publish, VERIFY_FAILED_LABEL};
+pub use verify::verify;
 
 use super::collect;
 use super::endpoint::Endpoint;
