@@ -472,7 +472,10 @@ fn each_step_mounts_only_what_its_side_of_the_boundary_may() {
 /// only write access to the verdict, which the agent's containers and collect read.
 #[test]
 fn the_checks_run_in_containers_of_their_own() {
-    let change = CHANGE.replace("  agent:", "  image: registry.example.com/agent-go:1.23\n  verify:\n    commands: [make test]\n  agent:");
+    let change = CHANGE.replace(
+        "  agent:",
+        "  image: registry.example.com/agent-go:1.23\n  verify:\n    commands: [make test]\n  agent:",
+    );
     let job = documents(&stdout(&render_text(&change, &[]))).into_iter().find(|d| d["kind"] == "Job").unwrap();
     let table = mount_table(&job);
     let names: Vec<&str> = table.lines().filter(|l| !l.starts_with(' ')).collect();

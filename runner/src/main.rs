@@ -120,9 +120,7 @@ fn main() -> ExitCode {
         StepCommand::Fork => ("fork", run(&paths, &|p, c| steps::fork(p, c).map(|()| None))),
         StepCommand::Clone => ("clone", run(&paths, &|p, c| steps::clone(p, c).map(|()| None))),
         StepCommand::Agent { attempt } => ("agent", run(&paths, &|p, c| steps::agent(p, c, attempt).map(|()| None))),
-        StepCommand::Verify { attempt } => {
-            ("verify", run(&paths, &|p, c| steps::verify(p, c, attempt).map(|()| None)))
-        }
+        StepCommand::Verify { attempt } => ("verify", run(&paths, &|p, c| steps::verify(p, c, attempt).map(|()| None))),
         StepCommand::Collect => ("collect", run(&paths, &|p, c| steps::collect(p, c).map(|()| None))),
         StepCommand::Publish => ("publish", run(&paths, &|p, c| steps::publish(p, c).map(Some))),
         StepCommand::Run => (

@@ -5,7 +5,6 @@
 //! config, hook, filter or `commondir` the agent wrote has any effect. Publish checks
 //! the bundle again; collect's verdict only ever makes a run stop earlier.
 
-
 use serde::{Deserialize, Serialize};
 
 use super::context::{MAX_SUMMARY_CHARS, SUMMARY_FILE};
@@ -204,11 +203,14 @@ fn snapshot(paths: &Paths, base: &str) -> Result<(Verdict, Option<String>), RunE
     let size = std::fs::metadata(&bundle).map(|m| m.len()).unwrap_or(u64::MAX);
     if size > MAX_BUNDLE_BYTES {
         let _ = std::fs::remove_file(&bundle);
-        return Ok((Verdict::refused(format!(
-            "the agent's changes are {} MiB as a git bundle, more than the {} MiB bca publishes",
-            size >> 20,
-            MAX_BUNDLE_BYTES >> 20
-        )), None));
+        return Ok((
+            Verdict::refused(format!(
+                "the agent's changes are {} MiB as a git bundle, more than the {} MiB bca publishes",
+                size >> 20,
+                MAX_BUNDLE_BYTES >> 20
+            )),
+            None,
+        ));
     }
     Ok((Verdict { agent_commits, ..Verdict::new(Status::Changes) }, Some(tree)))
 }

@@ -195,4 +195,3 @@ fn packed_ref(dot_git: &Path, name: &str) -> Result<Option<String>, String> {
         .find(|(_, r)| *r == name)
         .map(|(id, _)| id.to_string()))
 }
-

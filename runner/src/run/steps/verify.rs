@@ -56,7 +56,13 @@ pub fn verify(paths: &Paths, run: &Run, attempt: u32) -> Result<(), RunError> {
                     left.as_secs()
                 ));
             }
-            Verification { passed: !failed && reason.is_none(), attempts: attempt, checks, reason, tree: Some(before.tree) }
+            Verification {
+                passed: !failed && reason.is_none(),
+                attempts: attempt,
+                checks,
+                reason,
+                tree: Some(before.tree),
+            }
         }
     };
     let json = serde_json::to_string(&verification).expect("a verification serialises");
@@ -75,7 +81,11 @@ pub fn verify(paths: &Paths, run: &Run, attempt: u32) -> Result<(), RunError> {
 /// Why the tree after the checks is not the tree they ran on, if it is not: a check
 /// that writes a file bca would publish (build output outside `.gitignore`) would
 /// publish what no check saw.
-fn changed_by_checks(repo: &std::path::Path, scratch: &std::path::Path, before: &Snapshot) -> Result<Option<String>, RunError> {
+fn changed_by_checks(
+    repo: &std::path::Path,
+    scratch: &std::path::Path,
+    before: &Snapshot,
+) -> Result<Option<String>, RunError> {
     let before_git = scratch.join("before").join("git");
     let (git, after) = match worktree::snapshot(repo, &scratch.join("after"), Some(&before_git))? {
         Ok(taken) => taken,
@@ -84,7 +94,8 @@ fn changed_by_checks(repo: &std::path::Path, scratch: &std::path::Path, before: 
     if after.tree == before.tree {
         return Ok(None);
     }
-    let changed = git.run(&["diff", "--name-only", "-z", "--no-renames", &before.tree, &after.tree]).unwrap_or_default();
+    let changed =
+        git.run(&["diff", "--name-only", "-z", "--no-renames", &before.tree, &after.tree]).unwrap_or_default();
     let changed: Vec<&str> = changed.split('\0').filter(|p| !p.is_empty()).collect();
     let shown: Vec<String> = changed.iter().take(20).map(|p| crate::run::collect::defuse_line(p)).collect();
     let more = if changed.len() > 20 { format!(" and {} more", changed.len() - 20) } else { String::new() };
