@@ -493,6 +493,36 @@ impl CodeHost for GitHub<'_> {
             .collect())
     }
 
+    /// `PUT .../merge` with the head commit bca checked: 409 when the head moved, 405
+    /// when GitHub will not merge it.
+    fn merge_change_request(&self, upstream: &str, number: u64, head_sha: &str, method: &str) -> Result<(), HostError> {
+        let path = format!("/repos/{upstream}/pulls/{number}/merge");
+        let reply = self.send("PUT", &path, Some(&json!({ "sha": head_sha, "merge_method": method })))?;
+        match reply.status {
+            409 => Err(HostError::permanent(format!(
+                "its head moved after bca checked it (GitHub: {}); nothing was merged",
+                reply.reason()
+            ))
+            .with_status(409)),
+            405 => Err(HostError::permanent(format!("GitHub will not merge it: {}", reply.reason())).with_status(405)),
+            _ => expect_ok(&reply, &format!("PUT {path}")),
+        }
+    }
+
+    fn enable_auto_merge(&self, pull_id: &str, head_sha: &str, method: &str) -> Result<(), HostError> {
+        let query = "mutation BcaAutoMerge($id: ID!, $oid: GitObjectID!, $method: PullRequestMergeMethod!) { \
+                     enablePullRequestAutoMerge(input: {pullRequestId: $id, expectedHeadOid: $oid, mergeMethod: $method}) \
+                     { pullRequest { number } } }";
+        let vars = json!({ "id": pull_id, "oid": head_sha, "method": method.to_ascii_uppercase() });
+        graphql::mutate(self, query, &vars, "turn on auto-merge")
+    }
+
+    fn enqueue_change_request(&self, pull_id: &str, head_sha: &str) -> Result<(), HostError> {
+        let query = "mutation BcaEnqueue($id: ID!, $oid: GitObjectID!) { \
+                     enqueuePullRequest(input: {pullRequestId: $id, expectedHeadOid: $oid}) { mergeQueueEntry { position } } }";
+        graphql::mutate(self, query, &json!({ "id": pull_id, "oid": head_sha }), "add it to the merge queue")
+    }
+
     /// GraphQL, 50 repositories a query, one query at a time (GitHub's secondary limits
     /// count server time, so parallel queries buy nothing but refusals).
     fn read_change_requests(

@@ -170,6 +170,8 @@ impl Review {
 /// One change request of a batched read.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PullSummary {
+    /// The host's id for it, which its mutations take.
+    pub id: String,
     pub number: u64,
     pub url: String,
     pub state: PullState,
@@ -177,11 +179,50 @@ pub struct PullSummary {
     pub head_sha: String,
     pub checks: Checks,
     /// Reported for merged and closed change requests too: who approved what was
-    /// merged matters for an audit.
+    /// merged matters for an audit. Only people who can push to the repository count.
     pub review: Review,
     pub mergeable: Mergeable,
+    /// What the host says of merging it now (GitHub's `mergeStateStatus`).
+    pub merge_state: MergeState,
     /// Whether the host will merge it by itself once its rules are met.
     pub auto_merge: bool,
+    /// Whether its base branch merges through a merge queue, and whether it is in it.
+    pub merge_queue: bool,
+    pub queued: bool,
+    /// What the base branch's protection requires, when the host shows it.
+    pub protection: Protection,
+    /// Whether the repository allows auto-merge at all.
+    pub auto_merge_allowed: bool,
+}
+
+/// What a base branch's protection requires before the host merges anything.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Protection {
+    /// Approving reviews (from people who can push), 0 for none.
+    pub approvals: u32,
+    /// Successful status checks.
+    pub checks: bool,
+}
+
+/// What the host says of merging a change request now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum MergeState {
+    /// Nothing stands in the way.
+    Clean,
+    /// Mergeable, with checks that did not pass but are not required.
+    Unstable,
+    /// Mergeable, and the host runs hooks when it is merged.
+    HasHooks,
+    /// The base branch's rules are not met (reviews, required checks).
+    Blocked,
+    /// The head is behind the base, which the base branch's rules do not allow.
+    Behind,
+    /// It conflicts with the base.
+    Dirty,
+    Draft,
+    /// The host is still computing it.
+    Unknown,
 }
 
 /// Whether a change request can be merged as it stands.
@@ -270,6 +311,13 @@ pub trait CodeHost {
     fn find_open_change_requests(&self, owner: &str, branch: &str) -> Result<Vec<FoundChangeRequest>, HostError>;
     /// Reads many repositories' change requests at once, in the queries' order; what
     /// went wrong with one repository is its row, never the end of the read.
+    /// Merges the change request, but only while its head is still `head_sha` (a push
+    /// after bca's check makes the host refuse). `method`: `merge`, `squash` or `rebase`.
+    fn merge_change_request(&self, upstream: &str, number: u64, head_sha: &str, method: &str) -> Result<(), HostError>;
+    /// Has the host merge it once its own rules are met, while its head is `head_sha`.
+    fn enable_auto_merge(&self, pull_id: &str, head_sha: &str, method: &str) -> Result<(), HostError>;
+    /// Adds it to its base branch's merge queue, while its head is `head_sha`.
+    fn enqueue_change_request(&self, pull_id: &str, head_sha: &str) -> Result<(), HostError>;
     fn read_change_requests(
         &self,
         queries: &[PullQuery],

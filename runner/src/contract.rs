@@ -56,9 +56,12 @@ pub struct RunContract {
     /// for clusters that run the agent against their own model endpoint.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub agent_settings: BTreeMap<String, String>,
-    /// The Change's own checks, run after the agent in its container.
+    /// The Change's own checks, run after each agent attempt in a container of their own.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub verify: Option<Verify>,
+    /// When and how the Change's pull requests are merged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub merge: Option<Merge>,
     /// Draft, labels, reviewers and assignees of the pull request.
     #[serde(default, skip_serializing_if = "PullRequest::is_empty")]
     pub pull_request: PullRequest,
@@ -130,6 +133,69 @@ pub struct Verify {
     /// What a failed verification publishes.
     #[serde(default)]
     pub on_failure: OnFailure,
+}
+
+/// `spec.merge`: when bca merges the Change's pull requests, and how. bca's own rule
+/// (`when`) is the floor: no repository's laxer rules make bca merge sooner.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Merge {
+    /// How the pull request is merged (default squash).
+    #[serde(default)]
+    pub method: MergeMethod,
+    /// What must hold before bca merges (default approved-and-green).
+    #[serde(default)]
+    pub when: MergeWhen,
+    /// Turn on GitHub's auto-merge after publishing, where the repository allows it and
+    /// its base branch's protection requires what `when` does (default false).
+    #[serde(default)]
+    pub auto: bool,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "kebab-case")]
+pub enum MergeMethod {
+    /// One commit on the base branch.
+    #[default]
+    Squash,
+    /// A merge commit.
+    Merge,
+    /// The commits replayed on the base branch.
+    Rebase,
+}
+
+impl MergeMethod {
+    pub fn word(self) -> &'static str {
+        match self {
+            MergeMethod::Squash => "squash",
+            MergeMethod::Merge => "merge",
+            MergeMethod::Rebase => "rebase",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "kebab-case")]
+pub enum MergeWhen {
+    /// Every check and status on the head commit succeeded (at least one, none
+    /// pending), a person with write access approved, and nobody with write access
+    /// asks for changes.
+    #[default]
+    ApprovedAndGreen,
+    /// Every check and status on the head commit succeeded (at least one, none pending).
+    Green,
+}
+
+impl MergeWhen {
+    pub fn word(self) -> &'static str {
+        match self {
+            MergeWhen::ApprovedAndGreen => "approved-and-green",
+            MergeWhen::Green => "green",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -340,6 +406,7 @@ mod tests {
             resources: vec![],
             agent_settings: BTreeMap::new(),
             verify: None,
+            merge: None,
             pull_request: Default::default(),
             no_fork: false,
             agent_code_in_repository_ci: false,

@@ -8,6 +8,7 @@ pub mod agent;
 pub mod contract;
 pub mod exit;
 pub mod marker;
+pub mod merge;
 pub mod outcome;
 pub mod pod;
 pub mod process;

@@ -65,6 +65,9 @@ pub struct RunOutcome {
     /// How `spec.verify` went: `passed after 2 attempts`, or what failed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub verification: Option<String>,
+    /// What `spec.merge` came to: `merged`, `queued`, `auto-merge on`, or why not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub merge: Option<String>,
     /// What did not work out but did not stop the run (a reviewer GitHub refused).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
@@ -80,6 +83,7 @@ impl RunOutcome {
             commit: None,
             reason: None,
             verification: None,
+            merge: None,
             warnings: Vec::new(),
         }
     }

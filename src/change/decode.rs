@@ -7,7 +7,8 @@ use bca_runner::Agent;
 
 use super::diagnostic::{Diagnostic, Span};
 use super::model::{
-    fields_of, ApiVersion, Change, ChangeKind, JobSpec, Metadata, OnFailure, PullRequestSpec, Rollout, Spec, Verify,
+    fields_of, ApiVersion, Change, ChangeKind, JobSpec, Merge, MergeMethod, MergeWhen, Metadata, OnFailure,
+    PullRequestSpec, Rollout, Spec, Verify,
     MAX_PARALLELISM,
 };
 use super::values::{BranchName, ChangeName, HttpUrl, ImageRef, Invalid, Quantity, RepoUrl};
@@ -141,6 +142,10 @@ impl Decoder {
             Some(n) => self.pull_request(n, fields.key_span("pullRequest", n)).map(Some),
             None => Some(None),
         };
+        let merge = match self.optional(&fields, "merge") {
+            Some(n) => self.merge(n, fields.key_span("merge", n)).map(Some),
+            None => Some(None),
+        };
         let fork = match self.optional(&fields, "fork") {
             Some(n) => self.boolean(n, "spec.fork").map(Some),
             None => Some(None),
@@ -157,6 +162,7 @@ impl Decoder {
             rollout: rollout?,
             verify: verify?,
             pull_request: pull_request?,
+            merge: merge?,
             fork: fork?,
         })
     }
@@ -246,26 +252,10 @@ impl Decoder {
             None => Some(Vec::new()),
         };
         let on_failure = match self.optional(&fields, "onFailure") {
-            Some(n) => {
-                let text = self.string(n, "spec.verify.onFailure");
-                match text {
-                    Some("draft") => Some(OnFailure::Draft),
-                    Some("skip") => Some(OnFailure::Skip),
-                    Some(other) => {
-                        let mut d = Diagnostic::new(
-                            n.span,
-                            "spec.verify.onFailure",
-                            format!("unknown onFailure \"{other}\": expected draft or skip"),
-                        );
-                        if let Some(s) = suggest(other, &["draft", "skip"]) {
-                            d = d.with_help(format!("did you mean \"{s}\"?"));
-                        }
-                        self.diagnostics.push(d);
-                        None
-                    }
-                    None => None,
-                }
-            }
+            Some(n) => self.choice(n, "spec.verify.onFailure", &["draft", "skip"]).map(|o| match o {
+                "skip" => OnFailure::Skip,
+                _ => OnFailure::Draft,
+            }),
             None => Some(OnFailure::Draft),
         };
         Some(Verify {
@@ -275,6 +265,49 @@ impl Decoder {
             allowed_paths: allowed_paths?,
             on_failure: on_failure?,
         })
+    }
+
+    fn merge(&mut self, node: &Node, anchor: Span) -> Option<Merge> {
+        let fields = self.mapping(node, "spec.merge", anchor, "a mapping with method, when and auto")?;
+        let method = match self.optional(&fields, "method") {
+            Some(n) => self.choice(n, "spec.merge.method", &["squash", "merge", "rebase"]).map(|m| match m {
+                "merge" => MergeMethod::Merge,
+                "rebase" => MergeMethod::Rebase,
+                _ => MergeMethod::Squash,
+            }),
+            None => Some(MergeMethod::default()),
+        };
+        let when = match self.optional(&fields, "when") {
+            Some(n) => self.choice(n, "spec.merge.when", &["approved-and-green", "green"]).map(|w| match w {
+                "green" => MergeWhen::Green,
+                _ => MergeWhen::ApprovedAndGreen,
+            }),
+            None => Some(MergeWhen::default()),
+        };
+        let auto = match self.optional(&fields, "auto") {
+            Some(n) => self.boolean(n, "spec.merge.auto"),
+            None => Some(false),
+        };
+        Some(Merge { method: method?, when: when?, auto: auto? })
+    }
+
+    /// One of `known`, or a located error naming them (with the closest as a suggestion).
+    fn choice(&mut self, node: &Node, path: &str, known: &[&'static str]) -> Option<&'static str> {
+        let text = self.string(node, path)?;
+        if let Some(found) = known.iter().find(|k| **k == text) {
+            return Some(found);
+        }
+        let field = path.rsplit('.').next().unwrap_or(path);
+        let mut d = Diagnostic::new(
+            node.span,
+            path,
+            format!("unknown {field} \"{text}\": expected {}", known.join(" or ")),
+        );
+        if let Some(s) = suggest(text, known) {
+            d = d.with_help(format!("did you mean \"{s}\"?"));
+        }
+        self.diagnostics.push(d);
+        None
     }
 
     fn rollout(&mut self, node: &Node, anchor: Span) -> Option<Rollout> {

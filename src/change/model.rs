@@ -1,7 +1,7 @@
 //! The Change file as types. `schemars` turns these into `schema/change.schema.json`;
 //! the decoder (`decode.rs`) fills them from YAML with located errors.
 
-pub use bca_runner::contract::{OnFailure, Verify};
+pub use bca_runner::contract::{Merge, MergeMethod, MergeWhen, OnFailure, Verify};
 use bca_runner::Agent;
 use schemars::JsonSchema;
 use serde::Serialize;
@@ -100,6 +100,10 @@ pub struct Spec {
     /// The pull request's title, draft state, labels, reviewers and assignees.
     #[serde(default, rename = "pullRequest", skip_serializing_if = "Option::is_none")]
     pub pull_request: Option<PullRequestSpec>,
+    /// When and how bca merges the pull requests: by `bca merge`, and with `auto`, by
+    /// GitHub's auto-merge turned on after publishing. bca merges only when `when` holds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub merge: Option<Merge>,
     /// Push the branch to a fork (the default) or, with `false`, to the repository itself
     /// (the token then needs write access there).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -167,7 +171,7 @@ pub struct JobSpec {
 /// Every mapping of a Change file with its fields, in the order docs/change-file.md lists them:
 /// the one list of field names. The decoder refuses any other key; tests keep each list
 /// equal to the schema's properties (which the types above give) and to docs/change-file.md.
-pub const FIELDS: [(&str, &[&str]); 7] = [
+pub const FIELDS: [(&str, &[&str]); 8] = [
     ("", &["kind", "apiVersion", "metadata", "spec"]),
     ("metadata", &["name"]),
     (
@@ -184,6 +188,7 @@ pub const FIELDS: [(&str, &[&str]); 7] = [
             "rollout",
             "verify",
             "pullRequest",
+            "merge",
             "fork",
         ],
     ),
@@ -191,6 +196,7 @@ pub const FIELDS: [(&str, &[&str]); 7] = [
     ("spec.rollout", &["queue", "parallelism"]),
     ("spec.verify", &["commands", "attempts", "timeout", "allowedPaths", "onFailure"]),
     ("spec.pullRequest", &["title", "draft", "labels", "reviewers", "teamReviewers", "assignees"]),
+    ("spec.merge", &["method", "when", "auto"]),
 ];
 
 /// The fields of the mapping at `path` (`""` for the top level, `spec.job`, ...).

@@ -14,7 +14,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use serde_json::{json, Value};
 
 use super::{GitHub, Retry, ATTEMPTS, MAX_WAIT};
-use crate::{Checks, ErrorKind, HostError, Mergeable, PullQuery, PullState, PullSummary, RepoRead, Review};
+use crate::{
+    Checks, ErrorKind, HostError, MergeState, Mergeable, Protection, PullQuery, PullState, PullSummary, RepoRead, Review,
+};
 
 /// Repositories per query: GitHub's node limits and its 10-second query timeout both
 /// allow this many with the fields below, and it keeps a fleet of 10,000 at 200 queries.
@@ -22,11 +24,13 @@ pub const BATCH: usize = 50;
 
 /// What is asked of each repository. `$h` is the Change's branch; GitHub's
 /// `headRefName` matches it exactly, and the head's owner is checked here.
-const REPOSITORY_FIELDS: &str = "nameWithOwner isArchived \
+const REPOSITORY_FIELDS: &str = "nameWithOwner isArchived autoMergeAllowed \
 pullRequests(headRefName: $h, first: 5, orderBy: {field: CREATED_AT, direction: DESC}) { pageInfo { hasNextPage } nodes { \
-number url state isDraft headRefName headRefOid headRepositoryOwner { login } mergeable \
-autoMergeRequest { enabledAt } reviewRequests(first: 1) { totalCount } \
-latestOpinionatedReviews(first: 10) { nodes { state author { login } } } \
+id number url state isDraft headRefName headRefOid headRepositoryOwner { login } mergeable mergeStateStatus \
+autoMergeRequest { enabledAt } isMergeQueueEnabled isInMergeQueue \
+baseRef { branchProtectionRule { requiresApprovingReviews requiredApprovingReviewCount requiresStatusChecks } } \
+reviewRequests(first: 1) { totalCount } \
+latestOpinionatedReviews(first: 10, writersOnly: true) { nodes { state author { login } } } \
 commits(last: 1) { nodes { commit { oid statusCheckRollup { state } } } } } }";
 
 /// The query for `n` repositories, aliases `r0`..: their owners, names and branches are
@@ -198,11 +202,12 @@ fn repository(data: &Value, query: &PullQuery) -> Result<RepoRead, HostError> {
             ),
         });
     }
-    let pull = pull.map(|p| summary(p)).transpose()?;
+    let auto_merge_allowed = data["autoMergeAllowed"].as_bool().unwrap_or(false);
+    let pull = pull.map(|p| summary(p, auto_merge_allowed)).transpose()?;
     Ok(RepoRead::Found { archived: data["isArchived"].as_bool().unwrap_or(false), pull })
 }
 
-fn summary(p: &Value) -> Result<PullSummary, HostError> {
+fn summary(p: &Value, auto_merge_allowed: bool) -> Result<PullSummary, HostError> {
     let unexpected = |what: &str| HostError::retryable(format!("GitHub's GraphQL answer has no {what}: {p}"));
     let state = match (p["state"].as_str(), p["isDraft"].as_bool().unwrap_or(false)) {
         (Some("OPEN"), true) => PullState::Draft,
@@ -238,7 +243,28 @@ fn summary(p: &Value) -> Result<PullSummary, HostError> {
         Some("CONFLICTING") => Mergeable::Conflicting,
         _ => Mergeable::Unknown,
     };
+    let merge_state = match p["mergeStateStatus"].as_str() {
+        Some("CLEAN") => MergeState::Clean,
+        Some("UNSTABLE") => MergeState::Unstable,
+        Some("HAS_HOOKS") => MergeState::HasHooks,
+        Some("BLOCKED") => MergeState::Blocked,
+        Some("BEHIND") => MergeState::Behind,
+        Some("DIRTY") => MergeState::Dirty,
+        Some("DRAFT") => MergeState::Draft,
+        _ => MergeState::Unknown,
+    };
+    // Null when the branch has no rule, or the token may not see it: nothing required.
+    let rule = &p["baseRef"]["branchProtectionRule"];
+    let protection = Protection {
+        approvals: if rule["requiresApprovingReviews"] == true {
+            rule["requiredApprovingReviewCount"].as_u64().map_or(0, |n| u32::try_from(n).unwrap_or(u32::MAX))
+        } else {
+            0
+        },
+        checks: rule["requiresStatusChecks"] == true,
+    };
     Ok(PullSummary {
+        id: p["id"].as_str().ok_or_else(|| unexpected("id"))?.to_string(),
         number: p["number"].as_u64().ok_or_else(|| unexpected("number"))?,
         url: p["url"].as_str().ok_or_else(|| unexpected("url"))?.to_string(),
         state,
@@ -246,8 +272,25 @@ fn summary(p: &Value) -> Result<PullSummary, HostError> {
         checks,
         review,
         mergeable,
+        merge_state,
         auto_merge: p["autoMergeRequest"].is_object(),
+        merge_queue: p["isMergeQueueEnabled"] == true,
+        queued: p["isInMergeQueue"] == true,
+        protection,
+        auto_merge_allowed,
     })
+}
+
+/// Runs a mutation; GitHub's refusal (in `errors`) comes back in its own words.
+pub fn mutate(gh: &GitHub, query: &str, variables: &Value, what: &str) -> Result<(), HostError> {
+    let answer = gh.graphql(query, variables)?;
+    match answer["errors"].as_array().and_then(|e| e.first()) {
+        None => Ok(()),
+        Some(e) => Err(HostError::permanent(format!(
+            "GitHub would not {what}: {}",
+            e["message"].as_str().unwrap_or("no reason given")
+        ))),
+    }
 }
 
 impl GitHub<'_> {

@@ -227,6 +227,7 @@ pub fn contract(repository: &str, agent: Agent, prompt: &str) -> RunContract {
         resources: vec![],
         agent_settings: Default::default(),
         verify: None,
+        merge: None,
         pull_request: Default::default(),
         no_fork: false,
         agent_code_in_repository_ci: false,

@@ -7,6 +7,7 @@
 mod agent;
 mod clone;
 mod fork;
+mod merge;
 mod publish;
 mod verify;
 

@@ -17,9 +17,9 @@ use crate::run::{log, RunError};
 use crate::RunContract;
 
 /// Turns collect's bundle into bca's commits in the runner's own git directory, pushes
-/// them to the fork and opens or updates the pull request. Never reads the work tree.
+/// them to the fork and opens or updates the pull request, then (with `spec.merge`)
+/// merges it or has GitHub merge it, as bca's rule allows. Never reads the work tree.
 pub fn publish(paths: &Paths, run: &Run) -> Result<RunOutcome, RunError> {
-    let contract = &run.contract;
     // Everything this step trusts is read first, from the state and handoff.
     let token = github_token(paths)?;
     let fork = state::read_fork(paths)?;
@@ -27,7 +27,27 @@ pub fn publish(paths: &Paths, run: &Run) -> Result<RunOutcome, RunError> {
     let endpoint = &run.endpoint;
     endpoint.check_git_url(&fork.clone_url)?;
     let host = bca_codehost::connect(endpoint, &token);
-    let gh = host.as_ref();
+    let mut outcome = publish_work(paths, run, host.as_ref(), &fork, open)?;
+    if let Some(policy) = &run.contract.merge {
+        if matches!(outcome.status, RunStatus::Opened | RunStatus::Updated | RunStatus::Unchanged) {
+            let said = super::merge::after_publish(host.as_ref(), run, policy, &fork.owner);
+            log::info("publish", &said);
+            outcome.merge = Some(said);
+        }
+    }
+    Ok(outcome)
+}
+
+fn publish_work(
+    paths: &Paths,
+    run: &Run,
+    gh: &dyn CodeHost,
+    fork: &state::ForkState,
+    open: Option<OpenPull>,
+) -> Result<RunOutcome, RunError> {
+    let contract = &run.contract;
+    let token = github_token(paths)?;
+    let endpoint = &run.endpoint;
     let up = &run.upstream;
     // Never adopt, push over or rewrite what is not the Change's.
     if let Some(why) = open.as_ref().and_then(|p| p.not_ours(contract)) {
