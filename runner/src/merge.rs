@@ -114,12 +114,19 @@ pub enum Action {
     AutoMerge,
     /// Nothing now, for this reason.
     Leave(String),
+    /// Nothing: GitHub merges it by itself (auto-merge is on, or it is queued).
+    Handed(&'static str),
 }
+
+/// What the result line says of a pull request GitHub's auto-merge will merge.
+pub const AUTO_MERGE_ON: &str = "auto-merge on: GitHub merges it once the base branch's rules hold";
+/// ... and of one in its base branch's merge queue.
+pub const QUEUED: &str = "queued: in the base branch's merge queue";
 
 /// What `bca merge` does: merge (or queue) what is ready, leave the rest.
 pub fn now(policy: &Merge, pull: &PullSummary) -> Action {
     if pull.queued {
-        return Action::Leave("already in the merge queue".into());
+        return Action::Handed(QUEUED);
     }
     let blockers = blockers(policy.when, pull);
     match (blockers.is_empty(), pull.merge_queue) {
@@ -133,7 +140,7 @@ pub fn now(policy: &Merge, pull: &PullSummary) -> Action {
 /// `spec.merge.auto`, GitHub's auto-merge for a pull request that only has to wait.
 pub fn after_publish(policy: &Merge, pull: &PullSummary) -> Action {
     if pull.auto_merge {
-        return Action::Leave("auto-merge is already on".into());
+        return Action::Handed(AUTO_MERGE_ON);
     }
     let action = now(policy, pull);
     let Action::Leave(why) = &action else { return action };
@@ -211,7 +218,10 @@ mod tests {
         let draft = PullSummary { state: PullState::Draft, merge_state: MergeState::Draft, ..ready() };
         assert_eq!(now(&strict, &draft), Action::Leave("draft".into()));
         let computing = PullSummary { mergeable: Mergeable::Unknown, merge_state: MergeState::Unknown, ..ready() };
-        assert_eq!(now(&strict, &computing), Action::Leave("GitHub is still computing whether it can be merged".into()));
+        assert_eq!(
+            now(&strict, &computing),
+            Action::Leave("GitHub is still computing whether it can be merged".into())
+        );
         let both = PullSummary { checks: Checks::Failure, review: Review::ChangesRequested, ..ready() };
         assert_eq!(now(&strict, &both), Action::Leave("checks failing, changes requested".into()));
         let queue = PullSummary { merge_queue: true, ..ready() };
@@ -239,6 +249,6 @@ mod tests {
         let failing = PullSummary { checks: Checks::Failure, ..waiting.clone() };
         assert_eq!(after_publish(&auto, &failing), Action::Leave("checks failing, not approved".into()));
         let on = PullSummary { auto_merge: true, ..waiting };
-        assert_eq!(after_publish(&auto, &on), Action::Leave("auto-merge is already on".into()));
+        assert_eq!(after_publish(&auto, &on), Action::Handed(AUTO_MERGE_ON));
     }
 }

@@ -8,8 +8,7 @@ use bca_runner::Agent;
 use super::diagnostic::{Diagnostic, Span};
 use super::model::{
     fields_of, ApiVersion, Change, ChangeKind, JobSpec, Merge, MergeMethod, MergeWhen, Metadata, OnFailure,
-    PullRequestSpec, Rollout, Spec, Verify,
-    MAX_PARALLELISM,
+    PullRequestSpec, Rollout, Spec, Verify, MAX_PARALLELISM,
 };
 use super::values::{BranchName, ChangeName, HttpUrl, ImageRef, Invalid, Quantity, RepoUrl};
 use super::yaml::{Node, NodeKind, ScalarType};
@@ -298,11 +297,8 @@ impl Decoder {
             return Some(found);
         }
         let field = path.rsplit('.').next().unwrap_or(path);
-        let mut d = Diagnostic::new(
-            node.span,
-            path,
-            format!("unknown {field} \"{text}\": expected {}", known.join(" or ")),
-        );
+        let mut d =
+            Diagnostic::new(node.span, path, format!("unknown {field} \"{text}\": expected {}", known.join(" or ")));
         if let Some(s) = suggest(text, known) {
             d = d.with_help(format!("did you mean \"{s}\"?"));
         }

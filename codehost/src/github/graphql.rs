@@ -15,7 +15,8 @@ use serde_json::{json, Value};
 
 use super::{GitHub, Retry, ATTEMPTS, MAX_WAIT};
 use crate::{
-    Checks, ErrorKind, HostError, MergeState, Mergeable, Protection, PullQuery, PullState, PullSummary, RepoRead, Review,
+    Checks, ErrorKind, HostError, MergeState, Mergeable, Protection, PullQuery, PullState, PullSummary, RepoRead,
+    Review,
 };
 
 /// Repositories per query: GitHub's node limits and its 10-second query timeout both

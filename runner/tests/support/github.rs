@@ -43,6 +43,14 @@ pub struct Pull {
     pub sha: Option<String>,
     /// Who opened it: the token's account through the API, the head's owner otherwise.
     pub author: String,
+    /// GitHub's `mergeable` when set (`UNKNOWN` while it computes, `CONFLICTING`);
+    /// `MERGEABLE` for an open pull request otherwise.
+    pub mergeable: Option<String>,
+    /// The merge method auto-merge was turned on with.
+    pub auto_merge: Option<String>,
+    pub queued: bool,
+    /// How it was merged (`merge_method`), and at which head.
+    pub merged_with: Option<(String, String)>,
 }
 
 impl Pull {
@@ -68,6 +76,10 @@ impl Pull {
             comments: Vec::new(),
             sha: None,
             author,
+            mergeable: None,
+            auto_merge: None,
+            queued: false,
+            merged_with: None,
         }
     }
 }
@@ -86,6 +98,12 @@ struct Fault {
 struct RepoState {
     fork_of: Option<String>,
     archived: bool,
+    /// The repository's "Allow auto-merge" setting.
+    auto_merge_allowed: bool,
+    /// The default branch's protection: approving reviews required, status checks required.
+    protection: Option<(u32, bool)>,
+    /// Whether the default branch merges through a merge queue.
+    merge_queue: bool,
     /// GETs that answer 404 before a new fork "exists", as GitHub's asynchronous forks do.
     pending_polls: u32,
 }
@@ -111,6 +129,8 @@ struct State {
     graphql_max_repositories: Option<usize>,
     /// Added to the time of every API answer.
     latency: std::time::Duration,
+    /// Mutation name → the refusal GitHub gives it next (a race bca cannot set up).
+    refusals: BTreeMap<String, String>,
 }
 
 pub struct GitHub {
@@ -169,6 +189,7 @@ impl GitHub {
             renamed: BTreeMap::new(),
             graphql_max_repositories: None,
             latency: std::time::Duration::ZERO,
+            refusals: BTreeMap::new(),
             files: BTreeMap::new(),
             log: Vec::new(),
         }));
@@ -301,6 +322,27 @@ impl GitHub {
     }
 
     /// A user who is not a collaborator: GitHub answers 422 to a review request for them.
+    /// The repository's merge settings: "Allow auto-merge", the default branch's
+    /// protection (approving reviews, status checks), and a merge queue.
+    pub fn set_merging(&self, repo: &str, auto_merge_allowed: bool, protection: Option<(u32, bool)>, queue: bool) {
+        let mut st = self.state.lock().unwrap();
+        let r = st.repos.get_mut(repo).expect("a known repository");
+        (r.auto_merge_allowed, r.protection, r.merge_queue) = (auto_merge_allowed, protection, queue);
+    }
+
+    /// GitHub's `mergeable` for a pull request (`UNKNOWN`, `CONFLICTING`).
+    pub fn set_mergeable(&self, repo: &str, number: u64, mergeable: &str) {
+        let mut st = self.state.lock().unwrap();
+        let p = st.pulls.iter_mut().find(|p| p.repo == repo && p.number == number).expect("a known pull request");
+        p.mergeable = Some(mergeable.into());
+    }
+
+    /// GitHub refuses the next mutation `name` with `message`, as it does when the pull
+    /// request changed between bca's read and its write.
+    pub fn refuse_next(&self, name: &str, message: &str) {
+        self.state.lock().unwrap().refusals.insert(name.into(), message.into());
+    }
+
     pub fn add_outsider(&self, login: &str) {
         self.state.lock().unwrap().outsiders.push(login.into());
     }
@@ -490,7 +532,36 @@ fn handle(mut request: Request, state: &Mutex<State>, root: &Path, url: &str) {
         ("GET", ["user"]) => (200, json!({ "login": st.login })),
         ("POST", ["graphql"]) => {
             st.log.push(format!("GRAPHQL {}", serde_json::to_string(&body).unwrap_or_default()));
-            graphql::answer(&st, url, root, &body)
+            match graphql::mutation(&mut st, root, &body) {
+                Some(answer) => answer,
+                None => graphql::answer(&st, url, root, &body),
+            }
+        }
+        ("PUT", ["repos", owner, name, "pulls", number, "merge"]) => {
+            let repo = format!("{owner}/{name}");
+            let number: u64 = number.parse().unwrap_or(0);
+            match st.pulls.iter().position(|p| p.repo == repo && p.number == number) {
+                None => (404, json!({ "message": "Not Found" })),
+                Some(i) => {
+                    let head = head_sha(root, &st.pulls[i]);
+                    let method = body["merge_method"].as_str().unwrap_or("merge").to_string();
+                    let (_, _, refused) = graphql::merge_state(&st, root, &st.pulls[i]);
+                    if body["sha"].as_str().is_some_and(|sha| sha != head) {
+                        (409, json!({ "message": "Head branch was modified. Review and try the merge again." }))
+                    } else if !matches!(method.as_str(), "merge" | "squash" | "rebase") {
+                        (
+                            422,
+                            json!({ "message": "Validation Failed", "errors": [{ "field": "merge_method", "code": "invalid" }] }),
+                        )
+                    } else if let Some(message) = refused {
+                        (405, json!({ "message": message }))
+                    } else {
+                        let p = &mut st.pulls[i];
+                        (p.state, p.merged, p.merged_with) = ("closed".into(), true, Some((method, head.clone())));
+                        (200, json!({ "sha": head, "merged": true, "message": "Pull Request successfully merged" }))
+                    }
+                }
+            }
         }
         ("GET", ["repos", owner, name]) => {
             let full = format!("{owner}/{name}");

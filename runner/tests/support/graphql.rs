@@ -165,6 +165,9 @@ fn connection(view: &Value, field: &Field<'static, String>, variables: &Value) -
     if let Value::Array(states) = argument(field, "states", variables) {
         nodes.retain(|n| states.contains(&n["state"]));
     }
+    if argument(field, "writersOnly", variables) == true {
+        nodes.retain(|n| n["authorCanPushToRepository"] == true);
+    }
     if argument(field, "orderBy", variables)["direction"] == "DESC" {
         nodes.reverse();
     }
@@ -190,6 +193,7 @@ fn repository_view(st: &State, url: &str, root: &Path, asked: &str) -> Option<Va
         "__typename": "Repository",
         "nameWithOwner": key,
         "isArchived": repo.archived,
+        "autoMergeAllowed": repo.auto_merge_allowed,
         "isFork": repo.fork_of.is_some(),
         "pullRequests": { "__typename": "PullRequestConnection", "nodes": pulls },
     }))
@@ -203,16 +207,12 @@ fn pull_view(st: &State, url: &str, root: &Path, p: &Pull) -> Value {
         ("open", _) => "OPEN",
         _ => "CLOSED",
     };
-    // The latest opinion of each reviewer.
-    let mut latest: BTreeMap<&str, &str> = BTreeMap::new();
-    for (user, review) in &p.reviews {
-        if matches!(review.as_str(), "APPROVED" | "CHANGES_REQUESTED" | "DISMISSED") {
-            latest.insert(user, review);
-        }
-    }
-    let opinions: Vec<Value> = latest
+    let opinions: Vec<Value> = latest_opinions(p)
         .iter()
-        .map(|(u, s)| json!({ "__typename": "PullRequestReview", "state": s, "author": { "__typename": "User", "login": u } }))
+        .map(|(u, s)| {
+            json!({ "__typename": "PullRequestReview", "state": s, "author": { "__typename": "User", "login": u },
+                    "authorCanPushToRepository": !st.outsiders.contains(&u.to_string()) })
+        })
         .collect();
     let requests: Vec<Value> = p
         .requested_reviewers
@@ -220,10 +220,62 @@ fn pull_view(st: &State, url: &str, root: &Path, p: &Pull) -> Value {
         .chain(&p.requested_teams)
         .map(|r| json!({ "__typename": "ReviewRequest", "id": r }))
         .collect();
+    let rollup =
+        rollup(st, p, &sha).map_or(Value::Null, |state| json!({ "__typename": "StatusCheckRollup", "state": state }));
+    let repo = &st.repos[&p.repo];
+    let (mergeable, merge_state, _) = merge_state(st, root, p);
+    let rule = repo.protection.map_or(Value::Null, |(approvals, checks)| {
+        json!({ "__typename": "BranchProtectionRule", "requiresApprovingReviews": approvals > 0,
+                "requiredApprovingReviewCount": approvals, "requiresStatusChecks": checks })
+    });
+    json!({
+        "__typename": "PullRequest",
+        "number": p.number,
+        "url": format!("{url}/{}/pull/{}", p.repo, p.number),
+        "state": state,
+        "isDraft": p.draft,
+        "merged": p.merged,
+        "headRefName": branch,
+        "headRefOid": sha,
+        "headRepositoryOwner": { "__typename": "User", "login": owner },
+        "id": pull_id(p),
+        "mergeable": mergeable,
+        "mergeStateStatus": merge_state,
+        "autoMergeRequest": p.auto_merge.as_ref().map_or(Value::Null, |m| {
+            json!({ "__typename": "AutoMergeRequest", "enabledAt": "2026-12-04T12:00:00Z", "mergeMethod": m })
+        }),
+        "isMergeQueueEnabled": repo.merge_queue,
+        "isInMergeQueue": p.queued,
+        "baseRef": { "__typename": "Ref", "name": p.base, "branchProtectionRule": rule },
+        "reviewRequests": { "__typename": "ReviewRequestConnection", "nodes": requests },
+        "latestOpinionatedReviews": { "__typename": "PullRequestReviewConnection", "nodes": opinions },
+        "commits": { "__typename": "PullRequestCommitConnection", "nodes": [
+            { "__typename": "PullRequestCommit", "commit": { "__typename": "Commit", "oid": sha, "statusCheckRollup": rollup } }
+        ] },
+    })
+}
+
+/// The node id GitHub gives a pull request, which its mutations take.
+pub(super) fn pull_id(p: &Pull) -> String {
+    format!("PR_{}_{}", p.repo.replace('/', "_"), p.number)
+}
+
+/// The latest opinion of each reviewer.
+fn latest_opinions(p: &Pull) -> BTreeMap<&str, &str> {
+    let mut latest = BTreeMap::new();
+    for (user, review) in &p.reviews {
+        if matches!(review.as_str(), "APPROVED" | "CHANGES_REQUESTED" | "DISMISSED") {
+            latest.insert(user.as_str(), review.as_str());
+        }
+    }
+    latest
+}
+
+/// GitHub's rollup of the check runs and commit statuses on `sha`, if there are any.
+fn rollup(st: &State, p: &Pull, sha: &str) -> Option<&'static str> {
     let key = format!("{}@{sha}", p.repo);
     let runs = st.check_runs.get(&key).cloned().unwrap_or_default();
     let statuses = st.statuses.get(&key).cloned().unwrap_or_default();
-    // GitHub's rollup of check runs and commit statuses together.
     let mut verdicts: Vec<&str> = runs
         .iter()
         .map(|(status, conclusion)| match (status.as_str(), conclusion.as_deref()) {
@@ -237,26 +289,114 @@ fn pull_view(st: &State, url: &str, root: &Path, p: &Pull) -> Value {
         "pending" => "PENDING",
         _ => "FAILURE",
     }));
-    let rollup = ["FAILURE", "PENDING", "SUCCESS"]
-        .into_iter()
-        .find(|v| verdicts.contains(v))
-        .map_or(Value::Null, |state| json!({ "__typename": "StatusCheckRollup", "state": state }));
-    json!({
-        "__typename": "PullRequest",
-        "number": p.number,
-        "url": format!("{url}/{}/pull/{}", p.repo, p.number),
-        "state": state,
-        "isDraft": p.draft,
-        "merged": p.merged,
-        "headRefName": branch,
-        "headRefOid": sha,
-        "headRepositoryOwner": { "__typename": "User", "login": owner },
-        "mergeable": if p.state == "open" { "MERGEABLE" } else { "UNKNOWN" },
-        "autoMergeRequest": Value::Null,
-        "reviewRequests": { "__typename": "ReviewRequestConnection", "nodes": requests },
-        "latestOpinionatedReviews": { "__typename": "PullRequestReviewConnection", "nodes": opinions },
-        "commits": { "__typename": "PullRequestCommitConnection", "nodes": [
-            { "__typename": "PullRequestCommit", "commit": { "__typename": "Commit", "oid": sha, "statusCheckRollup": rollup } }
-        ] },
-    })
+    ["FAILURE", "PENDING", "SUCCESS"].into_iter().find(|v| verdicts.contains(v))
+}
+
+/// What GitHub says of merging `p` now: its `mergeable`, its `mergeStateStatus`, and
+/// why its merge endpoint refuses (405), if it does. The base branch's protection
+/// counts approvals from people who can push only.
+pub(super) fn merge_state(st: &State, root: &Path, p: &Pull) -> (&'static str, &'static str, Option<String>) {
+    let not_mergeable = || Some("Pull Request is not mergeable".to_string());
+    if p.state != "open" {
+        return ("UNKNOWN", "UNKNOWN", not_mergeable());
+    }
+    match p.mergeable.as_deref() {
+        Some("UNKNOWN") => return ("UNKNOWN", "UNKNOWN", not_mergeable()),
+        Some("CONFLICTING") => return ("CONFLICTING", "DIRTY", not_mergeable()),
+        _ => {}
+    }
+    if p.draft {
+        return ("MERGEABLE", "DRAFT", Some("Pull Request is still a draft".into()));
+    }
+    let rollup = rollup(st, p, &head_sha(root, p));
+    if let Some((approvals, checks)) = st.repos[&p.repo].protection {
+        let opinions = latest_opinions(p);
+        let writers = |state: &str| {
+            opinions.iter().filter(|(u, s)| **s == state && !st.outsiders.contains(&u.to_string())).count()
+        };
+        if approvals > 0 && writers("CHANGES_REQUESTED") > 0 {
+            return ("MERGEABLE", "BLOCKED", Some("Changes were requested by reviewers with write access.".into()));
+        }
+        if writers("APPROVED") < approvals as usize {
+            let why = format!("At least {approvals} approving review is required by reviewers with write access.");
+            return ("MERGEABLE", "BLOCKED", Some(why));
+        }
+        if checks && rollup != Some("SUCCESS") {
+            return ("MERGEABLE", "BLOCKED", Some("Required status check \"ci\" is expected.".into()));
+        }
+    }
+    match rollup {
+        Some("SUCCESS") | None => ("MERGEABLE", "CLEAN", None),
+        Some(_) => ("MERGEABLE", "UNSTABLE", None),
+    }
+}
+
+/// A mutation, if the document holds one: the two bca sends, as GitHub answers them,
+/// errors included (`NOT_FOUND` for an unknown id, GitHub's words for a refusal).
+pub(super) fn mutation(st: &mut State, root: &Path, body: &Value) -> Option<(u16, Value)> {
+    let text = body["query"].as_str().unwrap_or_default().to_string();
+    let document: Doc = parse_query::<String>(&text).ok()?.into_static();
+    let selection = document.definitions.iter().find_map(|d| match d {
+        Definition::Operation(OperationDefinition::Mutation(m)) => Some(m.selection_set.clone()),
+        _ => None,
+    })?;
+    let variables = body["variables"].clone();
+    let Some(Selection::Field(field)) = selection.items.first() else {
+        return Some((200, json!({ "errors": [{ "message": "A mutation needs a field" }] })));
+    };
+    let name = field.name.clone();
+    let input = argument(field, "input", &variables);
+    let refuse = |message: String, kind: &str| {
+        Some((
+            200,
+            json!({ "data": { &name: null },
+            "errors": [{ "type": kind, "path": [&name], "message": message }] }),
+        ))
+    };
+    if let Some(message) = st.refusals.remove(&name) {
+        return refuse(message, "UNPROCESSABLE");
+    }
+    let id = input["pullRequestId"].as_str().unwrap_or_default().to_string();
+    let Some(index) = st.pulls.iter().position(|p| pull_id(p) == id) else {
+        return refuse(format!("Could not resolve to a node with the global id of '{id}'."), "NOT_FOUND");
+    };
+    let head = head_sha(root, &st.pulls[index]);
+    if input["expectedHeadOid"].as_str().is_some_and(|oid| oid != head) {
+        return refuse("Pull request Head sha didn't match expected head sha".into(), "UNPROCESSABLE");
+    }
+    let (_, merge_state, _) = merge_state(st, root, &st.pulls[index]);
+    let repo = &st.repos[&st.pulls[index].repo];
+    let payload = match name.as_str() {
+        "enablePullRequestAutoMerge" => {
+            if !repo.auto_merge_allowed {
+                return refuse("Pull request Auto merge is not allowed for this repository".into(), "UNPROCESSABLE");
+            }
+            match merge_state {
+                "CLEAN" | "UNSTABLE" | "DRAFT" => {
+                    let state = merge_state.to_ascii_lowercase();
+                    return refuse(format!("Pull request Pull request is in {state} status"), "UNPROCESSABLE");
+                }
+                _ => {}
+            }
+            let method = input["mergeMethod"].as_str().unwrap_or("MERGE").to_string();
+            st.pulls[index].auto_merge = Some(method);
+            json!({ "__typename": "EnablePullRequestAutoMergePayload",
+                    "pullRequest": { "__typename": "PullRequest", "number": st.pulls[index].number } })
+        }
+        "enqueuePullRequest" => {
+            if !repo.merge_queue {
+                return refuse("Pull request is not in a merge queue enabled branch".into(), "UNPROCESSABLE");
+            }
+            st.pulls[index].queued = true;
+            json!({ "__typename": "EnqueuePullRequestPayload",
+                    "mergeQueueEntry": { "__typename": "MergeQueueEntry", "position": 1 } })
+        }
+        other => return Some((200, json!({ "errors": [undefined("Mutation", other, &[other.to_string()])] }))),
+    };
+    let mut errors = Vec::new();
+    let data = project(&payload, &field.selection_set, &variables, std::slice::from_ref(&name), &mut errors);
+    if !errors.is_empty() {
+        return Some((200, json!({ "errors": errors })));
+    }
+    Some((200, json!({ "data": { name: data } })))
 }

@@ -3,6 +3,14 @@
 #![allow(dead_code)] // each test file uses a different part of this module
 
 pub mod github;
+/// The pinned external tools, as the workspace's own tests run them.
+#[path = "../../../tests/support/tools.rs"]
+pub mod tools;
+
+/// The workspace's root, where scripts/install-tools puts the tools.
+pub fn repo_root() -> &'static Path {
+    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+}
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};

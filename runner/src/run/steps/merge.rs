@@ -18,14 +18,16 @@ pub fn after_publish(gh: &dyn CodeHost, run: &Run, policy: &Merge, push_owner: &
     };
     match merge::after_publish(policy, &pull) {
         Action::Leave(why) => format!("not merged: {why}"),
+        Action::Handed(said) => said.to_string(),
         Action::Merge | Action::Enqueue => apply(gh, run, policy, &pull),
         Action::AutoMerge => match gh.enable_auto_merge(&pull.id, &pull.head_sha, policy.method.word()) {
-            Ok(()) => "auto-merge on: GitHub merges it once the base branch's rules hold".into(),
+            Ok(()) => merge::AUTO_MERGE_ON.into(),
             // The checks turned green since the read: GitHub would merge at once, so
             // auto-merge is refused. bca's own rule decides, on a fresh read.
             Err(e) if e.message.contains("clean status") => match read() {
                 Ok(fresh) => match merge::now(policy, &fresh) {
                     Action::Leave(why) => format!("not merged: {why}"),
+                    Action::Handed(said) => said.to_string(),
                     _ => apply(gh, run, policy, &fresh),
                 },
                 Err(why) => format!("not merged: {why}"),
@@ -38,7 +40,7 @@ pub fn after_publish(gh: &dyn CodeHost, run: &Run, policy: &Merge, push_owner: &
 /// Merges or queues a pull request bca's rule allows, pinned to the head it checked.
 fn apply(gh: &dyn CodeHost, run: &Run, policy: &Merge, pull: &PullSummary) -> String {
     let result = if pull.merge_queue {
-        gh.enqueue_change_request(&pull.id, &pull.head_sha).map(|()| "queued: in the base branch's merge queue")
+        gh.enqueue_change_request(&pull.id, &pull.head_sha).map(|()| merge::QUEUED)
     } else {
         gh.merge_change_request(&run.upstream.full_name, pull.number, &pull.head_sha, policy.method.word())
             .map(|()| "merged")
