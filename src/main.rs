@@ -18,7 +18,7 @@ use bca::render::names::{GitHubHost, GitHubOwner};
     name = "bca",
     version,
     about = "Run an AI coding agent across many repositories as Kubernetes Jobs, one pull request each",
-    after_help = "Exit codes: 0 success; 1 invalid input (for diff: differences; for run --local: a Job failed; for status: not every repository has settled; for close: nothing closed without --yes); 2 usage, I/O or internal error."
+    after_help = "Exit codes: 0 success; 1 invalid input (for diff: differences; for run --local: a Job failed; for status: not every repository has settled; for close and merge: nothing written without --yes; for merge: not every pull request asked for is merged); 2 usage, I/O or internal error."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -157,6 +157,34 @@ enum Command {
         #[arg(long)]
         progress: bool,
     },
+    /// Merge a Change's pull requests that its merge rule allows (spec.merge.when).
+    ///
+    /// Each merge is pinned to the head commit bca read (a push since makes GitHub refuse
+    /// it); a base branch with a merge queue gets the pull request queued instead. Prints
+    /// the plan, and each pull request it leaves with why, and exits 1 unless --yes is
+    /// given. Merges go one at a time, at least a second apart. Exit 0 once every pull
+    /// request asked for is merged.
+    Merge {
+        /// The Change files.
+        #[arg(required = true, value_name = "CHANGE")]
+        files: Vec<PathBuf>,
+        /// Only this repository (OWNER/NAME or its URL; repeatable).
+        #[arg(long = "repo", value_name = "OWNER/NAME")]
+        only: Vec<String>,
+        /// Merge them; without it, only say what would be merged.
+        #[arg(long)]
+        yes: bool,
+        /// The organisation the Change forks into (as given to `render --fork-org`).
+        #[arg(long, value_name = "ORG")]
+        fork_org: Option<GitHubOwner>,
+        /// The GitHub Enterprise host of the Changes' repositories (as given to `render
+        /// --github-host`); the token is sent there only.
+        #[arg(long, value_name = "HOST")]
+        github_host: Option<GitHubHost>,
+        /// Print progress lines on standard error even when it is not a terminal.
+        #[arg(long)]
+        progress: bool,
+    },
     /// Close a Change's open pull requests, with a comment saying why, and delete their
     /// branches.
     ///
@@ -248,6 +276,10 @@ fn main() -> ExitCode {
             let request =
                 status::StatusRequest { files, format, pods, fork_org, github_host, require_merged, progress };
             commands::status::status(&request, &env, style)
+        }
+        Command::Merge { files, only, yes, fork_org, github_host, progress } => {
+            let request = commands::merge::MergeRequest { files, only, yes, fork_org, github_host, progress };
+            commands::merge::merge(&request, &env, style)
         }
         Command::Close { files, only, orphaned, yes, fork_org, github_host } => {
             let request = commands::close::CloseRequest { files, only, orphaned, yes, fork_org, github_host };

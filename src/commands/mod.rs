@@ -7,6 +7,7 @@ pub mod args;
 pub mod close;
 pub mod diff;
 pub mod errors;
+pub mod merge;
 pub mod render;
 pub mod run;
 pub mod status;

@@ -100,7 +100,7 @@ fn read_pods(path: &Path) -> anyhow::Result<(PathBuf, std::collections::BTreeMap
 
 /// How far the read is, on standard error: one line rewritten on a terminal, a line
 /// every tenth of the way with `--progress` (CI logs), nothing otherwise.
-struct Progress {
+pub(super) struct Progress {
     total: usize,
     terminal: bool,
     lines: bool,
@@ -108,11 +108,11 @@ struct Progress {
 }
 
 impl Progress {
-    fn new(total: usize, lines: bool) -> Progress {
+    pub(super) fn new(total: usize, lines: bool) -> Progress {
         Progress { total, terminal: !lines && std::io::stderr().is_terminal(), lines, last_tenth: 0 }
     }
 
-    fn read(&mut self, n: usize) {
+    pub(super) fn read(&mut self, n: usize) {
         let mut err = std::io::stderr().lock();
         if self.terminal {
             let _ = write!(err, "\rbca: read {n} of {} repositories", self.total);
@@ -125,7 +125,7 @@ impl Progress {
         }
     }
 
-    fn done(&self) {
+    pub(super) fn done(&self) {
         if self.terminal {
             let _ = writeln!(std::io::stderr().lock());
         }

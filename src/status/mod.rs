@@ -9,7 +9,9 @@ mod targets;
 
 pub use targets::{branch, changes_orphans, own_orphans, targets, ChangeOrphan, PushOwner};
 
-use bca_codehost::{Checks, CodeHost, Head, HostError, PullQuery, PullState, RepoRead, Review};
+use bca_codehost::{Checks, CodeHost, Head, HostError, PullQuery, PullState, PullSummary, RepoRead, Review};
+use bca_runner::contract::Merge;
+use bca_runner::merge::Action;
 use bca_runner::Repository;
 use serde::Serialize;
 
@@ -74,6 +76,10 @@ pub struct RepoStatus {
     pub url: Option<String>,
     pub checks: Checks,
     pub review: Review,
+    /// Whether an open pull request is ready to merge under the Change's rule, in
+    /// GitHub's hands (auto-merge, merge queue), or why not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub merge: Option<MergeView>,
     /// What the cluster says, from `--pods`: `running`, `failed: STEP: why`,
     /// `no-changes`, `refused: why`, ...
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -84,6 +90,11 @@ pub struct RepoStatus {
 }
 
 impl RepoStatus {
+    /// An open pull request the Change's merge rule allows merging now.
+    pub fn ready_to_merge(&self) -> bool {
+        self.merge == Some(MergeView::Ready)
+    }
+
     fn new(repository: &Repository, state: RowState) -> RepoStatus {
         RepoStatus {
             repository: repository.to_string(),
@@ -92,6 +103,7 @@ impl RepoStatus {
             url: None,
             checks: Checks::None,
             review: Review::None,
+            merge: None,
             job: None,
             note: None,
         }
@@ -114,6 +126,8 @@ pub struct Target {
     pub head: Head,
     /// What the Change's marker in its pull requests names: its name, or its change id.
     pub change: String,
+    /// When and how its pull requests are merged (`spec.merge`, or bca's defaults).
+    pub merge: Merge,
 }
 
 /// Reads every target's pull request, checks and reviews through the host's batched
@@ -126,10 +140,11 @@ pub fn read(
     let queries: Vec<PullQuery> =
         targets.iter().map(|t| PullQuery { repository: t.repository.clone(), head: t.head.clone() }).collect();
     let reads = host.read_change_requests(&queries, progress)?;
-    Ok(targets.iter().zip(reads).map(|(t, read)| row(&t.repository, read)).collect())
+    Ok(targets.iter().zip(reads).map(|(t, read)| row(t, read)).collect())
 }
 
-fn row(repository: &Repository, read: RepoRead) -> RepoStatus {
+fn row(target: &Target, read: RepoRead) -> RepoStatus {
+    let repository = &target.repository;
     match read {
         RepoRead::Missing => RepoStatus {
             note: Some("not found, or the token cannot read it".into()),
@@ -147,6 +162,7 @@ fn row(repository: &Repository, read: RepoRead) -> RepoStatus {
             let mut status = match pull {
                 None => RepoStatus::new(repository, RowState::None),
                 Some(pull) => RepoStatus {
+                    merge: MergeView::of(&target.merge, &pull),
                     pull_request: Some(pull.number),
                     url: Some(pull.url),
                     checks: pull.checks,
@@ -160,6 +176,48 @@ fn row(repository: &Repository, read: RepoRead) -> RepoStatus {
                 status.note = Some("archived: read-only, nothing can be pushed or merged".into());
             }
             status
+        }
+    }
+}
+
+/// Where an open pull request stands on merging.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "state", rename_all = "kebab-case")]
+pub enum MergeView {
+    /// The Change's rule holds: `bca merge` merges it.
+    Ready,
+    /// GitHub merges it by itself once the base branch's rules hold.
+    AutoMerge,
+    /// In its base branch's merge queue.
+    Queued,
+    /// Not yet, and why.
+    Waiting { why: String },
+}
+
+impl MergeView {
+    /// For an open pull request (a draft's view is that it is a draft).
+    fn of(policy: &Merge, pull: &PullSummary) -> Option<MergeView> {
+        if matches!(pull.state, PullState::Merged | PullState::Closed) {
+            return None;
+        }
+        if pull.auto_merge {
+            return Some(MergeView::AutoMerge);
+        }
+        Some(match bca_runner::merge::now(policy, pull) {
+            Action::Handed(_) => MergeView::Queued,
+            Action::Merge | Action::Enqueue => MergeView::Ready,
+            Action::AutoMerge => MergeView::AutoMerge,
+            Action::Leave(why) => MergeView::Waiting { why },
+        })
+    }
+
+    /// In a table cell's words.
+    pub fn word(&self) -> &str {
+        match self {
+            MergeView::Ready => "ready to merge",
+            MergeView::AutoMerge => "auto-merge on",
+            MergeView::Queued => "queued",
+            MergeView::Waiting { why } => why,
         }
     }
 }
@@ -239,6 +297,7 @@ impl Orphan {
             url: Some(self.url.clone()),
             checks: Checks::None,
             review: Review::None,
+            merge: None,
             job: None,
             note: None,
         }

@@ -4,16 +4,18 @@
 
 use bca_codehost::{Checks, Cost, Review};
 
-use super::{RepoStatus, RowState};
+use super::{MergeView, RepoStatus, RowState};
 
-/// `400 repositories: 212 merged, 120 open (31 failing checks, 40 without reviewer), 50 no changes, 18 failed`.
+/// `400 repositories: 212 merged, 120 open (12 ready to merge, 31 failing checks, 40 without reviewer), 50 no
+/// changes, 18 failed`.
 pub fn burndown(rows: &[RepoStatus]) -> String {
     let count = |f: &dyn Fn(&RepoStatus) -> bool| rows.iter().filter(|r| f(r)).count();
     let open = |r: &RepoStatus| matches!(r.state, RowState::Open | RowState::Draft);
     let state = |s: RowState| move |r: &RepoStatus| r.state == s;
     let mut parts = vec![format!("{} merged", count(&state(RowState::Merged)))];
     let open_detail = format!(
-        "{} failing checks, {} without reviewer",
+        "{} ready to merge, {} failing checks, {} without reviewer",
+        count(&RepoStatus::ready_to_merge),
         count(&|r| open(r) && r.checks == Checks::Failure),
         count(&|r| open(r) && r.review == Review::NoReviewer)
     );
@@ -42,7 +44,7 @@ pub fn cost_line(cost: &Cost) -> String {
     format!("read with {} request(s) to GitHub, {} GraphQL point(s)", cost.requests, cost.graphql_points)
 }
 
-fn cells(r: &RepoStatus) -> [String; 6] {
+fn cells(r: &RepoStatus) -> [String; 7] {
     let job = match (&r.job, &r.note) {
         (Some(job), _) => job.to_string(),
         (None, Some(note)) => note.clone(),
@@ -54,14 +56,15 @@ fn cells(r: &RepoStatus) -> [String; 6] {
         r.pull_request.map_or("-".to_string(), |n| format!("#{n}")),
         r.checks.word().to_string(),
         r.review.word().to_string(),
+        r.merge.as_ref().map_or("-", MergeView::word).to_string(),
         job,
     ]
 }
 
-const HEADER: [&str; 6] = ["REPOSITORY", "STATE", "PR", "CHECKS", "REVIEW", "JOB"];
+const HEADER: [&str; 7] = ["REPOSITORY", "STATE", "PR", "CHECKS", "REVIEW", "MERGE", "JOB"];
 
 pub fn table(rows: &[RepoStatus], cost: &Cost) -> String {
-    let cells: Vec<[String; 6]> = rows.iter().map(cells).collect();
+    let cells: Vec<[String; 7]> = rows.iter().map(cells).collect();
     let mut widths = HEADER.map(str::len);
     for row in &cells {
         for (w, c) in widths.iter_mut().zip(row) {
@@ -92,16 +95,17 @@ pub fn table(rows: &[RepoStatus], cost: &Cost) -> String {
 }
 
 pub fn markdown(rows: &[RepoStatus], cost: &Cost) -> String {
-    let mut out =
-        String::from("| repository | state | pull request | checks | review | job |\n|---|---|---|---|---|---|\n");
+    let mut out = String::from(
+        "| repository | state | pull request | checks | review | merge | job |\n|---|---|---|---|---|---|---|\n",
+    );
     for r in rows {
-        let [repo, state, _, checks, review, job] = cells(r);
+        let [repo, state, _, checks, review, merge, job] = cells(r);
         let pr = match (&r.url, r.pull_request) {
             (Some(url), Some(n)) => format!("[#{n}]({url})"),
             _ => "-".into(),
         };
-        let job = job.replace('|', "\\|");
-        out.push_str(&format!("| {repo} | {state} | {pr} | {checks} | {review} | {job} |\n"));
+        let (merge, job) = (merge.replace('|', "\\|"), job.replace('|', "\\|"));
+        out.push_str(&format!("| {repo} | {state} | {pr} | {checks} | {review} | {merge} | {job} |\n"));
     }
     out.push_str(&format!("\n{}\n\n{}\n", burndown(rows), cost_line(cost)));
     out
@@ -118,6 +122,7 @@ pub fn json_lines(rows: &[RepoStatus], cost: &Cost) -> String {
     let summary = serde_json::json!({ "summary": {
         "repositories": rows.iter().filter(|r| r.state != RowState::Orphaned).count(),
         "states": states,
+        "readyToMerge": rows.iter().filter(|r| r.ready_to_merge()).count(),
         "requests": cost.requests,
         "graphqlPoints": cost.graphql_points,
     }});

@@ -48,6 +48,7 @@ pub fn targets(host: &dyn CodeHost, changes: &[Change], fork_org: Option<&str>) 
                 repository: Repository::clone(repo),
                 head: Head::new(owner, &branch),
                 change: render::identity(change),
+                merge: change.spec.merge.clone().unwrap_or_default(),
             });
         }
     }
