@@ -30,6 +30,7 @@ fn main() {
                 repository: Repository::parse(&format!("https://github.com/{name}")).unwrap(),
                 head: Head::new("bca-bot", BRANCH),
                 change: "bump-logging".into(),
+                merge: Default::default(),
             });
         }
         gh.set_latency(LATENCY);

@@ -251,6 +251,12 @@ fn verify_mistakes_are_each_named() {
 }
 
 #[test]
+fn merge_mistakes_are_each_named() {
+    let merge = "  merge:\n    method: sqash\n    when: approved\n    auto: \"yes\"\n    strategy: fast";
+    assert_snapshot!(validate_text("change.yaml", with_spec_line("merge", merge)));
+}
+
+#[test]
 fn pull_request_mistakes_are_each_named() {
     let pr = "  pullRequest:\n    draft: \"yes\"\n    reviewers: [\"@alice\"]\n    labels: [\"\"]\n  fork: no";
     assert_snapshot!(validate_text("change.yaml", with_spec_line("pullRequest", pr)));

@@ -297,8 +297,7 @@ impl Decoder {
             return Some(found);
         }
         let field = path.rsplit('.').next().unwrap_or(path);
-        let mut d =
-            Diagnostic::new(node.span, path, format!("unknown {field} \"{text}\": expected {}", known.join(" or ")));
+        let mut d = Diagnostic::new(node.span, path, format!("unknown {field} \"{text}\": expected {}", one_of(known)));
         if let Some(s) = suggest(text, known) {
             d = d.with_help(format!("did you mean \"{s}\"?"));
         }
@@ -659,6 +658,15 @@ fn field_hint(name: &str) -> &'static str {
 }
 
 /// The closest known name, if it is close enough to be a typo.
+/// `a`, `a or b`, `a, b or c`.
+fn one_of(words: &[&str]) -> String {
+    match words.split_last() {
+        Some((last, [])) => last.to_string(),
+        Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
+        None => String::new(),
+    }
+}
+
 fn suggest(input: &str, known: &[&'static str]) -> Option<&'static str> {
     let lower = input.to_ascii_lowercase();
     known
