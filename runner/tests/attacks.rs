@@ -413,16 +413,34 @@ fn checked(command: &str) -> bca_runner::RunContract {
 }
 
 /// Runs a pod's steps, `pid1` of them each as its container's PID 1 (as in a pod), and
-/// returns what publish says of the verification, after a forger had time to act.
+/// returns what publish says of the verification. Before collect: with the defence, no
+/// forger is alive; without it (the control), the forger has acted.
 fn verification_after(pod: &Pod, gh: &GitHub, pid1: &[&str]) -> String {
+    let forger = pod.path("workspace/forge.sh");
     for step in pod.steps_before_publish() {
+        if step == "collect" {
+            let alive = std::process::Command::new("pgrep").arg("-f").arg(&forger).output().unwrap();
+            if pid1.is_empty() {
+                // The control: wait for the forger (slow under a loaded machine).
+                let verdict = pod.path("verification/verification.json");
+                let until = std::time::Instant::now() + std::time::Duration::from_secs(60);
+                while !std::fs::read_to_string(&verdict).unwrap_or_default().contains("forged") {
+                    assert!(std::time::Instant::now() < until, "the control's forger never acted");
+                    std::thread::sleep(std::time::Duration::from_millis(100));
+                }
+            } else {
+                assert!(
+                    alive.stdout.is_empty(),
+                    "a forger outlived its step: {}",
+                    String::from_utf8_lossy(&alive.stdout)
+                );
+            }
+        }
         let out = if pid1.contains(&step.as_str()) { pod.runner_as_pid1(&step, gh) } else { pod.runner(&step, gh) };
         assert!(out.status.success(), "{step}: {}", shown(&out));
-        // Time for a leftover forger to act, were it alive.
-        std::thread::sleep(std::time::Duration::from_millis(1500));
     }
     let verification = result_line(&pod.runner("publish", gh))["verification"].as_str().unwrap_or_default().to_string();
-    let _ = std::process::Command::new("pkill").arg("-f").arg(pod.path("workspace/forge.sh")).status();
+    let _ = std::process::Command::new("pkill").arg("-f").arg(&forger).status();
     verification
 }
 

@@ -173,6 +173,7 @@ fn row(target: &Target, read: RepoRead) -> RepoStatus {
             // Archived ends what is still open; a merged or closed pull request stays so.
             if archived && !matches!(status.state, RowState::Merged | RowState::Closed) {
                 status.state = RowState::Archived;
+                status.merge = None;
                 status.note = Some("archived: read-only, nothing can be pushed or merged".into());
             }
             status
