@@ -397,7 +397,9 @@ fn a_repository_github_cannot_answer_even_alone_is_a_row() {
         "{stdout}"
     );
     assert!(
-        stdout.contains("3 repositories: 0 merged, 0 open (0 ready to merge, 0 failing checks, 0 without reviewer), 3 unreadable"),
+        stdout.contains(
+            "3 repositories: 0 merged, 0 open (0 ready to merge, 0 failing checks, 0 without reviewer), 3 unreadable"
+        ),
         "{stdout}"
     );
 }
