@@ -5,6 +5,7 @@ pub mod change;
 pub mod commands;
 pub mod diff;
 pub mod local;
+pub mod lock;
 pub mod output;
 pub mod ownership;
 pub mod render;

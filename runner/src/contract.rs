@@ -30,6 +30,10 @@ pub struct RunContract {
     /// `JOB_COMPLETION_INDEX`. The rest of the contract is shared, written once per Job.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub repositories: Vec<String>,
+    /// Each of `repositories`' base branch, where they differ (selected repositories'
+    /// default branches); `base_branch` otherwise.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub base_branches: Vec<String>,
     /// The GitHub Enterprise host the GitHub token belongs to (`bca render --github-host`);
     /// github.com when absent. The runner sends the token to this host only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -264,7 +268,11 @@ impl RunContract {
             )
         })?;
         self.repository = repository;
+        if let Some(base) = self.base_branches.get(n) {
+            self.base_branch = base.clone();
+        }
         self.repositories.clear();
+        self.base_branches.clear();
         Ok(self)
     }
 
@@ -393,6 +401,7 @@ mod tests {
             work: Work { fingerprint: "f".into(), parts: BTreeMap::new() },
             repository: "https://github.com/acme/api".into(),
             repositories: vec![],
+            base_branches: vec![],
             github_host: None,
             base_branch: "main".into(),
             head_branch: "bca/0123456789".into(),

@@ -8,7 +8,7 @@ use bca_runner::Agent;
 use super::diagnostic::{Diagnostic, Span};
 use super::model::{
     fields_of, ApiVersion, Change, ChangeKind, JobSpec, Merge, MergeMethod, MergeWhen, Metadata, OnFailure,
-    PullRequestSpec, Rollout, Spec, Verify, MAX_PARALLELISM,
+    PullRequestSpec, Rollout, Select, Spec, Verify, MAX_PARALLELISM,
 };
 use super::values::{BranchName, ChangeName, HttpUrl, ImageRef, Invalid, Quantity, RepoUrl};
 use super::yaml::{Node, NodeKind, ScalarType};
@@ -107,8 +107,18 @@ impl Decoder {
     fn spec(&mut self, node: &Node, anchor: Span) -> Option<Spec> {
         let fields = self.mapping(node, "spec", anchor, "a mapping with prompt, repos and agent")?;
         let prompt = self.required(&fields, "spec", "prompt").and_then(|n| self.prompt(n));
-        let repos = self.required(&fields, "spec", "repos").and_then(|n| self.repos(n));
+        // Repositories are listed, selected, or both.
+        let select = match self.optional(&fields, "select") {
+            Some(n) => self.select(n, fields.key_span("select", n)).map(Some),
+            None => Some(None),
+        };
+        let repos = match (self.optional(&fields, "repos"), fields.get("select")) {
+            (Some(n), _) => self.repos(n),
+            (None, Some(_)) => Some(Vec::new()),
+            (None, None) => self.required(&fields, "spec", "repos").and_then(|n| self.repos(n)),
+        };
         let agent = self.required(&fields, "spec", "agent").and_then(|n| self.agent(n));
+        let branch_given = self.optional(&fields, "branch").is_some();
         let branch = match self.optional(&fields, "branch") {
             Some(n) => self.value(n, "spec.branch", BranchName::parse),
             None => Some(BranchName::default()),
@@ -152,6 +162,9 @@ impl Decoder {
         Some(Spec {
             prompt: prompt?,
             repos: repos?,
+            select: select?,
+            branch_given,
+            default_branches: Default::default(),
             agent: agent?,
             branch: branch?,
             agentsmd: agentsmd?,
@@ -263,6 +276,54 @@ impl Decoder {
             timeout: timeout?,
             allowed_paths: allowed_paths?,
             on_failure: on_failure?,
+        })
+    }
+
+    fn select(&mut self, node: &Node, anchor: Span) -> Option<Select> {
+        let fields = self.mapping(node, "spec.select", anchor, "a mapping with owners, search, topics, ...")?;
+        let mut names = |name: &str, what: &str, parse: &dyn Fn(&str) -> Result<String, Invalid>| {
+            match self.optional(&fields, name) {
+                Some(n) => self.list(n, &format!("spec.select.{name}"), what, parse),
+                None => Some(Vec::new()),
+            }
+        };
+        let owners = names("owners", "a list of organisations or users", &|s| name_of("owner", s));
+        let topics = names("topics", "a list of topics", &topic);
+        let languages = names("languages", "a list of languages", &|s| one_line(s, "language", "Go"));
+        let has_files = names("hasFiles", "a list of paths", &relative_path);
+        let exclude = names("exclude", "a list of OWNER/NAME globs", &owner_name_glob);
+        let search = match self.optional(&fields, "search") {
+            Some(n) => self.value(n, "spec.select.search", |s: &str| one_line(s, "search query", "language:go")).map(Some),
+            None => Some(None),
+        };
+        let mut flag = |name: &str| match self.optional(&fields, name) {
+            Some(n) => self.boolean(n, &format!("spec.select.{name}")),
+            None => Some(false),
+        };
+        let (archived, forks, include_opted_out) = (flag("archived"), flag("forks"), flag("includeOptedOut"));
+        let lockfile = match self.optional(&fields, "lockfile") {
+            Some(n) => self.value(n, "spec.select.lockfile", relative_path).map(Some),
+            None => Some(None),
+        };
+        if fields.get("owners").is_none() && fields.get("search").is_none() {
+            self.diagnostics.push(
+                Diagnostic::new(anchor, "spec.select", "spec.select says what to narrow down but not where to look")
+                    .with_help("add owners (organisations or users) or a search query"),
+            );
+            return None;
+        }
+        Some(Select {
+            owners: owners?,
+            search: search?,
+            topics: topics?,
+            languages: languages?,
+            has_files: has_files?,
+            exclude: exclude?,
+            archived: archived?,
+            forks: forks?,
+            include_opted_out: include_opted_out?,
+            lockfile: lockfile?,
+            at: anchor,
         })
     }
 
@@ -625,6 +686,48 @@ impl Decoder {
 }
 
 /// A label (any text of 1 to 50 characters), or a GitHub user or team slug.
+/// A GitHub topic: lowercase letters, digits and hyphens, at most 50.
+fn topic(s: &str) -> Result<String, Invalid> {
+    let ok = !s.is_empty()
+        && s.len() <= 50
+        && !s.starts_with('-')
+        && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    if ok {
+        Ok(s.to_string())
+    } else {
+        Err(Invalid::new(format!(
+            "\"{s}\" is not a GitHub topic: expected lowercase letters, digits and hyphens, at most 50"
+        ))
+        .help(format!("write it as GitHub shows it: {}", s.to_ascii_lowercase().replace(' ', "-"))))
+    }
+}
+
+fn one_line(s: &str, what: &str, example: &str) -> Result<String, Invalid> {
+    if s.trim().is_empty() || s.contains('\n') {
+        Err(Invalid::new(format!("expected a {what} on one line")).help(format!("for example {example}")))
+    } else {
+        Ok(s.trim().to_string())
+    }
+}
+
+/// A path inside a repository: relative, no `..`, no empty part.
+fn relative_path(s: &str) -> Result<String, Invalid> {
+    let ok = !s.is_empty() && !s.starts_with('/') && s.split('/').all(|p| !p.is_empty() && p != "..");
+    if ok {
+        Ok(s.to_string())
+    } else {
+        Err(Invalid::new(format!("\"{s}\" is not a relative path")).help("write it from the root, e.g. go.mod or cmd/main.go"))
+    }
+}
+
+/// A glob on `OWNER/NAME` (`acme/legacy-*`).
+fn owner_name_glob(s: &str) -> Result<String, Invalid> {
+    match s.split_once('/') {
+        Some((owner, name)) if !owner.is_empty() && !name.is_empty() && !name.contains('/') => Ok(s.to_string()),
+        _ => Err(Invalid::new(format!("\"{s}\" is not an OWNER/NAME glob")).help("for example acme/legacy-*")),
+    }
+}
+
 fn name_of(what: &str, s: &str) -> Result<String, Invalid> {
     if what == "label" {
         return if s.trim().is_empty() || s.chars().count() > 50 {

@@ -35,6 +35,17 @@ pub struct Metadata {
     pub name: Option<ChangeName>,
 }
 
+impl Spec {
+    /// The base branch of `repo`'s pull request: `branch` when the file names it, else
+    /// the repository's default branch from the lockfile, else `main`.
+    pub fn base_branch_of(&self, repo: &RepoUrl) -> &str {
+        if self.branch_given {
+            return self.branch.as_str();
+        }
+        self.default_branches.get(&repo.canonical()).map_or(self.branch.as_str(), String::as_str)
+    }
+}
+
 impl Change {
     /// The Change's name, if it has one.
     pub fn name(&self) -> Option<&ChangeName> {
@@ -60,13 +71,20 @@ crate::change::values::string_schema!(ApiVersion, { "type": "string", "const": "
 /// What to change, where, and with which agent.
 #[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(extend("anyOf" = [{ "required": ["repos"] }, { "required": ["select"] }]))]
 pub struct Spec {
     /// What the agent should do, in plain language; passed to the agent as one argument.
     #[schemars(length(min = 1))]
     pub prompt: String,
     /// Repositories to change, `https://HOST/OWNER/NAME`; each gets a Job and a pull request.
+    /// With `select`, the repositories its lockfile holds are added at load.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(length(min = 1), extend("uniqueItems" = true))]
     pub repos: Vec<RepoUrl>,
+    /// Repositories chosen by owner, topic, language, search or file: `bca resolve`
+    /// writes them into a lockfile beside the Change, which every other command reads.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub select: Option<Select>,
     /// The coding agent CLI that makes the change.
     pub agent: Agent,
     /// The base branch the pull requests target. Null means the default, as in the
@@ -74,6 +92,15 @@ pub struct Spec {
     #[serde(default)]
     #[schemars(extend("type" = ["string", "null"]))]
     pub branch: BranchName,
+    /// Whether the file names `branch`: without it, a selected repository's pull request
+    /// targets its default branch (from the lockfile), any other `main`.
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub branch_given: bool,
+    /// Each selected repository's default branch, by its canonical URL, from the lockfile.
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub default_branches: std::collections::BTreeMap<String, String>,
     /// URL of an instructions file (such as AGENTS.md) the agent is given.
     #[serde(default)]
     pub agentsmd: Option<HttpUrl>,
@@ -108,6 +135,51 @@ pub struct Spec {
     /// (the token then needs write access there).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fork: Option<bool>,
+}
+
+/// `spec.select`: which repositories, resolved by `bca resolve` into a lockfile.
+/// `owners` or `search` say where to look; the rest narrow it down.
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Select {
+    /// Organisations or users whose repositories are candidates (all their repositories,
+    /// listed without the search API's limit of 1,000).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub owners: Vec<String>,
+    /// A GitHub repository search query (`language:go topic:backend`); with `owners`,
+    /// searched within them. GitHub answers at most 1,000 repositories a query.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub search: Option<String>,
+    /// Topics a repository must all have.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub topics: Vec<String>,
+    /// Primary languages, any of, as GitHub names them (`Go`, `TypeScript`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub languages: Vec<String>,
+    /// Paths that must all exist on the default branch (`go.mod`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub has_files: Vec<String>,
+    /// Globs on `OWNER/NAME` to leave out (`acme/legacy-*`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub exclude: Vec<String>,
+    /// Include archived repositories (default false).
+    #[serde(default)]
+    pub archived: bool,
+    /// Include forks (default false).
+    #[serde(default)]
+    pub forks: bool,
+    /// Include repositories whose owners opted out with a `.bca/ignore` file on their
+    /// default branch (default false): for a campaign that must reach everyone.
+    #[serde(default)]
+    pub include_opted_out: bool,
+    /// The lockfile's path, relative to the Change file (default: the Change file's
+    /// name with `.lock.yaml`, beside it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lockfile: Option<String>,
+    /// Where `select` is in the file, for errors about its lockfile.
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub at: super::diagnostic::Span,
 }
 
 /// `spec.pullRequest`.
@@ -171,7 +243,7 @@ pub struct JobSpec {
 /// Every mapping of a Change file with its fields, in the order docs/change-file.md lists them:
 /// the one list of field names. The decoder refuses any other key; tests keep each list
 /// equal to the schema's properties (which the types above give) and to docs/change-file.md.
-pub const FIELDS: [(&str, &[&str]); 8] = [
+pub const FIELDS: [(&str, &[&str]); 9] = [
     ("", &["kind", "apiVersion", "metadata", "spec"]),
     ("metadata", &["name"]),
     (
@@ -179,6 +251,7 @@ pub const FIELDS: [(&str, &[&str]); 8] = [
         &[
             "prompt",
             "repos",
+            "select",
             "agent",
             "branch",
             "agentsmd",
@@ -197,6 +270,21 @@ pub const FIELDS: [(&str, &[&str]); 8] = [
     ("spec.verify", &["commands", "attempts", "timeout", "allowedPaths", "onFailure"]),
     ("spec.pullRequest", &["title", "draft", "labels", "reviewers", "teamReviewers", "assignees"]),
     ("spec.merge", &["method", "when", "auto"]),
+    (
+        "spec.select",
+        &[
+            "owners",
+            "search",
+            "topics",
+            "languages",
+            "hasFiles",
+            "exclude",
+            "archived",
+            "forks",
+            "includeOptedOut",
+            "lockfile",
+        ],
+    ),
 ];
 
 /// The fields of the mapping at `path` (`""` for the top level, `spec.job`, ...).

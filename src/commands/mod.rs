@@ -135,13 +135,28 @@ pub fn once_from_stdin(paths: &[PathBuf]) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Reads and checks one file.
+/// Reads and checks one file, and a Change with `spec.select` its lockfile: a missing or
+/// stale one is a located error at `spec.select`.
 pub fn load_file(path: &std::path::Path) -> anyhow::Result<LoadedFile> {
     let source = Source::read(path).with_context(|| format!("reading {}", path.display()))?;
-    Ok(match change::parse(&source.name, &source.bytes) {
-        Ok(change) => LoadedFile::Valid { name: source.name, change: Box::new(change) },
-        Err(report) => LoadedFile::Invalid(report),
-    })
+    let mut change = match change::parse(&source.name, &source.bytes) {
+        Ok(change) => change,
+        Err(report) => return Ok(LoadedFile::Invalid(report)),
+    };
+    if let Some(select) = change.spec.select.clone() {
+        let applied = crate::lock::read(path, &select).and_then(|(_, lock)| crate::lock::apply(&mut change, &lock));
+        if let Err(e) = applied {
+            let d = change::diagnostic::Diagnostic::new(select.at, "spec.select", e.to_string())
+                .with_help(e.help(&source.name));
+            let text = String::from_utf8_lossy(&source.bytes).into_owned();
+            return Ok(LoadedFile::Invalid(change::diagnostic::Report {
+                file: source.name,
+                source: text,
+                diagnostics: vec![d],
+            }));
+        }
+    }
+    Ok(LoadedFile::Valid { name: source.name, change: Box::new(change) })
 }
 
 /// The valid Changes; the errors of the invalid ones are [`Invalid`].

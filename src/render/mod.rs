@@ -399,12 +399,20 @@ fn change_job(
         Which::One(repo) => (repo.canonical(), Vec::new()),
         Which::Shard { repos, .. } => (String::new(), repos.iter().map(|r| r.canonical()).collect::<Vec<_>>()),
     };
+    // Each repository's base branch: one for the Job, or one per index where they differ.
+    let bases: Vec<&str> = match which {
+        Which::One(repo) => vec![spec.base_branch_of(repo)],
+        Which::Shard { repos, .. } => repos.iter().map(|r| spec.base_branch_of(r)).collect(),
+    };
+    let base_branch = bases.first().copied().unwrap_or(spec.branch.as_str());
+    let base_branches: Vec<String> =
+        if bases.iter().all(|b| *b == base_branch) { Vec::new() } else { bases.iter().map(|b| b.to_string()).collect() };
     let name = change.name().map(|n| n.as_str());
     let texts = options.templates.render(&templates::TemplateContext {
         change_id,
         agent: spec.agent.name(),
         repository: repositories.first().unwrap_or(&repository),
-        base_branch: spec.branch.as_str(),
+        base_branch,
         head_branch,
         ..templates::TemplateContext::new(&spec.prompt)
     })?;
@@ -416,7 +424,8 @@ fn change_job(
         repository,
         repositories,
         github_host: github_host.map(str::to_string),
-        base_branch: spec.branch.as_str().to_string(),
+        base_branch: base_branch.to_string(),
+        base_branches,
         head_branch: head_branch.to_string(),
         agent: spec.agent,
         prompt: spec.prompt.clone(),
@@ -505,7 +514,7 @@ pub fn work(change: &Change, agent_settings: &BTreeMap<String, String>) -> Work 
         (spec.agentsmd.as_ref().map(|u| u.as_str()), spec.resources.iter().map(|u| u.as_str()).collect());
     let parts = BTreeMap::from([
         ("agent".to_string(), spec.agent.name().to_string()),
-        ("baseBranch".to_string(), spec.branch.as_str().to_string()),
+        ("baseBranch".to_string(), base_branch_part(spec).to_string()),
         ("context".to_string(), json_hash(&context)),
         ("model".to_string(), json_hash(agent_settings)),
         ("prompt".to_string(), json_hash(&spec.prompt)),
@@ -515,6 +524,16 @@ pub fn work(change: &Change, agent_settings: &BTreeMap<String, String>) -> Work 
         parts.insert("verify".to_string(), json_hash(verify));
     }
     Work { fingerprint: json_hash(&parts), parts }
+}
+
+/// What the fingerprint says of the base branch: the Change's, or for selected
+/// repositories without one, their default branches (which the lockfile records).
+fn base_branch_part(spec: &crate::change::model::Spec) -> &str {
+    if spec.select.is_some() && !spec.branch_given {
+        "(each repository's default branch)"
+    } else {
+        spec.branch.as_str()
+    }
 }
 
 fn json_hash(value: &impl Serialize) -> String {

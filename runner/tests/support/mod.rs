@@ -222,6 +222,7 @@ pub fn contract(repository: &str, agent: Agent, prompt: &str) -> RunContract {
         work: work(prompt),
         repository: repository.into(),
         repositories: vec![],
+        base_branches: vec![],
         github_host: None,
         base_branch: "main".into(),
         head_branch: "bca/c0ffee1234".into(),
