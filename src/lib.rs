@@ -9,5 +9,6 @@ pub mod lock;
 pub mod output;
 pub mod ownership;
 pub mod render;
+pub mod resolve;
 pub mod status;
 pub mod terminal;

@@ -119,6 +119,27 @@ pub fn path_of(change_file: &Path, select: &Select) -> Result<PathBuf, LockError
     }
 }
 
+/// The lockfile at `path` as it is, resolved from whichever `spec.select`; none when
+/// there is no file.
+pub fn read_any(path: &Path) -> Result<Option<Lock>, LockError> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => Lock::parse(&text, &path.display().to_string()).map(Some),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(LockError::Damaged { path: path.display().to_string(), reason: e.to_string() }),
+    }
+}
+
+/// Whether two lockfiles select the same: the same repositories on the same default
+/// branches, the same exclusions, from the same `spec.select`. Head commits move every
+/// day; they are recorded, not compared.
+pub fn same_selection(a: &Lock, b: &Lock) -> bool {
+    fn shape(l: &Lock) -> (&str, &str, Vec<(&str, &str)>, &[Excluded]) {
+        let repos = l.repositories.iter().map(|r| (r.url.as_str(), r.default_branch.as_str())).collect();
+        (&l.select, &l.host, repos, &l.excluded)
+    }
+    shape(a) == shape(b)
+}
+
 /// Reads the lockfile of a Change with `spec.select`, refusing a missing or stale one.
 pub fn read(change_file: &Path, select: &Select) -> Result<(PathBuf, Lock), LockError> {
     let path = path_of(change_file, select)?;
@@ -164,10 +185,11 @@ pub fn changes(old: &Lock, new: &Lock) -> Vec<String> {
         if new.repositories.iter().any(|n| n.url == r.url) {
             continue;
         }
-        let why = new.excluded.iter().find(|e| e.url == r.url).map_or_else(
-            || "GitHub no longer lists it among what spec.select matches".to_string(),
-            |e| e.why.clone(),
-        );
+        let why = new
+            .excluded
+            .iter()
+            .find(|e| e.url == r.url)
+            .map_or_else(|| "GitHub no longer lists it among what spec.select matches".to_string(), |e| e.why.clone());
         lines.push(format!("removed {} ({why})", r.url));
     }
     for r in &new.repositories {

@@ -157,6 +157,26 @@ enum Command {
         #[arg(long)]
         progress: bool,
     },
+    /// Ask GitHub which repositories each Change's spec.select chooses, and write them into
+    /// the Change's lockfile (CHANGE.lock.yaml beside it), saying what changed.
+    ///
+    /// Every other command reads the lockfile, never GitHub. With --check, say whether the
+    /// lockfile is up to date and exit 1 when not, writing nothing (for CI); head commits
+    /// are recorded but not compared.
+    Resolve {
+        /// The Change files.
+        #[arg(required = true, value_name = "CHANGE")]
+        files: Vec<PathBuf>,
+        /// Write nothing; exit 1 when the lockfile would change.
+        #[arg(long)]
+        check: bool,
+        /// The GitHub Enterprise host the owners are on; the token is sent there only.
+        #[arg(long, value_name = "HOST")]
+        github_host: Option<GitHubHost>,
+        /// Print progress lines on standard error even when it is not a terminal.
+        #[arg(long)]
+        progress: bool,
+    },
     /// Merge a Change's pull requests that its merge rule allows (spec.merge.when).
     ///
     /// Each merge is pinned to the head commit bca read (a push since makes GitHub refuse
@@ -276,6 +296,10 @@ fn main() -> ExitCode {
             let request =
                 status::StatusRequest { files, format, pods, fork_org, github_host, require_merged, progress };
             commands::status::status(&request, &env, style)
+        }
+        Command::Resolve { files, check, github_host, progress } => {
+            let request = commands::resolve::ResolveRequest { files, check, github_host, progress };
+            commands::resolve::resolve(&request, &env, style)
         }
         Command::Merge { files, only, yes, fork_org, github_host, progress } => {
             let request = commands::merge::MergeRequest { files, only, yes, fork_org, github_host, progress };

@@ -35,7 +35,8 @@ fn examples_and_original_readme_forms_are_valid() {
         let mut names: Vec<_> = std::fs::read_dir(repo_root().join(dir))
             .unwrap()
             .map(|e| e.unwrap().path())
-            .filter(|p| p.is_file())
+            // A lockfile sits beside the Change that selects repositories; it is no Change.
+            .filter(|p| p.is_file() && !p.to_string_lossy().ends_with(".lock.yaml"))
             .map(|p| p.strip_prefix(repo_root()).unwrap().display().to_string())
             .collect();
         names.sort();
@@ -254,6 +255,31 @@ fn verify_mistakes_are_each_named() {
 fn merge_mistakes_are_each_named() {
     let merge = "  merge:\n    method: sqash\n    when: approved\n    auto: \"yes\"\n    strategy: fast";
     assert_snapshot!(validate_text("change.yaml", with_spec_line("merge", merge)));
+}
+
+#[test]
+fn select_mistakes_are_each_named() {
+    let select = "  select:\n    owners: [\"@acme\"]\n    topics: [Backend]\n    hasFiles: [/go.mod]\n    exclude: [legacy]\n    forks: maybe\n    owner: [x]";
+    assert_snapshot!(validate_text("change.yaml", with_spec_line("select", select)));
+}
+
+#[test]
+fn a_lockfile_given_as_a_change_is_named() {
+    let out = run_in(repo_root(), &["validate", "tests/fixtures/valid/selected.lock.yaml"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_snapshot!(String::from_utf8_lossy(&out.stderr), @r"
+    tests/fixtures/valid/selected.lock.yaml:4:7: error: kind: this is a lockfile that bca resolve writes, not a Change
+      |
+    4 | kind: ChangeLock
+      |       ^^^^^^^^^^
+      = help: give the Change file beside it; bca reads its lockfile by itself
+    ");
+}
+
+#[test]
+fn select_without_where_to_look_is_named() {
+    let select = "  select:\n    topics: [backend]";
+    assert_snapshot!(validate_text("change.yaml", with_spec_line("select", select)));
 }
 
 #[test]

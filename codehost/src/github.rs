@@ -11,8 +11,8 @@ use serde_json::{json, Value};
 use crate::endpoint::Endpoint;
 use crate::secret::Secret;
 use crate::{
-    ChangeRequest, ChangeRequestDetail, CodeHost, Cost, FoundChangeRequest, Head, HostError, NewChangeRequest,
-    PullQuery, PullState, RepoInfo, RepoRead,
+    ChangeRequest, ChangeRequestDetail, CodeHost, Cost, FilesRead, FoundChangeRequest, Head, HostError,
+    ListedRepository, NewChangeRequest, PullQuery, PullState, RepoInfo, RepoRead, Repository, Searched,
 };
 
 /// Attempts for one request when GitHub says "later" (rate limits, 5xx).
@@ -35,6 +35,39 @@ enum Retry {
 #[derive(Debug, Clone, Deserialize)]
 struct Owner {
     login: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+struct Listed {
+    full_name: String,
+    #[serde(default)]
+    archived: bool,
+    #[serde(default)]
+    fork: bool,
+    #[serde(default)]
+    topics: Vec<String>,
+    #[serde(default)]
+    language: Option<String>,
+}
+
+impl From<Listed> for ListedRepository {
+    fn from(r: Listed) -> ListedRepository {
+        ListedRepository {
+            full_name: r.full_name,
+            archived: r.archived,
+            fork: r.fork,
+            topics: r.topics,
+            language: r.language,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct SearchAnswer {
+    total_count: u64,
+    #[serde(default)]
+    incomplete_results: bool,
+    items: Vec<Listed>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -138,6 +171,8 @@ struct Reply {
     location: Option<String>,
     /// `x-ratelimit-reset`, seconds since the epoch.
     reset: Option<u64>,
+    /// The `Link` header's `rel="next"` page.
+    next: Option<String>,
     body: String,
 }
 
@@ -250,8 +285,9 @@ impl<'a> GitHub<'a> {
             };
             let location = response.header("location").map(str::to_string);
             let reset = response.header("x-ratelimit-reset").and_then(|v| v.trim().parse().ok());
+            let next = response.header("link").and_then(next_page);
             let body = response.into_string().unwrap_or_default();
-            let reply = Reply { url: url.to_string(), status, location, reset, body };
+            let reply = Reply { url: url.to_string(), status, location, reset, next, body };
             let again = match wait {
                 Some(wait) if wait > MAX_WAIT => {
                     return Err(HostError::retryable(format!(
@@ -523,6 +559,63 @@ impl CodeHost for GitHub<'_> {
         graphql::mutate(self, query, &json!({ "id": pull_id, "oid": head_sha }), "add it to the merge queue")
     }
 
+    /// The organisation's repositories (all types), or the user's when no organisation
+    /// has the name; 100 a page, following `Link` to the end.
+    fn list_repositories(&self, owner: &str) -> Result<Vec<ListedRepository>, HostError> {
+        let mut path = format!("/orgs/{owner}/repos?per_page=100&type=all");
+        let mut first = true;
+        let mut found = Vec::new();
+        loop {
+            let reply = self.send("GET", &path, None)?;
+            if reply.status == 404 && first && path.starts_with("/orgs/") {
+                path = format!("/users/{owner}/repos?per_page=100&type=owner");
+                continue;
+            }
+            if reply.status == 404 {
+                return Err(HostError::permanent(format!(
+                    "GitHub knows no organisation or user {owner}, or the token cannot see it"
+                ))
+                .with_status(404));
+            }
+            expect_ok(&reply, &format!("GET {path}"))?;
+            let page: Vec<Listed> = reply.json(&format!("GET {path}"))?;
+            found.extend(page.into_iter().map(ListedRepository::from));
+            first = false;
+            // Only GitHub's own pages: the token goes nowhere else.
+            match reply.next.as_deref().and_then(|next| next.strip_prefix(self.base.as_str())) {
+                Some(next) => path = next.to_string(),
+                None => return Ok(found),
+            }
+        }
+    }
+
+    /// Up to 10 pages of 100: GitHub answers at most 1,000 results a query. A query
+    /// that matches more stops after the first page (its `total` says so).
+    fn search_repositories(&self, query: &str) -> Result<Searched, HostError> {
+        let mut searched = Searched { repositories: Vec::new(), total: 0, incomplete: false };
+        for page in 1..=10 {
+            let path = format!("/search/repositories?q={}&per_page=100&page={page}", encode(query));
+            let found: SearchAnswer = self.get_json(&path)?;
+            searched.total = found.total_count;
+            searched.incomplete |= found.incomplete_results;
+            let got = found.items.len();
+            searched.repositories.extend(found.items.into_iter().map(ListedRepository::from));
+            if got < 100 || searched.total > 1000 || searched.repositories.len() as u64 >= searched.total {
+                break;
+            }
+        }
+        Ok(searched)
+    }
+
+    fn read_files(
+        &self,
+        repositories: &[Repository],
+        paths: &[String],
+        progress: &mut dyn FnMut(usize),
+    ) -> Result<Vec<FilesRead>, HostError> {
+        graphql::read_files(self, repositories, paths, progress)
+    }
+
     /// GraphQL, 50 repositories a query, one query at a time (GitHub's secondary limits
     /// count server time, so parallel queries buy nothing but refusals).
     fn read_change_requests(
@@ -577,6 +670,14 @@ fn rate_limit_wait(status: u16, response: &ureq::Response) -> Option<Duration> {
         return Some(Duration::from_secs(reset.saturating_sub(now) + 1));
     }
     (status == 429).then(|| Duration::from_secs(60))
+}
+
+/// The `rel="next"` URL of a `Link` header.
+fn next_page(link: &str) -> Option<String> {
+    link.split(',').find_map(|part| {
+        let (url, rel) = part.split_once(';')?;
+        rel.contains("rel=\"next\"").then(|| url.trim().trim_start_matches('<').trim_end_matches('>').to_string())
+    })
 }
 
 /// Percent-encodes a query value.

@@ -257,6 +257,45 @@ pub struct PullQuery {
     pub head: Head,
 }
 
+/// A repository as an owner's listing or a search shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListedRepository {
+    /// `OWNER/NAME`.
+    pub full_name: String,
+    pub archived: bool,
+    pub fork: bool,
+    pub topics: Vec<String>,
+    /// The primary language, as the host names it.
+    pub language: Option<String>,
+}
+
+/// What a repository search answered: at most 1,000 repositories; `total` is how many
+/// matched, and `incomplete` says the host gave up before finding them all.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Searched {
+    pub repositories: Vec<ListedRepository>,
+    pub total: u64,
+    pub incomplete: bool,
+}
+
+/// What a repository's default branch holds of the paths asked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FilesRead {
+    /// `present` answers the paths in the order asked.
+    Found {
+        default_branch: String,
+        commit: String,
+        present: Vec<bool>,
+    },
+    /// The host does not know the repository, or the token may not read it.
+    Missing,
+    /// An empty repository: no default branch to look in.
+    Empty,
+    Unreadable {
+        why: String,
+    },
+}
+
 /// What a client's requests cost.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -318,6 +357,18 @@ pub trait CodeHost {
     fn enable_auto_merge(&self, pull_id: &str, head_sha: &str, method: &str) -> Result<(), HostError>;
     /// Adds it to its base branch's merge queue, while its head is `head_sha`.
     fn enqueue_change_request(&self, pull_id: &str, head_sha: &str) -> Result<(), HostError>;
+    /// An owner's repositories: an organisation's, else a user's, every page.
+    fn list_repositories(&self, owner: &str) -> Result<Vec<ListedRepository>, HostError>;
+    /// A repository search (the host's query language), as far as the host answers it.
+    fn search_repositories(&self, query: &str) -> Result<Searched, HostError>;
+    /// For each repository, its default branch, that branch's head commit, and which of
+    /// `paths` it holds; in batches, as `read_change_requests` reads.
+    fn read_files(
+        &self,
+        repositories: &[Repository],
+        paths: &[String],
+        progress: &mut dyn FnMut(usize),
+    ) -> Result<Vec<FilesRead>, HostError>;
     fn read_change_requests(
         &self,
         queries: &[PullQuery],

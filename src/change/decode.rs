@@ -81,6 +81,19 @@ impl Decoder {
     }
 
     fn change(&mut self, root: &Node) -> Option<Change> {
+        // A lockfile beside its Change is easily passed too (`bca render *.yaml`).
+        if let NodeKind::Map(entries) = &root.kind {
+            let lock = entries.iter().find(|(k, v)| {
+                key_text(k) == "kind" && matches!(&v.kind, NodeKind::Scalar(s) if s.value == crate::lock::KIND)
+            });
+            if let Some((_, kind)) = lock {
+                self.diagnostics.push(
+                    Diagnostic::new(kind.span, "kind", "this is a lockfile that bca resolve writes, not a Change")
+                        .with_help("give the Change file beside it; bca reads its lockfile by itself"),
+                );
+                return None;
+            }
+        }
         let fields = self.mapping(root, "", Span::START, "a Change: a mapping with kind, apiVersion and spec")?;
         let kind = self.constant(&fields, "", "kind", "Change").map(|()| ChangeKind::Change);
         let api_version = self.constant(&fields, "", "apiVersion", "v1").map(|()| ApiVersion::V1);
@@ -281,11 +294,11 @@ impl Decoder {
 
     fn select(&mut self, node: &Node, anchor: Span) -> Option<Select> {
         let fields = self.mapping(node, "spec.select", anchor, "a mapping with owners, search, topics, ...")?;
-        let mut names = |name: &str, what: &str, parse: &dyn Fn(&str) -> Result<String, Invalid>| {
-            match self.optional(&fields, name) {
-                Some(n) => self.list(n, &format!("spec.select.{name}"), what, parse),
-                None => Some(Vec::new()),
-            }
+        let mut names = |name: &str, what: &str, parse: &dyn Fn(&str) -> Result<String, Invalid>| match self
+            .optional(&fields, name)
+        {
+            Some(n) => self.list(n, &format!("spec.select.{name}"), what, parse),
+            None => Some(Vec::new()),
         };
         let owners = names("owners", "a list of organisations or users", &|s| name_of("owner", s));
         let topics = names("topics", "a list of topics", &topic);
@@ -293,7 +306,9 @@ impl Decoder {
         let has_files = names("hasFiles", "a list of paths", &relative_path);
         let exclude = names("exclude", "a list of OWNER/NAME globs", &owner_name_glob);
         let search = match self.optional(&fields, "search") {
-            Some(n) => self.value(n, "spec.select.search", |s: &str| one_line(s, "search query", "language:go")).map(Some),
+            Some(n) => {
+                self.value(n, "spec.select.search", |s: &str| one_line(s, "search query", "language:go")).map(Some)
+            }
             None => Some(None),
         };
         let mut flag = |name: &str| match self.optional(&fields, name) {
@@ -716,7 +731,8 @@ fn relative_path(s: &str) -> Result<String, Invalid> {
     if ok {
         Ok(s.to_string())
     } else {
-        Err(Invalid::new(format!("\"{s}\" is not a relative path")).help("write it from the root, e.g. go.mod or cmd/main.go"))
+        Err(Invalid::new(format!("\"{s}\" is not a relative path"))
+            .help("write it from the root, e.g. go.mod or cmd/main.go"))
     }
 }
 

@@ -26,7 +26,7 @@ pub fn github_access(
         bail!(
             "bca {command} reads GitHub with the token in GITHUB_TOKEN{}; it is empty or unset",
             match command {
-                "status" => " (read access to the repositories is enough)",
+                "status" | "resolve" => " (read access to the repositories is enough)",
                 _ => " (it needs pull requests write, and contents write to delete branches)",
             }
         );

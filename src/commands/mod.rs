@@ -9,6 +9,7 @@ pub mod diff;
 pub mod errors;
 pub mod merge;
 pub mod render;
+pub mod resolve;
 pub mod run;
 pub mod status;
 pub mod validate;

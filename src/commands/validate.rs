@@ -15,12 +15,16 @@ pub fn summary(name: &str, change: &Change) -> String {
         Some(named) => format!("{named} (change {id})"),
         None => format!("change {id}"),
     };
+    let into = if change.spec.select.is_some() && !change.spec.branch_given {
+        "each repository's default branch".to_string()
+    } else {
+        format!("branch {}", change.spec.branch)
+    };
     format!(
-        "{name}: valid: {identity}, {} on {n} repositor{}{} into branch {}",
+        "{name}: valid: {identity}, {} on {n} repositor{}{} into {into}",
         change.spec.agent,
         if n == 1 { "y" } else { "ies" },
         host.map(|h| format!(" on {h}")).unwrap_or_default(),
-        change.spec.branch
     )
 }
 

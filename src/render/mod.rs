@@ -405,8 +405,11 @@ fn change_job(
         Which::Shard { repos, .. } => repos.iter().map(|r| spec.base_branch_of(r)).collect(),
     };
     let base_branch = bases.first().copied().unwrap_or(spec.branch.as_str());
-    let base_branches: Vec<String> =
-        if bases.iter().all(|b| *b == base_branch) { Vec::new() } else { bases.iter().map(|b| b.to_string()).collect() };
+    let base_branches: Vec<String> = if bases.iter().all(|b| *b == base_branch) {
+        Vec::new()
+    } else {
+        bases.iter().map(|b| b.to_string()).collect()
+    };
     let name = change.name().map(|n| n.as_str());
     let texts = options.templates.render(&templates::TemplateContext {
         change_id,

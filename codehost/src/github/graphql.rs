@@ -15,8 +15,8 @@ use serde_json::{json, Value};
 
 use super::{GitHub, Retry, ATTEMPTS, MAX_WAIT};
 use crate::{
-    Checks, ErrorKind, HostError, MergeState, Mergeable, Protection, PullQuery, PullState, PullSummary, RepoRead,
-    Review,
+    Checks, ErrorKind, FilesRead, HostError, MergeState, Mergeable, Protection, PullQuery, PullState, PullSummary,
+    RepoRead, Repository, Review,
 };
 
 /// Repositories per query: GitHub's node limits and its 10-second query timeout both
@@ -34,39 +34,93 @@ reviewRequests(first: 1) { totalCount } \
 latestOpinionatedReviews(first: 10, writersOnly: true) { nodes { state author { login } } } \
 commits(last: 1) { nodes { commit { oid statusCheckRollup { state } } } } } }";
 
-/// The query for `n` repositories, aliases `r0`..: their owners, names and branches are
-/// variables, never spliced into the text.
-pub fn query(n: usize) -> String {
+/// A batched read: one GraphQL query for up to `BATCH` repositories, an alias each
+/// (`r0`, `r1`, ...), their owners and names (and anything else) as variables.
+pub(super) trait Batched {
+    type Row: Clone;
+    /// What is read, in an error's words (`pull requests`).
+    const WHAT: &'static str;
+    /// The query for `n` repositories.
+    fn query(&self, n: usize) -> String;
+    /// The variables for the repositories at `indexes`, as aliases `r0`.. in order.
+    fn variables(&self, indexes: &[usize]) -> Value;
+    /// One repository's answer.
+    fn row(&self, data: &Value, index: usize) -> Result<Self::Row, HostError>;
+    fn missing(&self) -> Self::Row;
+    fn unreadable(&self, why: String) -> Self::Row;
+}
+
+/// Aliases `r0`.. for `n` repositories: `$o0`/`$n0` name each, `fields` (with `$i` for
+/// the alias's index) is what is asked of each; `shared` declares variables all share.
+fn aliased(name: &str, n: usize, own: &str, fields: &str, shared: &str) -> String {
     let mut params = Vec::new();
-    let mut fields = Vec::new();
+    let mut selections = Vec::new();
     for i in 0..n {
-        params.push(format!("$o{i}: String!, $n{i}: String!, $h{i}: String!"));
-        let own = REPOSITORY_FIELDS.replace("$h", &format!("$h{i}"));
-        fields.push(format!("r{i}: repository(owner: $o{i}, name: $n{i}) {{ {own} }}"));
+        params.push(format!("$o{i}: String!, $n{i}: String!{}", own.replace("$i", &i.to_string())));
+        let asked = fields.replace("$i", &i.to_string());
+        selections.push(format!("r{i}: repository(owner: $o{i}, name: $n{i}) {{ {asked} }}"));
     }
     format!(
-        "query BcaChangeRequests({}) {{ {} rateLimit {{ cost remaining resetAt }} }}",
+        "query {name}({}{shared}) {{ {} rateLimit {{ cost remaining resetAt }} }}",
         params.join(", "),
-        fields.join(" ")
+        selections.join(" ")
     )
 }
 
-fn variables(queries: &[&PullQuery]) -> Value {
-    let mut vars = serde_json::Map::new();
-    for (i, q) in queries.iter().enumerate() {
-        vars.insert(format!("o{i}"), json!(q.repository.owner()));
-        vars.insert(format!("n{i}"), json!(q.repository.name()));
-        vars.insert(format!("h{i}"), json!(q.head.branch));
+/// The query for `n` repositories' change requests.
+pub fn query(n: usize) -> String {
+    aliased("BcaChangeRequests", n, ", $h$i: String!", &REPOSITORY_FIELDS.replace("$h", "$h$i"), "")
+}
+
+struct ChangeRequests<'a>(&'a [PullQuery]);
+
+impl Batched for ChangeRequests<'_> {
+    type Row = RepoRead;
+    const WHAT: &'static str = "pull requests";
+
+    fn query(&self, n: usize) -> String {
+        query(n)
     }
-    Value::Object(vars)
+
+    fn variables(&self, indexes: &[usize]) -> Value {
+        let mut vars = serde_json::Map::new();
+        for (i, q) in indexes.iter().map(|i| &self.0[*i]).enumerate() {
+            vars.insert(format!("o{i}"), json!(q.repository.owner()));
+            vars.insert(format!("n{i}"), json!(q.repository.name()));
+            vars.insert(format!("h{i}"), json!(q.head.branch));
+        }
+        Value::Object(vars)
+    }
+
+    fn row(&self, data: &Value, index: usize) -> Result<RepoRead, HostError> {
+        repository(data, &self.0[index])
+    }
+
+    fn missing(&self) -> RepoRead {
+        RepoRead::Missing
+    }
+
+    fn unreadable(&self, why: String) -> RepoRead {
+        RepoRead::Unreadable { why }
+    }
 }
 
 pub fn read(gh: &GitHub, queries: &[PullQuery], progress: &mut dyn FnMut(usize)) -> Result<Vec<RepoRead>, HostError> {
-    let mut rows: Vec<Option<RepoRead>> = vec![None; queries.len()];
+    read_all(gh, &ChangeRequests(queries), queries.len(), progress)
+}
+
+/// Reads `n` repositories, `BATCH` a query, one query at a time.
+pub(super) fn read_all<B: Batched>(
+    gh: &GitHub,
+    what: &B,
+    n: usize,
+    progress: &mut dyn FnMut(usize),
+) -> Result<Vec<B::Row>, HostError> {
+    let mut rows: Vec<Option<B::Row>> = vec![None; n];
     let mut done = 0;
-    let all: Vec<usize> = (0..queries.len()).collect();
+    let all: Vec<usize> = (0..n).collect();
     for batch in all.chunks(BATCH) {
-        read_batch(gh, queries, batch, &mut rows)?;
+        read_batch(gh, what, batch, &mut rows)?;
         done += batch.len();
         progress(done);
     }
@@ -75,25 +129,24 @@ pub fn read(gh: &GitHub, queries: &[PullQuery], progress: &mut dyn FnMut(usize))
 
 /// Reads the repositories at `indexes`; those a query too big for GitHub left out are
 /// read again at half the batch size.
-fn read_batch(
+fn read_batch<B: Batched>(
     gh: &GitHub,
-    queries: &[PullQuery],
+    what: &B,
     indexes: &[usize],
-    rows: &mut [Option<RepoRead>],
+    rows: &mut [Option<B::Row>],
 ) -> Result<(), HostError> {
-    let asked: Vec<&PullQuery> = indexes.iter().map(|i| &queries[*i]).collect();
-    let answer = match gh.graphql(&query(asked.len()), &variables(&asked)) {
+    let answer = match gh.graphql(&what.query(indexes.len()), &what.variables(indexes)) {
         Ok(answer) => answer,
         Err(e) if too_slow(&e) => {
             if indexes.len() == 1 {
-                rows[indexes[0]] = Some(RepoRead::Unreadable { why: e.message });
+                rows[indexes[0]] = Some(what.unreadable(e.message));
                 return Ok(());
             }
             crate::secret::notice(&format!(
                 "{e}: asking again for {} repositories at a time",
                 indexes.len().div_ceil(2)
             ));
-            return read_halves(gh, queries, indexes, rows);
+            return read_halves(gh, what, indexes, rows);
         }
         Err(e) => return Err(e),
     };
@@ -103,7 +156,8 @@ fn read_batch(
     // would be refused again at any size: GitHub's words end the read.
     if let Some(e) = whole.iter().find(|e| !too_big(e)) {
         return Err(HostError::permanent(format!(
-            "GitHub refused bca's query for pull requests: {}",
+            "GitHub refused bca's query for {}: {}",
+            B::WHAT,
             e["message"].as_str().unwrap_or("no reason given")
         )));
     }
@@ -118,13 +172,13 @@ fn read_batch(
                 && matches!(e["type"].as_str(), Some("NOT_FOUND" | "FORBIDDEN"))
         });
         rows[*index] = if missing {
-            Some(RepoRead::Missing)
+            Some(what.missing())
         } else if let Some(e) = own.first() {
             // A part of the answer GitHub could not give (a field the token may not read):
             // what is left would read as a fact it is not.
-            Some(RepoRead::Unreadable { why: e["message"].as_str().unwrap_or("no reason given").to_string() })
+            Some(what.unreadable(e["message"].as_str().unwrap_or("no reason given").to_string()))
         } else if data.is_object() {
-            Some(repository(data, &queries[*index]).unwrap_or_else(|e| RepoRead::Unreadable { why: e.message }))
+            Some(what.row(data, *index).unwrap_or_else(|e| what.unreadable(e.message)))
         } else {
             why = whole.first().and_then(|e| e["message"].as_str()).unwrap_or("no data").to_string();
             left_out.push(*index);
@@ -135,7 +189,7 @@ fn read_batch(
         return Ok(());
     }
     if indexes.len() == 1 {
-        rows[indexes[0]] = Some(RepoRead::Unreadable { why });
+        rows[indexes[0]] = Some(what.unreadable(why));
         return Ok(());
     }
     crate::secret::notice(&format!(
@@ -144,7 +198,66 @@ fn read_batch(
         indexes.len(),
         left_out.len().div_ceil(2)
     ));
-    read_halves(gh, queries, &left_out, rows)
+    read_halves(gh, what, &left_out, rows)
+}
+
+/// The files read: each repository's default branch and its head, and for each path an
+/// alias `f0`.. whose `object` is null when the default branch does not hold it. The
+/// paths are variables (`$p0`..), shared by all repositories, never spliced into the text.
+struct Files<'a> {
+    repositories: &'a [Repository],
+    paths: &'a [String],
+}
+
+impl Batched for Files<'_> {
+    type Row = FilesRead;
+    const WHAT: &'static str = "repository files";
+
+    fn query(&self, n: usize) -> String {
+        let objects: String =
+            (0..self.paths.len()).map(|p| format!(" f{p}: object(expression: $p{p}) {{ __typename }}")).collect();
+        let shared: String = (0..self.paths.len()).map(|p| format!(", $p{p}: String!")).collect();
+        let fields = format!("nameWithOwner defaultBranchRef {{ name target {{ oid }} }}{objects}");
+        aliased("BcaRepositoryFiles", n, "", &fields, &shared)
+    }
+
+    fn variables(&self, indexes: &[usize]) -> Value {
+        let mut vars = serde_json::Map::new();
+        for (i, r) in indexes.iter().map(|i| &self.repositories[*i]).enumerate() {
+            vars.insert(format!("o{i}"), json!(r.owner()));
+            vars.insert(format!("n{i}"), json!(r.name()));
+        }
+        for (p, path) in self.paths.iter().enumerate() {
+            vars.insert(format!("p{p}"), json!(format!("HEAD:{path}")));
+        }
+        Value::Object(vars)
+    }
+
+    fn row(&self, data: &Value, _: usize) -> Result<FilesRead, HostError> {
+        let branch = &data["defaultBranchRef"];
+        let (Some(name), Some(commit)) = (branch["name"].as_str(), branch["target"]["oid"].as_str()) else {
+            return Ok(FilesRead::Empty);
+        };
+        let present = (0..self.paths.len()).map(|p| data[format!("f{p}")].is_object()).collect();
+        Ok(FilesRead::Found { default_branch: name.to_string(), commit: commit.to_string(), present })
+    }
+
+    fn missing(&self) -> FilesRead {
+        FilesRead::Missing
+    }
+
+    fn unreadable(&self, why: String) -> FilesRead {
+        FilesRead::Unreadable { why }
+    }
+}
+
+pub fn read_files(
+    gh: &GitHub,
+    repositories: &[Repository],
+    paths: &[String],
+    progress: &mut dyn FnMut(usize),
+) -> Result<Vec<FilesRead>, HostError> {
+    read_all(gh, &Files { repositories, paths }, repositories.len(), progress)
 }
 
 /// A bad gateway or a gateway timeout: GitHub's answer to a query that ran too long.
@@ -161,15 +274,15 @@ fn too_big(e: &Value) -> bool {
         || message.contains("timedout")
 }
 
-fn read_halves(
+fn read_halves<B: Batched>(
     gh: &GitHub,
-    queries: &[PullQuery],
+    what: &B,
     indexes: &[usize],
-    rows: &mut [Option<RepoRead>],
+    rows: &mut [Option<B::Row>],
 ) -> Result<(), HostError> {
     let size = indexes.len().div_ceil(2).max(1);
     for half in indexes.chunks(size) {
-        read_batch(gh, queries, half, rows)?;
+        read_batch(gh, what, half, rows)?;
     }
     Ok(())
 }

@@ -104,6 +104,11 @@ struct RepoState {
     protection: Option<(u32, bool)>,
     /// Whether the default branch merges through a merge queue.
     merge_queue: bool,
+    topics: Vec<String>,
+    language: Option<String>,
+    /// An API-only repository's default branch: its name (main when unset), its files.
+    default_branch: Option<String>,
+    files: Vec<String>,
     /// GETs that answer 404 before a new fork "exists", as GitHub's asynchronous forks do.
     pending_polls: u32,
 }
@@ -131,6 +136,10 @@ struct State {
     latency: std::time::Duration,
     /// Mutation name → the refusal GitHub gives it next (a race bca cannot set up).
     refusals: BTreeMap<String, String>,
+    /// Owners that are organisations (`/orgs/NAME/repos`); any other owner is a user.
+    orgs: Vec<String>,
+    /// Repository searches time out (`incomplete_results`).
+    search_incomplete: bool,
 }
 
 pub struct GitHub {
@@ -190,6 +199,8 @@ impl GitHub {
             graphql_max_repositories: None,
             latency: std::time::Duration::ZERO,
             refusals: BTreeMap::new(),
+            orgs: Vec::new(),
+            search_incomplete: false,
             files: BTreeMap::new(),
             log: Vec::new(),
         }));
@@ -381,6 +392,37 @@ impl GitHub {
         self.state.lock().unwrap().repos.insert(full_name.into(), RepoState::default());
     }
 
+    /// An organisation: its repositories are listed at `/orgs/NAME/repos`.
+    pub fn add_org(&self, name: &str) {
+        self.state.lock().unwrap().orgs.push(name.into());
+    }
+
+    /// What a listing or search shows of a repository: its topics and primary language.
+    pub fn describe(&self, repo: &str, topics: &[&str], language: Option<&str>) {
+        let mut st = self.state.lock().unwrap();
+        let r = st.repos.get_mut(repo).expect("a known repository");
+        r.topics = topics.iter().map(|t| t.to_string()).collect();
+        r.language = language.map(str::to_string);
+    }
+
+    /// The files on an API-only repository's default branch, and its name.
+    pub fn set_files(&self, repo: &str, branch: &str, files: &[&str]) {
+        let mut st = self.state.lock().unwrap();
+        let r = st.repos.get_mut(repo).expect("a known repository");
+        r.default_branch = Some(branch.into());
+        r.files = files.iter().map(|f| f.to_string()).collect();
+    }
+
+    /// Marks a repository as a fork (of nothing the tests need).
+    pub fn mark_fork(&self, repo: &str) {
+        self.state.lock().unwrap().repos.get_mut(repo).expect("a known repository").fork_of = Some("x/y".into());
+    }
+
+    /// Repository searches time out, as GitHub's do on big queries (`incomplete_results`).
+    pub fn make_searches_incomplete(&self) {
+        self.state.lock().unwrap().search_incomplete = true;
+    }
+
     /// A pull request from `owner:branch` into an API-only repository, with head `sha`.
     pub fn add_api_pull(&self, repo: &str, owner: &str, branch: &str, sha: &str) -> u64 {
         let mut st = self.state.lock().unwrap();
@@ -528,6 +570,7 @@ fn handle(mut request: Request, state: &Mutex<State>, root: &Path, url: &str) {
     let _ = std::io::Read::read_to_string(request.as_reader(), &mut body);
     let body: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
     let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    let mut link: Option<String> = None;
     let (status, answer) = match (method.as_str(), parts.as_slice()) {
         ("GET", ["user"]) => (200, json!({ "login": st.login })),
         ("POST", ["graphql"]) => {
@@ -645,6 +688,55 @@ fn handle(mut request: Request, state: &Mutex<State>, root: &Path, url: &str) {
                 let answer = pull_json(url, root, &pull);
                 st.pulls.push(pull);
                 (201, answer)
+            }
+        }
+        ("GET", ["orgs" | "users", owner, "repos"]) => {
+            let is_org = st.orgs.iter().any(|o| o.eq_ignore_ascii_case(owner));
+            let is_user =
+                !is_org && st.repos.keys().any(|k| k.split('/').next().is_some_and(|o| o.eq_ignore_ascii_case(owner)));
+            if parts[0] == "users" && !is_org && !is_user {
+                (
+                    404,
+                    json!({ "message": "Not Found", "documentation_url": "https://docs.github.com/rest/repos/repos#list-repositories-for-a-user" }),
+                )
+            } else if parts[0] == "orgs" && !is_org {
+                (
+                    404,
+                    json!({ "message": "Not Found", "documentation_url": "https://docs.github.com/rest/repos/repos#list-organization-repositories" }),
+                )
+            } else if parts[0] == "users" && is_org {
+                // An organisation's repositories through /users: the public ones only;
+                // the stand-in's organisations are listed through /orgs.
+                (200, json!([]))
+            } else {
+                let all: Vec<Value> = st
+                    .repos
+                    .iter()
+                    .filter(|(k, _)| k.split('/').next().is_some_and(|o| o.eq_ignore_ascii_case(owner)))
+                    .map(|(k, r)| listed_json(url, k, r))
+                    .collect();
+                let (page, next) = paginate(&all, query.as_str(), url, &path);
+                link = next;
+                (200, Value::Array(page))
+            }
+        }
+        ("GET", ["search", "repositories"]) => {
+            let q = query.split('&').find_map(|kv| kv.strip_prefix("q=")).map(decode).unwrap_or_default();
+            let q = q.replace('+', " ");
+            let page: usize =
+                query.split('&').find_map(|kv| kv.strip_prefix("page=")).and_then(|p| p.parse().ok()).unwrap_or(1);
+            if page > 10 {
+                (422, json!({ "message": "Only the first 1000 search results are available" }))
+            } else {
+                let found: Vec<Value> = st
+                    .repos
+                    .iter()
+                    .filter(|(k, r)| search_matches(&q, k, r))
+                    .map(|(k, r)| listed_json(url, k, r))
+                    .collect();
+                let total = found.len();
+                let items: Vec<Value> = found.into_iter().skip((page - 1) * 100).take(100).collect();
+                (200, json!({ "total_count": total, "incomplete_results": st.search_incomplete, "items": items }))
             }
         }
         ("GET", ["search", "issues"]) => {
@@ -796,7 +888,64 @@ fn handle(mut request: Request, state: &Mutex<State>, root: &Path, url: &str) {
         _ => (404, json!({ "message": "Not Found" })),
     };
     drop(st);
-    reply(request, status, &answer);
+    match link {
+        Some(link) => {
+            let response = Response::from_string(answer.to_string())
+                .with_status_code(status)
+                .with_header(header("Content-Type", "application/json"))
+                .with_header(header("Link", &link));
+            let _ = request.respond(response);
+        }
+        None => reply(request, status, &answer),
+    }
+}
+
+/// A repository as GitHub's listings and searches show it.
+fn listed_json(url: &str, full_name: &str, r: &RepoState) -> Value {
+    let mut v = repo_json(url, full_name, r);
+    v["archived"] = json!(r.archived);
+    v["topics"] = json!(r.topics);
+    v["language"] = json!(r.language);
+    v["default_branch"] = json!(r.default_branch.as_deref().unwrap_or("main"));
+    v
+}
+
+/// One page of 100 (`page=N`), and GitHub's `Link` header when there are more.
+fn paginate(all: &[Value], query: &str, url: &str, path: &str) -> (Vec<Value>, Option<String>) {
+    let page: usize =
+        query.split('&').find_map(|kv| kv.strip_prefix("page=")).and_then(|p| p.parse().ok()).unwrap_or(1);
+    let per_page: usize =
+        query.split('&').find_map(|kv| kv.strip_prefix("per_page=")).and_then(|p| p.parse().ok()).unwrap_or(30);
+    let items: Vec<Value> = all.iter().skip((page - 1) * per_page).take(per_page).cloned().collect();
+    let last = all.len().div_ceil(per_page).max(1);
+    let other: String = query.split('&').filter(|kv| !kv.starts_with("page=")).collect::<Vec<_>>().join("&");
+    let link = (page < last).then(|| {
+        format!(
+            "<{url}{path}?{other}&page={}>; rel=\"next\", <{url}{path}?{other}&page={last}>; rel=\"last\"",
+            page + 1
+        )
+    });
+    (items, link)
+}
+
+/// The qualifiers of GitHub's repository search the tests use: `user:`/`org:` (any
+/// of them), `topic:`, `language:`, `archived:`, `fork:true`; other words must be in
+/// the name.
+fn search_matches(q: &str, full_name: &str, r: &RepoState) -> bool {
+    let (owner, name) = full_name.split_once('/').unwrap_or(("", full_name));
+    let owners: Vec<&str> = q.split(' ').filter_map(|w| w.strip_prefix("user:").or(w.strip_prefix("org:"))).collect();
+    if !owners.is_empty() && !owners.iter().any(|o| o.eq_ignore_ascii_case(owner)) {
+        return false;
+    }
+    q.split(' ').filter(|w| !w.is_empty() && !w.starts_with("user:") && !w.starts_with("org:")).all(|w| {
+        match w.split_once(':') {
+            Some(("topic", t)) => r.topics.iter().any(|x| x == t),
+            Some(("language", l)) => r.language.as_deref().is_some_and(|x| x.eq_ignore_ascii_case(l)),
+            Some(("archived", a)) => r.archived.to_string() == a,
+            Some(("fork", f)) => f == "true" || r.fork_of.is_none(),
+            _ => name.contains(w),
+        }
+    })
 }
 
 /// A pull request's head commit: its branch in the head repository on disk.

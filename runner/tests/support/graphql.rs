@@ -146,6 +146,16 @@ fn project(
         let key = field.alias.clone().unwrap_or_else(|| field.name.clone());
         let mut here = path.to_vec();
         here.push(key.clone());
+        if field.name == "object" && type_name == "Repository" {
+            let expression = argument(field, "expression", variables);
+            let path = expression.as_str().and_then(|e| e.strip_prefix("HEAD:")).unwrap_or_default();
+            let there = view["__files"].as_array().is_some_and(|f| f.iter().any(|p| p == path));
+            let blob = json!({ "__typename": "Blob", "id": format!("B_{path}") });
+            let found =
+                if there { project(&blob, &field.selection_set, variables, &here, errors) } else { Value::Null };
+            out.insert(key, found);
+            continue;
+        }
         let Some(found) = view.get(&field.name) else {
             errors.push(undefined(&type_name, &field.name, &here));
             continue;
@@ -186,7 +196,10 @@ fn connection(view: &Value, field: &Field<'static, String>, variables: &Value) -
 /// Everything the stand-in can say about a repository, as GitHub names it.
 fn repository_view(st: &State, url: &str, root: &Path, asked: &str) -> Option<Value> {
     let full = st.renamed.get(asked).cloned().unwrap_or_else(|| asked.to_string());
-    let (key, repo) = st.repos.iter().find(|(k, _)| k.eq_ignore_ascii_case(&full))?;
+    // Exactly as listed first; GitHub's names are case-insensitive.
+    let (key, repo) =
+        st.repos.get_key_value(&full).or_else(|| st.repos.iter().find(|(k, _)| k.eq_ignore_ascii_case(&full)))?;
+    let (branch, oid, files) = default_branch(root, key, repo);
     // Oldest first: GitHub's default order; orderBy DESC reverses it.
     let pulls: Vec<Value> = st.pulls.iter().filter(|p| p.repo == *key).map(|p| pull_view(st, url, root, p)).collect();
     Some(json!({
@@ -194,6 +207,10 @@ fn repository_view(st: &State, url: &str, root: &Path, asked: &str) -> Option<Va
         "nameWithOwner": key,
         "isArchived": repo.archived,
         "autoMergeAllowed": repo.auto_merge_allowed,
+        "defaultBranchRef": oid.map_or(Value::Null, |oid| json!({ "__typename": "Ref", "name": branch,
+            "target": { "__typename": "Commit", "oid": oid } })),
+        // What `object(expression: "HEAD:PATH")` finds.
+        "__files": files,
         "isFork": repo.fork_of.is_some(),
         "pullRequests": { "__typename": "PullRequestConnection", "nodes": pulls },
     }))
@@ -399,4 +416,27 @@ pub(super) fn mutation(st: &mut State, root: &Path, body: &Value) -> Option<(u16
         return Some((200, json!({ "errors": errors })));
     }
     Some((200, json!({ "data": { name: data } })))
+}
+
+/// A repository's default branch: its name, its head commit (none when empty) and its
+/// files, from git for a repository on disk, from the stand-in's state for an API-only one.
+fn default_branch(root: &Path, full_name: &str, repo: &super::RepoState) -> (String, Option<String>, Vec<String>) {
+    let bare = root.join(format!("{full_name}.git"));
+    if bare.is_dir() {
+        let git = |args: &[&str]| {
+            std::process::Command::new("git")
+                .arg("--git-dir")
+                .arg(&bare)
+                .args(args)
+                .output()
+                .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+                .unwrap_or_default()
+        };
+        let oid = git(&["rev-parse", "--verify", "-q", "refs/heads/main"]);
+        let files = git(&["ls-tree", "-r", "--name-only", "refs/heads/main"]).lines().map(str::to_string).collect();
+        return ("main".into(), (!oid.is_empty()).then_some(oid), files);
+    }
+    let branch = repo.default_branch.clone().unwrap_or_else(|| "main".into());
+    let oid = format!("{:040x}", full_name.bytes().fold(7u128, |h, b| h.wrapping_mul(31).wrapping_add(u128::from(b))));
+    (branch, Some(oid[..40].to_string()), repo.files.clone())
 }
