@@ -2,12 +2,12 @@
 //! writes them into the Change's lockfile, saying what changed since the last one;
 //! `--check` says it and exits 1 instead of writing, for CI.
 
-use std::io::IsTerminal as _;
 use std::path::PathBuf;
 
 use anyhow::Context as _;
 
 use super::access::github_access;
+use super::status::Progress;
 use super::{once_from_stdin, Outcome, Style, EXIT_INVALID};
 use crate::change::{self, source::Source};
 use crate::lock;
@@ -48,20 +48,16 @@ pub fn resolve(
         let changes = [(source.name.clone(), change)];
         let (token, endpoint, host_name) = github_access("resolve", &changes, request.github_host.as_ref(), env)?;
         let host = bca_codehost::connect(&endpoint, &token);
-        let terminal = !request.progress && std::io::stderr().is_terminal();
+        let mut shown_progress: Option<Progress> = None;
         let mut progress = |n: usize, total: usize| {
-            if terminal {
-                eprint!("\rbca: read {n} of {total} repositories");
-            } else if request.progress && (n == total || n % 500 == 0) {
-                eprintln!("bca: read {n} of {total} repositories");
-            }
+            shown_progress.get_or_insert_with(|| Progress::new(total, request.progress)).read(n)
         };
         let new = crate::resolve::resolve(host.as_ref(), &select, &host_name, &mut progress).map_err(|e| {
             let help = e.help().map(|h| format!(": {h}")).unwrap_or_default();
             anyhow::anyhow!("{}: resolving spec.select: {e}{help}", source.name)
         })?;
-        if terminal {
-            eprintln!();
+        if let Some(p) = &shown_progress {
+            p.done();
         }
         let shown = lock_path.display().to_string();
         let old =
