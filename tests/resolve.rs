@@ -163,6 +163,9 @@ fn render_reads_the_lockfile_never_github_and_gives_each_repository_its_default_
     assert_eq!(first.status.code(), Some(0), "{}", shown(&first));
     let second = bca_in(None, dir.path(), &["render", "change.yaml"]);
     assert_eq!(first.stdout, second.stdout, "render is not deterministic");
+    // A glob gives the lockfile too (`bca render *.yaml`): it is the Change's, not a Change.
+    let globbed = bca_in(None, dir.path(), &["render", "change.lock.yaml", "change.yaml"]);
+    assert_eq!(first.stdout, globbed.stdout, "{}", shown(&globbed));
     let docs = support::k8s::documents(&String::from_utf8_lossy(&first.stdout));
     let contracts: Vec<serde_json::Value> = docs
         .iter()

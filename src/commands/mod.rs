@@ -123,9 +123,31 @@ pub enum LoadedFile {
 
 /// Reads and checks each file. An I/O error (missing file, unreadable stdin) is an
 /// error; a file that is read but invalid is a `LoadedFile::Invalid`.
+/// A Change's own lockfile among the paths (`bca render changes/*.yaml`) is its, not a
+/// Change: it is left out.
 pub fn load_files(paths: &[PathBuf]) -> anyhow::Result<Vec<LoadedFile>> {
     once_from_stdin(paths)?;
-    paths.iter().map(|path| load_file(path)).collect()
+    let loaded: Vec<(&PathBuf, LoadedFile)> =
+        paths.iter().map(|path| load_file(path).map(|l| (path, l))).collect::<anyhow::Result<_>>()?;
+    let locks: Vec<PathBuf> = loaded
+        .iter()
+        .filter_map(|(path, l)| match l {
+            LoadedFile::Valid { change, .. } => change.spec.select.as_ref().map(|s| (path, s)),
+            LoadedFile::Invalid(_) => None,
+        })
+        .filter_map(|(path, select)| crate::lock::path_of(path, select).ok())
+        .map(|p| normalized(&p))
+        .collect();
+    Ok(loaded
+        .into_iter()
+        .filter(|(path, l)| matches!(l, LoadedFile::Valid { .. }) || !locks.contains(&normalized(path)))
+        .map(|(_, l)| l)
+        .collect())
+}
+
+/// A path without `.` parts, for comparing two spellings of one file.
+fn normalized(path: &std::path::Path) -> PathBuf {
+    path.components().filter(|c| !matches!(c, std::path::Component::CurDir)).collect()
 }
 
 /// Standard input can be read once.
