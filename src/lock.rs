@@ -12,7 +12,7 @@ use crate::change::model::{Change, Select};
 use crate::change::values::RepoUrl;
 use crate::render::yaml;
 
-pub const KIND: &str = "ChangeLock";
+pub const KIND: &str = crate::change::LOCK_KIND;
 pub const API_VERSION: &str = "v1";
 
 const HEADER: &str = "# Written by `bca resolve`: the repositories spec.select chose, as GitHub answered.\n\

@@ -218,6 +218,32 @@ fn a_head_that_moved_since_the_read_is_not_merged() {
     assert!(!gh.pulls()[0].merged);
 }
 
+/// GitHub refuses a merge its own rules do not allow (405): said in its words, and the
+/// rest go on.
+#[test]
+fn a_merge_github_refuses_is_named_in_its_words() {
+    let (gh, dir) = fleet();
+    gh.fail(
+        "PUT",
+        "/repos/acme/ready/pulls/1/merge",
+        405,
+        &[],
+        r#"{"message":"Repository rule violations found: 2 of 2 required status checks are expected."}"#,
+        1,
+    );
+    let out = bca_in(&gh, dir.path(), &["merge", "change.yaml", "--yes"]);
+    assert_eq!(out.status.code(), Some(1), "{}", shown(&out));
+    let text = stdout(&gh, &out);
+    assert!(
+        text.contains(
+            "failed acme/ready#1: GitHub will not merge it: Repository rule violations found: 2 of 2 required status \
+             checks are expected."
+        ),
+        "{text}"
+    );
+    assert!(text.ends_with("9 pull request(s): 1 merged, 1 queued, 1 failed, 6 left\n"), "{text}");
+}
+
 #[test]
 fn merge_names_a_repository_that_is_not_in_the_change() {
     let (gh, dir) = fleet();

@@ -84,7 +84,7 @@ impl Decoder {
         // A lockfile beside its Change is easily passed too (`bca render *.yaml`).
         if let NodeKind::Map(entries) = &root.kind {
             let lock = entries.iter().find(|(k, v)| {
-                key_text(k) == "kind" && matches!(&v.kind, NodeKind::Scalar(s) if s.value == crate::lock::KIND)
+                key_text(k) == "kind" && matches!(&v.kind, NodeKind::Scalar(s) if s.value == super::LOCK_KIND)
             });
             if let Some((_, kind)) = lock {
                 self.diagnostics.push(

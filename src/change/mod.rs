@@ -17,6 +17,10 @@ pub use model::{Change, Spec};
 pub use source::Source;
 
 /// Parses and checks one Change file. `file` is the name used in error messages.
+/// The `kind` of the lockfile `bca resolve` writes beside a Change (`crate::lock`), which
+/// the decoder recognises when it is given as a Change.
+pub const LOCK_KIND: &str = "ChangeLock";
+
 pub fn parse(file: &str, bytes: &[u8]) -> Result<Change, Report> {
     let report = |source: String, diagnostics: Vec<Diagnostic>| Report { file: file.to_string(), source, diagnostics };
     if bytes.len() > source::MAX_FILE_BYTES {
