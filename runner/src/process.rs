@@ -70,38 +70,49 @@ pub fn is_dumpable() -> bool {
 /// nothing the agent started (a `setsid` child escapes its process group) is alive when
 /// the step writes what later steps trust. Elsewhere (a laptop) it touches nothing and
 /// returns `false`: there the other processes are the user's.
-pub fn end_every_other_process() -> bool {
+///
+/// `kill(-1)` signals every process of the namespace but PID 1 in one pass, so a process
+/// that forks as fast as it can is caught with its children; the loop ends only when
+/// `/proc` shows no other process. `Err` gives how many survived every round: the caller
+/// must then trust nothing the step would write.
+pub fn end_every_other_process() -> Result<bool, usize> {
     #[cfg(target_os = "linux")]
     {
         if std::process::id() != 1 {
-            return false;
+            return Ok(false);
         }
-        for _ in 0..100 {
-            let others: Vec<i32> = std::fs::read_dir("/proc")
+        let others = || {
+            std::fs::read_dir("/proc")
                 .into_iter()
                 .flatten()
                 .flatten()
                 .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
                 .filter(|pid| *pid != 1)
-                .collect();
-            if others.is_empty() {
-                return true;
+                .count()
+        };
+        let mut any = false;
+        for _ in 0..200 {
+            if others() == 0 {
+                return Ok(any);
             }
-            for pid in others {
-                // SAFETY: plain signals to processes of this PID namespace, then reaping
-                // whatever exited (PID 1 inherits every orphan).
-                unsafe {
-                    libc::kill(pid, libc::SIGKILL);
-                }
+            any = true;
+            // SAFETY: a signal to every other process of this PID namespace (this one is
+            // its PID 1, which kill(-1) spares), then reaping whatever exited (PID 1
+            // inherits every orphan).
+            unsafe {
+                libc::kill(-1, libc::SIGKILL);
             }
-            std::thread::sleep(std::time::Duration::from_millis(20));
+            std::thread::sleep(std::time::Duration::from_millis(10));
             // SAFETY: as above.
             while unsafe { libc::waitpid(-1, std::ptr::null_mut(), libc::WNOHANG) } > 0 {}
         }
-        true
+        match others() {
+            0 => Ok(true),
+            n => Err(n),
+        }
     }
     #[cfg(not(target_os = "linux"))]
-    false
+    Ok(false)
 }
 
 static INTERRUPTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);

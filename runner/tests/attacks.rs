@@ -387,6 +387,7 @@ fn alternates_the_agent_planted_are_refused() {
 /// "passed", naming the tree git would commit from the work tree as it is (the tree
 /// collect checks a verdict against), over the real one whenever that appears.
 const FORGER: &str = r#"cat > ../forge.sh <<'EOF'
+cd "$(dirname "$0")/repo" || exit 1
 v=../../verification/verification.json
 while true; do
   if [ -f "$v" ] && ! grep -q forged "$v"; then
@@ -472,6 +473,35 @@ fn the_checks_cannot_forge_their_own_verdict() {
     };
     assert_eq!(run(&["verify"]), "failed after 1 attempt: sh check.sh fails with exit code 1");
     assert_eq!(run(&[]), "passed after 1 attempt");
+}
+
+/// A check leaves a process that never keeps its PID: each copy starts the next and
+/// exits, so a kill of the PIDs listed a moment ago misses it. The verify step, its
+/// container's PID 1, ends the whole namespace at once and writes the verdict only when
+/// nothing else is left.
+#[test]
+fn a_process_that_keeps_changing_its_pid_does_not_outlive_the_checks() {
+    let (gh, pod) = (stand_in(), Pod::new(checked("sh check.sh")));
+    pod.agent_does(
+        "printf 'echo $$ >> \"$(dirname \"$0\")/hops\"\\nsleep 0.05\\nsh \"$0\" &\\n' > ../hop.sh && printf 'setsid sh \"$(cd .. && pwd)/hop.sh\" >/dev/null 2>&1 </dev/null &\\nsleep 1\\nexit 1\\n' > check.sh",
+    );
+    let hop = pod.path("workspace/hop.sh");
+    for step in pod.steps_before_publish() {
+        let out = if step == "verify" { pod.runner_as_pid1(&step, &gh) } else { pod.runner(&step, &gh) };
+        if step == "verify" {
+            let alive = std::process::Command::new("pgrep").arg("-f").arg(&hop).output().unwrap();
+            for _ in 0..50 {
+                let _ = std::process::Command::new("pkill").arg("-9").arg("-f").arg(&hop).status();
+            }
+            assert!(alive.stdout.is_empty(), "a hopping process outlived the checks");
+            // The attack ran: it hopped from PID to PID while the checks ran.
+            let hops = std::fs::read_to_string(pod.path("workspace/hops")).unwrap_or_default();
+            assert!(hops.lines().count() > 3, "the hopper never ran: {hops:?}");
+        }
+        assert!(out.status.success(), "{step}: {}", shown(&out));
+    }
+    let verification = result_line(&pod.runner("publish", &gh))["verification"].clone();
+    assert_eq!(verification, "failed after 1 attempt: sh check.sh fails with exit code 1");
 }
 
 /// What the agent leaves in its HOME (a ~/.npmrc whose script-shell decides what `npm

@@ -128,29 +128,53 @@ fn a_hanging_check_is_stopped_and_said_so() {
     );
 }
 
-/// A check that writes a file bca would publish (build output outside `.gitignore`)
-/// fails verification, naming it: what was checked is not what would be published.
-/// Output that `.gitignore` covers is fine.
+/// The checks run on a copy of the tree that would be published: what they build there
+/// stays there, and a check that reaches out into the agent's work tree fails
+/// verification, naming what it changed.
 #[test]
 fn a_check_that_changes_what_would_be_published_fails_naming_the_files() {
-    let gh = stand_in();
-    let mut c = verified(&["mkdir -p target && echo x > target/out && echo built > app.bin"], OnFailure::Draft);
-    c.verify.as_mut().unwrap().attempts = 1;
-    let pod = Pod::new(c.clone());
-    pod.agent_does("echo good > src/lib.rs && echo target/ > .gitignore");
-    let r = result_line(&pod.run_steps(&gh));
+    let run = |check: &str| {
+        let gh = stand_in();
+        let mut c = verified(&[check], OnFailure::Draft);
+        c.verify.as_mut().unwrap().attempts = 1;
+        let pod = Pod::new(c);
+        pod.agent_does("echo good > src/lib.rs");
+        result_line(&pod.run_steps(&gh))["verification"].as_str().unwrap().to_string()
+    };
+    assert_eq!(run("mkdir -p target && echo x > target/out && echo built > app.bin"), "passed after 1 attempt");
     assert_eq!(
-        r["verification"],
-        "failed: the checks changed files that would be published: app.bin (have them write only ignored files, \
-         or list their output in .gitignore)",
-        "{r}"
+        run("echo built > app.bin && echo x >> ../repo/README.md"),
+        "failed: the checks changed the work tree bca publishes, outside the copy they ran on: README.md"
     );
-    assert!(gh.pulls()[0].draft);
+}
 
-    let gh = stand_in();
-    let pod = Pod::new(c);
-    pod.agent_does("echo good > src/lib.rs && printf 'target/\\napp.bin\\n' > .gitignore");
-    assert_eq!(result_line(&pod.run_steps(&gh))["verification"], "passed after 1 attempt");
+/// The checks see exactly the bytes that would be published: not the agent's ignored
+/// files (a stale build that makes them pass), and not a file as `.gitattributes` would
+/// have git store it differently from how it reads in the work tree. Each with its
+/// control, the same file published as it is.
+#[test]
+fn the_checks_run_on_exactly_the_tree_that_is_published() {
+    let run = |agent: &str, check: &str| {
+        let gh = stand_in();
+        let mut c = verified(&[check], OnFailure::Draft);
+        c.verify.as_mut().unwrap().attempts = 1;
+        let pod = Pod::new(c);
+        pod.agent_does(agent);
+        result_line(&pod.run_steps(&gh))["verification"].as_str().unwrap().to_string()
+    };
+    let stale = "mkdir -p cache && echo ok > cache/ok && echo good > src/lib.rs";
+    assert_eq!(
+        run(&format!("{stale} && echo cache/ > .gitignore"), "test -f cache/ok"),
+        "failed after 1 attempt: test -f cache/ok fails with exit code 1"
+    );
+    assert_eq!(run(stale, "test -f cache/ok"), "passed after 1 attempt");
+    // git stores `$Id$` for `$Id: anything $` under the `ident` attribute.
+    let ident = "printf 'x = \"$Id: forged $\"\\n' > src/a.py && echo good > src/lib.rs";
+    assert_eq!(
+        run(&format!("{ident} && echo '*.py ident' > .gitattributes"), "grep -q forged src/a.py"),
+        "failed after 1 attempt: grep -q forged src/a.py fails with exit code 1"
+    );
+    assert_eq!(run(ident, "grep -q forged src/a.py"), "passed after 1 attempt");
 }
 
 /// The verdict is good for the tree the checks ran on only: a work tree changed after

@@ -158,6 +158,12 @@ impl Git {
 
     /// Runs git with `input` on its standard input.
     pub fn run_with_input(&self, args: &[&str], input: Option<&[u8]>) -> Result<String, RunError> {
+        self.run_bytes(args, input.map(<[u8]>::to_vec)).map(|out| String::from_utf8_lossy(&out).into_owned())
+    }
+
+    /// Runs git with `input` on its standard input (written beside the reading, so a git
+    /// that answers as it reads never blocks on a full pipe) and returns its output as is.
+    pub fn run_bytes(&self, args: &[&str], input: Option<Vec<u8>>) -> Result<Vec<u8>, RunError> {
         let mut cmd = self.command(args);
         cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
         if input.is_some() {
@@ -165,13 +171,19 @@ impl Git {
         }
         let mut child =
             cmd.spawn().map_err(|e| RunError::usage(format!("cannot run git: {e}; is git installed and on PATH?")))?;
-        if let (Some(bytes), Some(mut stdin)) = (input, child.stdin.take()) {
+        let writer = match (input, child.stdin.take()) {
             // A git that exits early closes the pipe; its exit status says why.
-            let _ = stdin.write_all(bytes);
-        }
+            (Some(bytes), Some(mut stdin)) => Some(std::thread::spawn(move || {
+                let _ = stdin.write_all(&bytes);
+            })),
+            _ => None,
+        };
         let output = child.wait_with_output().map_err(|e| RunError::retryable(format!("waiting for git: {e}")))?;
+        if let Some(writer) = writer {
+            let _ = writer.join();
+        }
         if output.status.success() {
-            Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+            Ok(output.stdout)
         } else {
             Err(RunError::retryable(format!(
                 "git {} failed: {}",

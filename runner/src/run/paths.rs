@@ -63,6 +63,10 @@ impl Paths {
     pub fn verdict_of_checks(&self) -> PathBuf {
         self.verification.join("verification.json")
     }
+    /// Where the verify step writes out the tree it checks (made anew each time).
+    pub fn checked(&self) -> PathBuf {
+        self.workspace.join("checked")
+    }
     /// What the agent's transcript said about its tool calls (for agent-blocked).
     pub fn transcript(&self) -> PathBuf {
         self.workspace.join("transcript.json")

@@ -13,6 +13,71 @@ use super::git::Git;
 use super::state::is_object_id;
 use super::RunError;
 
+/// Writes `tree` out into `dest` (made anew) exactly as git stores it: each blob's bytes,
+/// no attribute, filter or line-ending conversion, executable bits and links as the tree
+/// says, nothing else (no ignored files, no `.git`). The checks run there, on exactly
+/// what would be published. The inner error is a verdict on the tree (a path that would
+/// leave `dest`, a submodule).
+pub fn materialize(git: &Git, tree: &str, dest: &Path) -> Result<Result<(), String>, RunError> {
+    let io =
+        |what: &str, path: &Path, e: std::io::Error| RunError::usage(format!("cannot {what} {}: {e}", path.display()));
+    if std::fs::symlink_metadata(dest).is_ok() {
+        std::fs::remove_dir_all(dest).map_err(|e| io("clear", dest, e))?;
+    }
+    std::fs::create_dir_all(dest).map_err(|e| io("create", dest, e))?;
+    let listing = git.run(&["ls-tree", "-r", "-z", "--full-tree", tree])?;
+    let mut entries = Vec::new();
+    for entry in listing.split('\0').filter(|e| !e.is_empty()) {
+        let Some((meta, path)) = entry.split_once('\t') else { continue };
+        let mut meta = meta.split(' ');
+        let (mode, _, id) = (meta.next().unwrap_or(""), meta.next(), meta.next().unwrap_or(""));
+        if mode == "160000" {
+            return Ok(Err(format!("{path} is a submodule; bca publishes files, not repositories")));
+        }
+        let safe = path.split('/').all(|p| !p.is_empty() && p != "." && p != ".." && !super::files::is_dot_git(p));
+        if !safe {
+            return Ok(Err(format!("the tree holds a path git would not check out: {path:?}")));
+        }
+        entries.push((mode.to_string(), id.to_string(), path.to_string()));
+    }
+    let ids: String = entries.iter().map(|(_, id, _)| format!("{id}\n")).collect();
+    let blobs = git.run_bytes(&["cat-file", "--batch"], Some(ids.into_bytes()))?;
+    let mut rest = blobs.as_slice();
+    let mut links: Vec<&str> = Vec::new();
+    for (mode, _, path) in &entries {
+        // "<id> blob <size>\n<content>\n"
+        let header_end = rest.iter().position(|b| *b == b'\n').unwrap_or(rest.len());
+        let header = String::from_utf8_lossy(&rest[..header_end]).into_owned();
+        let size: usize = header.rsplit(' ').next().and_then(|s| s.parse().ok()).unwrap_or(usize::MAX);
+        let start = header_end + 1;
+        let Some(content) = rest.get(start..start.saturating_add(size)) else {
+            return Ok(Err(format!("git cannot read {path}: {header}")));
+        };
+        rest = &rest[(start + size + 1).min(rest.len())..];
+        // A path below a link would be written wherever the link points.
+        if links.iter().any(|l| path.starts_with(&format!("{l}/"))) {
+            return Ok(Err(format!("{path} lies below a symbolic link the tree also holds")));
+        }
+        let target = dest.join(path);
+        if let Some(parent) = target.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| io("create", parent, e))?;
+        }
+        if mode == "120000" {
+            let to = String::from_utf8_lossy(content).into_owned();
+            std::os::unix::fs::symlink(&to, &target).map_err(|e| io("link", &target, e))?;
+            links.push(path);
+            continue;
+        }
+        std::fs::write(&target, content).map_err(|e| io("write", &target, e))?;
+        if mode == "100755" {
+            use std::os::unix::fs::PermissionsExt as _;
+            std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o755))
+                .map_err(|e| io("make executable", &target, e))?;
+        }
+    }
+    Ok(Ok(()))
+}
+
 /// A work tree with more entries than this is not one a person could review.
 const MAX_ENTRIES: usize = 2_000_000;
 

@@ -67,8 +67,11 @@ pub fn agent(paths: &Paths, run: &Run, attempt: u32) -> Result<(), RunError> {
     log::info("agent", &format!("{} finished", contract.agent));
     // In the pod this step is PID 1 of its container, which ends every process the
     // agent left when it exits; ending them here also keeps them from the files below.
-    if crate::process::end_every_other_process() {
-        log::info("agent", "ended every process the agent left running");
+    match crate::process::end_every_other_process() {
+        Ok(true) => log::info("agent", "ended every process the agent left running"),
+        Ok(false) => {}
+        // The container's end takes them with it; nothing below is trusted by anyone.
+        Err(n) => log::info("agent", &format!("{n} process(es) the agent left survived being ended")),
     }
     let _ = std::fs::write(paths.transcript(), serde_json::to_string(&transcript).expect("a transcript serialises"));
     // Only this step knows the agent's key: the summary is redacted of it here (collect

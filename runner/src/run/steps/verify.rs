@@ -1,9 +1,10 @@
 //! The verify step: `spec.verify`'s checks, in a container of their own after the
 //! agent's has exited, so no agent process is alive beside them or after them. It runs
-//! no agent and holds no token; the checks run code the agent wrote, so this step ends
-//! every process they started before it writes the verdict, in a directory only it can
-//! write. The verdict names the tree the checks ran on, and collect publishes only that
-//! tree as verified.
+//! no agent and holds no token. The checks run on a copy of exactly the tree that would
+//! be published (its bytes as git stores them, no ignored files); they run code the
+//! agent wrote, so this step ends every process they started before it writes the
+//! verdict, in a directory only it can write. The verdict names the tree the checks ran
+//! on, and collect takes a verdict as passed only for the tree it publishes.
 
 use super::Run;
 use crate::run::paths::Paths;
@@ -34,37 +35,46 @@ pub fn verify(paths: &Paths, run: &Run, attempt: u32) -> Result<(), RunError> {
     // The runner's own scratch, made anew in this container's TMPDIR; each check gets a
     // fresh directory of its own beside it.
     let scratch = verify::fresh_dir()?;
-    let scratch = scratch.0.as_path();
-    let verification = match worktree::snapshot(&repo, &scratch.join("before"), None)? {
+    let verification = match worktree::snapshot(&repo, &scratch.0.join("before"), None)? {
         Err(reason) => Verification::failed(attempt, format!("the work tree cannot be checked: {reason}")),
-        Ok((_, before)) => {
-            let checks = verify::run_checks(spec, &repo, budget.as_ref())?;
-            // Nothing the checks started may run on, or be running while the verdict is
-            // written: in the pod this step is PID 1 of its container.
-            if crate::process::end_every_other_process() {
-                log::info("verify", "ended every process the checks left running");
+        Ok((git, before)) => match worktree::materialize(&git, &before.tree, &paths.checked())? {
+            Err(reason) => Verification::failed(attempt, format!("the work tree cannot be checked: {reason}")),
+            Ok(()) => {
+                // On exactly what would be published: the tree's bytes, without the
+                // agent's ignored files (a stale build, a patched node_modules).
+                let checks = verify::run_checks(spec, &paths.checked(), budget.as_ref())?;
+                // Nothing the checks started may run on, or be running while the verdict
+                // is written: in the pod this step is PID 1 of its container.
+                match crate::process::end_every_other_process() {
+                    Ok(true) => log::info("verify", "ended every process the checks left running"),
+                    Ok(false) => {}
+                    Err(n) => {
+                        return Err(RunError::permanent(format!(
+                            "{n} process(es) the checks started could not be ended: no verdict is written"
+                        )))
+                    }
+                }
+                let failed = checks.iter().any(|c| !c.passed);
+                let mut reason = changed_by_checks(&repo, &scratch.0, &before)?;
+                // Another attempt with next to no time left would be stopped at once, and
+                // the work of this one lost with it.
+                let left = budget.as_ref().map(clock::Budget::remaining).filter(|r| *r < clock::ENOUGH_FOR_AN_ATTEMPT);
+                if let (None, Some(left), true) = (&reason, left, failed && attempt < attempts) {
+                    reason = Some(format!(
+                        "no time for attempt {} of {attempts}: {}s of the agent's share of the pod's deadline were \
+                         left",
+                        attempt + 1,
+                        left.as_secs()
+                    ));
+                }
+                let passed = !failed && reason.is_none();
+                Verification { passed, attempts: attempt, checks, reason, tree: Some(before.tree) }
             }
-            let failed = checks.iter().any(|c| !c.passed);
-            let mut reason = changed_by_checks(&repo, scratch, &before)?;
-            // Another attempt with next to no time left would be stopped at once, and
-            // the work of this one lost with it.
-            let left = budget.as_ref().map(clock::Budget::remaining).filter(|r| *r < clock::ENOUGH_FOR_AN_ATTEMPT);
-            if let (None, Some(left), true) = (&reason, left, failed && attempt < attempts) {
-                reason = Some(format!(
-                    "no time for attempt {} of {attempts}: {}s of the agent's share of the pod's deadline were left",
-                    attempt + 1,
-                    left.as_secs()
-                ));
-            }
-            Verification {
-                passed: !failed && reason.is_none(),
-                attempts: attempt,
-                checks,
-                reason,
-                tree: Some(before.tree),
-            }
-        }
+        },
     };
+    // What the checks wrote goes before the verdict is written, which is the step's last act.
+    let _ = std::fs::remove_dir_all(paths.checked());
+    drop(scratch);
     let json = serde_json::to_string(&verification).expect("a verification serialises");
     write_new(&paths.verdict_of_checks(), &json)?;
     log::info(
@@ -78,9 +88,9 @@ pub fn verify(paths: &Paths, run: &Run, attempt: u32) -> Result<(), RunError> {
     Ok(())
 }
 
-/// Why the tree after the checks is not the tree they ran on, if it is not: a check
-/// that writes a file bca would publish (build output outside `.gitignore`) would
-/// publish what no check saw.
+/// Why the agent's work tree changed while the checks ran, if it did: they run on a
+/// copy, so a change there is a check reaching out of it, and what would be published is
+/// no longer what was checked.
 fn changed_by_checks(
     repo: &std::path::Path,
     scratch: &std::path::Path,
@@ -100,8 +110,7 @@ fn changed_by_checks(
     let shown: Vec<String> = changed.iter().take(20).map(|p| crate::run::collect::defuse_line(p)).collect();
     let more = if changed.len() > 20 { format!(" and {} more", changed.len() - 20) } else { String::new() };
     Ok(Some(format!(
-        "the checks changed files that would be published: {}{more} (have them write only ignored files, or \
-         list their output in .gitignore)",
+        "the checks changed the work tree bca publishes, outside the copy they ran on: {}{more}",
         shown.join(", ")
     )))
 }
