@@ -107,6 +107,8 @@ struct Pull {
     /// GitHub sends null for an empty body.
     #[serde(default, deserialize_with = "null_as_empty")]
     body: String,
+    #[serde(default)]
+    user: Option<Owner>,
 }
 
 /// A pull request as `GET /repos/OWNER/NAME/pulls/N` describes it.
@@ -141,7 +143,8 @@ struct HeadRepo {
 
 impl From<Pull> for ChangeRequest {
     fn from(p: Pull) -> ChangeRequest {
-        ChangeRequest { number: p.number, url: p.html_url, title: p.title, body: p.body }
+        let author = p.user.map(|u| u.login).unwrap_or_default();
+        ChangeRequest { number: p.number, url: p.html_url, title: p.title, body: p.body, author }
     }
 }
 
@@ -551,6 +554,12 @@ impl CodeHost for GitHub<'_> {
                      { pullRequest { number } } }";
         let vars = json!({ "id": pull_id, "oid": head_sha, "method": method.to_ascii_uppercase() });
         graphql::mutate(self, query, &vars, "turn on auto-merge")
+    }
+
+    fn disable_auto_merge(&self, pull_id: &str) -> Result<(), HostError> {
+        let query = "mutation BcaNoAutoMerge($id: ID!) { \
+                     disablePullRequestAutoMerge(input: {pullRequestId: $id}) { pullRequest { number } } }";
+        graphql::mutate(self, query, &json!({ "id": pull_id }), "turn off auto-merge")
     }
 
     fn enqueue_change_request(&self, pull_id: &str, head_sha: &str) -> Result<(), HostError> {

@@ -65,6 +65,8 @@ pub struct ChangeRequest {
     pub url: String,
     pub title: String,
     pub body: String,
+    /// Who opened it.
+    pub author: String,
 }
 
 /// What opening a change request takes.
@@ -181,6 +183,11 @@ pub struct PullSummary {
     /// Reported for merged and closed change requests too: who approved what was
     /// merged matters for an audit. Only people who can push to the repository count.
     pub review: Review,
+    /// Whether such a person approved the head commit itself (an approval of an
+    /// earlier commit does not cover what was pushed since).
+    pub approved_at_head: bool,
+    /// Its labels.
+    pub labels: Vec<String>,
     pub mergeable: Mergeable,
     /// What the host says of merging it now (GitHub's `mergeStateStatus`).
     pub merge_state: MergeState,
@@ -202,6 +209,8 @@ pub struct Protection {
     pub approvals: u32,
     /// Successful status checks.
     pub checks: bool,
+    /// Whether a push dismisses the approvals given before it.
+    pub dismisses_stale_reviews: bool,
 }
 
 /// What the host says of merging a change request now.
@@ -355,6 +364,8 @@ pub trait CodeHost {
     fn merge_change_request(&self, upstream: &str, number: u64, head_sha: &str, method: &str) -> Result<(), HostError>;
     /// Has the host merge it once its own rules are met, while its head is `head_sha`.
     fn enable_auto_merge(&self, pull_id: &str, head_sha: &str, method: &str) -> Result<(), HostError>;
+    /// Stops the host from merging it by itself (before new work is pushed to it).
+    fn disable_auto_merge(&self, pull_id: &str) -> Result<(), HostError>;
     /// Adds it to its base branch's merge queue, while its head is `head_sha`.
     fn enqueue_change_request(&self, pull_id: &str, head_sha: &str) -> Result<(), HostError>;
     /// An owner's repositories: an organisation's, else a user's, every page.

@@ -213,6 +213,10 @@ pub enum OnFailure {
     Skip,
 }
 
+/// The label of a pull request whose change failed the Change's checks; bca never
+/// merges one that has it.
+pub const VERIFY_FAILED_LABEL: &str = "bca:verify-failed";
+
 pub const DEFAULT_ATTEMPTS: u32 = 2;
 pub const DEFAULT_VERIFY_TIMEOUT: u64 = 15 * 60;
 

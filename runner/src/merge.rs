@@ -7,7 +7,7 @@
 
 use bca_codehost::{Checks, MergeState, Mergeable, PullState, PullSummary, Review};
 
-use crate::contract::{Merge, MergeWhen};
+use crate::contract::{Merge, MergeWhen, VERIFY_FAILED_LABEL};
 
 /// Why a pull request is not ready to merge under bca's rule.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -23,6 +23,10 @@ pub enum Blocker {
     NoChecks,
     ChangesRequested,
     NotApproved,
+    /// Approved, but an earlier commit: what was pushed since is nobody's approval.
+    ApprovedEarlier,
+    /// bca's own checks (`spec.verify`) failed on it.
+    VerifyFailed,
     /// Behind its base, which the base branch's rules do not allow.
     Behind,
     /// The base branch's own rules are not met.
@@ -42,6 +46,8 @@ impl Blocker {
             Blocker::NoChecks => "no checks ran",
             Blocker::ChangesRequested => "changes requested",
             Blocker::NotApproved => "not approved",
+            Blocker::ApprovedEarlier => "approved, but not at its head commit",
+            Blocker::VerifyFailed => "bca's checks failed on it (bca:verify-failed)",
             Blocker::Behind => "behind its base branch",
             Blocker::BlockedByRules => "the base branch's rules are not met",
         }
@@ -57,6 +63,7 @@ impl Blocker {
                 | Blocker::Conflict
                 | Blocker::ChecksFailing
                 | Blocker::ChangesRequested
+                | Blocker::VerifyFailed
                 | Blocker::Behind
         )
     }
@@ -76,6 +83,9 @@ pub fn blockers(when: MergeWhen, pull: &PullSummary) -> Vec<Blocker> {
         (Mergeable::Unknown, _) | (_, MergeState::Unknown) => found.push(Blocker::Computing),
         _ => {}
     }
+    if pull.labels.iter().any(|l| l == VERIFY_FAILED_LABEL) {
+        found.push(Blocker::VerifyFailed);
+    }
     match pull.checks {
         Checks::Success => {}
         Checks::Failure => found.push(Blocker::ChecksFailing),
@@ -84,7 +94,8 @@ pub fn blockers(when: MergeWhen, pull: &PullSummary) -> Vec<Blocker> {
     }
     if when == MergeWhen::ApprovedAndGreen {
         match pull.review {
-            Review::Approved => {}
+            Review::Approved if pull.approved_at_head => {}
+            Review::Approved => found.push(Blocker::ApprovedEarlier),
             Review::ChangesRequested => found.push(Blocker::ChangesRequested),
             _ => found.push(Blocker::NotApproved),
         }
@@ -164,14 +175,17 @@ pub fn after_publish(policy: &Merge, pull: &PullSummary) -> Action {
     Action::AutoMerge
 }
 
-/// What bca's rule requires that the base branch's protection does not, if anything.
+/// What bca's rule requires that the base branch's protection does not, if anything:
+/// status checks, and for `approved-and-green` an approval that a push dismisses (else
+/// an approval of an earlier commit would let GitHub merge what was pushed since).
 fn uncovered(when: MergeWhen, pull: &PullSummary) -> Option<&'static str> {
-    let approvals = when == MergeWhen::ApprovedAndGreen && pull.protection.approvals == 0;
-    match (pull.protection.checks, approvals) {
+    let p = pull.protection;
+    let approvals = when == MergeWhen::ApprovedAndGreen && (p.approvals == 0 || !p.dismisses_stale_reviews);
+    match (p.checks, approvals) {
         (true, false) => None,
         (false, false) => Some("status checks"),
-        (true, true) => Some("an approving review"),
-        (false, true) => Some("status checks or an approving review"),
+        (true, true) => Some("an approving review that a new push dismisses"),
+        (false, true) => Some("status checks or an approving review that a new push dismisses"),
     }
 }
 
@@ -189,12 +203,14 @@ mod tests {
             head_sha: "a".repeat(40),
             checks: Checks::Success,
             review: Review::Approved,
+            approved_at_head: true,
+            labels: Vec::new(),
             mergeable: Mergeable::Mergeable,
             merge_state: MergeState::Clean,
             auto_merge: false,
             merge_queue: false,
             queued: false,
-            protection: Protection { approvals: 1, checks: true },
+            protection: Protection { approvals: 1, checks: true, dismisses_stale_reviews: true },
             auto_merge_allowed: true,
         }
     }
@@ -224,6 +240,10 @@ mod tests {
         );
         let both = PullSummary { checks: Checks::Failure, review: Review::ChangesRequested, ..ready() };
         assert_eq!(now(&strict, &both), Action::Leave("checks failing, changes requested".into()));
+        let earlier = PullSummary { approved_at_head: false, ..ready() };
+        assert_eq!(now(&strict, &earlier), Action::Leave("approved, but not at its head commit".into()));
+        let failed = PullSummary { labels: vec![VERIFY_FAILED_LABEL.into()], ..ready() };
+        assert_eq!(now(&strict, &failed), Action::Leave("bca's checks failed on it (bca:verify-failed)".into()));
         let queue = PullSummary { merge_queue: true, ..ready() };
         assert_eq!(now(&strict, &queue), Action::Enqueue);
     }
@@ -237,9 +257,17 @@ mod tests {
             after_publish(&policy(MergeWhen::ApprovedAndGreen, false), &waiting),
             Action::Leave("checks pending, not approved".into())
         );
-        let no_reviews = PullSummary { protection: Protection { approvals: 0, checks: true }, ..waiting.clone() };
+        let no_reviews = PullSummary {
+            protection: Protection { approvals: 0, checks: true, dismisses_stale_reviews: false },
+            ..waiting.clone()
+        };
         let Action::Leave(why) = after_publish(&auto, &no_reviews) else { panic!() };
-        assert!(why.ends_with("does not require an approving review, so GitHub could merge it before bca's rule (approved-and-green) holds"), "{why}");
+        assert!(why.ends_with("does not require an approving review that a new push dismisses, so GitHub could merge it before bca's rule (approved-and-green) holds"), "{why}");
+        let stale = PullSummary {
+            protection: Protection { approvals: 1, checks: true, dismisses_stale_reviews: false },
+            ..waiting.clone()
+        };
+        assert!(matches!(after_publish(&auto, &stale), Action::Leave(_)));
         assert_eq!(after_publish(&policy(MergeWhen::Green, true), &no_reviews), Action::AutoMerge);
         let not_allowed = PullSummary { auto_merge_allowed: false, ..waiting.clone() };
         assert_eq!(

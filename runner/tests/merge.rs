@@ -119,7 +119,8 @@ fn auto_merge_is_left_off_where_github_could_merge_before_bcas_rule_holds() {
     assert_eq!(
         r["merge"],
         "not merged: no checks ran, not approved; auto-merge left off: the base branch's protection does not \
-         require an approving review, so GitHub could merge it before bca's rule (approved-and-green) holds"
+         require an approving review that a new push dismisses, so GitHub could merge it before bca's rule \
+         (approved-and-green) holds"
     );
     assert_eq!(gh.pulls()[0].auto_merge, None);
 
@@ -199,6 +200,42 @@ fn mergeability_github_is_still_computing_is_left_for_later() {
     gh.set_mergeable(REPO, 1, "CONFLICTING");
     assert_eq!(run(&gh, &strict)["merge"], "not merged: conflicts with its base");
     assert!(!gh.pulls()[0].merged);
+}
+
+/// New work pushed to a pull request GitHub would auto-merge: auto-merge goes off before
+/// the push (else an approval of the old commit could merge the new one), and bca's rule
+/// decides afresh after it. An approval of the old commit does not merge the new.
+#[test]
+fn new_work_never_merges_under_an_old_approval_or_auto_merge() {
+    let gh = stand_in();
+    gh.set_merging(REPO, true, Some((1, true)), false);
+    gh.set_dismisses_stale_reviews(REPO, false);
+    let first = merging(MergeWhen::ApprovedAndGreen, false);
+    run(&gh, &first);
+    green_and_approved(&gh);
+    // Someone turned auto-merge on by hand; the prompt changes and new work is pushed.
+    let mut second = merging(MergeWhen::ApprovedAndGreen, false);
+    second.prompt = "Add two lines to the README".into();
+    second.work = work(&second.prompt);
+    set_auto_merge(&gh);
+    let pod = Pod::new(second);
+    pod.agent_does("echo 'a new line' >> README.md");
+    let out = pod.run_steps(&gh);
+    let r = result_line(&out);
+    assert_eq!(r["status"], "updated", "{r}");
+    assert_eq!(gh.pulls()[0].auto_merge, None, "auto-merge stayed on over new work");
+    let log = gh.log();
+    let off = log.iter().position(|l| l.contains("BcaNoAutoMerge")).expect("auto-merge was turned off");
+    let push = log.iter().position(|l| l.starts_with("PATCH /repos/acme/api/pulls/1")).unwrap();
+    assert!(off < push, "auto-merge went off after the pull request was updated: {log:?}");
+    // The approval was of the first commit; the new head is nobody's.
+    assert!(r["merge"].as_str().unwrap().contains("approved, but not at its head commit"), "{r}");
+    assert!(!gh.pulls()[0].merged);
+}
+
+/// Turns auto-merge on for the stand-in's first pull request, as a person would.
+fn set_auto_merge(gh: &GitHub) {
+    gh.force_auto_merge(REPO, 1);
 }
 
 /// Without `spec.merge`, nothing is read or written about merging.

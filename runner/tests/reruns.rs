@@ -199,4 +199,19 @@ fn a_pull_request_that_is_not_the_changes_is_never_adopted_or_pushed_over() {
     assert_eq!(r["status"], "foreign-pull-request", "{}", shown(&out));
     assert!(r["reason"].as_str().unwrap().ends_with("comes from the Change's branch but has no bca marker: not bca's"));
     assert_eq!(gh.head("bot/api", "bca/migrate-logging").unwrap(), tip);
+    // Anyone can open a pull request from a public fork's branch and copy bca's marker
+    // into it: one the token's account did not open is not bca's either.
+    gh.set_body("acme/api", 1, &body);
+    gh.set_author("acme/api", 1, "mallory");
+    let out = counting_pod(named(PROMPT), counter.path()).run_steps(&gh);
+    let r = result_line(&out);
+    assert_eq!(r["status"], "foreign-pull-request", "{}", shown(&out));
+    assert!(
+        r["reason"]
+            .as_str()
+            .unwrap()
+            .ends_with("comes from the Change's branch but mallory opened it, not the token's account: not bca's"),
+        "{r}"
+    );
+    assert_eq!(gh.pulls()[0].body, body, "rewrote mallory's description");
 }

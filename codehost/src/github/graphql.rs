@@ -29,9 +29,11 @@ const REPOSITORY_FIELDS: &str = "nameWithOwner isArchived autoMergeAllowed \
 pullRequests(headRefName: $h, first: 5, orderBy: {field: CREATED_AT, direction: DESC}) { pageInfo { hasNextPage } nodes { \
 id number url state isDraft headRefName headRefOid headRepositoryOwner { login } mergeable mergeStateStatus \
 autoMergeRequest { enabledAt } isMergeQueueEnabled isInMergeQueue \
-baseRef { branchProtectionRule { requiresApprovingReviews requiredApprovingReviewCount requiresStatusChecks } } \
-reviewRequests(first: 1) { totalCount } \
-latestOpinionatedReviews(first: 10, writersOnly: true) { nodes { state author { login } } } \
+baseRef { branchProtectionRule { requiresApprovingReviews requiredApprovingReviewCount requiresStatusChecks \
+dismissesStaleReviews } } \
+reviewRequests(first: 1) { totalCount } labels(first: 20) { nodes { name } } \
+latestOpinionatedReviews(first: 20, writersOnly: true) { pageInfo { hasNextPage } nodes { state author { login } \
+commit { oid } } } \
 commits(last: 1) { nodes { commit { oid statusCheckRollup { state } } } } } }";
 
 /// A batched read: one GraphQL query for up to `BATCH` repositories, an alias each
@@ -331,18 +333,23 @@ fn summary(p: &Value, auto_merge_allowed: bool) -> Result<PullSummary, HostError
         _ => return Err(unexpected("state")),
     };
     let commit = &p["commits"]["nodes"][0]["commit"];
+    let head = p["headRefOid"].as_str().unwrap_or_default();
     let checks = match commit["statusCheckRollup"]["state"].as_str() {
+        // The rollup of another commit than the head says nothing about the head.
+        _ if commit["oid"].as_str() != Some(head) => Checks::Pending,
         Some("SUCCESS") => Checks::Success,
         Some("PENDING" | "EXPECTED") => Checks::Pending,
         Some(_) => Checks::Failure,
         None => Checks::None,
     };
-    let opinions: Vec<&str> = p["latestOpinionatedReviews"]["nodes"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|r| r["state"].as_str())
-        .collect();
+    let reviews = &p["latestOpinionatedReviews"];
+    let nodes: Vec<&Value> = reviews["nodes"].as_array().into_iter().flatten().collect();
+    let opinions: Vec<&str> = nodes.iter().filter_map(|r| r["state"].as_str()).collect();
+    // More opinions than were read could hide a "changes requested": no approval counts.
+    let all_read = reviews["pageInfo"]["hasNextPage"] != true;
+    let approved_at_head = all_read
+        && !opinions.contains(&"CHANGES_REQUESTED")
+        && nodes.iter().any(|r| r["state"] == "APPROVED" && r["commit"]["oid"].as_str() == Some(head));
     let review = if opinions.contains(&"CHANGES_REQUESTED") {
         Review::ChangesRequested
     } else if opinions.contains(&"APPROVED") {
@@ -376,7 +383,10 @@ fn summary(p: &Value, auto_merge_allowed: bool) -> Result<PullSummary, HostError
             0
         },
         checks: rule["requiresStatusChecks"] == true,
+        dismisses_stale_reviews: rule["dismissesStaleReviews"] == true,
     };
+    let labels = p["labels"]["nodes"].as_array().into_iter().flatten();
+    let labels: Vec<String> = labels.filter_map(|l| l["name"].as_str().map(str::to_string)).collect();
     Ok(PullSummary {
         id: p["id"].as_str().ok_or_else(|| unexpected("id"))?.to_string(),
         number: p["number"].as_u64().ok_or_else(|| unexpected("number"))?,
@@ -385,6 +395,8 @@ fn summary(p: &Value, auto_merge_allowed: bool) -> Result<PullSummary, HostError
         head_sha: p["headRefOid"].as_str().unwrap_or_default().to_string(),
         checks,
         review,
+        approved_at_head,
+        labels,
         mergeable,
         merge_state,
         auto_merge: p["autoMergeRequest"].is_object(),

@@ -63,6 +63,12 @@ pub struct OpenPull {
     pub html_url: String,
     pub title: String,
     pub body: String,
+    /// Who opened it, and whether that is the token's account: anyone can open a pull
+    /// request from a public fork's branch, and copy bca's marker into it.
+    #[serde(default)]
+    pub author: String,
+    #[serde(default)]
+    pub opened_by_token: bool,
 }
 
 impl OpenPull {
@@ -80,6 +86,12 @@ impl OpenPull {
     /// no bca marker (someone opened it by hand), or a marker naming another Change (two
     /// Changes with one name). `None` when it is the Change's.
     pub fn not_ours(&self, contract: &RunContract) -> Option<String> {
+        if !self.opened_by_token {
+            return Some(format!(
+                "{} comes from the Change's branch but {} opened it, not the token's account: not bca's",
+                self.html_url, self.author
+            ));
+        }
         match self.marker() {
             None => Some(format!("{} comes from the Change's branch but has no bca marker: not bca's", self.html_url)),
             Some(m) if m.change != contract.identity() => Some(format!(

@@ -35,8 +35,8 @@ pub struct Pull {
     /// `open` or `closed`.
     pub state: String,
     pub merged: bool,
-    /// (user, `APPROVED` / `CHANGES_REQUESTED` / ...), oldest first.
-    pub reviews: Vec<(String, String)>,
+    /// (user, `APPROVED` / `CHANGES_REQUESTED` / ..., the head commit it reviewed), oldest first.
+    pub reviews: Vec<(String, String, String)>,
     pub comments: Vec<String>,
     /// The head commit of a pull request with no git repository behind it (a fleet made
     /// with `add_api_repo`); read from git otherwise.
@@ -104,6 +104,7 @@ struct RepoState {
     protection: Option<(u32, bool)>,
     /// Whether the default branch merges through a merge queue.
     merge_queue: bool,
+    dismisses_stale_reviews: bool,
     topics: Vec<String>,
     language: Option<String>,
     /// An API-only repository's default branch: its name (main when unset), its files.
@@ -328,17 +329,33 @@ impl GitHub {
     /// A review of a pull request.
     pub fn add_review(&self, repo: &str, number: u64, user: &str, state: &str) {
         let mut st = self.state.lock().unwrap();
-        let pull = st.pulls.iter_mut().find(|p| p.repo == repo && p.number == number).expect("a pull request");
-        pull.reviews.push((user.into(), state.into()));
+        let i = st.pulls.iter().position(|p| p.repo == repo && p.number == number).expect("a pull request");
+        // A review is of the head commit when it was given.
+        let head = head_sha(&self.root, &st.pulls[i]);
+        st.pulls[i].reviews.push((user.into(), state.into(), head));
     }
 
     /// A user who is not a collaborator: GitHub answers 422 to a review request for them.
     /// The repository's merge settings: "Allow auto-merge", the default branch's
-    /// protection (approving reviews, status checks), and a merge queue.
+    /// protection (approving reviews, status checks; stale approvals dismissed on a push),
+    /// and a merge queue.
     pub fn set_merging(&self, repo: &str, auto_merge_allowed: bool, protection: Option<(u32, bool)>, queue: bool) {
         let mut st = self.state.lock().unwrap();
         let r = st.repos.get_mut(repo).expect("a known repository");
         (r.auto_merge_allowed, r.protection, r.merge_queue) = (auto_merge_allowed, protection, queue);
+        r.dismisses_stale_reviews = protection.is_some();
+    }
+
+    /// Whether the protection dismisses approvals of earlier commits when one is pushed.
+    pub fn set_dismisses_stale_reviews(&self, repo: &str, dismisses: bool) {
+        self.state.lock().unwrap().repos.get_mut(repo).expect("a known repository").dismisses_stale_reviews = dismisses;
+    }
+
+    /// Auto-merge on, as a person turns it on.
+    pub fn force_auto_merge(&self, repo: &str, number: u64) {
+        let mut st = self.state.lock().unwrap();
+        let p = st.pulls.iter_mut().find(|p| p.repo == repo && p.number == number).expect("a known pull request");
+        p.auto_merge = Some("MERGE".into());
     }
 
     /// GitHub's `mergeable` for a pull request (`UNKNOWN`, `CONFLICTING`).
@@ -859,7 +876,10 @@ fn handle(mut request: Request, state: &Mutex<State>, root: &Path, url: &str) {
                 Some(pull) => (
                     200,
                     Value::Array(
-                        pull.reviews.iter().map(|(u, s)| json!({ "user": { "login": u }, "state": s })).collect(),
+                        pull.reviews
+                            .iter()
+                            .map(|(u, s, c)| json!({ "user": { "login": u }, "state": s, "commit_id": c }))
+                            .collect(),
                     ),
                 ),
                 None => not_found(),

@@ -226,11 +226,13 @@ fn pull_view(st: &State, url: &str, root: &Path, p: &Pull) -> Value {
     };
     let opinions: Vec<Value> = latest_opinions(p)
         .iter()
-        .map(|(u, s)| {
+        .map(|(u, (s, commit))| {
             json!({ "__typename": "PullRequestReview", "state": s, "author": { "__typename": "User", "login": u },
-                    "authorCanPushToRepository": !st.outsiders.contains(&u.to_string()) })
+                    "authorCanPushToRepository": !st.outsiders.contains(&u.to_string()),
+                    "commit": { "__typename": "Commit", "oid": commit } })
         })
         .collect();
+    let labels: Vec<Value> = p.labels.iter().map(|l| json!({ "__typename": "Label", "name": l })).collect();
     let requests: Vec<Value> = p
         .requested_reviewers
         .iter()
@@ -243,7 +245,8 @@ fn pull_view(st: &State, url: &str, root: &Path, p: &Pull) -> Value {
     let (mergeable, merge_state, _) = merge_state(st, root, p);
     let rule = repo.protection.map_or(Value::Null, |(approvals, checks)| {
         json!({ "__typename": "BranchProtectionRule", "requiresApprovingReviews": approvals > 0,
-                "requiredApprovingReviewCount": approvals, "requiresStatusChecks": checks })
+                "requiredApprovingReviewCount": approvals, "requiresStatusChecks": checks,
+                "dismissesStaleReviews": repo.dismisses_stale_reviews })
     });
     json!({
         "__typename": "PullRequest",
@@ -262,6 +265,7 @@ fn pull_view(st: &State, url: &str, root: &Path, p: &Pull) -> Value {
             json!({ "__typename": "AutoMergeRequest", "enabledAt": "2026-12-04T12:00:00Z", "mergeMethod": m })
         }),
         "isMergeQueueEnabled": repo.merge_queue,
+        "labels": { "__typename": "LabelConnection", "nodes": labels },
         "isInMergeQueue": p.queued,
         "baseRef": { "__typename": "Ref", "name": p.base, "branchProtectionRule": rule },
         "reviewRequests": { "__typename": "ReviewRequestConnection", "nodes": requests },
@@ -277,12 +281,12 @@ pub(super) fn pull_id(p: &Pull) -> String {
     format!("PR_{}_{}", p.repo.replace('/', "_"), p.number)
 }
 
-/// The latest opinion of each reviewer.
-fn latest_opinions(p: &Pull) -> BTreeMap<&str, &str> {
+/// The latest opinion of each reviewer, and the commit it was given on.
+fn latest_opinions(p: &Pull) -> BTreeMap<&str, (&str, &str)> {
     let mut latest = BTreeMap::new();
-    for (user, review) in &p.reviews {
+    for (user, review, commit) in &p.reviews {
         if matches!(review.as_str(), "APPROVED" | "CHANGES_REQUESTED" | "DISMISSED") {
-            latest.insert(user.as_str(), review.as_str());
+            latest.insert(user.as_str(), (review.as_str(), commit.as_str()));
         }
     }
     latest
@@ -328,8 +332,15 @@ pub(super) fn merge_state(st: &State, root: &Path, p: &Pull) -> (&'static str, &
     let rollup = rollup(st, p, &head_sha(root, p));
     if let Some((approvals, checks)) = st.repos[&p.repo].protection {
         let opinions = latest_opinions(p);
+        let head = head_sha(root, p);
+        let dismisses = st.repos[&p.repo].dismisses_stale_reviews;
         let writers = |state: &str| {
-            opinions.iter().filter(|(u, s)| **s == state && !st.outsiders.contains(&u.to_string())).count()
+            opinions
+                .iter()
+                .filter(|(u, (s, _))| *s == state && !st.outsiders.contains(&u.to_string()))
+                // With stale approvals dismissed, only those of the head count.
+                .filter(|(_, (s, commit))| !(dismisses && *s == "APPROVED" && *commit != head))
+                .count()
         };
         if approvals > 0 && writers("CHANGES_REQUESTED") > 0 {
             return ("MERGEABLE", "BLOCKED", Some("Changes were requested by reviewers with write access.".into()));
@@ -398,6 +409,14 @@ pub(super) fn mutation(st: &mut State, root: &Path, body: &Value) -> Option<(u16
             let method = input["mergeMethod"].as_str().unwrap_or("MERGE").to_string();
             st.pulls[index].auto_merge = Some(method);
             json!({ "__typename": "EnablePullRequestAutoMergePayload",
+                    "pullRequest": { "__typename": "PullRequest", "number": st.pulls[index].number } })
+        }
+        "disablePullRequestAutoMerge" => {
+            if st.pulls[index].auto_merge.is_none() {
+                return refuse("Pull request Auto merge is not enabled".into(), "UNPROCESSABLE");
+            }
+            st.pulls[index].auto_merge = None;
+            json!({ "__typename": "DisablePullRequestAutoMergePayload",
                     "pullRequest": { "__typename": "PullRequest", "number": st.pulls[index].number } })
         }
         "enqueuePullRequest" => {

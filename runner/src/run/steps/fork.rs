@@ -23,12 +23,17 @@ pub fn fork(paths: &Paths, run: &Run) -> Result<(), RunError> {
     let up = &run.upstream;
     let fork = ensure_fork(gh, endpoint, up, contract)?;
     let head = Head::new(&fork.owner, &contract.head_branch);
-    let open = gh.open_change_request(&up.full_name, &head)?.map(|p| OpenPull {
-        number: p.number,
-        html_url: p.url,
-        title: p.title,
-        body: p.body,
-    });
+    let open = match gh.open_change_request(&up.full_name, &head)? {
+        Some(p) => Some(OpenPull {
+            opened_by_token: p.author.eq_ignore_ascii_case(&gh.account()?),
+            number: p.number,
+            html_url: p.url,
+            title: p.title,
+            body: p.body,
+            author: p.author,
+        }),
+        None => None,
+    };
     if let Some(why) = open.as_ref().and_then(|p| p.not_ours(contract)) {
         log::info("fork", &format!("the agent will not run: {why}"));
     } else if let Some(pull) = open.as_ref().filter(|p| p.holds(contract)) {

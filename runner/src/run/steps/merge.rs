@@ -37,6 +37,16 @@ pub fn after_publish(gh: &dyn CodeHost, run: &Run, policy: &Merge, push_owner: &
     }
 }
 
+/// Turns off GitHub's auto-merge of the Change's pull request, if it is on.
+pub fn turn_off_auto_merge(gh: &dyn CodeHost, run: &Run, push_owner: &str) -> Result<(), crate::run::RunError> {
+    let pull = read(gh, run, push_owner).map_err(crate::run::RunError::retryable)?;
+    if pull.auto_merge {
+        gh.disable_auto_merge(&pull.id)?;
+        crate::run::log::info("publish", &format!("{}: auto-merge turned off before pushing new work", pull.url));
+    }
+    Ok(())
+}
+
 /// Merges or queues a pull request bca's rule allows, pinned to the head it checked.
 fn apply(gh: &dyn CodeHost, run: &Run, policy: &Merge, pull: &PullSummary) -> String {
     let result = if pull.merge_queue {

@@ -11,11 +11,12 @@ mod merge;
 mod publish;
 mod verify;
 
+pub use crate::contract::VERIFY_FAILED_LABEL;
 pub use agent::agent;
 pub use clone::clone;
 pub use fork::fork;
 use fork::unchanged;
-pub use publish::{publish, VERIFY_FAILED_LABEL};
+pub use publish::publish;
 pub use verify::verify;
 
 use super::collect;

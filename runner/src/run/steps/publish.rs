@@ -3,7 +3,7 @@
 use bca_codehost::{CodeHost, Head, NewChangeRequest};
 
 use super::{github_token, Run};
-use crate::contract::OnFailure;
+use crate::contract::{OnFailure, VERIFY_FAILED_LABEL};
 use crate::marker;
 use crate::run::body::{compose, part_of, parts_of, replace_part, sections, summary, summary_block};
 use crate::run::collect::{self, Status};
@@ -112,6 +112,12 @@ fn publish_work(
             }
         }
     }
+    if open.is_some() {
+        // New work must not merge under an auto-merge turned on for the old: GitHub would
+        // merge it once its rules hold, with approvals of the old commit where its
+        // protection keeps them. bca's rule turns it on again after, where it may.
+        super::merge::turn_off_auto_merge(gh, run, &fork.owner)?;
+    }
     push(&git, &commit, remote.as_deref(), contract)?;
     log::info("publish", &format!("pushed {commit} to {}:{}", fork.full_name, contract.head_branch));
 
@@ -189,9 +195,6 @@ fn nothing_changed(contract: &RunContract, transcript: Option<&Transcript>) -> R
         }
     }
 }
-
-/// The label of a draft pull request whose change failed the Change's checks.
-pub const VERIFY_FAILED_LABEL: &str = "bca:verify-failed";
 
 /// The pull request already holds this work: keep its commits, bring bca's part of the
 /// body and the title up to date when bca's part changed (a template may have), keeping
