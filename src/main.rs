@@ -121,7 +121,8 @@ enum Command {
     /// Show where Changes stand: each repository's pull request, checks and review.
     ///
     /// Reads GitHub with the token in GITHUB_TOKEN (read access is enough), never the
-    /// cluster: give it `kubectl get pods -l bca.dev/change-name=NAME -o json` with
+    /// cluster: give it `kubectl -n bca-jobs get pods -l bca.dev/change-name=NAME -o json`
+    /// (`-l bca.dev/change=ID` for an unnamed Change) with
     /// --pods for what only the cluster knows. Reads 50 repositories a GraphQL query.
     /// Ends with a burndown line and what the read cost. Exits 0 when every repository
     /// has reached an end state (merged, closed by a person, or no change needed), 1
@@ -182,8 +183,9 @@ enum Command {
     /// Each merge is pinned to the head commit bca read (a push since makes GitHub refuse
     /// it); a base branch with a merge queue gets the pull request queued instead. Prints
     /// the plan, and each pull request it leaves with why, and exits 1 unless --yes is
-    /// given. Merges go one at a time, at least a second apart. Exit 0 once every pull
-    /// request asked for is merged.
+    /// given. Merges go one at a time, at least a second apart. Exit 0 once no pull
+    /// request asked for is left open (merged; a repository without one had nothing to
+    /// merge), 1 otherwise.
     Merge {
         /// The Change files.
         #[arg(required = true, value_name = "CHANGE")]

@@ -88,7 +88,7 @@ pub struct Spec {
     /// The coding agent CLI that makes the change.
     pub agent: Agent,
     /// The base branch the pull requests target. Null means the default, as in the
-    /// original tool.
+    /// original tool: `main`, or with `select` each repository's default branch.
     #[serde(default)]
     #[schemars(extend("type" = ["string", "null"]))]
     pub branch: BranchName,
@@ -107,10 +107,10 @@ pub struct Spec {
     /// URLs of extra context files the agent is given.
     #[serde(default)]
     pub resources: Vec<HttpUrl>,
-    /// The agent's image (a toolchain for the agent; it needs bca-runner and the agent
-    /// CLI, as the runner image has). It runs the agent's step only: the steps that hold
-    /// the GitHub token always run the runner image chosen at render time. By default the
-    /// agent's step runs the runner image too.
+    /// The agent's image (a toolchain for the agent and the checks; it needs bca-runner
+    /// and the agent CLI, as the runner image has). It runs the agent's and the checks'
+    /// steps only: the steps that hold the GitHub token always run the runner image
+    /// chosen at render time. By default those steps run the runner image too.
     #[serde(default)]
     pub image: Option<ImageRef>,
     /// What this Change needs of its pods. `bca render` flags override these; both
@@ -127,8 +127,9 @@ pub struct Spec {
     /// The pull request's title, draft state, labels, reviewers and assignees.
     #[serde(default, rename = "pullRequest", skip_serializing_if = "Option::is_none")]
     pub pull_request: Option<PullRequestSpec>,
-    /// When and how bca merges the pull requests: by `bca merge`, and with `auto`, by
-    /// GitHub's auto-merge turned on after publishing. bca merges only when `when` holds.
+    /// When and how bca merges the pull requests: after publishing (when `when` already
+    /// holds, or with `auto` by turning on GitHub's auto-merge) and by `bca merge`. bca
+    /// merges only when `when` holds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub merge: Option<Merge>,
     /// Push the branch to a fork (the default) or, with `false`, to the repository itself

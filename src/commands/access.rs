@@ -27,6 +27,10 @@ pub fn github_access(
             "bca {command} reads GitHub with the token in GITHUB_TOKEN{}; it is empty or unset",
             match command {
                 "status" | "resolve" => " (read access to the repositories is enough)",
+                "merge" => {
+                    " (the account the pods push with, with contents and pull requests write on the repositories: \
+                     merging writes their base branches)"
+                }
                 _ => " (it needs pull requests write, and contents write to delete branches)",
             }
         );

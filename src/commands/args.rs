@@ -52,7 +52,8 @@ pub struct RenderArgs {
     pub namespace: DnsLabel,
     /// The runner image (by default the one of this bca version), for a mirror or an
     /// air-gapped registry. Every step that holds the GitHub token runs it; the agent's
-    /// step runs spec.image when the Change sets one, and this image otherwise.
+    /// and the checks' steps run spec.image when the Change sets one, and this image
+    /// otherwise.
     #[arg(long, value_parser = opts::parse_image)]
     pub image: Option<ImageRef>,
     /// The GitHub Enterprise host the Changes' repositories are on. The GitHub token is

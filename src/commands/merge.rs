@@ -62,6 +62,8 @@ pub fn merge(request: &MergeRequest, env: &dyn Fn(&str) -> Option<String>, style
     let mut merged_already = 0;
     let mut planned = Vec::new();
     let mut left = 0;
+    // Open pull requests not merged by this run: each keeps the exit code at 1.
+    let mut open_left = 0;
     let mut account = None;
     for (target, read) in chosen.iter().zip(reads) {
         let repo = target.repository.full_name();
@@ -94,9 +96,17 @@ pub fn merge(request: &MergeRequest, env: &dyn Fn(&str) -> Option<String>, style
             }
         };
         let what = format!("{repo}#{}", pull.number);
-        if pull.state == PullState::Merged {
-            merged_already += 1;
-            continue;
+        match pull.state {
+            PullState::Merged => {
+                merged_already += 1;
+                continue;
+            }
+            PullState::Closed => {
+                stdout.push_str(&format!("skipped {what}: closed\n"));
+                left += 1;
+                continue;
+            }
+            PullState::Open | PullState::Draft => open_left += 1,
         }
         let queue = match merge::now(&target.merge, &pull) {
             Action::Merge => false,
@@ -139,6 +149,7 @@ pub fn merge(request: &MergeRequest, env: &dyn Fn(&str) -> Option<String>, style
             left += 1;
             continue;
         }
+        open_left -= 1;
         planned.push(Planned { target, pull, queue });
     }
     for p in &planned {
@@ -179,7 +190,7 @@ pub fn merge(request: &MergeRequest, env: &dyn Fn(&str) -> Option<String>, style
             ));
         }
         stdout.push_str(&summary(0, 0, 0, planned.len()));
-        let code = if planned.is_empty() && left == 0 { 0 } else { super::EXIT_INVALID };
+        let code = if planned.is_empty() && open_left == 0 { 0 } else { super::EXIT_INVALID };
         return Ok(Outcome { stdout, code, ..Outcome::default() });
     }
     let (mut merged, mut queued, mut failed) = (0, 0, 0);
@@ -206,6 +217,7 @@ pub fn merge(request: &MergeRequest, env: &dyn Fn(&str) -> Option<String>, style
         }
     }
     stdout.push_str(&summary(merged, queued, failed, 0));
-    let all_merged = merged + merged_already == chosen.len();
-    Ok(Outcome { stdout, code: if all_merged { 0 } else { super::EXIT_INVALID }, ..Outcome::default() })
+    // Done when no pull request is left open: a repository without one had nothing to merge.
+    let done = failed == 0 && queued == 0 && open_left == 0;
+    Ok(Outcome { stdout, code: if done { 0 } else { super::EXIT_INVALID }, ..Outcome::default() })
 }

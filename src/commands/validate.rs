@@ -61,6 +61,13 @@ pub fn validate(paths: &[PathBuf], quiet: bool, style: Style) -> anyhow::Result<
                         change.spec.repos.len()
                     )));
                 }
+                if change.spec.verify.is_some() && change.spec.image.is_none() {
+                    outcome.stderr.push_str(&style.note(&format!(
+                        "{name}: spec.verify's checks run in the agent's image, and without spec.image that is the \
+                         runner image (git and a shell, no language toolchain): name an image with what the \
+                         commands need"
+                    )));
+                }
                 if !quiet {
                     outcome.stdout.push_str(&summary(&name, &change));
                     outcome.stdout.push('\n');
