@@ -64,6 +64,8 @@ pub enum LockError {
     Damaged { path: String, reason: String },
     #[error("a Change read from standard input has no file for its lockfile to sit beside")]
     FromStdin,
+    #[error("{path} is a symbolic link, or lies outside the Change's directory")]
+    Outside { path: String },
 }
 
 impl LockError {
@@ -71,6 +73,9 @@ impl LockError {
     pub fn help(&self, change_file: &str) -> String {
         match self {
             LockError::FromStdin => "give its path in spec.select.lockfile".to_string(),
+            LockError::Outside { .. } => {
+                "keep the lockfile a plain file in the Change's directory or below it".to_string()
+            }
             LockError::Stale { .. } => {
                 format!("run bca resolve {change_file} again, and commit the lockfile with the Change")
             }
@@ -84,12 +89,35 @@ impl Lock {
         format!("{HEADER}{}", yaml::to_yaml(&serde_json::to_value(self).expect("a lockfile serialises")))
     }
 
+    /// Reads a lockfile and checks what it holds as `spec.repos` and `spec.branch` are
+    /// checked: hand edits pass the digest (anyone can recompute it), not these. What a
+    /// file that is not a lockfile holds is never repeated in the error.
     fn parse(text: &str, path: &str) -> Result<Lock, LockError> {
         let damaged = |reason: String| LockError::Damaged { path: path.to_string(), reason };
-        let doc = crate::output::read::parse_documents(text).map_err(damaged)?.into_iter().next().unwrap_or_default();
-        let lock: Lock = serde_json::from_value(doc).map_err(|e| damaged(e.to_string()))?;
+        let not_ours = || damaged("it is not a lockfile bca resolve wrote".into());
+        let doc = crate::output::read::parse_documents(text).map_err(|_| not_ours())?.into_iter().next();
+        let lock: Lock = doc.and_then(|d| serde_json::from_value(d).ok()).ok_or_else(not_ours)?;
         if lock.kind != KIND || lock.api_version != API_VERSION {
-            return Err(damaged(format!("expected kind {KIND}, apiVersion {API_VERSION}")));
+            return Err(not_ours());
+        }
+        let mut seen = std::collections::BTreeSet::new();
+        for r in &lock.repositories {
+            let repo = RepoUrl::parse(&r.url).map_err(|e| damaged(format!("{}: {}", r.url, e.message)))?;
+            if !repo.host().eq_ignore_ascii_case(&lock.host) {
+                return Err(damaged(format!("{} is not on {}", r.url, lock.host)));
+            }
+            crate::change::values::BranchName::parse(&r.default_branch)
+                .map_err(|e| damaged(format!("{}: {}", r.url, e.message)))?;
+            let hex = r.commit.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+            if !(hex && matches!(r.commit.len(), 40 | 64)) {
+                return Err(damaged(format!("{}: {:?} is not a commit id", r.url, r.commit)));
+            }
+            if !seen.insert(repo.identity()) {
+                return Err(damaged(format!("{} is listed twice", r.url)));
+            }
+        }
+        if let Some(both) = lock.excluded.iter().find(|e| lock.repositories.iter().any(|r| r.url == e.url)) {
+            return Err(damaged(format!("{} is both selected and excluded", both.url)));
         }
         Ok(lock)
     }
@@ -140,9 +168,29 @@ pub fn same_selection(a: &Lock, b: &Lock) -> bool {
     shape(a) == shape(b)
 }
 
+/// `path` if it is a plain file (or none yet) within the Change's directory: a
+/// lockfile path in a Change, or a link in a pull request, must not make bca read or
+/// write elsewhere.
+pub fn contained(change_file: &Path, path: &Path) -> Result<(), LockError> {
+    let outside = || LockError::Outside { path: path.display().to_string() };
+    if std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()) {
+        return Err(outside());
+    }
+    let dir = |p: &Path| p.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new(".")).canonicalize();
+    match (dir(change_file), dir(path)) {
+        (Ok(home), Ok(there)) if there.starts_with(&home) => Ok(()),
+        (Ok(_), Ok(_)) => Err(outside()),
+        // A directory that does not exist yet holds nothing to read; writing there fails.
+        _ => Ok(()),
+    }
+}
+
 /// Reads the lockfile of a Change with `spec.select`, refusing a missing or stale one.
 pub fn read(change_file: &Path, select: &Select) -> Result<(PathBuf, Lock), LockError> {
     let path = path_of(change_file, select)?;
+    if change_file.as_os_str() != "-" {
+        contained(change_file, &path)?;
+    }
     let shown = path.display().to_string();
     let text = match std::fs::read_to_string(&path) {
         Ok(text) => text,

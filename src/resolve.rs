@@ -77,7 +77,12 @@ pub fn resolve(
             if found.incomplete {
                 return Err(ResolveError::SearchIncomplete { query, total: found.total });
             }
-            for listed in found.repositories {
+            // The owners bound the search even when the query names others (`user:x`).
+            let within = |listed: &ListedRepository| {
+                let owner = listed.full_name.split('/').next().unwrap_or_default();
+                select.owners.is_empty() || select.owners.iter().any(|o| o.eq_ignore_ascii_case(owner))
+            };
+            for listed in found.repositories.into_iter().filter(within) {
                 add(listed, format!("search {search}"));
             }
         }

@@ -181,6 +181,15 @@ fn merge_exits_0_once_everything_asked_for_is_merged() {
     assert_eq!(stdout(&gh, &out), "nothing is ready to merge\n1 pull request(s): 1 merged, 0 left\n");
 }
 
+/// The same Change given twice (or two files of one name) merges each pull request once.
+#[test]
+fn a_pull_request_named_twice_is_merged_once() {
+    let (gh, dir) = fleet();
+    let out = bca_in(&gh, dir.path(), &["merge", "change.yaml", "change.yaml", "--repo", "acme/ready", "--yes"]);
+    assert_eq!(out.status.code(), Some(0), "{}", shown(&out));
+    assert_eq!(gh.log().iter().filter(|l| l.starts_with("PUT")).count(), 1);
+}
+
 #[test]
 fn a_secondary_rate_limit_is_waited_out() {
     let (gh, dir) = fleet();

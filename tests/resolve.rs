@@ -77,7 +77,7 @@ fn resolve_selects_by_owner_and_file_and_writes_a_lockfile() {
     let out = bca_in(Some(&gh), dir.path(), &["resolve", "change.yaml"]);
     assert_eq!(out.status.code(), Some(0), "{}", shown(&out));
     assert_snapshot!(String::from_utf8_lossy(&out.stdout), @r"
-    change.yaml: 3 repositories selected, 4 excluded (read with 7 request(s) to GitHub, 3 GraphQL point(s))
+    change.yaml: 3 repositories selected, 4 excluded (read with 8 request(s) to GitHub, 3 GraphQL point(s))
       change.lock.yaml is new
     wrote change.lock.yaml
     ");
@@ -302,6 +302,65 @@ fn resolve_of_a_change_without_select_says_so() {
     assert!(
         String::from_utf8_lossy(&out.stderr)
             .contains("change.yaml has no spec.select: its repositories are listed in spec.repos, nothing to resolve"),
+        "{}",
+        shown(&out)
+    );
+}
+
+/// GitHub's `Link` header names the next page; one on another host (a lookalike name, or
+/// user info before the real host) gets no token and ends the listing.
+#[test]
+fn a_next_page_on_another_host_gets_no_token() {
+    let (gh, dir) = setup("  select:\n    owners: [acme]\n");
+    for bad in
+        [format!("<{}.evil.example/x>; rel=\"next\"", gh.url), format!("<{}@evil.example/x>; rel=\"next\"", gh.url)]
+    {
+        gh.fail("GET", "/orgs/acme/repos", 200, &[("Link", bad.as_str())], "[]", 1);
+        let out = bca_in(Some(&gh), dir.path(), &["resolve", "change.yaml"]);
+        assert_eq!(out.status.code(), Some(2), "{}", shown(&out));
+        assert!(String::from_utf8_lossy(&out.stderr).contains("is on another host"), "{}", shown(&out));
+    }
+}
+
+/// A lockfile path that is a link (a pull request can add one), or leads outside the
+/// Change's directory, is neither read nor written, and what the file holds is never
+/// repeated in an error.
+#[test]
+fn a_lockfile_that_is_a_link_or_elsewhere_is_refused() {
+    let (gh, dir) = setup(SELECT);
+    let secret = dir.path().join("secret");
+    std::fs::write(&secret, "https://x-access-token:ghs_SECRETVALUE@github.com\n").unwrap();
+    std::os::unix::fs::symlink(&secret, dir.path().join("change.lock.yaml")).unwrap();
+    for args in [&["validate", "change.yaml"][..], &["resolve", "change.yaml"]] {
+        let out = bca_in(Some(&gh), dir.path(), args);
+        assert_ne!(out.status.code(), Some(0), "{}", shown(&out));
+        let text = shown(&out);
+        assert!(text.contains("change.lock.yaml is a symbolic link, or lies outside the Change's directory"), "{text}");
+        assert!(!text.contains("SECRETVALUE"), "{text}");
+    }
+    assert_eq!(std::fs::read_to_string(&secret).unwrap(), "https://x-access-token:ghs_SECRETVALUE@github.com\n");
+    // Not a lockfile at all: said without repeating it.
+    std::fs::remove_file(dir.path().join("change.lock.yaml")).unwrap();
+    std::fs::copy(&secret, dir.path().join("change.lock.yaml")).unwrap();
+    let out = bca_in(None, dir.path(), &["validate", "change.yaml"]);
+    let text = shown(&out);
+    assert!(text.contains("change.lock.yaml is damaged (it is not a lockfile bca resolve wrote)"), "{text}");
+    assert!(!text.contains("SECRETVALUE"), "{text}");
+}
+
+/// What a lockfile holds is checked as spec.repos and spec.branch are: a hand edit that
+/// keeps the digest does not smuggle in a branch git would not accept.
+#[test]
+fn a_hand_edited_lockfile_is_checked_like_the_change() {
+    let (gh, dir) = setup(SELECT);
+    assert!(bca_in(Some(&gh), dir.path(), &["resolve", "change.yaml"]).status.success());
+    let text = lockfile(&dir).replacen("defaultBranch: trunk", "defaultBranch: \"main:refs/heads/evil\"", 1);
+    std::fs::write(dir.path().join("change.lock.yaml"), text).unwrap();
+    let out = bca_in(None, dir.path(), &["render", "change.yaml"]);
+    assert_eq!(out.status.code(), Some(1), "{}", shown(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("change.lock.yaml is damaged (https://github.com/acme/billing: \"main:refs/heads/evil\" is not a valid git branch name"),
         "{}",
         shown(&out)
     );

@@ -577,7 +577,12 @@ impl CodeHost for GitHub<'_> {
         loop {
             let reply = self.send("GET", &path, None)?;
             if reply.status == 404 && first && path.starts_with("/orgs/") {
-                path = format!("/users/{owner}/repos?per_page=100&type=owner");
+                // A user: the token's own account lists its private repositories too.
+                path = if self.account()?.eq_ignore_ascii_case(owner) {
+                    "/user/repos?per_page=100&affiliation=owner".to_string()
+                } else {
+                    format!("/users/{owner}/repos?per_page=100&type=owner")
+                };
                 continue;
             }
             if reply.status == 404 {
@@ -590,9 +595,18 @@ impl CodeHost for GitHub<'_> {
             let page: Vec<Listed> = reply.json(&format!("GET {path}"))?;
             found.extend(page.into_iter().map(ListedRepository::from));
             first = false;
-            // Only GitHub's own pages: the token goes nowhere else.
-            match reply.next.as_deref().and_then(|next| next.strip_prefix(self.base.as_str())) {
-                Some(next) => path = next.to_string(),
+            // Only GitHub's own pages: the token goes nowhere else (`base` ends where a
+            // path begins, so `https://api.github.com.evil.net` or `…@evil.net` is not one).
+            let next = reply.next.as_deref().and_then(|next| next.strip_prefix(self.base.as_str()));
+            match next {
+                Some(next) if next.starts_with('/') => path = next.to_string(),
+                Some(_) => {
+                    return Err(HostError::permanent(format!(
+                        "GitHub's next page of {owner}'s repositories is on another host ({}); bca sends the token \
+                         nowhere else",
+                        reply.next.as_deref().unwrap_or_default()
+                    )))
+                }
                 None => return Ok(found),
             }
         }

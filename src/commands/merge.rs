@@ -48,10 +48,13 @@ pub fn merge(request: &MergeRequest, env: &dyn Fn(&str) -> Option<String>, style
     let targets = crate::status::targets(gh, &changes, request.fork_org.as_deref())
         .context("asking GitHub whose token GITHUB_TOKEN is")?;
     check_repo_filters(&request.only, targets.iter().map(|t| &t.repository))?;
-    let chosen: Vec<Target> = targets
+    let mut chosen: Vec<Target> = targets
         .into_iter()
         .filter(|t| request.only.is_empty() || request.only.iter().any(|f| t.repository.is_named_by(f)))
         .collect();
+    // One pull request, once: the same Change given twice, or two files of one name.
+    let mut seen = std::collections::BTreeSet::new();
+    chosen.retain(|t| seen.insert((t.repository.identity(), t.head.to_string())));
     let queries: Vec<PullQuery> =
         chosen.iter().map(|t| PullQuery { repository: t.repository.clone(), head: t.head.clone() }).collect();
     let mut progress = Progress::new(chosen.len(), request.progress);
@@ -62,7 +65,8 @@ pub fn merge(request: &MergeRequest, env: &dyn Fn(&str) -> Option<String>, style
     let mut merged_already = 0;
     let mut planned = Vec::new();
     let mut left = 0;
-    // Open pull requests not merged by this run: each keeps the exit code at 1.
+    // Open pull requests not merged by this run, and repositories bca could not read as
+    // listed: each keeps the exit code at 1.
     let mut open_left = 0;
     let mut account = None;
     for (target, read) in chosen.iter().zip(reads) {
@@ -70,7 +74,7 @@ pub fn merge(request: &MergeRequest, env: &dyn Fn(&str) -> Option<String>, style
         let pull = match read {
             RepoRead::Found { archived: true, .. } => {
                 stdout.push_str(&format!("skipped {repo}: archived, nothing can be merged\n"));
-                left += 1;
+                (left, open_left) = (left + 1, open_left + 1);
                 continue;
             }
             RepoRead::Found { pull: Some(pull), .. } => pull,
@@ -81,17 +85,17 @@ pub fn merge(request: &MergeRequest, env: &dyn Fn(&str) -> Option<String>, style
             }
             RepoRead::Missing => {
                 stdout.push_str(&format!("skipped {repo}: not found, or the token cannot read it\n"));
-                left += 1;
+                (left, open_left) = (left + 1, open_left + 1);
                 continue;
             }
             RepoRead::Renamed { to } => {
                 stdout.push_str(&format!("skipped {repo}: now {to}: put its new URL in spec.repos\n"));
-                left += 1;
+                (left, open_left) = (left + 1, open_left + 1);
                 continue;
             }
             RepoRead::Unreadable { why } => {
                 stdout.push_str(&format!("skipped {repo}: GitHub could not answer for it: {why}\n"));
-                left += 1;
+                (left, open_left) = (left + 1, open_left + 1);
                 continue;
             }
         };
@@ -213,6 +217,11 @@ pub fn merge(request: &MergeRequest, env: &dyn Fn(&str) -> Option<String>, style
             Err(e) => {
                 failed += 1;
                 stdout.push_str(&format!("failed {what}: {}\n", e.message));
+                // Every further merge would meet the same limit.
+                if e.message.contains("rate limit") {
+                    stdout.push_str("stopped: GitHub's rate limit; run bca merge --yes again once it resets\n");
+                    break;
+                }
             }
         }
     }

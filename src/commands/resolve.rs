@@ -38,12 +38,16 @@ pub fn resolve(
             }
         };
         let Some(select) = change.spec.select.clone() else {
-            anyhow::bail!(
-                "{} has no spec.select: its repositories are listed in spec.repos, nothing to resolve",
+            // The other files are still resolved.
+            out.stderr.push_str(&format!(
+                "bca: error: {} has no spec.select: its repositories are listed in spec.repos, nothing to resolve\n",
                 source.name
-            );
+            ));
+            out.code = super::EXIT_ERROR;
+            continue;
         };
         let lock_path = lock::path_of(path, &select)
+            .and_then(|p| lock::contained(path, &p).map(|()| p))
             .map_err(|e| anyhow::anyhow!("{}: {e}: {}", source.name, e.help(&source.name)))?;
         let changes = [(source.name.clone(), change)];
         let (token, endpoint, host_name) = github_access("resolve", &changes, request.github_host.as_ref(), env)?;
@@ -95,7 +99,16 @@ pub fn resolve(
         }
         let text = new.to_text();
         if std::fs::read_to_string(&lock_path).ok().as_deref() != Some(text.as_str()) {
-            std::fs::write(&lock_path, text).with_context(|| format!("writing {shown}"))?;
+            // Never through a link: a new file beside it, renamed over it.
+            let partial = lock_path.with_extension("yaml.partial");
+            let _ = std::fs::remove_file(&partial);
+            std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&partial)
+                .and_then(|mut f| std::io::Write::write_all(&mut f, text.as_bytes()))
+                .and_then(|()| std::fs::rename(&partial, &lock_path))
+                .with_context(|| format!("writing {shown}"))?;
             out.stdout.push_str(&format!("wrote {shown}\n"));
         } else {
             out.stdout.push_str(&format!("{shown} is up to date\n"));

@@ -707,6 +707,18 @@ fn handle(mut request: Request, state: &Mutex<State>, root: &Path, url: &str) {
                 (201, answer)
             }
         }
+        ("GET", ["user", "repos"]) => {
+            let login = st.login.clone();
+            let all: Vec<Value> = st
+                .repos
+                .iter()
+                .filter(|(k, _)| k.split('/').next().is_some_and(|o| o.eq_ignore_ascii_case(&login)))
+                .map(|(k, r)| listed_json(url, k, r))
+                .collect();
+            let (page, next) = paginate(&all, query.as_str(), url, &path);
+            link = next;
+            (200, Value::Array(page))
+        }
         ("GET", ["orgs" | "users", owner, "repos"]) => {
             let is_org = st.orgs.iter().any(|o| o.eq_ignore_ascii_case(owner));
             let is_user =
