@@ -468,7 +468,9 @@ fn the_agent_cannot_forge_the_verification_verdict() {
 fn the_checks_cannot_forge_their_own_verdict() {
     let run = |pid1: &[&str]| {
         let (gh, pod) = (stand_in(), Pod::new(checked("sh check.sh")));
-        pod.agent_does(&format!("{FORGER}cat > check.sh <<'EOF'\n{START_FORGER}\nexit 1\nEOF"));
+        // The check waits until its forger has left its process group (as an attacker's
+        // would), so that only the defence, not a race with the group's end, stops it.
+        pod.agent_does(&format!("{FORGER}cat > check.sh <<'EOF'\n{START_FORGER}\nsleep 2\nexit 1\nEOF"));
         verification_after(&pod, &gh, pid1)
     };
     assert_eq!(run(&["verify"]), "failed after 1 attempt: sh check.sh fails with exit code 1");
