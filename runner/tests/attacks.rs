@@ -454,7 +454,7 @@ fn verification_after(pod: &Pod, gh: &GitHub, pid1: &[&str]) -> String {
 fn the_agent_cannot_forge_the_verification_verdict() {
     let run = |pid1: &[&str]| {
         let (gh, pod) = (stand_in(), Pod::new(checked("sleep 1; false")));
-        pod.agent_does(&format!("{FORGER}{START_FORGER}\necho x >> README.md"));
+        pod.agent_does(&format!("{FORGER}{START_FORGER}\nsleep 1\necho x >> README.md"));
         verification_after(&pod, &gh, pid1)
     };
     assert_eq!(run(&["agent"]), "failed after 1 attempt: sleep 1; false fails with exit code 1");
