@@ -42,8 +42,13 @@ mod tests {
     use bca_codehost::PullState;
 
     fn pull(owner: &str, branch: &str, author: &str, change: &str, head_sha: &str) -> ChangeRequestDetail {
-        let marker =
-            Marker { change: change.into(), fingerprint: "f".into(), parts: Default::default(), commit: "c1".into() };
+        let marker = Marker {
+            change: change.into(),
+            fingerprint: "f".into(),
+            parts: Default::default(),
+            commit: "c1".into(),
+            follow_up: None,
+        };
         ChangeRequestDetail {
             number: 1,
             url: "u".into(),

@@ -11,8 +11,8 @@ use serde_json::{json, Value};
 use crate::endpoint::Endpoint;
 use crate::secret::Secret;
 use crate::{
-    ChangeRequest, ChangeRequestDetail, CodeHost, Cost, FilesRead, FoundChangeRequest, Head, HostError,
-    ListedRepository, NewChangeRequest, PullQuery, PullState, RepoInfo, RepoRead, Repository, Searched,
+    ChangeRequest, ChangeRequestDetail, CodeHost, Cost, FailedCheck, FilesRead, FoundChangeRequest, Head, HostError,
+    ListedRepository, NewChangeRequest, PullQuery, PullState, Remark, RepoInfo, RepoRead, Repository, Searched,
 };
 
 /// Attempts for one request when GitHub says "later" (rate limits, 5xx).
@@ -554,6 +554,43 @@ impl CodeHost for GitHub<'_> {
                      { pullRequest { number } } }";
         let vars = json!({ "id": pull_id, "oid": head_sha, "method": method.to_ascii_uppercase() });
         graphql::mutate(self, query, &vars, "turn on auto-merge")
+    }
+
+    fn remarks(&self, upstream: &str, number: u64) -> Result<Vec<Remark>, HostError> {
+        graphql::remarks(self, upstream, number)
+    }
+
+    /// `GET .../check-runs` (the newest 100) and each failed one's annotations.
+    fn failed_checks(&self, upstream: &str, sha: &str) -> Result<Vec<FailedCheck>, HostError> {
+        let runs: Value = self.get_json(&format!("/repos/{upstream}/commits/{sha}/check-runs?per_page=100"))?;
+        let mut failed = Vec::new();
+        for run in runs["check_runs"].as_array().into_iter().flatten() {
+            let conclusion = run["conclusion"].as_str().unwrap_or_default();
+            if !matches!(conclusion, "failure" | "timed_out" | "cancelled" | "action_required" | "startup_failure") {
+                continue;
+            }
+            let id = run["id"].as_u64().unwrap_or_default();
+            let text = |v: &Value| v.as_str().unwrap_or_default().to_string();
+            let mut annotations = Vec::new();
+            if run["output"]["annotations_count"].as_u64().unwrap_or(0) > 0 {
+                let found: Value =
+                    self.get_json(&format!("/repos/{upstream}/check-runs/{id}/annotations?per_page=50"))?;
+                for a in found.as_array().into_iter().flatten() {
+                    annotations.push(format!("{}:{}: {}", text(&a["path"]), a["start_line"], text(&a["message"])));
+                }
+            }
+            failed.push(FailedCheck {
+                id: format!("check:{id}"),
+                name: text(&run["name"]),
+                conclusion: conclusion.to_string(),
+                url: text(&run["html_url"]),
+                title: text(&run["output"]["title"]),
+                summary: text(&run["output"]["summary"]),
+                text: text(&run["output"]["text"]),
+                annotations,
+            });
+        }
+        Ok(failed)
     }
 
     fn disable_auto_merge(&self, pull_id: &str) -> Result<(), HostError> {

@@ -305,6 +305,55 @@ pub enum FilesRead {
     },
 }
 
+/// What was said on a change request, as the host shows it: untrusted words, which a
+/// follow-up round filters by who wrote them and when.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Remark {
+    /// `review:ID`, `review-comment:ID` or `comment:ID`: stable, to answer it once.
+    pub id: String,
+    pub kind: RemarkKind,
+    pub author: String,
+    /// The host's word for the author's relation to the repository (`OWNER`, `MEMBER`,
+    /// `COLLABORATOR`, `CONTRIBUTOR`, `FIRST_TIME_CONTRIBUTOR`, `NONE`, ...).
+    pub association: String,
+    pub url: String,
+    pub body: String,
+    /// When it was written, and last edited (RFC 3339, UTC).
+    pub created_at: String,
+    pub edited_at: Option<String>,
+    /// A review comment's file and line.
+    pub path: Option<String>,
+    pub line: Option<u64>,
+    /// A review comment whose thread is resolved.
+    pub resolved: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RemarkKind {
+    /// A review's own text.
+    Review,
+    /// A comment on a line of the change.
+    ReviewComment,
+    /// A comment on the change request as a whole.
+    Comment,
+}
+
+/// A check run that failed on a commit: what its output says, written by the
+/// repository's CI (which ran the agent's code): untrusted data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FailedCheck {
+    /// `check:ID`.
+    pub id: String,
+    pub name: String,
+    pub conclusion: String,
+    pub url: String,
+    pub title: String,
+    pub summary: String,
+    pub text: String,
+    /// `path:line: message`, at most 50.
+    pub annotations: Vec<String>,
+}
+
 /// What a client's requests cost.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -364,6 +413,11 @@ pub trait CodeHost {
     fn merge_change_request(&self, upstream: &str, number: u64, head_sha: &str, method: &str) -> Result<(), HostError>;
     /// Has the host merge it once its own rules are met, while its head is `head_sha`.
     fn enable_auto_merge(&self, pull_id: &str, head_sha: &str, method: &str) -> Result<(), HostError>;
+    /// The reviews, review comments (with their threads' resolved state) and comments on
+    /// a change request, the newest 50 of each.
+    fn remarks(&self, upstream: &str, number: u64) -> Result<Vec<Remark>, HostError>;
+    /// The check runs that failed on `sha`, with their output and annotations.
+    fn failed_checks(&self, upstream: &str, sha: &str) -> Result<Vec<FailedCheck>, HostError>;
     /// Stops the host from merging it by itself (before new work is pushed to it).
     fn disable_auto_merge(&self, pull_id: &str) -> Result<(), HostError>;
     /// Adds it to its base branch's merge queue, while its head is `head_sha`.

@@ -66,6 +66,10 @@ pub struct RunContract {
     /// When and how the Change's pull requests are merged.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub merge: Option<Merge>,
+    /// A follow-up round on the Change's open pull request instead of a first run: what
+    /// it answers, how many rounds it may use, whose words reach the agent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub follow_up: Option<FollowUp>,
     /// Draft, labels, reviewers and assignees of the pull request.
     #[serde(default, skip_serializing_if = "PullRequest::is_empty")]
     pub pull_request: PullRequest,
@@ -137,6 +141,31 @@ pub struct Verify {
     /// What a failed verification publishes.
     #[serde(default)]
     pub on_failure: OnFailure,
+}
+
+/// What a follow-up round answers on a pull request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "kebab-case")]
+pub enum FollowUpOn {
+    /// Reviews, unresolved review comments and pull request comments of trusted authors.
+    Reviews,
+    /// Check runs that failed on the pull request's head commit.
+    Checks,
+}
+
+/// `spec.followUp` as a round needs it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct FollowUp {
+    /// What to answer (default both).
+    pub on: Vec<FollowUpOn>,
+    /// The most rounds per pull request (default 3, at most 10).
+    pub rounds: u32,
+    /// The author associations whose words reach the agent (default OWNER, MEMBER,
+    /// COLLABORATOR).
+    pub trust: Vec<String>,
 }
 
 /// `spec.merge`: when bca merges the Change's pull requests, and how. bca's own rule
@@ -420,6 +449,7 @@ mod tests {
             agent_settings: BTreeMap::new(),
             verify: None,
             merge: None,
+            follow_up: None,
             pull_request: Default::default(),
             no_fork: false,
             agent_code_in_repository_ci: false,

@@ -22,6 +22,18 @@ pub struct Marker {
     pub parts: BTreeMap<String, String>,
     /// The commit bca pushed to the head branch.
     pub commit: String,
+    /// The follow-up rounds bca ran on the pull request.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub follow_up: Option<Rounds>,
+}
+
+/// What the follow-up rounds so far used and answered.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rounds {
+    pub used: u32,
+    /// What the rounds answered (`review:ID`, `comment:ID`, `check:ID`), the newest last,
+    /// at most the last 100: answered once, never again.
+    pub answered: Vec<String>,
 }
 
 impl Marker {
@@ -86,6 +98,7 @@ mod tests {
             fingerprint: "abc".into(),
             parts: BTreeMap::from([("prompt".into(), "p1".into()), ("baseBranch".into(), "main".into())]),
             commit: "0123".into(),
+            follow_up: None,
         }
     }
 

@@ -441,6 +441,7 @@ fn change_job(
         agent_settings: agent_settings.clone(),
         verify: spec.verify.clone(),
         merge: spec.merge.clone(),
+        follow_up: None,
         pull_request: spec.pull_request.as_ref().map(|p| p.settings.clone()).unwrap_or_default(),
         no_fork: spec.fork == Some(false),
         agent_code_in_repository_ci: options.agent_code_in_repository_ci,

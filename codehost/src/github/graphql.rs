@@ -16,7 +16,7 @@ use serde_json::{json, Value};
 use super::{GitHub, Retry, ATTEMPTS, MAX_WAIT};
 use crate::{
     Checks, ErrorKind, FilesRead, HostError, MergeState, Mergeable, Protection, PullQuery, PullState, PullSummary,
-    RepoRead, Repository, Review,
+    Remark, RemarkKind, RepoRead, Repository, Review,
 };
 
 /// Repositories per query: GitHub's node limits and its 10-second query timeout both
@@ -260,6 +260,58 @@ pub fn read_files(
     progress: &mut dyn FnMut(usize),
 ) -> Result<Vec<FilesRead>, HostError> {
     read_all(gh, &Files { repositories, paths }, repositories.len(), progress)
+}
+
+/// What a follow-up round reads of one change request: reviews, review threads with
+/// their comments, and comments, the newest 50 of each, with who wrote them, their
+/// relation to the repository, and when.
+const REMARKS: &str = "query BcaRemarks($o: String!, $n: String!, $number: Int!) { \
+repository(owner: $o, name: $n) { pullRequest(number: $number) { \
+reviews(last: 50) { nodes { databaseId url body authorAssociation createdAt lastEditedAt author { login } } } \
+reviewThreads(last: 50) { nodes { isResolved comments(last: 20) { nodes { databaseId url body path line \
+authorAssociation createdAt lastEditedAt author { login } } } } } \
+comments(last: 50) { nodes { databaseId url body authorAssociation createdAt lastEditedAt author { login } } } \
+} } rateLimit { cost remaining resetAt } }";
+
+pub fn remarks(gh: &GitHub, upstream: &str, number: u64) -> Result<Vec<Remark>, HostError> {
+    let (owner, name) = upstream.split_once('/').unwrap_or((upstream, ""));
+    let answer = gh.graphql(REMARKS, &json!({ "o": owner, "n": name, "number": number }))?;
+    if let Some(e) = answer["errors"].as_array().and_then(|e| e.first()) {
+        return Err(HostError::retryable(format!(
+            "GitHub did not say what was said on {upstream}#{number}: {}",
+            e["message"].as_str().unwrap_or("no reason given")
+        )));
+    }
+    let pull = &answer["data"]["repository"]["pullRequest"];
+    let text = |v: &Value| v.as_str().unwrap_or_default().to_string();
+    let remark = |node: &Value, kind: RemarkKind, prefix: &str, resolved: bool| Remark {
+        id: format!("{prefix}:{}", node["databaseId"].as_u64().unwrap_or_default()),
+        kind,
+        author: text(&node["author"]["login"]),
+        association: text(&node["authorAssociation"]),
+        url: text(&node["url"]),
+        body: text(&node["body"]),
+        created_at: text(&node["createdAt"]),
+        edited_at: node["lastEditedAt"].as_str().map(str::to_string),
+        path: node["path"].as_str().map(str::to_string),
+        line: node["line"].as_u64(),
+        resolved,
+    };
+    let nodes = |v: &Value| v["nodes"].as_array().cloned().unwrap_or_default();
+    let mut found = Vec::new();
+    for r in nodes(&pull["reviews"]) {
+        found.push(remark(&r, RemarkKind::Review, "review", false));
+    }
+    for thread in nodes(&pull["reviewThreads"]) {
+        let resolved = thread["isResolved"] == true;
+        for c in nodes(&thread["comments"]) {
+            found.push(remark(&c, RemarkKind::ReviewComment, "review-comment", resolved));
+        }
+    }
+    for c in nodes(&pull["comments"]) {
+        found.push(remark(&c, RemarkKind::Comment, "comment", false));
+    }
+    Ok(found)
 }
 
 /// A bad gateway or a gateway timeout: GitHub's answer to a query that ran too long.

@@ -58,7 +58,13 @@ const AGENT_NOTE: &str = "_The agent's own words, quoted as it wrote them (defus
 
 /// bca's part of the body: its own words, the agent's summary block (from
 /// [`summary_block`], or kept from an earlier body) and the marker.
-pub fn compose(contract: &RunContract, summary_block: Option<&str>, sections: &str, commit: &str) -> String {
+pub fn compose(
+    contract: &RunContract,
+    summary_block: Option<&str>,
+    sections: &str,
+    commit: &str,
+    rounds: Option<&crate::marker::Rounds>,
+) -> String {
     let mut body = format!("{BEGIN}\n{}", contract.pull_request_body.trim_end());
     if !sections.trim().is_empty() {
         body = format!("{body}\n\n{SECTIONS}\n{}", sections.trim());
@@ -71,6 +77,7 @@ pub fn compose(contract: &RunContract, summary_block: Option<&str>, sections: &s
         fingerprint: contract.work.fingerprint.clone(),
         parts: contract.work.parts.clone(),
         commit: commit.to_string(),
+        follow_up: rounds.cloned(),
     };
     format!("{}\n{END}\n", marker::with_marker(&body, &marker).trim_end())
 }

@@ -263,7 +263,7 @@ pub fn defuse_markdown(text: &str) -> String {
 
 /// Characters that change what a reader sees without showing: bidi controls, zero-width
 /// characters, the soft hyphen, tag characters.
-fn invisible(c: char) -> bool {
+pub(crate) fn invisible(c: char) -> bool {
     matches!(c,
         '\u{00AD}' | '\u{061C}' | '\u{180E}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}'
         | '\u{2060}'..='\u{2064}' | '\u{2066}'..='\u{2069}' | '\u{FEFF}' | '\u{E0000}'..='\u{E007F}')

@@ -11,6 +11,7 @@ pub mod context;
 pub mod endpoint;
 pub mod error;
 pub mod files;
+pub mod followup;
 pub mod git;
 pub mod import;
 pub mod log;

@@ -54,6 +54,14 @@ impl Paths {
     pub fn fork_file(&self) -> PathBuf {
         self.state.join("fork.json")
     }
+    /// What the fork step decided about a follow-up round.
+    pub fn round_file(&self) -> PathBuf {
+        self.state.join("round.json")
+    }
+    /// The follow-up round's prompt, handed on by clone to the agent's step.
+    pub fn round_prompt(&self) -> PathBuf {
+        self.workspace.join("follow-up.md")
+    }
     /// The Change's open pull request, if the fork step found one.
     pub fn open_pull_file(&self) -> PathBuf {
         self.state.join("open-pull.json")

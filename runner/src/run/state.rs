@@ -120,6 +120,24 @@ pub fn read_open_pull(paths: &Paths) -> Result<Option<OpenPull>, RunError> {
     serde_json::from_str(&text).map_err(|e| RunError::usage(format!("{} is damaged: {e}", path.display())))
 }
 
+/// What the fork step decided about a follow-up round: run it, or why not.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum RoundState {
+    Run(crate::run::followup::Round),
+    Skip(String),
+}
+
+pub fn write_round(paths: &Paths, round: &RoundState) -> Result<(), RunError> {
+    write(paths, &paths.round_file(), &serde_json::to_string_pretty(round).expect("a round serialises"))
+}
+
+pub fn read_round(paths: &Paths) -> Result<RoundState, RunError> {
+    let path = paths.round_file();
+    let text = read(&path, "fork")?;
+    serde_json::from_str(&text).map_err(|e| RunError::usage(format!("{} is damaged: {e}", path.display())))
+}
+
 pub fn write_base(paths: &Paths, commit: &str) -> Result<(), RunError> {
     write(paths, &paths.base_commit(), commit)
 }

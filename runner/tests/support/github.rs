@@ -38,6 +38,8 @@ pub struct Pull {
     /// (user, `APPROVED` / `CHANGES_REQUESTED` / ..., the head commit it reviewed), oldest first.
     pub reviews: Vec<(String, String, String)>,
     pub comments: Vec<String>,
+    /// What people wrote on it (reviews with a body, review comments, comments).
+    pub remarks: Vec<Remark>,
     /// The head commit of a pull request with no git repository behind it (a fleet made
     /// with `add_api_repo`); read from git otherwise.
     pub sha: Option<String>,
@@ -74,6 +76,7 @@ impl Pull {
             merged: false,
             reviews: Vec::new(),
             comments: Vec::new(),
+            remarks: Vec::new(),
             sha: None,
             author,
             mergeable: None,
@@ -82,6 +85,37 @@ impl Pull {
             merged_with: None,
         }
     }
+}
+
+/// Something a person wrote on a pull request, as GitHub keeps it.
+#[derive(Debug, Clone)]
+pub struct Remark {
+    pub id: u64,
+    /// `review`, `review-comment` or `comment`.
+    pub kind: String,
+    pub user: String,
+    /// GitHub's author association: `OWNER`, `MEMBER`, `COLLABORATOR`, `CONTRIBUTOR`,
+    /// `FIRST_TIME_CONTRIBUTOR`, `NONE`.
+    pub association: String,
+    pub body: String,
+    pub created_at: String,
+    pub edited_at: Option<String>,
+    pub path: Option<String>,
+    pub line: Option<u64>,
+    /// A review comment's thread is resolved.
+    pub resolved: bool,
+}
+
+/// A failed check run's output, as GitHub's check runs API answers it.
+#[derive(Debug, Clone)]
+struct CheckOutput {
+    id: u64,
+    key: String,
+    name: String,
+    title: String,
+    summary: String,
+    text: String,
+    annotations: Vec<(String, u64, String)>,
 }
 
 /// An answer to give instead of the normal one, `times` times.
@@ -139,6 +173,8 @@ struct State {
     refusals: BTreeMap<String, String>,
     /// Owners that are organisations (`/orgs/NAME/repos`); any other owner is a user.
     orgs: Vec<String>,
+    /// Failed check runs with output, beside `check_runs`.
+    check_outputs: Vec<CheckOutput>,
     /// Repository searches time out (`incomplete_results`).
     search_incomplete: bool,
 }
@@ -201,6 +237,7 @@ impl GitHub {
             latency: std::time::Duration::ZERO,
             refusals: BTreeMap::new(),
             orgs: Vec::new(),
+            check_outputs: Vec::new(),
             search_incomplete: false,
             files: BTreeMap::new(),
             log: Vec::new(),
@@ -333,6 +370,42 @@ impl GitHub {
         // A review is of the head commit when it was given.
         let head = head_sha(&self.root, &st.pulls[i]);
         st.pulls[i].reviews.push((user.into(), state.into(), head));
+    }
+
+    /// Something a person wrote on a pull request: `kind` is `review`, `review-comment`
+    /// or `comment`; `created_at` as GitHub writes times. Returns its id.
+    pub fn add_remark(&self, repo: &str, number: u64, remark: Remark) -> u64 {
+        let mut st = self.state.lock().unwrap();
+        let id = 5000 + st.pulls.iter().map(|p| p.remarks.len() as u64).sum::<u64>();
+        let pull = st.pulls.iter_mut().find(|p| p.repo == repo && p.number == number).expect("a pull request");
+        pull.remarks.push(Remark { id, ..remark });
+        id
+    }
+
+    /// A check run that failed on `sha`, with its output and annotations (path, line,
+    /// message).
+    pub fn add_failed_check(
+        &self,
+        repo: &str,
+        sha: &str,
+        name: &str,
+        title: &str,
+        text: &str,
+        annotations: &[(&str, u64, &str)],
+    ) {
+        let mut st = self.state.lock().unwrap();
+        let key = format!("{repo}@{sha}");
+        st.check_runs.entry(key.clone()).or_default().push(("completed".into(), Some("failure".into())));
+        let id = 9000 + st.check_outputs.len() as u64;
+        st.check_outputs.push(CheckOutput {
+            id,
+            key,
+            name: name.into(),
+            title: title.into(),
+            summary: format!("{name} failed"),
+            text: text.into(),
+            annotations: annotations.iter().map(|(p, l, m)| (p.to_string(), *l, m.to_string())).collect(),
+        });
     }
 
     /// A user who is not a collaborator: GitHub answers 422 to a review request for them.
@@ -867,9 +940,47 @@ fn handle(mut request: Request, state: &Mutex<State>, root: &Path, url: &str) {
             }
         }
         ("GET", ["repos", owner, name, "commits", sha, "check-runs"]) => {
-            let runs = st.check_runs.get(&format!("{owner}/{name}@{sha}")).cloned().unwrap_or_default();
-            let runs: Vec<Value> = runs.iter().map(|(s, c)| json!({ "status": s, "conclusion": c })).collect();
+            let key = format!("{owner}/{name}@{sha}");
+            let runs = st.check_runs.get(&key).cloned().unwrap_or_default();
+            let mut outputs = st.check_outputs.iter().filter(|o| o.key == key);
+            let runs: Vec<Value> = runs
+                .iter()
+                .enumerate()
+                .map(|(i, (s, c))| {
+                    let mut run = json!({ "id": i + 1, "name": format!("check-{i}"), "status": s, "conclusion": c,
+                        "html_url": format!("{url}/{owner}/{name}/runs/{}", i + 1),
+                        "output": { "title": null, "summary": null, "text": null, "annotations_count": 0 } });
+                    if c.as_deref() == Some("failure") {
+                        if let Some(o) = outputs.next() {
+                            run["id"] = json!(o.id);
+                            run["name"] = json!(o.name);
+                            run["html_url"] = json!(format!("{url}/{owner}/{name}/runs/{}", o.id));
+                            run["output"] = json!({ "title": o.title, "summary": o.summary, "text": o.text,
+                                "annotations_count": o.annotations.len() });
+                        }
+                    }
+                    run
+                })
+                .collect();
             (200, json!({ "total_count": runs.len(), "check_runs": runs }))
+        }
+        ("GET", ["repos", _, _, "check-runs", id, "annotations"]) => {
+            let id: u64 = id.parse().unwrap_or(0);
+            match st.check_outputs.iter().find(|o| o.id == id) {
+                Some(o) => (
+                    200,
+                    Value::Array(
+                        o.annotations
+                            .iter()
+                            .map(|(p, l, m)| {
+                                json!({ "path": p, "start_line": l, "end_line": l,
+                                "annotation_level": "failure", "message": m })
+                            })
+                            .collect(),
+                    ),
+                ),
+                None => not_found(),
+            }
         }
         ("GET", ["repos", owner, name, "commits", sha, "status"]) => {
             let statuses = st.statuses.get(&format!("{owner}/{name}@{sha}")).cloned().unwrap_or_default();

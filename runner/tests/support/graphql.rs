@@ -146,6 +146,16 @@ fn project(
         let key = field.alias.clone().unwrap_or_else(|| field.name.clone());
         let mut here = path.to_vec();
         here.push(key.clone());
+        if field.name == "pullRequest" && type_name == "Repository" {
+            let number = argument(field, "number", variables);
+            let found = view["pullRequests"]["nodes"].as_array().and_then(|n| n.iter().find(|p| p["number"] == number));
+            let value = match found {
+                Some(p) => project(p, &field.selection_set, variables, &here, errors),
+                None => Value::Null,
+            };
+            out.insert(key, value);
+            continue;
+        }
         if field.name == "object" && type_name == "Repository" {
             let expression = argument(field, "expression", variables);
             let path = expression.as_str().and_then(|e| e.strip_prefix("HEAD:")).unwrap_or_default();
@@ -233,6 +243,28 @@ fn pull_view(st: &State, url: &str, root: &Path, p: &Pull) -> Value {
         })
         .collect();
     let labels: Vec<Value> = p.labels.iter().map(|l| json!({ "__typename": "Label", "name": l })).collect();
+    // What people wrote, as GitHub's reviews, review threads and comments show it.
+    let remark = |r: &super::Remark| {
+        json!({ "__typename": "Remark", "databaseId": r.id, "url": format!("{url}/{}/pull/{}#{}", p.repo, p.number, r.id),
+                "body": r.body, "authorAssociation": r.association, "createdAt": r.created_at,
+                "lastEditedAt": r.edited_at, "author": { "__typename": "User", "login": r.user },
+                "path": r.path, "line": r.line })
+    };
+    let of_kind = |kind: &'static str| p.remarks.iter().filter(move |r| r.kind == kind);
+    let reviews: Vec<Value> = of_kind("review").map(remark).collect();
+    let threads: Vec<Value> = of_kind("review-comment")
+        .map(|r| {
+            json!({ "__typename": "PullRequestReviewThread", "isResolved": r.resolved,
+            "comments": { "__typename": "PullRequestReviewCommentConnection", "nodes": [remark(r)] } })
+        })
+        .collect();
+    let mut comments: Vec<Value> = of_kind("comment").map(remark).collect();
+    // bca's own replies, by the token's account.
+    comments.extend(p.comments.iter().enumerate().map(|(i, c)| {
+        json!({ "__typename": "IssueComment", "databaseId": 900 + i, "url": format!("{url}/{}/pull/{}#c{i}", p.repo, p.number),
+                "body": c, "authorAssociation": "CONTRIBUTOR", "createdAt": "2026-12-04T11:00:00Z",
+                "lastEditedAt": null, "author": { "__typename": "User", "login": st.login } })
+    }));
     let requests: Vec<Value> = p
         .requested_reviewers
         .iter()
@@ -266,6 +298,9 @@ fn pull_view(st: &State, url: &str, root: &Path, p: &Pull) -> Value {
         }),
         "isMergeQueueEnabled": repo.merge_queue,
         "labels": { "__typename": "LabelConnection", "nodes": labels },
+        "reviews": { "__typename": "PullRequestReviewConnection", "nodes": reviews },
+        "reviewThreads": { "__typename": "PullRequestReviewThreadConnection", "nodes": threads },
+        "comments": { "__typename": "IssueCommentConnection", "nodes": comments },
         "isInMergeQueue": p.queued,
         "baseRef": { "__typename": "Ref", "name": p.base, "branchProtectionRule": rule },
         "reviewRequests": { "__typename": "ReviewRequestConnection", "nodes": requests },

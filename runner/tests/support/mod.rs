@@ -237,6 +237,7 @@ pub fn contract(repository: &str, agent: Agent, prompt: &str) -> RunContract {
         agent_settings: Default::default(),
         verify: None,
         merge: None,
+        follow_up: None,
         pull_request: Default::default(),
         no_fork: false,
         agent_code_in_repository_ci: false,

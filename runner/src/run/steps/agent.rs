@@ -43,7 +43,12 @@ pub fn agent(paths: &Paths, run: &Run, attempt: u32) -> Result<(), RunError> {
             ),
         );
     }
-    let mut prompt = contract.prompt.clone();
+    // A follow-up round's prompt: the task and what was said since, as clone wrote it.
+    let mut prompt = match contract.follow_up {
+        Some(_) => crate::run::files::read_text(&paths.round_prompt(), 256 * 1024)
+            .map_err(|e| RunError::usage(format!("cannot read {}: {e}", paths.round_prompt().display())))?,
+        None => contract.prompt.clone(),
+    };
     // The context directory always exists: the agent leaves its summary there.
     let context = context::fetch(&paths.context(), contract.agentsmd.as_deref(), &contract.resources)?;
     prompt.push_str(&context.prompt_note());

@@ -21,10 +21,10 @@ pub fn clone(paths: &Paths, run: &Run) -> Result<(), RunError> {
         std::fs::remove_file(paths.skip_agent())
             .map_err(|e| RunError::usage(format!("cannot clear {}: {e}", paths.skip_agent().display())))?;
     }
-    if let Some(pull) = unchanged(paths, contract)? {
-        log::info("clone", &format!("nothing to clone: the agent need not run ({})", pull.html_url));
+    if let Some(why) = unchanged(paths, contract)? {
+        log::info("clone", &format!("nothing to clone: {why}"));
         return std::fs::create_dir_all(&paths.workspace)
-            .and_then(|()| std::fs::write(paths.skip_agent(), format!("{}: the agent need not run\n", pull.html_url)))
+            .and_then(|()| std::fs::write(paths.skip_agent(), format!("{why}\n")))
             .map_err(|e| RunError::usage(format!("cannot write {}: {e}", paths.skip_agent().display())));
     }
     let endpoint = &run.endpoint;
@@ -67,7 +67,24 @@ pub fn clone(paths: &Paths, run: &Run) -> Result<(), RunError> {
     }
     let runner_git = Git::with_token(&token, &endpoint.git)?.git_dir(&git_dir);
     runner_git.run(&["remote", "add", "fork", "--", &fork.clone_url])?;
-    let head = runner_git.run(&["rev-parse", "HEAD"])?.trim().to_string();
+    let mut head = runner_git.run(&["rev-parse", "HEAD"])?.trim().to_string();
+    // A follow-up round builds on the pull request as it is, people's commits included.
+    let mut branch = contract.base_branch.clone();
+    if let Some(round) = follow_up_round(paths, contract)? {
+        let refspec = format!("+refs/heads/{0}:refs/heads/{0}", contract.head_branch);
+        runner_git.run(&["fetch", "--quiet", "--no-tags", "--depth", "1", "fork", &refspec])?;
+        head = runner_git.run(&["rev-parse", &format!("refs/heads/{}", contract.head_branch)])?.trim().to_string();
+        if head != round.head {
+            return Err(RunError::retryable(format!(
+                "{} moved to {head} since the round began at {}: the next round looks again",
+                contract.head_branch, round.head
+            )));
+        }
+        branch = contract.head_branch.clone();
+        std::fs::create_dir_all(&paths.workspace)
+            .and_then(|()| std::fs::write(paths.round_prompt(), round.prompt(&contract.prompt)))
+            .map_err(|e| RunError::usage(format!("cannot write {}: {e}", paths.round_prompt().display())))?;
+    }
     state::write_base(paths, &head)?;
 
     // The agent's copy: a local clone of the runner's git directory (no token, no
@@ -78,12 +95,26 @@ pub fn clone(paths: &Paths, run: &Run) -> Result<(), RunError> {
         "--quiet",
         "--no-local",
         "--branch",
-        &contract.base_branch,
+        &branch,
         "--",
         &git_dir_arg,
         &repo_arg,
     ])?;
     Git::local().git_dir(&repo.join(".git")).run(&["remote", "remove", "origin"])?;
-    log::info("clone", &format!("cloned {} at {} ({head})", contract.repository, contract.base_branch));
+    log::info("clone", &format!("cloned {} at {branch} ({head})", contract.repository));
     Ok(())
+}
+
+/// The follow-up round to run, in a follow-up run.
+fn follow_up_round(
+    paths: &Paths,
+    contract: &crate::RunContract,
+) -> Result<Option<crate::run::followup::Round>, RunError> {
+    if contract.follow_up.is_none() {
+        return Ok(None);
+    }
+    Ok(match state::read_round(paths)? {
+        state::RoundState::Run(round) => Some(round),
+        state::RoundState::Skip(_) => None,
+    })
 }

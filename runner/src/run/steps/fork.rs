@@ -46,7 +46,70 @@ pub fn fork(paths: &Paths, run: &Run) -> Result<(), RunError> {
         );
     }
     state::write_fork(paths, &fork)?;
-    state::write_open_pull(paths, open.as_ref())
+    state::write_open_pull(paths, open.as_ref())?;
+    if let Some(follow_up) = &contract.follow_up {
+        let round = round(gh, run, follow_up, &fork.owner, open.as_ref())?;
+        match &round {
+            state::RoundState::Run(r) => log::info(
+                "fork",
+                &format!("follow-up round {} of {}: {} item(s) to answer", r.number, r.of, r.items.len()),
+            ),
+            state::RoundState::Skip(why) => log::info("fork", &format!("no follow-up round: {why}")),
+        }
+        state::write_round(paths, &round)?;
+    }
+    Ok(())
+}
+
+/// Whether a follow-up round runs on the Change's open pull request, and on what: most
+/// pull requests in most rounds end here, without a clone.
+fn round(
+    gh: &dyn CodeHost,
+    run: &Run,
+    follow_up: &crate::contract::FollowUp,
+    push_owner: &str,
+    open: Option<&OpenPull>,
+) -> Result<state::RoundState, RunError> {
+    use crate::run::followup;
+    let skip = |why: String| Ok(state::RoundState::Skip(why));
+    let started = followup::rfc3339(
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs()),
+    );
+    let Some(pull) = open else { return skip("the Change has no open pull request here".into()) };
+    if let Some(why) = pull.not_ours(&run.contract) {
+        return skip(why);
+    }
+    let summary = super::merge::read(gh, run, push_owner).map_err(RunError::retryable)?;
+    if summary.state == bca_codehost::PullState::Draft
+        && !summary.labels.iter().any(|l| l == crate::contract::VERIFY_FAILED_LABEL)
+    {
+        return skip(format!("{} is a draft", pull.html_url));
+    }
+    let rounds = pull.marker().and_then(|m| m.follow_up).unwrap_or_default();
+    if rounds.used >= follow_up.rounds {
+        return skip(format!("all {} follow-up rounds are used", follow_up.rounds));
+    }
+    let remarks = if follow_up.on.contains(&crate::contract::FollowUpOn::Reviews) {
+        gh.remarks(&run.upstream.full_name, pull.number)?
+    } else {
+        Vec::new()
+    };
+    let checks = if follow_up.on.contains(&crate::contract::FollowUpOn::Checks) {
+        gh.failed_checks(&run.upstream.full_name, &summary.head_sha)?
+    } else {
+        Vec::new()
+    };
+    let items = followup::gather(follow_up, &remarks, &checks, &rounds.answered, &gh.account()?, &started);
+    if items.is_empty() {
+        return skip("nothing new since bca's last round".into());
+    }
+    Ok(state::RoundState::Run(followup::Round {
+        number: rounds.used + 1,
+        of: follow_up.rounds,
+        head: summary.head_sha,
+        items,
+        answered: rounds.answered,
+    }))
 }
 
 /// The upstream repository as GitHub describes it, its git URL checked.
@@ -140,8 +203,18 @@ fn accepted_in_repository_ci(contract: &RunContract, why: &str) -> Result<(), Ru
 /// Whether the agent need not run: the fork step found the work already done, or an open
 /// pull request from the branch that is not the Change's (publish leaves it alone). The
 /// agent's step is told through the workspace, the only volume it shares with clone.
-pub(super) fn unchanged(paths: &Paths, contract: &RunContract) -> Result<Option<OpenPull>, RunError> {
-    Ok(state::read_open_pull(paths)?.filter(|p| p.holds(contract) || p.not_ours(contract).is_some()))
+/// Why the agent need not run, if it need not: the open pull request holds this work or
+/// is not the Change's; in a follow-up round, why no round runs.
+pub(super) fn unchanged(paths: &Paths, contract: &RunContract) -> Result<Option<String>, RunError> {
+    if contract.follow_up.is_some() {
+        return Ok(match state::read_round(paths)? {
+            state::RoundState::Skip(why) => Some(why),
+            state::RoundState::Run(_) => None,
+        });
+    }
+    Ok(state::read_open_pull(paths)?
+        .filter(|p| p.holds(contract) || p.not_ours(contract).is_some())
+        .map(|p| format!("the agent need not run ({})", p.html_url)))
 }
 
 /// GitHub creates forks in the background: poll with a bounded backoff.

@@ -62,7 +62,7 @@ fn apply(gh: &dyn CodeHost, run: &Run, policy: &Merge, pull: &PullSummary) -> St
 }
 
 /// The Change's pull request, exactly its branch from exactly the push owner.
-fn read(gh: &dyn CodeHost, run: &Run, push_owner: &str) -> Result<PullSummary, String> {
+pub(super) fn read(gh: &dyn CodeHost, run: &Run, push_owner: &str) -> Result<PullSummary, String> {
     let query = PullQuery {
         repository: run.upstream.repository.clone(),
         head: Head::new(push_owner, &run.contract.head_branch),

@@ -54,6 +54,9 @@ fn publish_work(
         log::info("publish", &format!("left alone: {why}"));
         return Ok(RunOutcome { reason: Some(why), ..RunOutcome::new(RunStatus::ForeignPullRequest, contract) });
     }
+    if contract.follow_up.is_some() {
+        return publish_round(paths, run, gh, fork, open.as_ref());
+    }
     if let Some(pull) = open.as_ref().filter(|p| p.holds(contract)) {
         return confirm(gh, &up.full_name, pull, contract);
     }
@@ -125,7 +128,8 @@ fn publish_work(
     let changed = previous.as_ref().map(|m| marker::what_changed(&m.parts, &contract.work.parts)).unwrap_or_default();
     let sections = sections(verification, &changed);
     let block = verdict.summary.as_deref().map(summary_block);
-    let part = compose(contract, block.as_deref(), &sections, &commit);
+    let rounds = previous.as_ref().and_then(|m| m.follow_up.as_ref());
+    let part = compose(contract, block.as_deref(), &sections, &commit, rounds);
     let title = &contract.pull_request_title;
     let failed = verification.is_some_and(|v| !v.passed);
     // Looked up again: someone may have opened or closed it while the agent ran.
@@ -179,6 +183,110 @@ fn publish_work(
     })
 }
 
+/// A follow-up round's end: the agent's answer as one commit on top of the pull
+/// request's head, pushed only over that head (a branch that moved is left for the next
+/// round, never overwritten), the round recorded in the marker, and one reply saying
+/// what it answered. A round that did not run says why and writes nothing.
+fn publish_round(
+    paths: &Paths,
+    run: &Run,
+    gh: &dyn CodeHost,
+    fork: &state::ForkState,
+    open: Option<&OpenPull>,
+) -> Result<RunOutcome, RunError> {
+    let contract = &run.contract;
+    let up = &run.upstream;
+    let (round, pull) = match (state::read_round(paths)?, open) {
+        (state::RoundState::Run(round), Some(pull)) => (round, pull),
+        (state::RoundState::Skip(why), _) => {
+            return Ok(RunOutcome { reason: Some(why), ..RunOutcome::new(RunStatus::Unchanged, contract) });
+        }
+        (state::RoundState::Run(_), None) => return Err(RunError::usage("a round without a pull request")),
+    };
+    let marker = pull.marker().expect("a pull request that is the Change's has a marker");
+    let verdict = collect::read_verdict(paths)?;
+    let verification = if contract.verify.is_some() { verdict.verification.as_ref() } else { None };
+    let failed = verification.is_some_and(|v| !v.passed);
+    let in_repository = fork.is_upstream(&up.full_name);
+    let mut note = None;
+    let commit = match verdict.status {
+        Status::Refused => {
+            return Ok(outcome::refused(contract, verdict.reason.unwrap_or_else(|| "collect refused it".into())))
+        }
+        Status::NoChanges => None,
+        Status::Changes
+            if failed
+                && (in_repository || contract.verify.as_ref().is_some_and(|v| v.on_failure == OnFailure::Skip)) =>
+        {
+            note = Some("its change failed bca's checks: nothing was pushed".to_string());
+            None
+        }
+        Status::Changes => {
+            let token = github_token(paths)?;
+            let git = Git::with_token(&token, &run.endpoint.git)?.git_dir(&paths.git_dir()).allow_files();
+            let base = state::read_base(paths)?;
+            match import::import(&git, paths, &base, &contract.commit_message)? {
+                Imported::Commit { tip, .. } => {
+                    let remote = remote_head(&git, &contract.head_branch)?;
+                    if remote.as_deref() != Some(round.head.as_str()) {
+                        let reason = format!(
+                            "{} moved during follow-up round {} (now {}): nothing was pushed; the next round looks \
+                             again",
+                            contract.head_branch,
+                            round.number,
+                            remote.as_deref().unwrap_or("deleted")
+                        );
+                        log::info("publish", &reason);
+                        return Ok(RunOutcome {
+                            reason: Some(reason),
+                            ..RunOutcome::new(RunStatus::Unchanged, contract)
+                        });
+                    }
+                    super::merge::turn_off_auto_merge(gh, run, &fork.owner)?;
+                    push(&git, &tip, Some(&round.head), contract)?;
+                    log::info("publish", &format!("pushed {tip} on top of {} to {}", round.head, contract.head_branch));
+                    Some(tip)
+                }
+                Imported::NoChanges => None,
+                Imported::Refused(reason) => return Ok(outcome::refused(contract, reason)),
+            }
+        }
+    };
+    // The round is recorded whatever it did: what it answered is not answered again.
+    let rounds = round.rounds_after();
+    let (agent_summary, mut kept_sections) = parts_of(&pull.body);
+    if let Some(v) = verification {
+        kept_sections = sections(Some(v), &[]);
+    }
+    let head = commit.clone().unwrap_or(marker.commit);
+    let part = compose(contract, agent_summary.as_deref(), &kept_sections, &head, Some(&rounds));
+    gh.update_change_request(
+        &up.full_name,
+        pull.number,
+        &contract.pull_request_title,
+        &replace_part(&pull.body, &part),
+    )?;
+    if failed && commit.is_some() {
+        gh.add_labels(&up.full_name, pull.number, &[VERIFY_FAILED_LABEL])?;
+    }
+    let mut reply = round.reply(commit.is_some());
+    if let Some(note) = &note {
+        reply.push_str(&format!("\n{note}.\n"));
+    }
+    gh.comment(&up.full_name, pull.number, &reply)?;
+    let answered = round.items.len();
+    let reason = format!("follow-up round {} of {}: answered {answered}", round.number, round.of);
+    log::info("publish", &format!("{}: {reason}", pull.html_url));
+    Ok(RunOutcome {
+        pull_request: Some(pull.html_url.clone()),
+        branch: Some(contract.head_branch.clone()),
+        commit: Some(head),
+        reason: Some(note.map_or(reason.clone(), |n| format!("{reason}; {n}"))),
+        verification: verification.map(summary),
+        ..RunOutcome::new(if commit.is_some() { RunStatus::Updated } else { RunStatus::Unchanged }, contract)
+    })
+}
+
 /// No change: the agent had nothing to do, or (its transcript says) every tool call it
 /// made failed, which is not the same thing.
 fn nothing_changed(contract: &RunContract, transcript: Option<&Transcript>) -> RunOutcome {
@@ -202,7 +310,7 @@ fn nothing_changed(contract: &RunContract, transcript: Option<&Transcript>) -> R
 fn confirm(gh: &dyn CodeHost, upstream: &str, pull: &OpenPull, contract: &RunContract) -> Result<RunOutcome, RunError> {
     let marker = pull.marker().expect("an open pull request that holds the work has a marker");
     let (summary, sections) = parts_of(&pull.body);
-    let part = compose(contract, summary.as_deref(), &sections, &marker.commit);
+    let part = compose(contract, summary.as_deref(), &sections, &marker.commit, marker.follow_up.as_ref());
     if part_of(&pull.body).trim_end() != part.trim_end() {
         let body = replace_part(&pull.body, &part);
         gh.update_change_request(upstream, pull.number, &contract.pull_request_title, &body)?;
