@@ -115,6 +115,10 @@ enum Command {
         /// running may then outlive its step and read the GitHub token publish is given.
         #[arg(long)]
         allow_agent_processes_to_outlive_steps: bool,
+        /// Run one follow-up round on the Change's open pull requests (spec.followUp)
+        /// instead of the first run: what its CronJob's Job does in the cluster.
+        #[arg(long)]
+        follow_up: bool,
         #[command(flatten)]
         render: Box<RenderArgs>,
     },
@@ -280,12 +284,13 @@ fn main() -> ExitCode {
             let request: anyhow::Result<DiffRequest> = Ok(DiffRequest { files, given, dir, stat, full });
             request.and_then(|request| commands::diff::diff(&request, &env, style, bca::terminal::stdout_color()))
         }
-        Command::Run { local: _, files, only, allow_agent_processes_to_outlive_steps, render } => {
+        Command::Run { local: _, files, only, allow_agent_processes_to_outlive_steps, follow_up, render } => {
             let request = render.options().map(|options| RunRequest {
                 files,
                 options,
                 only,
                 unisolated: allow_agent_processes_to_outlive_steps,
+                follow_up,
             });
             request.and_then(|request| commands::run::run_local(&request, &env, style, &mut std::io::stderr()))
         }

@@ -514,6 +514,40 @@ fn the_checks_run_in_containers_of_their_own() {
     assert_eq!(command(5), serde_json::json!(["bca-runner", "verify", "--attempt", "2"]));
 }
 
+/// `spec.followUp` renders a CronJob per Change (per shard when paced), never two
+/// rounds at once, whose Job is the Change's own in follow-up mode: the same pod
+/// security, containers and mounts, so the same trust boundary. It passes the same
+/// validators as the Jobs.
+#[test]
+fn follow_up_rounds_are_a_cron_job_that_passes_the_validators() {
+    let change = CHANGE.replace("  agent:", "  followUp:\n    rounds: 2\n    schedule: \"0 * * * *\"\n  agent:");
+    let text = stdout(&render_text(&change, &[]));
+    let docs = documents(&text);
+    let crons: Vec<&Value> = docs.iter().filter(|d| d["kind"] == "CronJob").collect();
+    assert_eq!(crons.len(), 1, "{text}");
+    let cron = crons[0];
+    assert_eq!(cron["spec"]["schedule"], "0 * * * *");
+    assert_eq!(cron["spec"]["concurrencyPolicy"], "Forbid");
+    let job = &cron["spec"]["jobTemplate"]["spec"];
+    assert_eq!(job["completionMode"], "Indexed");
+    let round = contract(&serde_json::json!({ "spec": job }));
+    assert_eq!(round.follow_up.as_ref().map(|f| f.rounds), Some(2));
+    assert_eq!(round.repositories.len(), 3);
+    // The first run's Jobs carry no follow-up: they open the pull requests.
+    let first = docs.iter().find(|d| d["kind"] == "Job").unwrap();
+    assert!(contract(first).follow_up.is_none());
+    // The same boundary as the Jobs: the pod spec is the Job's.
+    assert_eq!(mount_table(&serde_json::json!({"spec": job})), mount_table(first));
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("follow-up.yaml");
+    std::fs::write(&path, &text).unwrap();
+    assert_kubernetes_valid(&path);
+    // The same findings as every render: the image is not pinned by digest.
+    assert_eq!(checkov_failures(&path), ["CKV_K8S_43"]);
+    // Without followUp, no CronJob and the same bytes as before.
+    assert!(!stdout(&render_text(CHANGE, &[])).contains("CronJob"));
+}
+
 // --- bad input and flags ---
 
 #[test]

@@ -258,6 +258,12 @@ fn merge_mistakes_are_each_named() {
 }
 
 #[test]
+fn follow_up_mistakes_are_each_named() {
+    let follow_up = "  followUp:\n    on: [reviews, conflicts]\n    rounds: 12\n    schedule: every hour\n    trust: [MEMBERS, NONE]";
+    assert_snapshot!(validate_text("change.yaml", with_spec_line("followUp", follow_up)));
+}
+
+#[test]
 fn select_mistakes_are_each_named() {
     let select = "  select:\n    owners: [\"@acme\"]\n    topics: [Backend]\n    hasFiles: [/go.mod]\n    exclude: [legacy]\n    forks: maybe\n    owner: [x]";
     assert_snapshot!(validate_text("change.yaml", with_spec_line("select", select)));

@@ -7,8 +7,8 @@ use bca_runner::Agent;
 
 use super::diagnostic::{Diagnostic, Span};
 use super::model::{
-    fields_of, ApiVersion, Change, ChangeKind, JobSpec, Merge, MergeMethod, MergeWhen, Metadata, OnFailure,
-    PullRequestSpec, Rollout, Select, Spec, Verify, MAX_PARALLELISM,
+    fields_of, ApiVersion, Change, ChangeKind, FollowUpOn, FollowUpSpec, JobSpec, Merge, MergeMethod, MergeWhen,
+    Metadata, OnFailure, PullRequestSpec, Rollout, Select, Spec, Verify, MAX_PARALLELISM,
 };
 use super::values::{BranchName, ChangeName, HttpUrl, ImageRef, Invalid, Quantity, RepoUrl};
 use super::yaml::{Node, NodeKind, ScalarType};
@@ -164,6 +164,10 @@ impl Decoder {
             Some(n) => self.pull_request(n, fields.key_span("pullRequest", n)).map(Some),
             None => Some(None),
         };
+        let follow_up = match self.optional(&fields, "followUp") {
+            Some(n) => self.follow_up(n, fields.key_span("followUp", n)).map(Some),
+            None => Some(None),
+        };
         let merge = match self.optional(&fields, "merge") {
             Some(n) => self.merge(n, fields.key_span("merge", n)).map(Some),
             None => Some(None),
@@ -188,6 +192,7 @@ impl Decoder {
             verify: verify?,
             pull_request: pull_request?,
             merge: merge?,
+            follow_up: follow_up?,
             fork: fork?,
         })
     }
@@ -342,6 +347,75 @@ impl Decoder {
         })
     }
 
+    fn follow_up(&mut self, node: &Node, anchor: Span) -> Option<FollowUpSpec> {
+        let fields = self.mapping(node, "spec.followUp", anchor, "a mapping with on, rounds, schedule and trust")?;
+        let on = match self.optional(&fields, "on") {
+            Some(n) => match &n.kind {
+                NodeKind::Seq(items) => {
+                    let mut on = Vec::new();
+                    let mut ok = true;
+                    for (i, item) in items.iter().enumerate() {
+                        if matches!(&item.kind, NodeKind::Scalar(s) if s.value == "conflicts") {
+                            self.diagnostics.push(
+                                Diagnostic::new(item.span, format!("spec.followUp.on[{i}]"), "bca does not resolve conflicts in follow-up rounds yet")
+                                    .with_help("leave conflicts out: a person merges the base branch, and the next round goes on from there"),
+                            );
+                            ok = false;
+                            continue;
+                        }
+                        match self.choice(item, &format!("spec.followUp.on[{i}]"), &["reviews", "checks"]) {
+                            Some("reviews") => on.push(FollowUpOn::Reviews),
+                            Some(_) => on.push(FollowUpOn::Checks),
+                            None => ok = false,
+                        }
+                    }
+                    if items.is_empty() {
+                        self.diagnostics.push(
+                            Diagnostic::new(n.span, "spec.followUp.on", "the list is empty")
+                                .with_help("name what to answer: reviews, checks, or both"),
+                        );
+                        ok = false;
+                    }
+                    on.sort();
+                    on.dedup();
+                    ok.then_some(on)
+                }
+                _ => {
+                    self.error(n.span, "spec.followUp.on", format!("expected a list, found {}", n.describe()));
+                    None
+                }
+            },
+            None => Some(vec![FollowUpOn::Reviews, FollowUpOn::Checks]),
+        };
+        let rounds = match self.optional(&fields, "rounds") {
+            Some(n) => self.whole_number(n, "spec.followUp.rounds", 1, 10, "rounds").map(|v| v as u32),
+            None => Some(super::model::DEFAULT_ROUNDS),
+        };
+        let schedule = match self.optional(&fields, "schedule") {
+            Some(n) => self.value(n, "spec.followUp.schedule", cron),
+            None => Some(super::model::DEFAULT_SCHEDULE.to_string()),
+        };
+        let trust = match self.optional(&fields, "trust") {
+            Some(n) => self.list(n, "spec.followUp.trust", "a list of GitHub author associations", |s: &str| {
+                let upper = s.to_ascii_uppercase();
+                if super::model::ASSOCIATIONS.contains(&upper.as_str()) {
+                    Ok(upper)
+                } else {
+                    let mut e = Invalid::new(format!(
+                        "\"{s}\" is not a GitHub author association: expected {}",
+                        one_of(&super::model::ASSOCIATIONS)
+                    ));
+                    if let Some(close) = suggest(&upper, &super::model::ASSOCIATIONS) {
+                        e = e.help(format!("did you mean {close}?"));
+                    }
+                    Err(e)
+                }
+            }),
+            None => Some(super::model::DEFAULT_TRUST.iter().map(|s| s.to_string()).collect()),
+        };
+        Some(FollowUpSpec { on: on?, rounds: rounds?, schedule: schedule?, trust: trust? })
+    }
+
     fn merge(&mut self, node: &Node, anchor: Span) -> Option<Merge> {
         let fields = self.mapping(node, "spec.merge", anchor, "a mapping with method, when and auto")?;
         let method = match self.optional(&fields, "method") {
@@ -372,7 +446,7 @@ impl Decoder {
         if let Some(found) = known.iter().find(|k| **k == text) {
             return Some(found);
         }
-        let field = path.rsplit('.').next().unwrap_or(path);
+        let field = path.rsplit('.').next().unwrap_or(path).split('[').next().unwrap_or(path);
         let mut d = Diagnostic::new(node.span, path, format!("unknown {field} \"{text}\": expected {}", one_of(known)));
         if let Some(s) = suggest(text, known) {
             d = d.with_help(format!("did you mean \"{s}\"?"));
@@ -701,6 +775,22 @@ impl Decoder {
 }
 
 /// A label (any text of 1 to 50 characters), or a GitHub user or team slug.
+/// A cron schedule of five fields, as a Kubernetes CronJob takes it (minute, hour, day
+/// of month, month, day of week), or one of the `@hourly` forms.
+fn cron(s: &str) -> Result<String, Invalid> {
+    let s = s.trim();
+    let macros = ["@hourly", "@daily", "@midnight", "@weekly", "@monthly", "@yearly", "@annually"];
+    let fields: Vec<&str> = s.split_whitespace().collect();
+    let field_ok =
+        |f: &str| f.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'*' | b'/' | b',' | b'-' | b'?'));
+    if macros.contains(&s) || (fields.len() == 5 && fields.iter().all(|f| field_ok(f))) {
+        Ok(s.to_string())
+    } else {
+        Err(Invalid::new(format!("\"{s}\" is not a cron schedule of five fields"))
+            .help("for example \"*/30 * * * *\" (every 30 minutes) or \"0 9 * * 1-5\" (9:00 on weekdays)"))
+    }
+}
+
 /// A GitHub topic: lowercase letters, digits and hyphens, at most 50.
 fn topic(s: &str) -> Result<String, Invalid> {
     let ok = !s.is_empty()

@@ -1,7 +1,7 @@
 //! The Change file as types. `schemars` turns these into `schema/change.schema.json`;
 //! the decoder (`decode.rs`) fills them from YAML with located errors.
 
-pub use bca_runner::contract::{Merge, MergeMethod, MergeWhen, OnFailure, Verify};
+pub use bca_runner::contract::{FollowUpOn, Merge, MergeMethod, MergeWhen, OnFailure, Verify};
 use bca_runner::Agent;
 use schemars::JsonSchema;
 use serde::Serialize;
@@ -127,6 +127,10 @@ pub struct Spec {
     /// The pull request's title, draft state, labels, reviewers and assignees.
     #[serde(default, rename = "pullRequest", skip_serializing_if = "Option::is_none")]
     pub pull_request: Option<PullRequestSpec>,
+    /// Follow-up rounds: on a schedule, the agent answers trusted review comments and
+    /// failing checks on its open pull requests, one commit on top each round.
+    #[serde(default, rename = "followUp", skip_serializing_if = "Option::is_none")]
+    pub follow_up: Option<FollowUpSpec>,
     /// When and how bca merges the pull requests: after publishing (when `when` already
     /// holds, or with `auto` by turning on GitHub's auto-merge) and by `bca merge`. bca
     /// merges only when `when` holds.
@@ -137,6 +141,33 @@ pub struct Spec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fork: Option<bool>,
 }
+
+/// `spec.followUp`: rendered as a CronJob per Change (per shard when paced).
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct FollowUpSpec {
+    /// What to answer: `reviews` (reviews, unresolved review comments and comments of
+    /// trusted authors) and `checks` (check runs that failed on the head commit); default
+    /// both.
+    #[schemars(length(min = 1))]
+    pub on: Vec<FollowUpOn>,
+    /// The most rounds per pull request (default 3, at most 10).
+    #[schemars(range(min = 1, max = 10))]
+    pub rounds: u32,
+    /// When rounds run: a cron expression of five fields (default every 30 minutes).
+    pub schedule: String,
+    /// Whose words reach the agent: GitHub author associations (default OWNER, MEMBER,
+    /// COLLABORATOR).
+    #[schemars(length(min = 1))]
+    pub trust: Vec<String>,
+}
+
+/// The author associations GitHub gives, most trusted first.
+pub const ASSOCIATIONS: [&str; 8] =
+    ["OWNER", "MEMBER", "COLLABORATOR", "CONTRIBUTOR", "FIRST_TIME_CONTRIBUTOR", "FIRST_TIMER", "MANNEQUIN", "NONE"];
+pub const DEFAULT_TRUST: [&str; 3] = ["OWNER", "MEMBER", "COLLABORATOR"];
+pub const DEFAULT_SCHEDULE: &str = "*/30 * * * *";
+pub const DEFAULT_ROUNDS: u32 = 3;
 
 /// `spec.select`: which repositories, resolved by `bca resolve` into a lockfile.
 /// `owners` or `search` say where to look; the rest narrow it down.
@@ -244,7 +275,7 @@ pub struct JobSpec {
 /// Every mapping of a Change file with its fields, in the order docs/change-file.md lists them:
 /// the one list of field names. The decoder refuses any other key; tests keep each list
 /// equal to the schema's properties (which the types above give) and to docs/change-file.md.
-pub const FIELDS: [(&str, &[&str]); 9] = [
+pub const FIELDS: [(&str, &[&str]); 10] = [
     ("", &["kind", "apiVersion", "metadata", "spec"]),
     ("metadata", &["name"]),
     (
@@ -262,6 +293,7 @@ pub const FIELDS: [(&str, &[&str]); 9] = [
             "rollout",
             "verify",
             "pullRequest",
+            "followUp",
             "merge",
             "fork",
         ],
@@ -271,6 +303,7 @@ pub const FIELDS: [(&str, &[&str]); 9] = [
     ("spec.verify", &["commands", "attempts", "timeout", "allowedPaths", "onFailure"]),
     ("spec.pullRequest", &["title", "draft", "labels", "reviewers", "teamReviewers", "assignees"]),
     ("spec.merge", &["method", "when", "auto"]),
+    ("spec.followUp", &["on", "rounds", "schedule", "trust"]),
     (
         "spec.select",
         &[

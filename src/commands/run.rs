@@ -20,6 +20,8 @@ pub struct RunRequest {
     pub only: Vec<String>,
     /// Run without a PID namespace per step where none can be had.
     pub unisolated: bool,
+    /// Run one follow-up round (the Change's CronJob's Job) instead of the first run.
+    pub follow_up: bool,
 }
 
 /// The agent CLI versions bca is tested with, for the install hint.
@@ -46,7 +48,15 @@ pub fn run_local(
     let started = Instant::now();
     let (changes, rendered) = render_files(&request.files, &options, env, style)?;
     let render_time = started.elapsed();
-    let jobs: Vec<&ChangeJob> = rendered.manifests.iter().filter_map(Manifest::job).collect();
+    let jobs: Vec<&ChangeJob> = if request.follow_up {
+        let rounds: Vec<&ChangeJob> = rendered.manifests.iter().filter_map(Manifest::follow_up_round).collect();
+        if rounds.is_empty() {
+            bail!("--follow-up runs a Change's follow-up round, and none of these Changes has spec.followUp");
+        }
+        rounds
+    } else {
+        rendered.manifests.iter().filter_map(Manifest::job).collect()
+    };
     // Each run: a Job, and for an Indexed Job the completion index (one per repository).
     let mut runs: Vec<(&ChangeJob, Option<usize>, &Repository)> = Vec::new();
     for job in &jobs {

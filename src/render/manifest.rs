@@ -3,7 +3,7 @@
 //! caller matches on strings or reads its own YAML back.
 
 use bca_runner::{Repository, RunContract};
-use k8s_openapi::api::batch::v1::Job;
+use k8s_openapi::api::batch::v1::{CronJob, Job};
 use k8s_openapi::api::core::v1::{Namespace, Secret};
 use k8s_openapi::api::networking::v1::NetworkPolicy;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
@@ -23,6 +23,16 @@ pub enum Object {
     NetworkPolicy(NetworkPolicy),
     LocalQueue(LocalQueue),
     Job(Box<ChangeJob>),
+    /// A Change's follow-up rounds.
+    CronJob(Box<FollowUpCronJob>),
+}
+
+/// A Change's follow-up CronJob, and the Job each of its rounds runs (what `bca run
+/// --local --follow-up` runs).
+#[derive(Debug, Clone, PartialEq)]
+pub struct FollowUpCronJob {
+    pub cron_job: CronJob,
+    pub round: ChangeJob,
 }
 
 /// A Job that makes a Change in one repository, or (Indexed) in a shard of them.
@@ -46,6 +56,7 @@ impl Object {
             Object::NetworkPolicy(_) => NetworkPolicy::KIND,
             Object::LocalQueue(_) => LocalQueue::KIND,
             Object::Job(_) => Job::KIND,
+            Object::CronJob(_) => CronJob::KIND,
         }
     }
 
@@ -57,6 +68,7 @@ impl Object {
             Object::NetworkPolicy(o) => o.metadata(),
             Object::LocalQueue(o) => o.metadata(),
             Object::Job(o) => o.job.metadata(),
+            Object::CronJob(o) => o.cron_job.metadata(),
         }
     }
 
@@ -71,6 +83,7 @@ impl Object {
             Object::NetworkPolicy(o) => json(o),
             Object::LocalQueue(o) => json(o),
             Object::Job(o) => json(&o.job),
+            Object::CronJob(o) => json(&o.cron_job),
         }
     }
 }
@@ -105,6 +118,14 @@ impl Manifest {
     pub fn job(&self) -> Option<&ChangeJob> {
         match &self.object {
             Object::Job(job) => Some(job),
+            _ => None,
+        }
+    }
+
+    /// The Job a follow-up CronJob's rounds run, if this is one.
+    pub fn follow_up_round(&self) -> Option<&ChangeJob> {
+        match &self.object {
+            Object::CronJob(cron) => Some(&cron.round),
             _ => None,
         }
     }

@@ -1,6 +1,7 @@
 //! Turns validated Changes into Kubernetes objects, serialised once as YAML. Knows
 //! nothing about files or terminals: the output module writes what this returns.
 
+mod cron_job;
 mod custom_resource;
 pub mod job;
 pub mod labels;
@@ -264,9 +265,9 @@ pub fn render(
                     .collect()
             }
         };
-        for which in groups {
+        for which in &groups {
             let target = Target {
-                which: &which,
+                which,
                 change_id: &change_id,
                 head_branch: &head_branch,
                 agent_settings: &agent_settings,
@@ -275,6 +276,7 @@ pub fn render(
                 github_host: github_host.as_deref(),
                 resources: &resources,
                 queue: queue.as_deref(),
+                follow_up: None,
             };
             let (job, contract) = change_job(input.change, &target, options)?;
             let contract_bytes = job
@@ -298,12 +300,49 @@ pub fn render(
                     second: input.file.to_string(),
                 });
             }
-            let (repositories, indexed) = match &which {
+            let (repositories, indexed) = match which {
                 Which::One(repo) => (vec![Repository::clone(repo)], false),
                 Which::Shard { repos, .. } => (repos.iter().map(|r| Repository::clone(r)).collect(), true),
             };
             let job = ChangeJob { job, contract, repositories, indexed };
             rendered.manifests.push(Manifest::new(Object::Job(Box::new(job))));
+        }
+        // Follow-up rounds: a CronJob per shard (one for an unpaced Change), each run an
+        // Indexed Job over the shard's repositories.
+        if let Some(spec_follow_up) = &spec.follow_up {
+            let follow_up = bca_runner::contract::FollowUp {
+                on: spec_follow_up.on.clone(),
+                rounds: spec_follow_up.rounds,
+                trust: spec_follow_up.trust.clone(),
+            };
+            let mut all: Vec<&RepoUrl> = spec.repos.iter().collect();
+            all.sort_by_cached_key(|r| r.identity());
+            let shards: Vec<Which> = match groups.first() {
+                Some(Which::Shard { .. }) => groups,
+                _ => vec![Which::Shard { shard: 0, repos: all }],
+            };
+            for which in &shards {
+                let target = Target {
+                    which,
+                    change_id: &change_id,
+                    head_branch: &head_branch,
+                    agent_settings: &agent_settings,
+                    work: &work,
+                    images: &images,
+                    github_host: github_host.as_deref(),
+                    resources: &resources,
+                    queue: queue.as_deref(),
+                    follow_up: Some(&follow_up),
+                };
+                let (job, contract) = change_job(input.change, &target, options)?;
+                let Which::Shard { shard, repos } = which else { unreachable!("follow-ups run as Indexed Jobs") };
+                let name = naming::follow_up_name(&identity(input.change), *shard);
+                let cron_job = cron_job::cron_job(job.clone(), &name, &spec_follow_up.schedule);
+                let repositories = repos.iter().map(|r| Repository::clone(r)).collect();
+                let round = ChangeJob { job, contract, repositories, indexed: true };
+                let cron = manifest::FollowUpCronJob { cron_job, round };
+                rendered.manifests.push(Manifest::new(Object::CronJob(Box::new(cron))));
+            }
         }
     }
     Ok(rendered)
@@ -375,6 +414,8 @@ struct Target<'a> {
     resources: &'a Resources,
     /// The Kueue LocalQueue, if the Jobs are admitted through one.
     queue: Option<&'a str>,
+    /// For a follow-up CronJob's Job: what a round answers.
+    follow_up: Option<&'a bca_runner::contract::FollowUp>,
 }
 
 /// An Indexed Job's run contract is shared by its repositories, so its texts must be
@@ -393,7 +434,18 @@ fn change_job(
     target: &Target,
     options: &RenderOptions,
 ) -> Result<(k8s_openapi::api::batch::v1::Job, RunContract), RenderError> {
-    let Target { which, change_id, head_branch, agent_settings, work, images, github_host, resources, queue } = *target;
+    let Target {
+        which,
+        change_id,
+        head_branch,
+        agent_settings,
+        work,
+        images,
+        github_host,
+        resources,
+        queue,
+        follow_up,
+    } = *target;
     let spec = &change.spec;
     let (repository, repositories) = match which {
         Which::One(repo) => (repo.canonical(), Vec::new()),
@@ -441,7 +493,7 @@ fn change_job(
         agent_settings: agent_settings.clone(),
         verify: spec.verify.clone(),
         merge: spec.merge.clone(),
-        follow_up: None,
+        follow_up: follow_up.cloned(),
         pull_request: spec.pull_request.as_ref().map(|p| p.settings.clone()).unwrap_or_default(),
         no_fork: spec.fork == Some(false),
         agent_code_in_repository_ci: options.agent_code_in_repository_ci,

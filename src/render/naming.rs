@@ -39,6 +39,13 @@ pub fn indexed_slug(identity: &str) -> String {
     slug(identity, MAX_NAME_LEN - "bca-".len() - "-000-".len() - HASH_LEN)
 }
 
+/// A Change's follow-up CronJob, `bca-follow-up-<slug>-NNN`: stable (a CronJob is
+/// changed in place), and within the 52 characters Kubernetes allows a CronJob (its Jobs'
+/// names add 11).
+pub fn follow_up_name(identity: &str, shard: u32) -> String {
+    format!("bca-follow-up-{}-{shard:03}", slug(identity, 52 - "bca-follow-up-".len() - "-000".len()))
+}
+
 /// Which of `shards` Indexed Jobs runs a repository: from a hash of its identity, so a
 /// repository stays in its Job whatever else is added or removed.
 pub fn shard_of(identity: &str, shards: u32) -> u32 {

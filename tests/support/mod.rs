@@ -46,6 +46,11 @@ pub fn validate_text(name: &str, content: impl AsRef<[u8]>) -> String {
 /// Runs `bca run --local` on `change` with a stand-in `copilot` (the shell `script`) on
 /// PATH, the push token `token`, a Copilot key and the GitHub API at `api`.
 pub fn run_local_with_stand_in(change: &str, script: &str, token: &str, api: &str) -> std::process::Output {
+    run_local_with_args(change, script, token, api, &[])
+}
+
+/// The same, with more arguments to `bca run --local`.
+pub fn run_local_with_args(change: &str, script: &str, token: &str, api: &str, args: &[&str]) -> std::process::Output {
     let bin = tempfile::tempdir().expect("tempdir");
     let copilot = bin.path().join("copilot");
     std::fs::write(&copilot, format!("#!/bin/sh\n{script}")).expect("write the stand-in agent");
@@ -55,6 +60,7 @@ pub fn run_local_with_stand_in(change: &str, script: &str, token: &str, api: &st
     bca()
         .current_dir(dir.path())
         .args(["run", "--local", "change.yaml"])
+        .args(args)
         .env("PATH", format!("{}:{}", bin.path().display(), std::env::var("PATH").unwrap_or_default()))
         .env("GITHUB_TOKEN", token)
         .env("COPILOT_TOKEN", "copilot-key")
