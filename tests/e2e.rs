@@ -287,6 +287,53 @@ fn real_copilot_cli_fixes_what_verification_finds_on_its_second_run() {
     assert!(second.contains("fails with exit code 1") && second.contains("README.md is not good"), "{second}");
 }
 
+/// A follow-up round with the real Copilot CLI: a trusted reviewer's comment on the pull
+/// request the first run opened reaches the model, and the agent's answer lands as one
+/// commit on top.
+#[test]
+fn real_copilot_cli_answers_a_review_comment_in_a_follow_up_round() {
+    runner_beside_bca();
+    let gh = GitHub::start(TOKEN, "bca-bot");
+    gh.add_repo("acme/api", &[("README.md", "# api\n")], &[]);
+    let follow_up = "  followUp:\n    rounds: 2\n";
+    let key = [("COPILOT_TOKEN", "scripted-endpoint-key")];
+    let first = Model::start("echo 'hello from the agent' >> README.md");
+    let out = run_local(&gh, "https://github.com/acme/api", "copilot-cli", follow_up, &first.settings(), &key);
+    assert_eq!(result(&out)["status"], "opened", "{}", shown(&out));
+    gh.add_remark(
+        "acme/api",
+        1,
+        github::Remark {
+            id: 0,
+            kind: "review-comment".into(),
+            user: "alice".into(),
+            association: "MEMBER".into(),
+            body: "Please also add a line thanking the reviewers.".into(),
+            created_at: "2026-01-01T10:00:00Z".into(),
+            edited_at: None,
+            path: Some("README.md".into()),
+            line: Some(2),
+            resolved: false,
+        },
+    );
+    let round = Model::start("echo 'thanks, reviewers' >> README.md");
+    let args = [vec!["--follow-up".to_string()], round.settings()].concat();
+    let out = run_local(&gh, "https://github.com/acme/api", "copilot-cli", follow_up, &args, &key);
+    let r = result(&out);
+    assert_eq!(
+        (r["status"].as_str(), r["reason"].as_str()),
+        (Some("updated"), Some("follow-up round 1 of 2: answered 1")),
+        "{}",
+        shown(&out)
+    );
+    let message = round.first_user_message();
+    assert!(
+        message.contains("Please also add a line thanking the reviewers.") && message.contains(PROMPT),
+        "{message}"
+    );
+    assert_eq!(pushed(&gh, "bca-bot/api", "README.md"), "# api\nhello from the agent\nthanks, reviewers\n");
+}
+
 #[test]
 fn real_claude_code_makes_the_change_and_a_pull_request_comes_out() {
     let model = support::model::AnthropicModel::start("echo 'hello from claude' >> README.md");
