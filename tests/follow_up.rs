@@ -45,6 +45,24 @@ fn a_local_follow_up_round_answers_a_trusted_review_comment() {
     let pull = gh.pulls()[0].clone();
     assert!(pull.comments.iter().any(|c| c.contains("review comment by alice")), "{:?}", pull.comments);
     assert!(gh.show("bca-bot/api", "bca/thanks:README.md").contains("thank you"));
+    // `bca status` says how many rounds each pull request had.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("change.yaml"), CHANGE).unwrap();
+    let status = |args: &[&str]| {
+        support::bca()
+            .current_dir(dir.path())
+            .args(["status", "change.yaml"])
+            .args(args)
+            .env("GITHUB_TOKEN", TOKEN)
+            .env("GITHUB_API_URL", &gh.url)
+            .output()
+            .unwrap()
+    };
+    let json = String::from_utf8_lossy(&status(&["--json"]).stdout).into_owned();
+    let row: serde_json::Value = serde_json::from_str(json.lines().next().unwrap()).unwrap();
+    assert_eq!(row["followUpRounds"], 1, "{json}");
+    let table = String::from_utf8_lossy(&status(&[]).stdout).into_owned();
+    assert!(table.starts_with("REPOSITORY           STATE  PR  CHECKS  REVIEW       ROUNDS  MERGE"), "{table}");
 }
 
 #[test]

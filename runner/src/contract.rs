@@ -246,6 +246,15 @@ pub enum OnFailure {
 /// merges one that has it.
 pub const VERIFY_FAILED_LABEL: &str = "bca:verify-failed";
 
+/// The label that says how many follow-up rounds a pull request had (`bca:follow-up-2`),
+/// which `bca status` reads with the rest of its batched read.
+pub const FOLLOW_UP_LABEL_PREFIX: &str = "bca:follow-up-";
+
+/// The rounds a pull request's labels say it had.
+pub fn follow_up_rounds(labels: &[String]) -> Option<u32> {
+    labels.iter().filter_map(|l| l.strip_prefix(FOLLOW_UP_LABEL_PREFIX)?.parse().ok()).max()
+}
+
 pub const DEFAULT_ATTEMPTS: u32 = 2;
 pub const DEFAULT_VERIFY_TIMEOUT: u64 = 15 * 60;
 

@@ -76,6 +76,9 @@ pub struct RepoStatus {
     pub url: Option<String>,
     pub checks: Checks,
     pub review: Review,
+    /// The follow-up rounds its pull request had (`spec.followUp`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub follow_up_rounds: Option<u32>,
     /// Whether an open pull request is ready to merge under the Change's rule, in
     /// GitHub's hands (auto-merge, merge queue), or why not.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -103,6 +106,7 @@ impl RepoStatus {
             url: None,
             checks: Checks::None,
             review: Review::None,
+            follow_up_rounds: None,
             merge: None,
             job: None,
             note: None,
@@ -163,6 +167,7 @@ fn row(target: &Target, read: RepoRead) -> RepoStatus {
                 None => RepoStatus::new(repository, RowState::None),
                 Some(pull) => RepoStatus {
                     merge: MergeView::of(&target.merge, &pull),
+                    follow_up_rounds: bca_runner::contract::follow_up_rounds(&pull.labels),
                     pull_request: Some(pull.number),
                     url: Some(pull.url),
                     checks: pull.checks,
@@ -298,6 +303,7 @@ impl Orphan {
             url: Some(self.url.clone()),
             checks: Checks::None,
             review: Review::None,
+            follow_up_rounds: None,
             merge: None,
             job: None,
             note: None,

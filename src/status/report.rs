@@ -44,28 +44,47 @@ pub fn cost_line(cost: &Cost) -> String {
     format!("read with {} request(s) to GitHub, {} GraphQL point(s)", cost.requests, cost.graphql_points)
 }
 
-fn cells(r: &RepoStatus) -> [String; 7] {
+/// A row's cells; with `rounds` (some pull request had follow-up rounds) a ROUNDS
+/// column after REVIEW.
+fn cells(r: &RepoStatus, rounds: bool) -> Vec<String> {
     let job = match (&r.job, &r.note) {
         (Some(job), _) => job.to_string(),
         (None, Some(note)) => note.clone(),
         (None, None) => "-".into(),
     };
-    [
+    let mut cells = vec![
         r.repository.trim_start_matches("https://").to_string(),
         r.state.word().to_string(),
         r.pull_request.map_or("-".to_string(), |n| format!("#{n}")),
         r.checks.word().to_string(),
         r.review.word().to_string(),
-        r.merge.as_ref().map_or("-", MergeView::word).to_string(),
-        job,
-    ]
+    ];
+    if rounds {
+        cells.push(r.follow_up_rounds.map_or("-".to_string(), |n| n.to_string()));
+    }
+    cells.push(r.merge.as_ref().map_or("-", MergeView::word).to_string());
+    cells.push(job);
+    cells
 }
 
-const HEADER: [&str; 7] = ["REPOSITORY", "STATE", "PR", "CHECKS", "REVIEW", "MERGE", "JOB"];
+fn header(rounds: bool) -> Vec<String> {
+    let mut header: Vec<String> = ["REPOSITORY", "STATE", "PR", "CHECKS", "REVIEW"].map(String::from).into();
+    if rounds {
+        header.push("ROUNDS".into());
+    }
+    header.extend(["MERGE", "JOB"].map(String::from));
+    header
+}
+
+fn any_rounds(rows: &[RepoStatus]) -> bool {
+    rows.iter().any(|r| r.follow_up_rounds.is_some())
+}
 
 pub fn table(rows: &[RepoStatus], cost: &Cost) -> String {
-    let cells: Vec<[String; 7]> = rows.iter().map(cells).collect();
-    let mut widths = HEADER.map(str::len);
+    let rounds = any_rounds(rows);
+    let cells: Vec<Vec<String>> = rows.iter().map(|r| cells(r, rounds)).collect();
+    let header = header(rounds);
+    let mut widths: Vec<usize> = header.iter().map(String::len).collect();
     for row in &cells {
         for (w, c) in widths.iter_mut().zip(row) {
             *w = (*w).max(c.chars().count());
@@ -73,7 +92,7 @@ pub fn table(rows: &[RepoStatus], cost: &Cost) -> String {
     }
     let line = |row: &[String]| {
         let mut out = String::new();
-        for (i, (c, w)) in row.iter().zip(widths).enumerate() {
+        for (i, (c, w)) in row.iter().zip(&widths).enumerate() {
             if i + 1 == row.len() {
                 out.push_str(c);
             } else {
@@ -82,7 +101,7 @@ pub fn table(rows: &[RepoStatus], cost: &Cost) -> String {
         }
         out.trim_end().to_string() + "\n"
     };
-    let mut out = line(&HEADER.map(String::from));
+    let mut out = line(&header);
     for row in &cells {
         out.push_str(&line(row));
     }
@@ -95,17 +114,21 @@ pub fn table(rows: &[RepoStatus], cost: &Cost) -> String {
 }
 
 pub fn markdown(rows: &[RepoStatus], cost: &Cost) -> String {
-    let mut out = String::from(
-        "| repository | state | pull request | checks | review | merge | job |\n|---|---|---|---|---|---|---|\n",
+    let rounds = any_rounds(rows);
+    let header = header(rounds);
+    let mut out = format!(
+        "| {} |\n|{}\n",
+        header.iter().map(|h| h.to_lowercase().replace("pr", "pull request")).collect::<Vec<_>>().join(" | "),
+        "---|".repeat(header.len())
     );
     for r in rows {
-        let [repo, state, _, checks, review, merge, job] = cells(r);
-        let pr = match (&r.url, r.pull_request) {
+        let mut cells = cells(r, rounds);
+        cells[2] = match (&r.url, r.pull_request) {
             (Some(url), Some(n)) => format!("[#{n}]({url})"),
             _ => "-".into(),
         };
-        let (merge, job) = (merge.replace('|', "\\|"), job.replace('|', "\\|"));
-        out.push_str(&format!("| {repo} | {state} | {pr} | {checks} | {review} | {merge} | {job} |\n"));
+        let cells: Vec<String> = cells.iter().map(|c| c.replace('|', "\\|")).collect();
+        out.push_str(&format!("| {} |\n", cells.join(" | ")));
     }
     out.push_str(&format!("\n{}\n\n{}\n", burndown(rows), cost_line(cost)));
     out

@@ -269,6 +269,13 @@ fn publish_round(
     if failed && commit.is_some() {
         gh.add_labels(&up.full_name, pull.number, &[VERIFY_FAILED_LABEL])?;
     }
+    // The round count where `bca status` reads it, with the labels.
+    let label = format!("{}{}", crate::contract::FOLLOW_UP_LABEL_PREFIX, round.number);
+    gh.add_labels(&up.full_name, pull.number, &[&label])?;
+    if round.number > 1 {
+        let before = format!("{}{}", crate::contract::FOLLOW_UP_LABEL_PREFIX, round.number - 1);
+        gh.remove_label(&up.full_name, pull.number, &before)?;
+    }
     let mut reply = round.reply(commit.is_some());
     if let Some(note) = &note {
         reply.push_str(&format!("\n{note}.\n"));
