@@ -265,20 +265,21 @@ pub fn render(
                     .collect()
             }
         };
+        // What every Job of the Change shares; `follow_up` for its follow-up CronJob's.
+        let target = |which, follow_up| Target {
+            which,
+            change_id: &change_id,
+            head_branch: &head_branch,
+            agent_settings: &agent_settings,
+            work: &work,
+            images: &images,
+            github_host: github_host.as_deref(),
+            resources: &resources,
+            queue: queue.as_deref(),
+            follow_up,
+        };
         for which in &groups {
-            let target = Target {
-                which,
-                change_id: &change_id,
-                head_branch: &head_branch,
-                agent_settings: &agent_settings,
-                work: &work,
-                images: &images,
-                github_host: github_host.as_deref(),
-                resources: &resources,
-                queue: queue.as_deref(),
-                follow_up: None,
-            };
-            let (job, contract) = change_job(input.change, &target, options)?;
+            let (job, contract) = change_job(input.change, &target(which, None), options)?;
             let contract_bytes = job
                 .spec
                 .as_ref()
@@ -318,23 +319,11 @@ pub fn render(
             let mut all: Vec<&RepoUrl> = spec.repos.iter().collect();
             all.sort_by_cached_key(|r| r.identity());
             let shards: Vec<Which> = match groups.first() {
-                Some(Which::Shard { .. }) => groups,
+                Some(Which::Shard { .. }) => groups.clone(),
                 _ => vec![Which::Shard { shard: 0, repos: all }],
             };
             for which in &shards {
-                let target = Target {
-                    which,
-                    change_id: &change_id,
-                    head_branch: &head_branch,
-                    agent_settings: &agent_settings,
-                    work: &work,
-                    images: &images,
-                    github_host: github_host.as_deref(),
-                    resources: &resources,
-                    queue: queue.as_deref(),
-                    follow_up: Some(&follow_up),
-                };
-                let (job, contract) = change_job(input.change, &target, options)?;
+                let (job, contract) = change_job(input.change, &target(which, Some(&follow_up)), options)?;
                 let Which::Shard { shard, repos } = which else { unreachable!("follow-ups run as Indexed Jobs") };
                 let name = naming::follow_up_name(&identity(input.change), *shard);
                 let cron_job = cron_job::cron_job(job.clone(), &name, &spec_follow_up.schedule);
@@ -385,6 +374,7 @@ struct Images<'a> {
 }
 
 /// The repositories of one Job: one, or an Indexed Job's shard.
+#[derive(Clone)]
 enum Which<'a> {
     One(&'a RepoUrl),
     Shard { shard: u32, repos: Vec<&'a RepoUrl> },

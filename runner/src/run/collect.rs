@@ -14,6 +14,7 @@ use super::paths::{Paths, AGENT_REF, WORKTREE_REF};
 use super::secrets::redact;
 use super::state::read_base;
 use super::transcript::Transcript;
+use super::unicode::invisible;
 use super::verify::{self, Verification};
 use super::worktree::{self, Snapshot};
 use super::{log, RunError};
@@ -259,14 +260,6 @@ pub fn defuse(text: &str) -> String {
 /// would load a remote URL when read, `<details>` would hide text).
 pub fn defuse_markdown(text: &str) -> String {
     defuse(text).replace('<', "&lt;")
-}
-
-/// Characters that change what a reader sees without showing: bidi controls, zero-width
-/// characters, the soft hyphen, tag characters.
-pub(crate) fn invisible(c: char) -> bool {
-    matches!(c,
-        '\u{00AD}' | '\u{061C}' | '\u{180E}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}'
-        | '\u{2060}'..='\u{2064}' | '\u{2066}'..='\u{2069}' | '\u{FEFF}' | '\u{E0000}'..='\u{E007F}')
 }
 
 /// The same, on one line: a newline could start Markdown of the agent's own.

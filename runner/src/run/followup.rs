@@ -196,7 +196,7 @@ pub fn clean(text: &str) -> String {
     visible.push_str(rest);
     let clean: String = visible
         .chars()
-        .filter(|c| (*c == '\n' || *c == '\t' || !c.is_control()) && !super::collect::invisible(*c))
+        .filter(|c| (*c == '\n' || *c == '\t' || !c.is_control()) && !super::unicode::invisible(*c))
         .collect();
     let mut cut: String = clean.chars().take(ITEM_CHARS).collect();
     if clean.chars().count() > ITEM_CHARS {

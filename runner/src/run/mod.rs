@@ -21,6 +21,7 @@ pub mod quarantine;
 pub mod state;
 pub mod steps;
 pub mod transcript;
+pub mod unicode;
 pub mod verify;
 pub mod worktree;
 
