@@ -259,7 +259,7 @@ fn merge_mistakes_are_each_named() {
 
 #[test]
 fn follow_up_mistakes_are_each_named() {
-    let follow_up = "  followUp:\n    on: [reviews, conflicts]\n    rounds: 12\n    schedule: every hour\n    trust: [MEMBERS, NONE]";
+    let follow_up = "  followUp:\n    on: [reviews, conflict]\n    rounds: 12\n    schedule: every hour\n    trust: [MEMBERS, NONE]";
     assert_snapshot!(validate_text("change.yaml", with_spec_line("followUp", follow_up)));
 }
 

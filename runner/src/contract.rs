@@ -148,6 +148,8 @@ pub struct Verify {
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "kebab-case")]
 pub enum FollowUpOn {
+    /// A conflict with the base branch: the base is merged in, the agent resolves it.
+    Conflicts,
     /// Reviews, unresolved review comments and pull request comments of trusted authors.
     Reviews,
     /// Check runs that failed on the pull request's head commit.

@@ -206,3 +206,55 @@ fn no_round_on_a_pull_request_that_is_not_bcas() {
     assert!(r["reason"].as_str().unwrap_or_default().contains("mallory opened it"), "{}", shown(&out));
     assert!(std::fs::read_to_string(counter.path()).unwrap_or_default().is_empty(), "the agent ran");
 }
+
+fn conflicts_only() -> bca_runner::RunContract {
+    let mut c = following(3);
+    c.follow_up.as_mut().unwrap().on = vec![FollowUpOn::Conflicts];
+    c
+}
+
+/// The base branch moved and the pull request conflicts with it: the round merges the
+/// base in, the agent resolves the markers, and the answer is a merge commit on top of
+/// the pull request's head whose second parent is the base's commit.
+#[test]
+fn a_conflict_with_a_moved_base_is_resolved_in_a_merge_commit() {
+    let gh = stand_in();
+    first_run(&gh);
+    let head = gh.head("bot/api", BRANCH).unwrap();
+    gh.commit(REPO, "main", "README.md", "# api\nthe base's own line\n");
+    let base = gh.head(REPO, "main").unwrap();
+    gh.set_mergeable(REPO, 1, "CONFLICTING");
+    let counter = tempfile::NamedTempFile::new().unwrap();
+    let pod = Pod::new(conflicts_only());
+    pod.agent_does(&format!(
+        "echo run >> '{}'\nprintf '# api\\nthe base'\"'\"'s own line\\nthe agent'\"'\"'s line\\n' > README.md",
+        counter.path().display()
+    ));
+    let out = pod.run_steps(&gh);
+    let r = result_line(&out);
+    assert_eq!(r["status"], "updated", "{}", shown(&out));
+    let prompt = pod.agent_argv().join(" ");
+    assert!(prompt.contains("conflicts with its base branch main") && prompt.contains("README.md"), "{prompt}");
+    let tip = gh.head("bot/api", BRANCH).unwrap();
+    let parents = git(&gh.bare("bot/api"), &["rev-list", "--parents", "-n", "1", &tip]);
+    assert_eq!(parents.split_whitespace().skip(1).collect::<Vec<_>>(), [head.as_str(), base.as_str()]);
+    assert_eq!(gh.show("bot/api", &format!("{tip}:README.md")), "# api\nthe base's own line\nthe agent's line\n");
+}
+
+/// An agent that leaves git's conflict markers has not resolved anything: refused,
+/// nothing pushed.
+#[test]
+fn conflict_markers_left_in_place_are_refused() {
+    let gh = stand_in();
+    first_run(&gh);
+    let head = gh.head("bot/api", BRANCH).unwrap();
+    gh.commit(REPO, "main", "README.md", "# api\nthe base's own line\n");
+    gh.set_mergeable(REPO, 1, "CONFLICTING");
+    let pod = Pod::new(conflicts_only());
+    pod.agent_does("echo 'unrelated' > NOTES.md");
+    let out = pod.run_steps(&gh);
+    let r = result_line(&out);
+    assert_eq!(r["status"], "refused", "{}", shown(&out));
+    assert!(r["reason"].as_str().unwrap().contains("the agent left conflict markers in README.md"), "{r}");
+    assert_eq!(gh.head("bot/api", BRANCH).unwrap(), head);
+}

@@ -355,15 +355,9 @@ impl Decoder {
                     let mut on = Vec::new();
                     let mut ok = true;
                     for (i, item) in items.iter().enumerate() {
-                        if matches!(&item.kind, NodeKind::Scalar(s) if s.value == "conflicts") {
-                            self.diagnostics.push(
-                                Diagnostic::new(item.span, format!("spec.followUp.on[{i}]"), "bca does not resolve conflicts in follow-up rounds yet")
-                                    .with_help("leave conflicts out: a person merges the base branch, and the next round goes on from there"),
-                            );
-                            ok = false;
-                            continue;
-                        }
-                        match self.choice(item, &format!("spec.followUp.on[{i}]"), &["reviews", "checks"]) {
+                        match self.choice(item, &format!("spec.followUp.on[{i}]"), &["conflicts", "reviews", "checks"])
+                        {
+                            Some("conflicts") => on.push(FollowUpOn::Conflicts),
                             Some("reviews") => on.push(FollowUpOn::Reviews),
                             Some(_) => on.push(FollowUpOn::Checks),
                             None => ok = false,
@@ -372,7 +366,7 @@ impl Decoder {
                     if items.is_empty() {
                         self.diagnostics.push(
                             Diagnostic::new(n.span, "spec.followUp.on", "the list is empty")
-                                .with_help("name what to answer: reviews, checks, or both"),
+                                .with_help("name what to answer: conflicts, reviews, checks"),
                         );
                         ok = false;
                     }
@@ -385,7 +379,7 @@ impl Decoder {
                     None
                 }
             },
-            None => Some(vec![FollowUpOn::Reviews, FollowUpOn::Checks]),
+            None => Some(vec![FollowUpOn::Conflicts, FollowUpOn::Reviews, FollowUpOn::Checks]),
         };
         let rounds = match self.optional(&fields, "rounds") {
             Some(n) => self.whole_number(n, "spec.followUp.rounds", 1, 10, "rounds").map(|v| v as u32),

@@ -146,9 +146,9 @@ pub struct Spec {
 #[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct FollowUpSpec {
-    /// What to answer: `reviews` (reviews, unresolved review comments and comments of
-    /// trusted authors) and `checks` (check runs that failed on the head commit); default
-    /// both.
+    /// What to answer: `conflicts` (with the base branch, merged in for the agent to
+    /// resolve), `reviews` (reviews, unresolved review comments and comments of trusted
+    /// authors) and `checks` (check runs that failed on the head commit); default all.
     #[schemars(length(min = 1))]
     pub on: Vec<FollowUpOn>,
     /// The most rounds per pull request (default 3, at most 10).

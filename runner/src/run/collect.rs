@@ -114,6 +114,14 @@ pub fn collect(paths: &Paths, verify: Option<&Verify>, in_repository: bool) -> R
         Ok(()) => snapshot(paths, &base)?,
     };
     let (mut verdict, tree) = verdict;
+    // A conflict round that left git's markers is not a resolution.
+    if verdict.status == Status::Changes && super::state::read_merge_parent(paths)?.is_some() {
+        let left = conflict_markers(paths, &base)?;
+        if !left.is_empty() {
+            let shown: Vec<String> = left.iter().take(20).map(|p| defuse_line(p)).collect();
+            verdict = Verdict::refused(format!("the agent left conflict markers in {}", shown.join(", ")));
+        }
+    }
     if in_repository && verdict.status == Status::Changes {
         let allowed = verify.map(|v| v.allowed_paths.as_slice()).unwrap_or_default();
         let touched = touched(paths, &base)?;
@@ -314,11 +322,34 @@ fn paths_outside(paths: &Paths, base: &str, allowed: &[String]) -> Result<Vec<St
     Ok(touched(paths, base)?.into_iter().filter(|p| !allowed.iter().any(|g| verify::glob_matches(g, p))).collect())
 }
 
-/// Every path the agent's work tree changes against the base.
+/// Every path the agent's work tree changes against the base. After a conflict round's
+/// merge, a path the base branch brought in as it is was not the agent's doing: only
+/// paths that differ from both sides count.
 fn touched(paths: &Paths, base: &str) -> Result<Vec<String>, RunError> {
     let git = Git::local().git_dir(&paths.scratch().join("git"));
-    let changed = git.run(&["diff", "--name-only", "-z", "--no-renames", base, WORKTREE_REF])?;
-    Ok(changed.split('\0').filter(|p| !p.is_empty()).map(str::to_string).collect())
+    let changed = |from: &str| -> Result<Vec<String>, RunError> {
+        let out = git.run(&["diff", "--name-only", "-z", "--no-renames", from, WORKTREE_REF])?;
+        Ok(out.split('\0').filter(|p| !p.is_empty()).map(str::to_string).collect())
+    };
+    let mut touched = changed(base)?;
+    if let Some(parent) = super::state::read_merge_parent(paths)? {
+        let from_base_branch = changed(&parent)?;
+        touched.retain(|p| from_base_branch.contains(p));
+    }
+    Ok(touched)
+}
+
+/// Paths that still hold git's conflict markers after a conflict round.
+fn conflict_markers(paths: &Paths, base: &str) -> Result<Vec<String>, RunError> {
+    let git = Git::local().git_dir(&paths.scratch().join("git"));
+    let mut found = Vec::new();
+    for path in touched(paths, base)? {
+        let Ok(text) = git.run(&["cat-file", "blob", &format!("{WORKTREE_REF}:{path}")]) else { continue };
+        if text.lines().any(|l| l.starts_with("<<<<<<< ") || l.starts_with(">>>>>>> ")) {
+            found.push(path);
+        }
+    }
+    Ok(found)
 }
 
 /// Reads collect's verdict (publish's side).

@@ -58,6 +58,11 @@ impl Paths {
     pub fn round_file(&self) -> PathBuf {
         self.state.join("round.json")
     }
+    /// The base branch's commit a conflict round merged in: the second parent of the
+    /// round's commit.
+    pub fn merge_parent(&self) -> PathBuf {
+        self.state.join("merge-parent")
+    }
     /// The follow-up round's prompt, handed on by clone to the agent's step.
     pub fn round_prompt(&self) -> PathBuf {
         self.workspace.join("follow-up.md")

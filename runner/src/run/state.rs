@@ -138,6 +138,23 @@ pub fn read_round(paths: &Paths) -> Result<RoundState, RunError> {
     serde_json::from_str(&text).map_err(|e| RunError::usage(format!("{} is damaged: {e}", path.display())))
 }
 
+pub fn write_merge_parent(paths: &Paths, commit: &str) -> Result<(), RunError> {
+    write(paths, &paths.merge_parent(), commit)
+}
+
+/// The base branch's commit a conflict round merged in, if it did.
+pub fn read_merge_parent(paths: &Paths) -> Result<Option<String>, RunError> {
+    if std::fs::symlink_metadata(paths.merge_parent()).is_err() {
+        return Ok(None);
+    }
+    let text = read(&paths.merge_parent(), "clone")?;
+    let commit = text.trim();
+    if !is_object_id(commit) {
+        return Err(RunError::usage(format!("{} is damaged: not a commit id", paths.merge_parent().display())));
+    }
+    Ok(Some(commit.to_string()))
+}
+
 pub fn write_base(paths: &Paths, commit: &str) -> Result<(), RunError> {
     write(paths, &paths.base_commit(), commit)
 }

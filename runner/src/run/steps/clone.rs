@@ -70,9 +70,16 @@ pub fn clone(paths: &Paths, run: &Run) -> Result<(), RunError> {
     let mut head = runner_git.run(&["rev-parse", "HEAD"])?.trim().to_string();
     // A follow-up round builds on the pull request as it is, people's commits included.
     let mut branch = contract.base_branch.clone();
-    if let Some(round) = follow_up_round(paths, contract)? {
+    let round = follow_up_round(paths, contract)?;
+    if let Some(round) = &round {
         let refspec = format!("+refs/heads/{0}:refs/heads/{0}", contract.head_branch);
-        runner_git.run(&["fetch", "--quiet", "--no-tags", "--depth", "1", "fork", &refspec])?;
+        if round.merges_base() {
+            // A merge needs the history both sides share.
+            runner_git.run(&["fetch", "--quiet", "--no-tags", "--unshallow", "origin"])?;
+            runner_git.run(&["fetch", "--quiet", "--no-tags", "fork", &refspec])?;
+        } else {
+            runner_git.run(&["fetch", "--quiet", "--no-tags", "--depth", "1", "fork", &refspec])?;
+        }
         head = runner_git.run(&["rev-parse", &format!("refs/heads/{}", contract.head_branch)])?.trim().to_string();
         if head != round.head {
             return Err(RunError::retryable(format!(
@@ -81,9 +88,6 @@ pub fn clone(paths: &Paths, run: &Run) -> Result<(), RunError> {
             )));
         }
         branch = contract.head_branch.clone();
-        std::fs::create_dir_all(&paths.workspace)
-            .and_then(|()| std::fs::write(paths.round_prompt(), round.prompt(&contract.prompt)))
-            .map_err(|e| RunError::usage(format!("cannot write {}: {e}", paths.round_prompt().display())))?;
     }
     state::write_base(paths, &head)?;
 
@@ -100,6 +104,41 @@ pub fn clone(paths: &Paths, run: &Run) -> Result<(), RunError> {
         &git_dir_arg,
         &repo_arg,
     ])?;
+    if let Some(round) = &round {
+        let mut prompt = round.prompt(&contract.prompt);
+        if round.merges_base() {
+            // Before the agent runs: the agent's repository is still only the runner's clone.
+            let tip =
+                runner_git.run(&["rev-parse", &format!("refs/heads/{}", contract.base_branch)])?.trim().to_string();
+            let agent_git = Git::local().git_dir(&repo.join(".git")).work_tree(&repo);
+            let merged = agent_git.run(&[
+                "merge",
+                "--quiet",
+                "--no-ff",
+                "--no-commit",
+                &format!("origin/{}", contract.base_branch),
+            ]);
+            let conflicted = agent_git.run(&["diff", "--name-only", "--diff-filter=U"])?;
+            let conflicted: Vec<&str> = conflicted.lines().filter(|l| !l.is_empty()).collect();
+            if merged.is_err() && conflicted.is_empty() {
+                return Err(RunError::retryable(format!(
+                    "git could not merge {} into {}",
+                    contract.base_branch, contract.head_branch
+                )));
+            }
+            state::write_merge_parent(paths, &tip)?;
+            prompt.push_str(&format!(
+                "\nThe files with conflict markers: {}.\n",
+                if conflicted.is_empty() { "none (the merge went through)".to_string() } else { conflicted.join(", ") }
+            ));
+            log::info(
+                "clone",
+                &format!("merged {} ({tip}) in: {} file(s) in conflict", contract.base_branch, conflicted.len()),
+            );
+        }
+        std::fs::write(paths.round_prompt(), prompt)
+            .map_err(|e| RunError::usage(format!("cannot write {}: {e}", paths.round_prompt().display())))?;
+    }
     Git::local().git_dir(&repo.join(".git")).run(&["remote", "remove", "origin"])?;
     log::info("clone", &format!("cloned {} at {branch} ({head})", contract.repository));
     Ok(())

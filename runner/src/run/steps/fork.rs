@@ -99,7 +99,13 @@ fn round(
     } else {
         Vec::new()
     };
-    let items = followup::gather(follow_up, &remarks, &checks, &rounds.answered, &gh.account()?, &started);
+    let mut items = followup::gather(follow_up, &remarks, &checks, &rounds.answered, &gh.account()?, &started);
+    if follow_up.on.contains(&crate::contract::FollowUpOn::Conflicts)
+        && summary.mergeable == bca_codehost::Mergeable::Conflicting
+    {
+        let base = &run.contract.base_branch;
+        items.splice(0..0, followup::conflict(base, &summary.head_sha, &pull.html_url, &rounds.answered));
+    }
     if items.is_empty() {
         return skip("nothing new since bca's last round".into());
     }

@@ -227,6 +227,31 @@ fn publish_round(
             let base = state::read_base(paths)?;
             match import::import(&git, paths, &base, &contract.commit_message)? {
                 Imported::Commit { tip, .. } => {
+                    // A conflict round's answer is a merge: its second parent the base
+                    // branch's commit that was merged in.
+                    let tip = match state::read_merge_parent(paths)? {
+                        Some(parent) => {
+                            let tree = git.run(&["rev-parse", &format!("{tip}^{{tree}}")])?.trim().to_string();
+                            let message = format!(
+                                "{}\n\nMerges {} into {}, resolved by the agent.\n",
+                                contract.commit_message.trim_end(),
+                                contract.base_branch,
+                                contract.head_branch
+                            );
+                            let args = [
+                                "commit-tree",
+                                tree.as_str(),
+                                "-p",
+                                round.head.as_str(),
+                                "-p",
+                                parent.as_str(),
+                                "-F",
+                                "-",
+                            ];
+                            git.run_with_input(&args, Some(message.as_bytes()))?.trim().to_string()
+                        }
+                        None => tip,
+                    };
                     let remote = remote_head(&git, &contract.head_branch)?;
                     if remote.as_deref() != Some(round.head.as_str()) {
                         let reason = format!(
