@@ -61,8 +61,9 @@ fn a_local_follow_up_round_answers_a_trusted_review_comment() {
     let json = String::from_utf8_lossy(&status(&["--json"]).stdout).into_owned();
     let row: serde_json::Value = serde_json::from_str(json.lines().next().unwrap()).unwrap();
     assert_eq!(row["followUpRounds"], 1, "{json}");
+    assert_eq!(row["followUpLast"], "1 review comment", "{json}");
     let table = String::from_utf8_lossy(&status(&[]).stdout).into_owned();
-    assert!(table.starts_with("REPOSITORY           STATE  PR  CHECKS  REVIEW       ROUNDS  MERGE"), "{table}");
+    assert!(table.contains("  1 (last: 1 review comment)  "), "{table}");
 }
 
 #[test]

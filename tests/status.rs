@@ -361,7 +361,8 @@ fn two_thousand_repositories_take_one_request_per_fifty() {
     let rest: Vec<&String> = log.iter().filter(|l| *l != "POST /graphql" && !l.starts_with("GRAPHQL ")).collect();
     assert_eq!(rest, ["GET /user", "GET /search/issues"]);
     assert_eq!(summary["requests"], 42);
-    assert!(summary["graphqlPoints"].as_u64().unwrap() <= 40 * 10, "{summary}");
+    // 13 points a query: within 2,600 of the 5,000 an hour at 10,000 repositories.
+    assert!(summary["graphqlPoints"].as_u64().unwrap() <= 40 * 13, "{summary}");
 }
 
 #[test]

@@ -188,6 +188,8 @@ pub struct PullSummary {
     pub approved_at_head: bool,
     /// Its labels.
     pub labels: Vec<String>,
+    /// The newest of its last comments the token's own account wrote, if any.
+    pub own_last_comment: Option<String>,
     pub mergeable: Mergeable,
     /// What the host says of merging it now (GitHub's `mergeStateStatus`).
     pub merge_state: MergeState,

@@ -257,6 +257,27 @@ pub fn follow_up_rounds(labels: &[String]) -> Option<u32> {
     labels.iter().filter_map(|l| l.strip_prefix(FOLLOW_UP_LABEL_PREFIX)?.parse().ok()).max()
 }
 
+/// How bca's reply to a follow-up round begins (`... round 2 of 3:`).
+pub const REPLY_PREFIX: &str = "bca's agent answered, in follow-up round ";
+
+/// What a round's reply says it answered, in a status line's words (`2 review
+/// comments, 1 check`), read back from bca's own reply.
+pub fn answered_in(reply: &str) -> Option<String> {
+    if !reply.starts_with(REPLY_PREFIX) {
+        return None;
+    }
+    let mut counts: std::collections::BTreeMap<&str, usize> = std::collections::BTreeMap::new();
+    for line in reply.lines() {
+        let Some(rest) = line.strip_prefix("- [") else { continue };
+        if let Some((kind, _)) = rest.split_once(" by ") {
+            *counts.entry(kind).or_default() += 1;
+        }
+    }
+    let parts: Vec<String> =
+        counts.iter().map(|(kind, n)| if *n == 1 { format!("1 {kind}") } else { format!("{n} {kind}s") }).collect();
+    Some(parts.join(", "))
+}
+
 pub const DEFAULT_ATTEMPTS: u32 = 2;
 pub const DEFAULT_VERIFY_TIMEOUT: u64 = 15 * 60;
 

@@ -205,6 +205,7 @@ mod tests {
             review: Review::Approved,
             approved_at_head: true,
             labels: Vec::new(),
+            own_last_comment: None,
             mergeable: Mergeable::Mergeable,
             merge_state: MergeState::Clean,
             auto_merge: false,

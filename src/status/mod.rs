@@ -76,9 +76,12 @@ pub struct RepoStatus {
     pub url: Option<String>,
     pub checks: Checks,
     pub review: Review,
-    /// The follow-up rounds its pull request had (`spec.followUp`).
+    /// The follow-up rounds its pull request had (`spec.followUp`), and what the last one
+    /// answered (`2 review comments, 1 check`), from bca's own reply.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub follow_up_rounds: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub follow_up_last: Option<String>,
     /// Whether an open pull request is ready to merge under the Change's rule, in
     /// GitHub's hands (auto-merge, merge queue), or why not.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -107,6 +110,7 @@ impl RepoStatus {
             checks: Checks::None,
             review: Review::None,
             follow_up_rounds: None,
+            follow_up_last: None,
             merge: None,
             job: None,
             note: None,
@@ -168,6 +172,7 @@ fn row(target: &Target, read: RepoRead) -> RepoStatus {
                 Some(pull) => RepoStatus {
                     merge: MergeView::of(&target.merge, &pull),
                     follow_up_rounds: bca_runner::contract::follow_up_rounds(&pull.labels),
+                    follow_up_last: pull.own_last_comment.as_deref().and_then(bca_runner::contract::answered_in),
                     pull_request: Some(pull.number),
                     url: Some(pull.url),
                     checks: pull.checks,
@@ -304,6 +309,7 @@ impl Orphan {
             checks: Checks::None,
             review: Review::None,
             follow_up_rounds: None,
+            follow_up_last: None,
             merge: None,
             job: None,
             note: None,

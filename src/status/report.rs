@@ -60,7 +60,11 @@ fn cells(r: &RepoStatus, rounds: bool) -> Vec<String> {
         r.review.word().to_string(),
     ];
     if rounds {
-        cells.push(r.follow_up_rounds.map_or("-".to_string(), |n| n.to_string()));
+        cells.push(match (r.follow_up_rounds, &r.follow_up_last) {
+            (Some(n), Some(last)) => format!("{n} (last: {last})"),
+            (Some(n), None) => n.to_string(),
+            (None, _) => "-".to_string(),
+        });
     }
     cells.push(r.merge.as_ref().map_or("-", MergeView::word).to_string());
     cells.push(job);

@@ -31,7 +31,8 @@ id number url state isDraft headRefName headRefOid headRepositoryOwner { login }
 autoMergeRequest { enabledAt } isMergeQueueEnabled isInMergeQueue \
 baseRef { branchProtectionRule { requiresApprovingReviews requiredApprovingReviewCount requiresStatusChecks \
 dismissesStaleReviews } } \
-reviewRequests(first: 1) { totalCount } labels(first: 20) { nodes { name } } \
+reviewRequests(first: 1) { totalCount } labels(first: 100) { nodes { name } } \
+comments(last: 5) { nodes { viewerDidAuthor body } } \
 latestOpinionatedReviews(first: 20, writersOnly: true) { pageInfo { hasNextPage } nodes { state author { login } \
 commit { oid } } } \
 commits(last: 1) { nodes { commit { oid statusCheckRollup { state } } } } } }";
@@ -437,6 +438,14 @@ fn summary(p: &Value, auto_merge_allowed: bool) -> Result<PullSummary, HostError
         checks: rule["requiresStatusChecks"] == true,
         dismisses_stale_reviews: rule["dismissesStaleReviews"] == true,
     };
+    let own_last_comment = p["comments"]["nodes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|c| c["viewerDidAuthor"] == true)
+        .filter_map(|c| c["body"].as_str())
+        .next_back()
+        .map(str::to_string);
     let labels = p["labels"]["nodes"].as_array().into_iter().flatten();
     let labels: Vec<String> = labels.filter_map(|l| l["name"].as_str().map(str::to_string)).collect();
     Ok(PullSummary {
@@ -449,6 +458,7 @@ fn summary(p: &Value, auto_merge_allowed: bool) -> Result<PullSummary, HostError
         review,
         approved_at_head,
         labels,
+        own_last_comment,
         mergeable,
         merge_state,
         auto_merge: p["autoMergeRequest"].is_object(),

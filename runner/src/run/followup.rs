@@ -103,7 +103,7 @@ impl Round {
 
     /// The comment bca leaves on the pull request: what the round answered, linked.
     pub fn reply(&self, changed: bool) -> String {
-        let mut out = format!("bca's agent answered, in follow-up round {} of {}:\n\n", self.number, self.of);
+        let mut out = format!("{}{} of {}:\n\n", crate::contract::REPLY_PREFIX, self.number, self.of);
         for item in &self.items {
             // Names without `@`: the reply notifies nobody.
             out.push_str(&format!("- [{} by {}]({})\n", item.kind, item.who.replace('@', ""), item.url));

@@ -263,8 +263,13 @@ fn pull_view(st: &State, url: &str, root: &Path, p: &Pull) -> Value {
     comments.extend(p.comments.iter().enumerate().map(|(i, c)| {
         json!({ "__typename": "IssueComment", "databaseId": 900 + i, "url": format!("{url}/{}/pull/{}#c{i}", p.repo, p.number),
                 "body": c, "authorAssociation": "CONTRIBUTOR", "createdAt": "2026-12-04T11:00:00Z",
-                "lastEditedAt": null, "author": { "__typename": "User", "login": st.login } })
+                "lastEditedAt": null, "author": { "__typename": "User", "login": st.login }, "viewerDidAuthor": true })
     }));
+    for c in &mut comments {
+        if c.get("viewerDidAuthor").is_none() {
+            c["viewerDidAuthor"] = json!(false);
+        }
+    }
     let requests: Vec<Value> = p
         .requested_reviewers
         .iter()
