@@ -147,7 +147,7 @@ fn merge_with_yes_merges_exactly_the_ready_ones_a_second_apart() {
     github.com/acme/unmarked    open    #9  success  approved     ready to merge                -
 
     9 repositories: 2 merged, 6 open (1 ready to merge, 0 failing checks, 2 without reviewer), 1 without a pull request
-    read with 3 request(s) to GitHub, 1 GraphQL point(s)
+    read with 3 request(s) to GitHub, 2 GraphQL point(s)
     ");
 }
 
