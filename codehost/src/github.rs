@@ -561,12 +561,18 @@ impl CodeHost for GitHub<'_> {
     }
 
     /// `GET .../check-runs` (the newest 100) and each failed one's annotations.
-    fn failed_checks(&self, upstream: &str, sha: &str) -> Result<Vec<FailedCheck>, HostError> {
+    fn failed_checks(&self, upstream: &str, sha: &str, number: u64) -> Result<Vec<FailedCheck>, HostError> {
         let runs: Value = self.get_json(&format!("/repos/{upstream}/commits/{sha}/check-runs?per_page=100"))?;
         let mut failed = Vec::new();
         for run in runs["check_runs"].as_array().into_iter().flatten() {
             let conclusion = run["conclusion"].as_str().unwrap_or_default();
             if !matches!(conclusion, "failure" | "timed_out" | "cancelled" | "action_required" | "startup_failure") {
+                continue;
+            }
+            // Someone else's pull request from the same commit ran checks of its own
+            // (their text may quote its title): only ours, or runs for no pull request.
+            let prs = run["pull_requests"].as_array().cloned().unwrap_or_default();
+            if !prs.is_empty() && !prs.iter().any(|p| p["number"].as_u64() == Some(number)) {
                 continue;
             }
             let id = run["id"].as_u64().unwrap_or_default();

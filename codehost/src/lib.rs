@@ -418,8 +418,9 @@ pub trait CodeHost {
     /// The reviews, review comments (with their threads' resolved state) and comments on
     /// a change request, the newest 50 of each.
     fn remarks(&self, upstream: &str, number: u64) -> Result<Vec<Remark>, HostError>;
-    /// The check runs that failed on `sha`, with their output and annotations.
-    fn failed_checks(&self, upstream: &str, sha: &str) -> Result<Vec<FailedCheck>, HostError>;
+    /// The check runs that failed on `sha` for change request `number` (not those another
+    /// change request from the same commit started), with their output and annotations.
+    fn failed_checks(&self, upstream: &str, sha: &str, number: u64) -> Result<Vec<FailedCheck>, HostError>;
     /// Stops the host from merging it by itself (before new work is pushed to it).
     fn disable_auto_merge(&self, pull_id: &str) -> Result<(), HostError>;
     /// Adds it to its base branch's merge queue, while its head is `head_sha`.

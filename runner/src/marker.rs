@@ -31,6 +31,10 @@ pub struct Marker {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Rounds {
     pub used: u32,
+    /// Whether a round built on commits people pushed: a first run's new work, which
+    /// starts again from the base, would then drop them.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub on_people: bool,
     /// What the rounds answered (`review:ID`, `comment:ID`, `check:ID`), the newest last,
     /// at most the last 100: answered once, never again.
     pub answered: Vec<String>,

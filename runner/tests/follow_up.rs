@@ -119,7 +119,7 @@ fn a_trusted_review_comment_reaches_the_agent_and_its_answer_goes_on_top_of_a_hu
     // The marker records the round and what it answered.
     let marker = bca_runner::marker::Marker::find(&pull.body).unwrap();
     let rounds = marker.follow_up.unwrap();
-    assert_eq!((rounds.used, rounds.answered.len(), marker.commit), (1, 2, head));
+    assert_eq!((rounds.used, rounds.answered.len(), marker.commit), (1, 2, head.clone()));
     // What the round asked GitHub is what its published schema accepts.
     support::tools::assert_valid_github_graphql(&gh.graphql_queries());
 
@@ -132,6 +132,15 @@ fn a_trusted_review_comment_reaches_the_agent_and_its_answer_goes_on_top_of_a_hu
     );
     assert!(!pod.path("workspace/repo").exists(), "a round with nothing new cloned the repository");
     assert_eq!(std::fs::read_to_string(counter.path()).unwrap().lines().count(), 1, "the agent ran again");
+
+    // New work for the Change starts again from the base: it would drop the person's
+    // commit the round built on, so it is not pushed.
+    let mut again = contract("https://github.com/acme/api", Agent::CopilotCli, "Add two lines to the README");
+    again.work = work(&again.prompt);
+    let r = result_line(&round_pod(again, counter.path()).run_steps(&gh));
+    assert_eq!(r["status"], "kept-human-commits", "{r}");
+    assert!(r["reason"].as_str().unwrap().contains("follow-up rounds built bca/c0ffee1234 on commits people pushed"));
+    assert_eq!(gh.head("bot/api", BRANCH).unwrap(), head, "new work dropped the person's commit");
 }
 
 #[test]
@@ -257,4 +266,34 @@ fn conflict_markers_left_in_place_are_refused() {
     assert_eq!(r["status"], "refused", "{}", shown(&out));
     assert!(r["reason"].as_str().unwrap().contains("the agent left conflict markers in README.md"), "{r}");
     assert_eq!(gh.head("bot/api", BRANCH).unwrap(), head);
+    // The refused round still counts, and says so: the next tick does not run it again.
+    let pull = gh.pulls()[0].clone();
+    let rounds = bca_runner::marker::Marker::find(&pull.body).unwrap().follow_up.unwrap();
+    assert_eq!(rounds.used, 1);
+    assert!(pull.comments.last().unwrap().contains("bca refused its change: the agent left conflict markers"));
+}
+
+/// A conflict round's agent that undoes what the base branch brought in (here a file
+/// outside allowedPaths) is refused: compared with git's own merge, that is its change.
+#[test]
+fn a_conflict_round_cannot_undo_the_bases_changes_outside_allowed_paths() {
+    let gh = stand_in();
+    first_run(&gh);
+    gh.commit(REPO, "main", "README.md", "# api\nthe base's own line\n");
+    gh.commit(REPO, "main", "SECURITY.md", "the base's fix\n");
+    gh.set_mergeable(REPO, 1, "CONFLICTING");
+    let mut c = conflicts_only();
+    c.verify = Some(bca_runner::contract::Verify {
+        commands: vec!["true".into()],
+        attempts: 1,
+        timeout: 30,
+        allowed_paths: vec!["README.md".into()],
+        on_failure: bca_runner::contract::OnFailure::Draft,
+    });
+    let pod = Pod::new(c);
+    pod.agent_does("printf '# api\\nresolved\\n' > README.md && rm SECURITY.md");
+    let out = pod.run_steps(&gh);
+    let r = result_line(&out);
+    assert_eq!(r["status"], "refused", "{}", shown(&out));
+    assert!(r["reason"].as_str().unwrap().contains("outside allowedPaths: SECURITY.md"), "{r}");
 }

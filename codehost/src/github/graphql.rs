@@ -268,10 +268,10 @@ pub fn read_files(
 /// relation to the repository, and when.
 const REMARKS: &str = "query BcaRemarks($o: String!, $n: String!, $number: Int!) { \
 repository(owner: $o, name: $n) { pullRequest(number: $number) { \
-reviews(last: 50) { nodes { databaseId url body authorAssociation createdAt lastEditedAt author { login } } } \
-reviewThreads(last: 50) { nodes { isResolved comments(last: 20) { nodes { databaseId url body path line \
+reviews(last: 50) { nodes { id url body authorAssociation createdAt lastEditedAt author { login } } } \
+reviewThreads(last: 50) { nodes { isResolved comments(last: 20) { nodes { id url body path line \
 authorAssociation createdAt lastEditedAt author { login } } } } } \
-comments(last: 50) { nodes { databaseId url body authorAssociation createdAt lastEditedAt author { login } } } \
+comments(last: 50) { nodes { id url body authorAssociation createdAt lastEditedAt author { login } } } \
 } } rateLimit { cost remaining resetAt } }";
 
 pub fn remarks(gh: &GitHub, upstream: &str, number: u64) -> Result<Vec<Remark>, HostError> {
@@ -286,7 +286,8 @@ pub fn remarks(gh: &GitHub, upstream: &str, number: u64) -> Result<Vec<Remark>, 
     let pull = &answer["data"]["repository"]["pullRequest"];
     let text = |v: &Value| v.as_str().unwrap_or_default().to_string();
     let remark = |node: &Value, kind: RemarkKind, prefix: &str, resolved: bool| Remark {
-        id: format!("{prefix}:{}", node["databaseId"].as_u64().unwrap_or_default()),
+        // The node id: comment database ids have outgrown GraphQL's 32-bit Int.
+        id: format!("{prefix}:{}", node["id"].as_str().unwrap_or_default()),
         kind,
         author: text(&node["author"]["login"]),
         association: text(&node["authorAssociation"]),

@@ -322,30 +322,51 @@ fn paths_outside(paths: &Paths, base: &str, allowed: &[String]) -> Result<Vec<St
     Ok(touched(paths, base)?.into_iter().filter(|p| !allowed.iter().any(|g| verify::glob_matches(g, p))).collect())
 }
 
-/// Every path the agent's work tree changes against the base. After a conflict round's
-/// merge, a path the base branch brought in as it is was not the agent's doing: only
-/// paths that differ from both sides count.
+/// Every path the agent's work tree changes against the base. After a conflict round,
+/// against git's own merge of the base branch into the head (its conflicted files with
+/// their markers): what the merge brought in is not the agent's doing, and a change the
+/// merge would have made that the agent undid is.
 fn touched(paths: &Paths, base: &str) -> Result<Vec<String>, RunError> {
     let git = Git::local().git_dir(&paths.scratch().join("git"));
-    let changed = |from: &str| -> Result<Vec<String>, RunError> {
-        let out = git.run(&["diff", "--name-only", "-z", "--no-renames", from, WORKTREE_REF])?;
-        Ok(out.split('\0').filter(|p| !p.is_empty()).map(str::to_string).collect())
+    let from = match super::state::read_merge_parent(paths)? {
+        Some(parent) => {
+            let (_, out) = git.run_answer(&[
+                "-c",
+                "attr.tree=4b825dc642cb6eb9a060e54bf8d69288fbee4904",
+                "merge-tree",
+                "--write-tree",
+                base,
+                &parent,
+            ])?;
+            let tree = out.lines().next().unwrap_or_default().trim().to_string();
+            if !super::state::is_object_id(&tree) {
+                return Err(RunError::retryable(format!("git could not merge {parent} into {base} again")));
+            }
+            tree
+        }
+        None => base.to_string(),
     };
-    let mut touched = changed(base)?;
-    if let Some(parent) = super::state::read_merge_parent(paths)? {
-        let from_base_branch = changed(&parent)?;
-        touched.retain(|p| from_base_branch.contains(p));
-    }
-    Ok(touched)
+    let out = git.run(&["diff", "--name-only", "-z", "--no-renames", &from, WORKTREE_REF])?;
+    Ok(out.split('\0').filter(|p| !p.is_empty()).map(str::to_string).collect())
+}
+
+/// A line git writes around a conflict: seven or more `<` or `>` (the repository's
+/// `conflict-marker-size` may ask for more), then a space or nothing.
+fn is_conflict_marker(line: &str) -> bool {
+    ['<', '>'].iter().any(|c| {
+        let run = line.chars().take_while(|x| x == c).count();
+        run >= 7 && line[run..].chars().next().is_none_or(|n| n == ' ')
+    })
 }
 
 /// Paths that still hold git's conflict markers after a conflict round.
 fn conflict_markers(paths: &Paths, base: &str) -> Result<Vec<String>, RunError> {
     let git = Git::local().git_dir(&paths.scratch().join("git"));
+    let changed = git.run(&["diff", "--name-only", "-z", "--no-renames", base, WORKTREE_REF])?;
     let mut found = Vec::new();
-    for path in touched(paths, base)? {
+    for path in changed.split('\0').filter(|p| !p.is_empty()).map(str::to_string) {
         let Ok(text) = git.run(&["cat-file", "blob", &format!("{WORKTREE_REF}:{path}")]) else { continue };
-        if text.lines().any(|l| l.starts_with("<<<<<<< ") || l.starts_with(">>>>>>> ")) {
+        if text.lines().any(is_conflict_marker) {
             found.push(path);
         }
     }

@@ -64,13 +64,14 @@ impl Round {
         self.items.iter().any(|i| i.kind == "conflict")
     }
 
-    /// The marker's record once this round is done.
-    pub fn rounds_after(&self) -> Rounds {
+    /// The marker's record once this round is done; `on_people`: it built on commits
+    /// people pushed (now or in a round before).
+    pub fn rounds_after(&self, on_people: bool) -> Rounds {
         let mut answered = self.answered.clone();
         answered.extend(self.items.iter().map(|i| i.id.clone()));
         let excess = answered.len().saturating_sub(MAX_ANSWERED);
         answered.drain(..excess);
-        Rounds { used: self.number, answered }
+        Rounds { used: self.number, on_people, answered }
     }
 
     /// The agent's prompt: the task, then what was said, as data.
@@ -105,8 +106,12 @@ impl Round {
     pub fn reply(&self, changed: bool) -> String {
         let mut out = format!("{}{} of {}:\n\n", crate::contract::REPLY_PREFIX, self.number, self.of);
         for item in &self.items {
-            // Names without `@`: the reply notifies nobody.
-            out.push_str(&format!("- [{} by {}]({})\n", item.kind, item.who.replace('@', ""), item.url));
+            // Names without `@` (the reply notifies nobody), nor what would end the link
+            // or start a line of Markdown of their own (a check's name is the agent's).
+            let who: String =
+                item.who.chars().filter(|c| !matches!(c, '@' | '[' | ']' | '(' | ')' | '\n' | '\r')).collect();
+            let url = if item.url.starts_with("https://") || item.url.starts_with("http://") { &item.url } else { "" };
+            out.push_str(&format!("- [{} by {who}]({url})\n", item.kind));
         }
         if !changed {
             out.push_str("\nIt made no change.\n");

@@ -193,6 +193,17 @@ impl Git {
         }
     }
 
+    /// Runs git and returns whether it exited 0 and its standard output, for commands
+    /// whose failure is an answer (`merge-tree` exits 1 on conflicts, with its tree).
+    pub fn run_answer(&self, args: &[&str]) -> Result<(bool, String), RunError> {
+        let output = self
+            .command(args)
+            .stderr(Stdio::null())
+            .output()
+            .map_err(|e| RunError::usage(format!("cannot run git: {e}; is git installed and on PATH?")))?;
+        Ok((output.status.success(), String::from_utf8_lossy(&output.stdout).into_owned()))
+    }
+
     /// Whether git exits 0 (for questions such as `merge-base --is-ancestor`).
     pub fn succeeds(&self, args: &[&str]) -> Result<bool, RunError> {
         let status = self

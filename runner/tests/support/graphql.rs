@@ -245,7 +245,7 @@ fn pull_view(st: &State, url: &str, root: &Path, p: &Pull) -> Value {
     let labels: Vec<Value> = p.labels.iter().map(|l| json!({ "__typename": "Label", "name": l })).collect();
     // What people wrote, as GitHub's reviews, review threads and comments show it.
     let remark = |r: &super::Remark| {
-        json!({ "__typename": "Remark", "databaseId": r.id, "url": format!("{url}/{}/pull/{}#{}", p.repo, p.number, r.id),
+        json!({ "__typename": "Remark", "id": format!("R_{}", r.id), "databaseId": r.id, "url": format!("{url}/{}/pull/{}#{}", p.repo, p.number, r.id),
                 "body": r.body, "authorAssociation": r.association, "createdAt": r.created_at,
                 "lastEditedAt": r.edited_at, "author": { "__typename": "User", "login": r.user },
                 "path": r.path, "line": r.line })
@@ -261,7 +261,7 @@ fn pull_view(st: &State, url: &str, root: &Path, p: &Pull) -> Value {
     let mut comments: Vec<Value> = of_kind("comment").map(remark).collect();
     // bca's own replies, by the token's account.
     comments.extend(p.comments.iter().enumerate().map(|(i, c)| {
-        json!({ "__typename": "IssueComment", "databaseId": 900 + i, "url": format!("{url}/{}/pull/{}#c{i}", p.repo, p.number),
+        json!({ "__typename": "IssueComment", "id": format!("IC_{i}"), "databaseId": 900 + i, "url": format!("{url}/{}/pull/{}#c{i}", p.repo, p.number),
                 "body": c, "authorAssociation": "CONTRIBUTOR", "createdAt": "2026-12-04T11:00:00Z",
                 "lastEditedAt": null, "author": { "__typename": "User", "login": st.login }, "viewerDidAuthor": true })
     }));

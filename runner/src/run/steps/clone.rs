@@ -16,10 +16,13 @@ pub fn clone(paths: &Paths, run: &Run) -> Result<(), RunError> {
     let token = github_token(paths)?;
     let fork = state::read_fork(paths)?;
     crate::run::clock::hand_on(paths)?;
-    // A reused workspace (`bca-runner run` twice) must not keep an earlier run's verdict.
-    if std::fs::symlink_metadata(paths.skip_agent()).is_ok() {
-        std::fs::remove_file(paths.skip_agent())
-            .map_err(|e| RunError::usage(format!("cannot clear {}: {e}", paths.skip_agent().display())))?;
+    // A reused workspace (`bca-runner run` twice) must not keep an earlier run's verdict,
+    // round prompt or merge.
+    for leftover in [paths.skip_agent(), paths.round_prompt(), paths.merge_parent()] {
+        if std::fs::symlink_metadata(&leftover).is_ok() {
+            std::fs::remove_file(&leftover)
+                .map_err(|e| RunError::usage(format!("cannot clear {}: {e}", leftover.display())))?;
+        }
     }
     if let Some(why) = unchanged(paths, contract)? {
         log::info("clone", &format!("nothing to clone: {why}"));
@@ -111,7 +114,10 @@ pub fn clone(paths: &Paths, run: &Run) -> Result<(), RunError> {
             let tip =
                 runner_git.run(&["rev-parse", &format!("refs/heads/{}", contract.base_branch)])?.trim().to_string();
             let agent_git = Git::local().git_dir(&repo.join(".git")).work_tree(&repo);
+            // Without the tree's own attributes (`merge=union` would hide a conflict).
             let merged = agent_git.run(&[
+                "-c",
+                "attr.tree=4b825dc642cb6eb9a060e54bf8d69288fbee4904",
                 "merge",
                 "--quiet",
                 "--no-ff",

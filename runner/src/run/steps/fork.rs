@@ -95,7 +95,7 @@ fn round(
         Vec::new()
     };
     let checks = if follow_up.on.contains(&crate::contract::FollowUpOn::Checks) {
-        gh.failed_checks(&run.upstream.full_name, &summary.head_sha)?
+        gh.failed_checks(&run.upstream.full_name, &summary.head_sha, pull.number)?
     } else {
         Vec::new()
     };

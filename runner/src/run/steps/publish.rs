@@ -95,6 +95,20 @@ fn publish_work(
         }
     }
     let previous = open.as_ref().and_then(OpenPull::marker);
+    if previous.as_ref().and_then(|m| m.follow_up.as_ref()).is_some_and(|r| r.on_people) {
+        let reason = format!(
+            "follow-up rounds built {} on commits people pushed; new work starts again from {} and would drop \
+             them: merge or close the pull request, or delete the branch, and bca will run again",
+            contract.head_branch, contract.base_branch
+        );
+        log::info("publish", &reason);
+        return Ok(RunOutcome {
+            pull_request: open.map(|p| p.html_url),
+            branch: Some(contract.head_branch.clone()),
+            reason: Some(reason),
+            ..RunOutcome::new(RunStatus::KeptHumanCommits, contract)
+        });
+    }
     let remote = remote_head(&git, &contract.head_branch)?;
     if let Some(remote) = &remote {
         if previous.as_ref().map(|m| &m.commit) != Some(remote) {
@@ -209,9 +223,11 @@ fn publish_round(
     let failed = verification.is_some_and(|v| !v.passed);
     let in_repository = fork.is_upstream(&up.full_name);
     let mut note = None;
+    let mut refusal = None;
     let commit = match verdict.status {
         Status::Refused => {
-            return Ok(outcome::refused(contract, verdict.reason.unwrap_or_else(|| "collect refused it".into())))
+            refusal = Some(verdict.reason.clone().unwrap_or_else(|| "collect refused it".into()));
+            None
         }
         Status::NoChanges => None,
         Status::Changes
@@ -273,12 +289,20 @@ fn publish_round(
                     Some(tip)
                 }
                 Imported::NoChanges => None,
-                Imported::Refused(reason) => return Ok(outcome::refused(contract, reason)),
+                Imported::Refused(reason) => {
+                    refusal = Some(reason);
+                    None
+                }
             }
         }
     };
-    // The round is recorded whatever it did: what it answered is not answered again.
-    let rounds = round.rounds_after();
+    // The round is recorded whatever it did, a refusal too: what it answered is not
+    // answered again, and a round the agent made refuse still counts against `rounds`.
+    let on_people = marker.follow_up.as_ref().is_some_and(|r| r.on_people) || round.head != marker.commit;
+    let rounds = round.rounds_after(on_people);
+    if let Some(reason) = &refusal {
+        note = Some(format!("bca refused its change: {reason}"));
+    }
     let (agent_summary, mut kept_sections) = parts_of(&pull.body);
     if let Some(v) = verification {
         kept_sections = sections(Some(v), &[]);
@@ -306,6 +330,9 @@ fn publish_round(
         reply.push_str(&format!("\n{note}.\n"));
     }
     gh.comment(&up.full_name, pull.number, &reply)?;
+    if let Some(reason) = refusal {
+        return Ok(outcome::refused(contract, reason));
+    }
     let answered = round.items.len();
     let reason = format!("follow-up round {} of {}: answered {answered}", round.number, round.of);
     log::info("publish", &format!("{}: {reason}", pull.html_url));
