@@ -122,7 +122,11 @@ pub fn markdown(rows: &[RepoStatus], cost: &Cost) -> String {
     let header = header(rounds);
     let mut out = format!(
         "| {} |\n|{}\n",
-        header.iter().map(|h| h.to_lowercase().replace("pr", "pull request")).collect::<Vec<_>>().join(" | "),
+        header
+            .iter()
+            .map(|h| if h == "PR" { "pull request".to_string() } else { h.to_lowercase() })
+            .collect::<Vec<_>>()
+            .join(" | "),
         "---|".repeat(header.len())
     );
     for r in rows {

@@ -101,13 +101,7 @@ fn publish_work(
              them: merge or close the pull request, or delete the branch, and bca will run again",
             contract.head_branch, contract.base_branch
         );
-        log::info("publish", &reason);
-        return Ok(RunOutcome {
-            pull_request: open.map(|p| p.html_url),
-            branch: Some(contract.head_branch.clone()),
-            reason: Some(reason),
-            ..RunOutcome::new(RunStatus::KeptHumanCommits, contract)
-        });
+        return Ok(kept(open, contract, reason));
     }
     let remote = remote_head(&git, &contract.head_branch)?;
     if let Some(remote) = &remote {
@@ -119,13 +113,7 @@ fn publish_work(
                     &remote[..remote.len().min(12)],
                     contract.head_branch
                 );
-                log::info("publish", &reason);
-                return Ok(RunOutcome {
-                    pull_request: open.map(|p| p.html_url),
-                    branch: Some(contract.head_branch.clone()),
-                    reason: Some(reason),
-                    ..RunOutcome::new(RunStatus::KeptHumanCommits, contract)
-                });
+                return Ok(kept(open, contract, reason));
             }
         }
     }
@@ -344,6 +332,17 @@ fn publish_round(
         verification: verification.map(summary),
         ..RunOutcome::new(if commit.is_some() { RunStatus::Updated } else { RunStatus::Unchanged }, contract)
     })
+}
+
+/// The branch holds commits people made, which new work would drop: nothing is pushed.
+fn kept(open: Option<OpenPull>, contract: &RunContract, reason: String) -> RunOutcome {
+    log::info("publish", &reason);
+    RunOutcome {
+        pull_request: open.map(|p| p.html_url),
+        branch: Some(contract.head_branch.clone()),
+        reason: Some(reason),
+        ..RunOutcome::new(RunStatus::KeptHumanCommits, contract)
+    }
 }
 
 /// No change: the agent had nothing to do, or (its transcript says) every tool call it
